@@ -1,0 +1,56 @@
+#include "metrics/metrics.h"
+
+namespace ironlb {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+
+Metrics::Metrics(const std::string& listen)
+    : Metrics(listen, std::make_shared<prometheus::Registry>()) {}
+
+Metrics::Metrics(const std::string& listen, std::shared_ptr<prometheus::Registry> reg)
+    : config_loaded(BuildGauge()
+                        .Name("ironlb_config_loaded_bool")
+                        .Help("1 if the latest configuration loaded without errors")
+                        .Register(*reg)
+                        .Add({})),
+      config_errors(BuildGauge()
+                        .Name("ironlb_config_errors")
+                        .Help("Configuration errors currently in force (see ironlbctl config show)")
+                        .Register(*reg)
+                        .Add({})),
+      config_reloads(BuildCounter()
+                         .Name("ironlb_config_reloads_total")
+                         .Help("Times the configuration was re-read")
+                         .Register(*reg)
+                         .Add({})),
+      pool_addresses(BuildGauge()
+                         .Name("ironlb_allocator_addresses_total")
+                         .Help("Usable addresses in the pool")
+                         .Register(*reg)),
+      pool_in_use(BuildGauge()
+                      .Name("ironlb_allocator_addresses_in_use_total")
+                      .Help("Addresses of the pool assigned to Services")
+                      .Register(*reg)),
+      pool_services(BuildGauge()
+                        .Name("ironlb_allocator_services")
+                        .Help("Services holding addresses from the pool")
+                        .Register(*reg)),
+      services_pending(BuildGauge()
+                           .Name("ironlb_services_pending")
+                           .Help("LoadBalancer Services that could not get an address")
+                           .Register(*reg)
+                           .Add({})),
+      reconciles(BuildCounter()
+                     .Name("ironlb_reconciles_total")
+                     .Help("Reconcile passes run")
+                     .Register(*reg)
+                     .Add({})),
+      registry_(std::move(reg)) {
+  if (!listen.empty()) {
+    exposer_ = std::make_unique<prometheus::Exposer>(listen);
+    exposer_->RegisterCollectable(registry_);
+  }
+}
+
+}  // namespace ironlb

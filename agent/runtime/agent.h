@@ -1,0 +1,58 @@
+// The agent process: one io_context drives the store, validation, the controller and the
+// speaker components; every change runs one level-triggered reconcile pass.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "api/local_api.h"
+#include "controller/controller.h"
+#include "metrics/metrics.h"
+#include "model/snapshot.h"
+#include "runtime/component.h"
+#include "runtime/options.h"
+#include "store/file_store.h"
+
+namespace ironlb {
+
+class Agent {
+ public:
+  Agent(boost::asio::io_context& io, AgentOptions opts);
+  ~Agent();
+
+  // Speaker components are added before Start(); the agent owns them.
+  void AddComponent(std::unique_ptr<SpeakerComponent> c);
+  // Loads the store, runs the first reconcile, opens the API and metrics. Throws on fatal errors.
+  void Start();
+  // SIGTERM/SIGINT path: components shut down in reverse order, then the io_context stops.
+  void Stop();
+
+  const Config& config() const { return cfg_; }
+  const ConfigState& config_state() const { return state_; }
+
+ private:
+  void Reconcile();
+  void ReconcileController();
+  void UpdateMetrics();
+  void RegisterApi();
+
+  boost::asio::io_context& io_;
+  AgentOptions opts_;
+  std::unique_ptr<FileStore> store_;
+  std::unique_ptr<Controller> controller_;
+  std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<LocalApi> api_;
+  std::vector<std::unique_ptr<SpeakerComponent>> components_;
+  boost::asio::signal_set signals_;
+  Config cfg_;
+  ConfigState state_;
+  std::set<std::string> logged_errors_;
+  std::vector<ServiceStatus> desired_;
+  bool stopping_ = false;
+};
+
+}  // namespace ironlb

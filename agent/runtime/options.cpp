@@ -1,0 +1,108 @@
+#include "runtime/options.h"
+
+namespace ironlb {
+
+const char* const kAgentUsage = R"(usage: ironlb-agent --node NAME (--config DIR | --kubeconfig FILE) [options]
+
+  --node NAME            this node's name (matches Node objects and EndpointSlice nodeName)
+  --config DIR           standalone mode: read every *.yaml in DIR and watch it; assignments
+                         are written to DIR/status/ (the API server's part)
+  --kubeconfig FILE      cluster mode (not available in this build)
+  --role ROLE            controller | speaker | all (default all)
+  --interface IFACE      uplink to attach XDP to and announce on (repeatable)
+  --xdp-mode MODE        native | generic | auto (default auto: native, else generic with a warning)
+  --bpffs DIR            where maps are pinned (default /sys/fs/bpf/ironlb)
+  --metrics-addr ADDR    Prometheus endpoint host:port (default 0.0.0.0:7472; "" disables)
+  --api-socket PATH      local API for ironlbctl (default /run/ironlb/agent.sock)
+  --namespace NS         namespace of the metallb.io objects (default ironlb-system; in
+                         standalone mode objects in any namespace are accepted unless set)
+  --lb-class CLASS       only handle Services with this spec.loadBalancerClass (default: none)
+  --no-dataplane         do not load XDP (control plane and BGP only)
+  --no-bgp               do not run the BGP speaker
+  --log-level LEVEL      debug | info | warn | error (default info)
+)";
+
+std::optional<AgentOptions> ParseAgentOptions(const std::vector<std::string>& args, std::string* error,
+                                              bool* help) {
+  AgentOptions o;
+  *help = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](std::string* into) {
+      if (i + 1 >= args.size()) {
+        *error = a + " needs a value";
+        return false;
+      }
+      *into = args[++i];
+      return true;
+    };
+    std::string role;
+    if (a == "-h" || a == "--help") {
+      *help = true;
+      return o;
+    } else if (a == "--node") {
+      if (!value(&o.node)) return std::nullopt;
+    } else if (a == "--config") {
+      if (!value(&o.config_dir)) return std::nullopt;
+    } else if (a == "--kubeconfig") {
+      if (!value(&o.kubeconfig)) return std::nullopt;
+    } else if (a == "--role") {
+      if (!value(&role)) return std::nullopt;
+      if (role == "controller") {
+        o.want_controller = true, o.want_speaker = false;
+      } else if (role == "speaker") {
+        o.want_controller = false, o.want_speaker = true;
+      } else if (role == "all") {
+        o.want_controller = o.want_speaker = true;
+      } else {
+        *error = "--role must be controller, speaker or all, not '" + role + "'";
+        return std::nullopt;
+      }
+    } else if (a == "--interface") {
+      std::string ifc;
+      if (!value(&ifc)) return std::nullopt;
+      o.interfaces.push_back(ifc);
+    } else if (a == "--xdp-mode") {
+      if (!value(&o.xdp_mode)) return std::nullopt;
+      if (o.xdp_mode != "native" && o.xdp_mode != "generic" && o.xdp_mode != "auto") {
+        *error = "--xdp-mode must be native, generic or auto, not '" + o.xdp_mode + "'";
+        return std::nullopt;
+      }
+    } else if (a == "--bpffs") {
+      if (!value(&o.bpffs)) return std::nullopt;
+    } else if (a == "--metrics-addr") {
+      if (!value(&o.metrics_addr)) return std::nullopt;
+    } else if (a == "--api-socket") {
+      if (!value(&o.api_socket)) return std::nullopt;
+    } else if (a == "--namespace") {
+      if (!value(&o.ns)) return std::nullopt;
+      o.ns_explicit = true;
+    } else if (a == "--lb-class") {
+      if (!value(&o.lb_class)) return std::nullopt;
+    } else if (a == "--no-dataplane") {
+      o.no_dataplane = true;
+    } else if (a == "--no-bgp") {
+      o.no_bgp = true;
+    } else if (a == "--log-level") {
+      if (!value(&o.log_level)) return std::nullopt;
+    } else {
+      *error = "unknown argument '" + a + "'";
+      return std::nullopt;
+    }
+  }
+  if (o.node.empty()) {
+    *error = "--node is required";
+    return std::nullopt;
+  }
+  if (o.config_dir.empty() == o.kubeconfig.empty()) {
+    *error = "exactly one of --config DIR (standalone) or --kubeconfig FILE (cluster) is required";
+    return std::nullopt;
+  }
+  if (!o.kubeconfig.empty()) {
+    *error = "--kubeconfig: cluster mode is not available in this build yet; use --config DIR";
+    return std::nullopt;
+  }
+  return o;
+}
+
+}  // namespace ironlb

@@ -1,0 +1,37 @@
+// Command-line options of ironlb-agent and their parsing; kept apart from the runtime so the
+// parser is unit-testable and `--help` documents every flag in one place.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ironlb {
+
+struct AgentOptions {
+  std::string node;
+  std::string config_dir;  // standalone: directory of YAML (FileStore)
+  std::string kubeconfig;  // cluster: not yet supported
+  bool want_controller = true;
+  bool want_speaker = true;
+  std::vector<std::string> interfaces;
+  std::string metrics_addr = "0.0.0.0:7472";
+  std::string api_socket = "/run/ironlb/agent.sock";
+  std::string bpffs = "/sys/fs/bpf/ironlb";
+  std::string ns = "ironlb-system";
+  bool ns_explicit = false;
+  std::string lb_class;
+  std::string xdp_mode = "auto";  // native | generic | auto
+  bool no_dataplane = false;      // control plane only (no XDP), e.g. BGP-only tests
+  bool no_bgp = false;
+  std::string log_level = "info";
+};
+
+extern const char* const kAgentUsage;
+
+// Returns the options, or nullopt with `*error` set to a message that names the bad flag.
+// `*help` is set when --help was asked for.
+std::optional<AgentOptions> ParseAgentOptions(const std::vector<std::string>& args, std::string* error,
+                                              bool* help);
+
+}  // namespace ironlb

@@ -1,0 +1,110 @@
+#include "store/service_status.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <system_error>
+
+namespace ironlb {
+
+namespace fs = std::filesystem;
+
+nlohmann::json ToJson(const ServiceStatus& s) {
+  nlohmann::json j = {
+      {"apiVersion", "ironlb.io/v1alpha1"},
+      {"kind", "ServiceStatus"},
+      {"service", {{"namespace", s.ns}, {"name", s.name}}},
+      {"pool", s.pool},
+      {"ingress", nlohmann::json::array()},
+  };
+  for (const auto& ip : s.ips) j["ingress"].push_back({{"ip", ip}});
+  if (!s.error.empty()) j["error"] = s.error;
+  return j;
+}
+
+ServiceStatus ServiceStatusFromJson(const nlohmann::json& j) {
+  auto need = [&](const nlohmann::json& obj, const char* field) -> const nlohmann::json& {
+    if (!obj.is_object() || !obj.contains(field)) {
+      throw std::runtime_error(std::string("missing field ") + field);
+    }
+    return obj.at(field);
+  };
+  ServiceStatus s;
+  const auto& svc = need(j, "service");
+  s.ns = need(svc, "namespace").get<std::string>();
+  s.name = need(svc, "name").get<std::string>();
+  s.pool = j.value("pool", "");
+  s.error = j.value("error", "");
+  if (j.contains("ingress")) {
+    for (const auto& ing : j.at("ingress")) s.ips.push_back(need(ing, "ip").get<std::string>());
+  }
+  return s;
+}
+
+std::string StatusFileName(const std::string& ns, const std::string& name) {
+  return ns + "_" + name + ".json";
+}
+
+void WriteStatusFile(const std::string& dir, const ServiceStatus& s) {
+  fs::create_directories(dir);
+  const fs::path final_path = fs::path(dir) / StatusFileName(s.ns, s.name);
+  // The temp name starts with '.' and does not end in .json, so readers never pick it up.
+  const fs::path tmp = fs::path(dir) / ("." + StatusFileName(s.ns, s.name) + ".tmp");
+  const std::string body = ToJson(s).dump(2) + "\n";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "open " + tmp.string());
+  size_t off = 0;
+  while (off < body.size()) {
+    ssize_t n = ::write(fd, body.data() + off, body.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::close(fd);
+      throw std::system_error(e, std::generic_category(), "write " + tmp.string());
+    }
+    off += static_cast<size_t>(n);
+  }
+  ::fsync(fd);
+  ::close(fd);
+  fs::rename(tmp, final_path);
+}
+
+void RemoveStatusFile(const std::string& dir, const std::string& ns, const std::string& name) {
+  std::error_code ec;
+  fs::remove(fs::path(dir) / StatusFileName(ns, name), ec);
+}
+
+std::vector<ServiceStatus> ReadStatusDir(const std::string& dir, std::vector<std::string>* errors) {
+  std::vector<ServiceStatus> out;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return out;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const auto& p = e.path();
+    if (p.extension() != ".json" || p.filename().string().front() == '.') continue;
+    try {
+      std::ifstream in(p);
+      out.push_back(ServiceStatusFromJson(nlohmann::json::parse(in)));
+    } catch (const std::exception& ex) {
+      if (errors) errors->push_back(p.string() + ": " + ex.what());
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const ServiceStatus& a, const ServiceStatus& b) { return a.key() < b.key(); });
+  return out;
+}
+
+void ApplyStatusToService(const ServiceStatus& s, Service* svc) {
+  svc->ingress.clear();
+  for (const auto& ip : s.ips) svc->ingress.push_back({ip, "", "VIP"});
+  if (s.pool.empty()) {
+    svc->meta.annotations.erase(kAllocatedFromPoolAnnotation);
+  } else {
+    svc->meta.annotations[kAllocatedFromPoolAnnotation] = s.pool;
+  }
+}
+
+}  // namespace ironlb
