@@ -68,6 +68,7 @@ struct L2Advertisement {
   std::vector<LabelSelector> node_selectors;
   std::vector<std::string> interfaces;
   std::vector<PreferredNodeSelector> preferred_node_selectors;
+  std::vector<LabelSelector> service_selectors;  // newer MetalLB
 };
 
 struct BGPAdvertisement {
@@ -96,6 +97,7 @@ struct BGPPeer {
   uint32_t my_asn = 0;
   uint32_t peer_asn = 0;
   std::string dynamic_asn;  // "", "internal", "external"
+  uint32_t local_asn = 0;   // 0 = not set; FRR "local-as ASN no-prepend replace-as"
   std::string peer_address;
   std::string interface;  // unnumbered BGP
   std::string source_address;

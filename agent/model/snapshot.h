@@ -51,6 +51,7 @@ struct Config {
   std::map<std::string, BGPPeer> peers;
   std::map<std::string, BFDProfile> bfd_profiles;
   std::map<std::string, std::string> community_aliases;  // alias name -> value
+  std::map<std::string, Community> communities;           // the Community objects in force
 };
 
 // Like MetalLB's ConfigurationState: valid, or the list of errors currently in force.

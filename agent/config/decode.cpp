@@ -1,0 +1,129 @@
+#include "config/decode.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <vector>
+
+#include "config/decode_kinds.h"
+#include "config/legacy.h"
+#include "config/yaml_fields.h"
+
+namespace ironlb::config {
+namespace {
+
+struct RawDocument {
+  std::string text;
+  int first_line = 0;  // 0-based line of the document's first line within the file
+};
+
+bool IsMarker(std::string_view line, std::string_view marker) {
+  if (line.substr(0, marker.size()) != marker) return false;
+  return line.size() == marker.size() || line[marker.size()] == ' ' ||
+         line[marker.size()] == '\t' || line[marker.size()] == '\r';
+}
+
+// Splits on document markers ourselves so that a syntax error in one document does not hide
+// the others (yaml-cpp's LoadAll gives up on the whole stream).
+std::vector<RawDocument> SplitDocuments(std::string_view text) {
+  std::vector<RawDocument> docs(1);
+  int line_no = 0;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    if (IsMarker(line, "---")) {
+      docs.push_back(RawDocument{std::string(line.substr(3)) + "\n", line_no});
+    } else if (IsMarker(line, "...")) {
+      docs.push_back(RawDocument{"", line_no + 1});
+    } else {
+      docs.back().text.append(line).append("\n");
+    }
+    ++line_no;
+    if (end == text.size()) break;
+    pos = end + 1;
+  }
+  return docs;
+}
+
+// Best-effort identity of a document for error messages, never throwing.
+ObjectRef GuessRef(const YAML::Node& root) {
+  ObjectRef ref;
+  try {
+    if (!root.IsMap()) return ref;
+    if (root["kind"] && root["kind"].IsScalar()) ref.kind = root["kind"].Scalar();
+    const YAML::Node meta = root["metadata"];
+    if (meta && meta.IsMap()) {
+      if (meta["name"] && meta["name"].IsScalar()) ref.name = meta["name"].Scalar();
+      if (meta["namespace"] && meta["namespace"].IsScalar()) ref.ns = meta["namespace"].Scalar();
+    }
+  } catch (const YAML::Exception&) {
+  }
+  return ref;
+}
+
+void DecodeNode(const YAML::Node& root, const std::string& file, const std::string& path,
+                Snapshot* out);
+
+void DecodeList(Fields& top, const std::string& file, Snapshot* out) {
+  const YAML::Node items = top.Get("items");
+  top.Get("apiVersion");
+  top.Get("kind");
+  top.Get("metadata");
+  ForEachItem(items, top.Path("items"), [&](const YAML::Node& item, const std::string& p) {
+    DecodeNode(item, file, p, out);
+  });
+}
+
+void DecodeNode(const YAML::Node& root, const std::string& file, const std::string& path,
+                Snapshot* out) {
+  if (!IsSet(root)) return;  // an empty document
+  try {
+    if (!root.IsMap()) throw DecodeFailure(path, "a document must be a mapping (an object)");
+    Fields top(root, path);
+    const std::string api_version = ReadString(top.Get("apiVersion"), top.Path("apiVersion"));
+    const std::string kind = ReadString(top.Get("kind"), top.Path("kind"));
+    Document doc{top, file, api_version, kind};
+    if (kind.empty() && api_version.empty()) {
+      // Only a legacy data.config fragment is meaningful without apiVersion and kind.
+      if (LooksLikeLegacyConfig(root)) {
+        DecodeLegacyData(root, file, path, ObjectMeta{}, out);
+        return;
+      }
+      throw DecodeFailure(JoinPath(path, "kind"), "document has no apiVersion and kind");
+    }
+    if (api_version == "v1" && kind == "List") {
+      DecodeList(top, file, out);
+      return;
+    }
+    if (DecodeMetalLBKind(doc, out) || DecodeCoreKind(doc, out) || DecodeLegacyConfigMap(doc, out)) {
+      return;
+    }
+    // Anything else (Deployments, FRRConfigurations, ...) is not ours to read.
+  } catch (const DecodeFailure& e) {
+    out->decode_errors.push_back(ConfigError{file, GuessRef(root), e.field, e.what()});
+  } catch (const YAML::Exception& e) {
+    out->decode_errors.push_back(ConfigError{file, GuessRef(root), path, e.what()});
+  }
+}
+
+}  // namespace
+
+void DecodeYaml(std::string_view text, const std::string& file, Snapshot* out) {
+  for (const RawDocument& raw : SplitDocuments(text)) {
+    YAML::Node root;
+    try {
+      root = YAML::Load(raw.text);
+    } catch (const YAML::ParserException& e) {
+      const int line = raw.first_line + e.mark.line + 1;
+      out->decode_errors.push_back(ConfigError{
+          file, ObjectRef{}, "",
+          "YAML syntax error at line " + std::to_string(line) + ", column " +
+              std::to_string(e.mark.column + 1) + ": " + e.msg});
+      continue;
+    }
+    DecodeNode(root, file, "", out);
+  }
+}
+
+}  // namespace ironlb::config

@@ -1,0 +1,22 @@
+// Decodes what a user would `kubectl apply` (metallb.io kinds, Services, EndpointSlices, Nodes,
+// Namespaces, Secrets, v1 Lists and the legacy MetalLB ConfigMap) into a Snapshot, and back.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "model/snapshot.h"
+
+namespace ironlb::config {
+
+// Appends every object of the multi-document YAML `text` to *out. `file` names the source in
+// errors and in ObjectMeta::source. A document that cannot be decoded adds one ConfigError to
+// out->decode_errors (file, object as far as known, field path); the other documents still load.
+// Kinds ironlb does not use are skipped silently.
+void DecodeYaml(std::string_view text, const std::string& file, Snapshot* out);
+
+// Writes the metallb.io objects of `snap` as apply-able YAML (BGPPeers as v1beta2), omitting
+// fields that hold their defaults. Deterministic: the same objects give the same text.
+std::string EncodeYaml(const Snapshot& snap);
+
+}  // namespace ironlb::config

@@ -1,0 +1,32 @@
+// Per-kind decoders behind DecodeYaml: each reads one document (already known to be of its
+// kind) into the snapshot, throwing DecodeFailure with the field path on the first problem.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <string>
+
+#include "config/yaml_fields.h"
+#include "model/snapshot.h"
+
+namespace ironlb::config {
+
+// The document being decoded: its top-level fields, and where it came from.
+struct Document {
+  Fields& top;
+  const std::string& file;
+  const std::string& api_version;
+  const std::string& kind;
+};
+
+// Reads metadata (lenient: unknown metadata fields are ignored, as the API server keeps them).
+ObjectMeta ReadMeta(Document& doc);
+
+// metallb.io kinds. Return false when `kind` is not one of them.
+bool DecodeMetalLBKind(Document& doc, Snapshot* out);
+// Core kinds (v1 Service/Node/Namespace/Secret, discovery.k8s.io/v1 EndpointSlice).
+bool DecodeCoreKind(Document& doc, Snapshot* out);
+// The legacy ConfigMap (data.config) or a bare data.config fragment; see legacy.h.
+bool DecodeLegacyConfigMap(Document& doc, Snapshot* out);
+
+}  // namespace ironlb::config

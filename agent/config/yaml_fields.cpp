@@ -1,0 +1,215 @@
+#include "config/yaml_fields.h"
+
+#include <algorithm>
+#include <cctype>
+#include <limits>
+#include <regex>
+
+#include "config/duration.h"
+
+namespace ironlb::config {
+namespace {
+
+bool EqualFold(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// How Go's YAML decoder (YAML 1.1 resolution, then JSON) types a plain scalar.
+enum class ScalarType { kNull, kBool, kNumber, kString };
+
+ScalarType Resolve(const YAML::Node& n) {
+  if (n.IsNull()) return ScalarType::kNull;
+  // Quoted scalars carry the non-specific tag "!"; plain ones "?".
+  if (n.Tag() != "?") return ScalarType::kString;
+  static const std::regex kBool(
+      "y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF");
+  static const std::regex kNumber(
+      "[-+]?(0|[1-9][0-9_]*|0x[0-9a-fA-F_]+|0b[01_]+|0[0-7_]+)|"
+      "[-+]?(\\.[0-9]+|[0-9][0-9_]*(\\.[0-9_]*)?)([eE][-+]?[0-9]+)?|"
+      "[-+]?\\.(inf|Inf|INF)|\\.(nan|NaN|NAN)");
+  const std::string& s = n.Scalar();
+  if (std::regex_match(s, kBool)) return ScalarType::kBool;
+  if (std::regex_match(s, kNumber)) return ScalarType::kNumber;
+  return ScalarType::kString;
+}
+
+const char* Describe(const YAML::Node& n) {
+  if (n.IsMap()) return "a mapping";
+  if (n.IsSequence()) return "a list";
+  switch (Resolve(n)) {
+    case ScalarType::kNull: return "null";
+    case ScalarType::kBool: return "a boolean";
+    case ScalarType::kNumber: return "a number";
+    case ScalarType::kString: return "a string";
+  }
+  return "a value";
+}
+
+[[noreturn]] void WrongType(const YAML::Node& n, const std::string& path, const char* want) {
+  std::string msg = std::string("expected ") + want + ", got " + Describe(n);
+  if (n.IsScalar()) msg += " (" + n.Scalar() + ")";
+  if (n.IsScalar() && std::string(want) == "a string") msg += "; quote it to make it a string";
+  throw DecodeFailure(path, msg);
+}
+
+}  // namespace
+
+std::string JoinPath(const std::string& parent, std::string_view key) {
+  return parent.empty() ? std::string(key) : parent + "." + std::string(key);
+}
+
+std::string IndexPath(const std::string& parent, size_t index) {
+  return parent + "[" + std::to_string(index) + "]";
+}
+
+bool IsSet(const YAML::Node& n) { return n.IsDefined() && !n.IsNull(); }
+
+Fields::Fields(const YAML::Node& node, std::string path) : node_(node), path_(std::move(path)) {
+  if (IsSet(node_) && !node_.IsMap()) WrongType(node_, path_, "a mapping");
+}
+
+YAML::Node Fields::Get(std::string_view key) {
+  if (!IsSet(node_)) return YAML::Node(YAML::NodeType::Undefined);
+  // An exact match wins over a case-insensitive one, as in encoding/json.
+  for (const auto& kv : node_) {
+    if (kv.first.IsScalar() && kv.first.Scalar() == key) {
+      used_.push_back(kv.first.Scalar());
+      return kv.second;
+    }
+  }
+  for (const auto& kv : node_) {
+    if (kv.first.IsScalar() && EqualFold(kv.first.Scalar(), key)) {
+      used_.push_back(kv.first.Scalar());
+      return kv.second;
+    }
+  }
+  return YAML::Node(YAML::NodeType::Undefined);
+}
+
+bool Fields::Has(std::string_view key) { return IsSet(Get(key)); }
+
+void Fields::RejectUnknown() const {
+  if (!IsSet(node_)) return;
+  for (const auto& kv : node_) {
+    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "?";
+    if (std::find(used_.begin(), used_.end(), key) == used_.end()) {
+      throw DecodeFailure(JoinPath(path_, key), "unknown field \"" + key + "\"");
+    }
+  }
+}
+
+std::string ReadString(const YAML::Node& n, const std::string& path) {
+  if (!n.IsDefined() || n.IsNull()) return "";
+  if (!n.IsScalar() || Resolve(n) != ScalarType::kString) WrongType(n, path, "a string");
+  return n.Scalar();
+}
+
+bool ReadBool(const YAML::Node& n, const std::string& path) {
+  if (!IsSet(n)) return false;
+  if (!n.IsScalar() || Resolve(n) != ScalarType::kBool) WrongType(n, path, "true or false");
+  static const std::regex kTrue("y|Y|yes|Yes|YES|true|True|TRUE|on|On|ON");
+  return std::regex_match(n.Scalar(), kTrue);
+}
+
+int64_t ReadInt(const YAML::Node& n, const std::string& path, int64_t min, int64_t max) {
+  if (!IsSet(n)) return 0;
+  if (!n.IsScalar() || Resolve(n) != ScalarType::kNumber) WrongType(n, path, "an integer");
+  std::string s = n.Scalar();
+  s.erase(std::remove(s.begin(), s.end(), '_'), s.end());
+  size_t used = 0;
+  long long v = 0;
+  try {
+    const bool hex = s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+    v = hex ? std::stoll(s.substr(2), &used, 16) : std::stoll(s, &used, 10);
+    if (hex) used += 2;
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != s.size()) WrongType(n, path, "an integer");
+  if (v < min || v > max) {
+    throw DecodeFailure(path, "value " + n.Scalar() + " is out of range " + std::to_string(min) +
+                                  ".." + std::to_string(max));
+  }
+  return v;
+}
+
+uint32_t ReadUint32(const YAML::Node& n, const std::string& path) {
+  return static_cast<uint32_t>(ReadInt(n, path, 0, std::numeric_limits<uint32_t>::max()));
+}
+
+Duration ReadDuration(const YAML::Node& n, const std::string& path) {
+  const std::string s = ReadString(n, path);
+  std::string error;
+  auto d = ParseGoDuration(s, &error);
+  if (!d) throw DecodeFailure(path, error + " (write it with a unit, e.g. \"90s\" or \"1m30s\")");
+  return *d;
+}
+
+std::vector<std::string> ReadStringList(const YAML::Node& n, const std::string& path) {
+  std::vector<std::string> out;
+  ForEachItem(n, path,
+              [&](const YAML::Node& item, const std::string& p) { out.push_back(ReadString(item, p)); });
+  return out;
+}
+
+Labels ReadStringMap(const YAML::Node& n, const std::string& path) {
+  Labels out;
+  if (!IsSet(n)) return out;
+  if (!n.IsMap()) WrongType(n, path, "a mapping");
+  for (const auto& kv : n) {
+    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "?";
+    out[key] = ReadString(kv.second, JoinPath(path, key));
+  }
+  return out;
+}
+
+std::string ReadIntOrString(const YAML::Node& n, const std::string& path) {
+  if (!IsSet(n)) return "";
+  if (!n.IsScalar() || Resolve(n) == ScalarType::kBool) WrongType(n, path, "a port number or name");
+  return n.Scalar();
+}
+
+LabelSelector ReadLabelSelector(const YAML::Node& n, const std::string& path) {
+  LabelSelector sel;
+  Fields f(n, path);
+  sel.match_labels = ReadStringMap(f.Get("matchLabels"), f.Path("matchLabels"));
+  ForEachItem(f.Get("matchExpressions"), f.Path("matchExpressions"),
+              [&](const YAML::Node& item, const std::string& p) {
+                Fields e(item, p);
+                LabelRequirement r;
+                r.key = ReadString(e.Get("key"), e.Path("key"));
+                const std::string op = ReadString(e.Get("operator"), e.Path("operator"));
+                if (op == "In") {
+                  r.op = LabelRequirement::Op::kIn;
+                } else if (op == "NotIn") {
+                  r.op = LabelRequirement::Op::kNotIn;
+                } else if (op == "Exists") {
+                  r.op = LabelRequirement::Op::kExists;
+                } else if (op == "DoesNotExist") {
+                  r.op = LabelRequirement::Op::kDoesNotExist;
+                } else {
+                  throw DecodeFailure(e.Path("operator"),
+                                      "\"" + op +
+                                          "\" is not a label selector operator (use In, NotIn, "
+                                          "Exists or DoesNotExist)");
+                }
+                r.values = ReadStringList(e.Get("values"), e.Path("values"));
+                e.RejectUnknown();
+                sel.match_expressions.push_back(std::move(r));
+              });
+  f.RejectUnknown();
+  return sel;
+}
+
+std::vector<LabelSelector> ReadLabelSelectors(const YAML::Node& n, const std::string& path) {
+  std::vector<LabelSelector> out;
+  ForEachItem(n, path, [&](const YAML::Node& item, const std::string& p) {
+    out.push_back(ReadLabelSelector(item, p));
+  });
+  return out;
+}
+
+}  // namespace ironlb::config

@@ -1,0 +1,74 @@
+// Strict, typed reading of YAML nodes the way MetalLB's decoder reads JSON: field names match
+// case-insensitively (Go's encoding/json), unknown fields and wrong scalar types are errors.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/objects.h"
+
+namespace ironlb::config {
+
+// Thrown while decoding one document; caught per document and turned into a ConfigError.
+struct DecodeFailure : std::runtime_error {
+  DecodeFailure(std::string field_path, const std::string& message)
+      : std::runtime_error(message), field(std::move(field_path)) {}
+  std::string field;
+};
+
+// Joins a parent path and a key: Join("spec", "addresses") == "spec.addresses".
+std::string JoinPath(const std::string& parent, std::string_view key);
+std::string IndexPath(const std::string& parent, size_t index);
+
+// A mapping being decoded. Get() marks a field as known; RejectUnknown() then fails on the
+// first field nobody asked for.
+class Fields {
+ public:
+  // `node` must be a mapping or null (null reads as empty).
+  Fields(const YAML::Node& node, std::string path);
+
+  // The value of `key` (matched case-insensitively) or an undefined node.
+  YAML::Node Get(std::string_view key);
+  bool Has(std::string_view key);
+  std::string Path(std::string_view key) const { return JoinPath(path_, key); }
+  const std::string& path() const { return path_; }
+  void RejectUnknown() const;
+
+ private:
+  YAML::Node node_;
+  std::string path_;
+  std::vector<std::string> used_;  // keys as written that were asked for
+};
+
+// Present and not null.
+bool IsSet(const YAML::Node& n);
+
+std::string ReadString(const YAML::Node& n, const std::string& path);
+bool ReadBool(const YAML::Node& n, const std::string& path);
+int64_t ReadInt(const YAML::Node& n, const std::string& path, int64_t min, int64_t max);
+uint32_t ReadUint32(const YAML::Node& n, const std::string& path);
+Duration ReadDuration(const YAML::Node& n, const std::string& path);
+std::vector<std::string> ReadStringList(const YAML::Node& n, const std::string& path);
+Labels ReadStringMap(const YAML::Node& n, const std::string& path);
+// An int-or-string (targetPort), kept as written.
+std::string ReadIntOrString(const YAML::Node& n, const std::string& path);
+
+// metav1.LabelSelector: matchLabels + matchExpressions {key, operator, values}. The operator
+// is checked here because the model stores it as an enum; its error names the operator field.
+LabelSelector ReadLabelSelector(const YAML::Node& n, const std::string& path);
+std::vector<LabelSelector> ReadLabelSelectors(const YAML::Node& n, const std::string& path);
+
+// Calls fn(item, "path[i]") for every element of a sequence (null reads as empty).
+template <class Fn>
+void ForEachItem(const YAML::Node& n, const std::string& path, Fn&& fn) {
+  if (!IsSet(n)) return;
+  if (!n.IsSequence()) throw DecodeFailure(path, "expected a list");
+  for (size_t i = 0; i < n.size(); ++i) fn(n[i], IndexPath(path, i));
+}
+
+}  // namespace ironlb::config
