@@ -42,6 +42,13 @@ std::vector<Backend> Canonical(std::vector<Backend> in) {
   return in;
 }
 
+// Next slot of a permutation: (pos + skip) mod size for pos, skip < size, without a division
+// (the probe loop is the hot path of Build).
+uint32_t Advance(uint32_t pos, uint32_t skip, uint32_t size) {
+  const uint64_t next = uint64_t{pos} + skip;
+  return static_cast<uint32_t>(next >= size ? next - size : next);
+}
+
 }  // namespace
 
 namespace detail {
@@ -155,8 +162,7 @@ Table Build(std::vector<Backend> backends, uint32_t size) {
       credit[i] += t.backends[i].weight;
       for (; credit[i] >= max_weight; credit[i] -= max_weight) {
         // Terminates: the permutation visits every slot and at least one is still free.
-        while (t.entries[pos[i]] != kEmpty)
-          pos[i] = static_cast<uint32_t>((uint64_t{pos[i]} + skip[i]) % size);
+        while (t.entries[pos[i]] != kEmpty) pos[i] = Advance(pos[i], skip[i], size);
         t.entries[pos[i]] = static_cast<uint32_t>(i);
         if (++filled == size) return t;
       }
