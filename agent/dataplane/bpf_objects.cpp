@@ -1,0 +1,95 @@
+#include "dataplane/bpf_objects.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include "dataplane/map_layout.h"
+#include "tc_lb.skel.h"
+#include "xdp_lb.skel.h"
+
+namespace ironlb::dataplane {
+namespace {
+
+// The maps that outlive the agent (state and counters); lb_ct_rate stays per program instance.
+constexpr const char* kPinnedMaps[] = {
+    LB_MAP_SERVICES, LB_MAP_BACKENDS, LB_MAP_MAGLEV,    LB_MAP_CONNTRACK,     LB_MAP_REV_NAT,
+    LB_MAP_L2,       LB_MAP_IFACES,   LB_MAP_VIP_STATS, LB_MAP_BACKEND_STATS, LB_MAP_REASON_STATS};
+
+std::string Errno(int err) {
+  return std::strerror(err < 0 ? -err : err);
+}
+
+void SetPinPaths(bpf_object* obj, const std::string& dir) {
+  for (const char* name : kPinnedMaps) {
+    bpf_map* m = bpf_object__find_map_by_name(obj, name);
+    if (!m) continue;
+    const std::string path = dir + "/" + name;
+    if (int err = bpf_map__set_pin_path(m, path.c_str()))
+      throw std::runtime_error("cannot set pin path " + path + ": " + Errno(err));
+  }
+}
+
+}  // namespace
+
+BpfObjects::~BpfObjects() {
+  if (tc_) tc_lb::destroy(tc_);
+  if (xdp_) xdp_lb::destroy(xdp_);
+}
+
+std::unique_ptr<BpfObjects> BpfObjects::Open(const LoadOptions& opts) {
+  std::unique_ptr<BpfObjects> o(new BpfObjects());
+  o->opts_ = opts;
+  o->xdp_ = xdp_lb::open();
+  if (!o->xdp_) throw std::runtime_error("cannot open xdp_lb: " + Errno(errno));
+  if (opts.max_ct_inserts_per_sec)
+    o->xdp_->rodata->cfg_max_ct_inserts_per_sec = *opts.max_ct_inserts_per_sec;
+  if (!opts.pin_dir.empty()) SetPinPaths(o->xdp_->obj, opts.pin_dir);
+  return o;
+}
+
+std::unique_ptr<BpfObjects> BpfObjects::OpenAndLoad(const LoadOptions& opts) {
+  auto o = Open(opts);
+  o->Finish();
+  return o;
+}
+
+void BpfObjects::Finish() {
+  if (bpf_program__fd(xdp_->progs.xdp_lb) < 0) {
+    if (int err = xdp_lb::load(xdp_))
+      throw std::runtime_error("cannot load xdp_lb (needs CAP_BPF/CAP_NET_ADMIN): " + Errno(err));
+    xdp_loaded_by_us_ = true;
+  }
+  tc_ = tc_lb::open();
+  if (!tc_) throw std::runtime_error("cannot open tc_lb: " + Errno(errno));
+  // tc_lb uses the very maps xdp_lb has (pinned or not): hand it their fds before load.
+  bpf_map* m;
+  bpf_object__for_each_map(m, tc_->obj) {
+    bpf_map* mine = bpf_object__find_map_by_name(xdp_->obj, bpf_map__name(m));
+    if (!mine) continue;
+    if (int err = bpf_map__reuse_fd(m, bpf_map__fd(mine)))
+      throw std::runtime_error(std::string("cannot share map ") + bpf_map__name(m) + ": " +
+                               Errno(err));
+  }
+  if (int err = tc_lb::load(tc_)) throw std::runtime_error("cannot load tc_lb: " + Errno(err));
+}
+
+bpf_object* BpfObjects::xdp_object() const {
+  return xdp_->obj;
+}
+int BpfObjects::xdp_prog_fd() const {
+  return bpf_program__fd(xdp_->progs.xdp_lb);
+}
+int BpfObjects::tc_prog_fd() const {
+  return tc_ ? bpf_program__fd(tc_->progs.tc_lb_egress) : -1;
+}
+
+int BpfObjects::map_fd(const std::string& name) const {
+  bpf_map* m = bpf_object__find_map_by_name(xdp_->obj, name.c_str());
+  return m ? bpf_map__fd(m) : -1;
+}
+
+}  // namespace ironlb::dataplane

@@ -1,0 +1,52 @@
+// Loads ironlb's two BPF objects (xdp_lb, tc_lb) from their generated skeletons so that they
+// share one set of maps, optionally pinned under a bpffs directory and reused from there.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+struct xdp_lb;
+struct tc_lb;
+struct bpf_object;
+
+namespace ironlb::dataplane {
+
+struct LoadOptions {
+  std::string pin_dir;  // empty: maps are not pinned (tests)
+  std::optional<uint64_t> max_ct_inserts_per_sec;
+};
+
+// RAII owner of both skeletons. xdp_lb may be opened but not loaded, for libxdp to load it as a
+// dispatcher component; Finish() then loads tc_lb against the maps libxdp created.
+class BpfObjects {
+ public:
+  ~BpfObjects();
+  BpfObjects(const BpfObjects&) = delete;
+  BpfObjects& operator=(const BpfObjects&) = delete;
+
+  // Opens xdp_lb (not loaded) with pinning and knobs set. Throws std::runtime_error.
+  static std::unique_ptr<BpfObjects> Open(const LoadOptions& opts);
+  // Opens and loads both objects; the usual path and the tests'.
+  static std::unique_ptr<BpfObjects> OpenAndLoad(const LoadOptions& opts);
+
+  // Loads xdp_lb unless someone (libxdp) already did, then tc_lb reusing xdp_lb's maps.
+  void Finish();
+
+  xdp_lb* xdp() const { return xdp_; }
+  tc_lb* tc() const { return tc_; }
+  bpf_object* xdp_object() const;
+  int xdp_prog_fd() const;
+  int tc_prog_fd() const;
+  // fd of a map by its BPF name (LB_MAP_*); -1 if unknown.
+  int map_fd(const std::string& name) const;
+
+ private:
+  BpfObjects() = default;
+  LoadOptions opts_;
+  xdp_lb* xdp_ = nullptr;
+  tc_lb* tc_ = nullptr;
+  bool xdp_loaded_by_us_ = false;
+};
+
+}  // namespace ironlb::dataplane

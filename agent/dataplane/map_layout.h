@@ -1,0 +1,25 @@
+// The C++ view of bpf/lb_maps.h: includes the one shared header and pins its layout with
+// static_asserts, so a field moved on one side fails the build instead of corrupting maps.
+#pragma once
+
+#include <cstddef>
+
+#include "lb_maps.h"
+
+static_assert(sizeof(lb_vip_key) == 20);
+static_assert(offsetof(lb_vip_key, port) == 16 && offsetof(lb_vip_key, family) == 19);
+static_assert(sizeof(lb_service) == 24);
+static_assert(offsetof(lb_service, maglev_base) == 12 && offsetof(lb_service, maglev_size) == 16);
+static_assert(sizeof(lb_backend) == 40);
+static_assert(offsetof(lb_backend, port) == 32 && offsetof(lb_backend, action) == 35 &&
+              offsetof(lb_backend, flags) == 36);
+static_assert(sizeof(lb_ct_key) == 40);
+static_assert(offsetof(lb_ct_key, sport) == 32 && offsetof(lb_ct_key, family) == 37);
+static_assert(sizeof(lb_ct_value) == 24 && offsetof(lb_ct_value, last_seen_ns) == 16);
+static_assert(sizeof(lb_rev_key) == 20 && offsetof(lb_rev_key, family) == 19);
+static_assert(sizeof(lb_rev_value) == 20 && offsetof(lb_rev_value, port) == 16);
+static_assert(sizeof(lb_l2_key) == 24 && offsetof(lb_l2_key, ifindex) == 16);
+static_assert(sizeof(lb_l2_value) == 4);
+static_assert(sizeof(lb_iface) == 8);
+static_assert(sizeof(lb_counter) == 16);
+static_assert(sizeof(lb_ct_rate) == 16);

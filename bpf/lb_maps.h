@@ -1,0 +1,165 @@
+// The one definition of every map key, value and counter index shared by ironlb's BPF programs
+// (xdp_lb, tc_lb) and the agent / ironlbctl; C and C++ both include it. Never copy a struct.
+#pragma once
+
+#include <linux/types.h>
+
+// Addresses are kept in network byte order as four 32-bit words; IPv4 uses word 0 and leaves
+// the other three zero so one key type serves both families. Ports are network byte order too,
+// so the data path never swaps bytes on the hot path.
+
+// ---- sizes ----------------------------------------------------------------------------------
+#define LB_MAX_SERVICES 16384        // VIP:port/proto entries (also the per-VIP stats index space)
+#define LB_MAX_BACKENDS 65536        // backend ids index lb_backends and lb_backend_stats
+#define LB_MAGLEV_RING_ENTRIES 4194304  // all services' Maglev tables share one array (16 MiB)
+#define LB_CT_ENTRIES 262144          // conntrack LRU capacity
+#define LB_MAX_L2_ENTRIES 16384
+#define LB_MAX_IFACES 64
+
+// Address families as stored in keys (AF_INET / AF_INET6 do not fit a u8 portably in BPF code).
+#define LB_FAMILY_V4 4
+#define LB_FAMILY_V6 6
+
+// ---- service: VIP:port/proto -> service ---------------------------------------------------------
+struct lb_vip_key {
+  __be32 addr[4];
+  __be16 port;
+  __u8 proto;   // IPPROTO_TCP / IPPROTO_UDP
+  __u8 family;  // LB_FAMILY_*
+};
+
+#define LB_SVC_F_NONE 0u
+
+struct lb_service {
+  __u32 id;             // index into lb_vip_stats; stable while the VIP:port exists
+  __u32 flags;          // LB_SVC_F_*
+  __u32 backend_count;  // ready backends in the Maglev table; 0 means drop (no endpoint)
+  __u32 maglev_base;    // first slot of this service's table in lb_maglev
+  __u32 maglev_size;    // table size (a prime); 0 when there is no table
+  __u32 pad;
+};
+
+// ---- backends: id -> endpoint --------------------------------------------------------------
+// What to do with a flow once a backend is chosen. Only LOCAL exists today; endpoints on other
+// nodes will add an encapsulation action that reads `tunnel` without changing the key layout.
+#define LB_ACTION_NONE 0   // slot unused
+#define LB_ACTION_LOCAL 1  // DNAT to addr:port, then route (FIB) to it
+
+#define LB_BACKEND_F_DRAINING 1u  // terminating: existing flows only, absent from Maglev tables
+
+struct lb_backend {
+  __be32 addr[4];
+  __be32 tunnel[4];  // node address for future encapsulating actions; zero for LOCAL
+  __be16 port;
+  __u8 family;  // LB_FAMILY_*
+  __u8 action;  // LB_ACTION_*
+  __u32 flags;  // LB_BACKEND_F_*
+};
+
+// ---- conntrack: client 5-tuple towards the VIP -> backend --------------------------------------
+struct lb_ct_key {
+  __be32 src[4];  // client
+  __be32 dst[4];  // VIP
+  __be16 sport;
+  __be16 dport;
+  __u8 proto;
+  __u8 family;
+  __u8 pad[2];
+};
+
+struct lb_ct_value {
+  __u32 backend_id;
+  __u32 service_id;
+  __u64 created_ns;    // bpf_ktime_get_ns() at insert
+  __u64 last_seen_ns;  // refreshed at most once per LB_CT_TOUCH_NS to spare the cache line
+};
+
+#define LB_CT_TOUCH_NS 1000000000ull
+
+// ---- reverse NAT: backend addr:port/proto -> VIP:port (tc egress on the uplink) ---------------
+struct lb_rev_key {
+  __be32 addr[4];
+  __be16 port;
+  __u8 proto;
+  __u8 family;
+};
+
+struct lb_rev_value {
+  __be32 vip[4];
+  __be16 port;
+  __u8 pad[2];
+};
+
+// ---- L2 ownership: (VIP, ifindex) -> state ----------------------------------------------------
+// ifindex 0 is a wildcard the program consults when no per-interface entry exists.
+struct lb_l2_key {
+  __be32 addr[4];
+  __u32 ifindex;
+  __u8 family;
+  __u8 pad[3];
+};
+
+#define LB_L2_SILENT 1  // a VIP another node owns: drop ARP/NS for it so no kernel answers
+#define LB_L2_OWNED 2   // answer ARP/NS for it from this interface
+
+struct lb_l2_value {
+  __u32 state;  // LB_L2_*
+};
+
+// ---- interfaces the program runs on: ifindex -> MAC -------------------------------------------
+// XDP cannot read its interface's address, and ARP/NDP replies must carry it.
+struct lb_iface {
+  __u8 mac[6];
+  __u8 pad[2];
+};
+
+// ---- per-CPU counters -------------------------------------------------------------------------
+struct lb_counter {
+  __u64 packets;
+  __u64 bytes;
+};
+
+// Why the program did what it did: one per-CPU counter each in lb_reason_stats.
+enum lb_reason {
+  LB_R_PASS_NOT_VIP = 0,      // not VIP traffic (or not IP at all): kernel's business
+  LB_R_PASS_ARP_NDP,          // ARP/NDP that is not a request for a VIP we know
+  LB_R_PASS_UNSUPPORTED,      // fragments, IPv6 extension headers, QinQ: handed to the kernel
+  LB_R_PASS_TTL,              // TTL / hop limit would expire: the kernel sends the ICMP error
+  LB_R_TX_ARP_REPLY,          // answered an ARP request for an owned VIP
+  LB_R_TX_NDP_ADVERT,         // answered a Neighbor Solicitation for an owned VIP
+  LB_R_FWD_REDIRECT,          // DNAT'ed and redirected to the FIB's egress interface
+  LB_R_FWD_KERNEL,            // DNAT'ed and passed to the kernel (FIB miss, no neighbour, VLAN)
+  LB_R_DROP_ARP_NOT_OWNER,    // ARP request for a VIP another node owns
+  LB_R_DROP_NS_NOT_OWNER,     // Neighbor Solicitation for a VIP another node owns
+  LB_R_DROP_NO_BACKEND,       // service has no ready endpoint
+  LB_R_DROP_BAD_BACKEND,      // Maglev / conntrack named a backend slot that is empty
+  LB_R_DROP_MALFORMED_L2,     // truncated Ethernet / VLAN / ARP
+  LB_R_DROP_MALFORMED_L3,     // bad IPv4/IPv6 header (version, IHL, lengths)
+  LB_R_DROP_MALFORMED_L4,     // truncated TCP/UDP header to a VIP
+  LB_R_CT_INSERT_SKIPPED,     // new flow not remembered: insert rate above the flood guard
+  LB_R_REVNAT,                // tc: reply source rewritten to VIP:port
+  LB_R_MAX,
+};
+
+// ---- knobs (read-only data of xdp_lb; the agent sets them before load) ------------------------
+// Conntrack inserts per CPU per second above which new flows are routed by Maglev alone (a SYN
+// flood then cannot evict established flows from the LRU, as Katran does).
+#define LB_DEFAULT_MAX_CT_INSERTS_PER_SEC 125000u
+
+// Per-CPU state of the flood guard.
+struct lb_ct_rate {
+  __u64 window_start_ns;
+  __u64 inserts;
+};
+
+// Names of the pinned maps under the bpffs directory (the BPF map names, LIBBPF_PIN_BY_NAME).
+#define LB_MAP_SERVICES "lb_services"
+#define LB_MAP_BACKENDS "lb_backends"
+#define LB_MAP_MAGLEV "lb_maglev"
+#define LB_MAP_CONNTRACK "lb_conntrack"
+#define LB_MAP_REV_NAT "lb_rev_nat"
+#define LB_MAP_L2 "lb_l2"
+#define LB_MAP_IFACES "lb_ifaces"
+#define LB_MAP_VIP_STATS "lb_vip_stats"
+#define LB_MAP_BACKEND_STATS "lb_backend_stats"
+#define LB_MAP_REASON_STATS "lb_reason_stats"

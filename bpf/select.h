@@ -1,0 +1,44 @@
+// Backend choice for a flow to a known service: the conntrack entry if one is live and its backend
+// still exists, else the service's Maglev table indexed by the flow hash (remembered unless the
+// flood guard refuses).
+#pragma once
+
+#include "conntrack.h"
+#include "flow_hash.h"
+#include "lb_bpf_maps.h"
+
+static __always_inline struct lb_backend *backend_get(__u32 id) {
+  struct lb_backend *b = bpf_map_lookup_elem(&lb_backends, &id);
+  return b && b->action != LB_ACTION_NONE ? b : 0;
+}
+
+// Returns the backend (and its id) or NULL with *reason set to the drop reason.
+static __always_inline struct lb_backend *select_backend(const struct lb_ct_key *key,
+                                                         const struct lb_service *svc,
+                                                         __u32 *backend_id,
+                                                         enum lb_reason *reason) {
+  __u64 now = bpf_ktime_get_ns();
+  struct lb_ct_value *ct = ct_lookup(key, now);
+  if (ct) {
+    struct lb_backend *b = backend_get(ct->backend_id);
+    if (b) {
+      *backend_id = ct->backend_id;
+      return b;
+    }
+    // The backend is gone for good: the flow re-balances below (and its entry is overwritten).
+  }
+  if (svc->backend_count == 0 || svc->maglev_size == 0) {
+    *reason = LB_R_DROP_NO_BACKEND;
+    return 0;
+  }
+  __u32 slot = svc->maglev_base + lb_flow_hash(key) % svc->maglev_size;
+  __u32 *id = bpf_map_lookup_elem(&lb_maglev, &slot);
+  struct lb_backend *b = id ? backend_get(*id) : 0;
+  if (!b) {
+    *reason = LB_R_DROP_BAD_BACKEND;
+    return 0;
+  }
+  *backend_id = *id;
+  if (!ct_insert(key, *id, svc->id, now)) lb_count_reason(LB_R_CT_INSERT_SKIPPED, 0);
+  return b;
+}

@@ -1,0 +1,107 @@
+// ironlb's reverse translation, on the uplink's tc egress: a reply whose source is a backend
+// (addr:port/proto in lb_rev_nat) leaves with the VIP:port as source, so the client sees the
+// address it connected to. It runs in tc rather than XDP because replies come from the node's own
+// stack (routed from the endpoint's interface), which XDP never sees on the way out; tc's
+// checksum helpers also handle the partial checksums of locally offloaded skbs. Never drops.
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/pkt_cls.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "lb_bpf_maps.h"
+#include "parse.h"
+
+struct rev_target {
+  __u32 addr_off;   // source address offset in the frame
+  __u32 port_off;   // source port offset
+  __u32 csum_off;   // L4 checksum offset
+  __u32 ip_csum_off;  // IPv4 header checksum offset (0 for IPv6)
+  __u8 proto;
+};
+
+static __always_inline __u32 l4_csum_offset(__u32 l4_off, __u8 proto) {
+  return l4_off + (proto == IPPROTO_TCP ? offsetof(struct tcphdr, check)
+                                         : offsetof(struct udphdr, check));
+}
+
+static __always_inline int rewrite(struct __sk_buff *skb, const struct rev_target *t,
+                                   const __be32 *old_addr, const struct lb_rev_value *vip,
+                                   __be16 old_port, __u32 addr_len) {
+  // UDP: a zero checksum stays zero and a computed zero goes out as all ones (RFC 768).
+  __u64 l4_flags = BPF_F_PSEUDO_HDR | (t->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0);
+  __s64 diff = bpf_csum_diff((__be32 *)old_addr, addr_len, (__be32 *)vip->vip, addr_len, 0);
+  if (diff < 0) return -1;
+  if (bpf_l4_csum_replace(skb, t->csum_off, 0, diff, l4_flags)) return -1;
+  if (t->ip_csum_off && bpf_l3_csum_replace(skb, t->ip_csum_off, 0, diff, 0)) return -1;
+  if (bpf_l4_csum_replace(skb, t->csum_off, old_port, vip->port,
+                          sizeof(__be16) | (l4_flags & BPF_F_MARK_MANGLED_0)))
+    return -1;
+  if (bpf_skb_store_bytes(skb, t->addr_off, vip->vip, addr_len, 0)) return -1;
+  if (bpf_skb_store_bytes(skb, t->port_off, &vip->port, sizeof(vip->port), 0)) return -1;
+  return 0;
+}
+
+SEC("tc")
+int tc_lb_egress(struct __sk_buff *skb) {
+  void *data = (void *)(long)skb->data;
+  void *data_end = (void *)(long)skb->data_end;
+  struct l2 l2;
+  if (parse_l2(data, data_end, &l2) != PARSE_OK) return TC_ACT_OK;
+
+  struct lb_rev_key key = {};
+  struct rev_target t = {};
+  __be32 old_addr[4] = {};
+  __u32 addr_len;
+  void *l4;
+  if (l2.proto == bpf_htons(ETH_P_IP)) {
+    struct iphdr *ip;
+    if (parse_ipv4(data, data_end, l2.l3_off, &ip, &l4) != PARSE_OK) return TC_ACT_OK;
+    if (ipv4_is_fragment(ip)) return TC_ACT_OK;
+    key.addr[0] = old_addr[0] = ip->saddr;
+    key.family = LB_FAMILY_V4;
+    t.proto = ip->protocol;
+    t.addr_off = l2.l3_off + offsetof(struct iphdr, saddr);
+    t.ip_csum_off = l2.l3_off + offsetof(struct iphdr, check);
+    addr_len = sizeof(__be32);
+  } else if (l2.proto == bpf_htons(ETH_P_IPV6)) {
+    struct ipv6hdr *ip6;
+    if (parse_ipv6(data, data_end, l2.l3_off, &ip6) != PARSE_OK) return TC_ACT_OK;
+    __builtin_memcpy(key.addr, ip6->saddr.in6_u.u6_addr32, sizeof(key.addr));
+    __builtin_memcpy(old_addr, key.addr, sizeof(old_addr));
+    key.family = LB_FAMILY_V6;
+    t.proto = ip6->nexthdr;
+    t.addr_off = l2.l3_off + offsetof(struct ipv6hdr, saddr);
+    l4 = ip6 + 1;
+    addr_len = 4 * sizeof(__be32);
+  } else {
+    return TC_ACT_OK;
+  }
+  if (t.proto != IPPROTO_TCP && t.proto != IPPROTO_UDP) return TC_ACT_OK;
+  __u32 need = t.proto == IPPROTO_TCP ? sizeof(struct tcphdr) : sizeof(struct udphdr);
+  if (l4 + need > data_end) return TC_ACT_OK;
+  __be16 *sport = l4;
+  if ((void *)(sport + 1) > data_end) return TC_ACT_OK;
+  key.port = *sport;
+  __u32 l4_off = l4 - data;
+  key.proto = t.proto;
+  struct lb_rev_value *vip = bpf_map_lookup_elem(&lb_rev_nat, &key);
+  if (!vip) return TC_ACT_OK;
+  struct lb_rev_value v = *vip;
+  t.port_off = l4_off;
+  t.csum_off = l4_csum_offset(l4_off, t.proto);
+  if (addr_len == sizeof(__be32)) {
+    if (rewrite(skb, &t, old_addr, &v, key.port, sizeof(__be32))) return TC_ACT_OK;
+  } else {
+    if (rewrite(skb, &t, old_addr, &v, key.port, 4 * sizeof(__be32))) return TC_ACT_OK;
+  }
+  lb_count_reason(LB_R_REVNAT, skb->len);
+  return TC_ACT_OK;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,184 @@
+// ironlb's XDP program for a node's uplink. The entry point only dispatches:
+//   ARP        -> arp.h    (reply for owned VIPs, silence for others' VIPs, else kernel)
+//   IPv6 NDP   -> ndp.h    (Neighbor Advertisement for owned VIPs, silence for others')
+//   TCP/UDP to a VIP:port -> select.h (conntrack, then Maglev) -> nat.h (DNAT) -> forward.h
+//   anything else         -> XDP_PASS, after one hash lookup at most
+// Replies from endpoints are translated back to VIP:port by tc_lb.bpf.c on the uplink's egress.
+#include <linux/bpf.h>
+#include <linux/icmpv6.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "arp.h"
+#include "forward.h"
+#include "lb_bpf_maps.h"
+#include "nat.h"
+#include "ndp.h"
+#include "parse.h"
+#include "select.h"
+
+// Bytes of L4 header a flow needs before it can be NAT'ed.
+static __always_inline __u32 l4_header_len(__u8 proto) {
+  return proto == IPPROTO_TCP ? sizeof(struct tcphdr) : sizeof(struct udphdr);
+}
+
+// Looks the destination up as a VIP:port. Returns the service or NULL; the key is filled for the
+// flow (client -> VIP) either way. `l4` must hold at least the two port words.
+static __always_inline struct lb_service *service_lookup(struct lb_ct_key *flow) {
+  struct lb_vip_key vk = {};
+  __builtin_memcpy(vk.addr, flow->dst, sizeof(vk.addr));
+  vk.port = flow->dport;
+  vk.proto = flow->proto;
+  vk.family = flow->family;
+  return bpf_map_lookup_elem(&lb_services, &vk);
+}
+
+// Common tail of both families once the service is known: choose the backend and count.
+static __always_inline struct lb_backend *balance(struct lb_ct_key *flow, struct lb_service *svc,
+                                                  __u64 bytes, enum lb_reason *reason) {
+  lb_count(&lb_vip_stats, svc->id, bytes);
+  __u32 backend_id = 0;
+  struct lb_backend *b = select_backend(flow, svc, &backend_id, reason);
+  if (!b) return 0;
+  if (b->family != flow->family) {
+    *reason = LB_R_DROP_BAD_BACKEND;
+    return 0;
+  }
+  lb_count(&lb_backend_stats, backend_id, bytes);
+  return b;
+}
+
+static __always_inline int handle_ipv4(struct xdp_md *ctx, struct l2 *l2, enum lb_reason *reason) {
+  void *data = (void *)(long)ctx->data;
+  void *data_end = (void *)(long)ctx->data_end;
+  struct iphdr *ip;
+  void *l4;
+  if (parse_ipv4(data, data_end, l2->l3_off, &ip, &l4) != PARSE_OK) {
+    *reason = LB_R_DROP_MALFORMED_L3;
+    return XDP_DROP;
+  }
+  if (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP) return XDP_PASS;
+  // Only the first fragment has ports; the kernel reassembles what it must.
+  if (ipv4_is_fragment(ip)) {
+    *reason = LB_R_PASS_UNSUPPORTED;
+    return XDP_PASS;
+  }
+  struct l4_ports *ports = l4;
+  if ((void *)(ports + 1) > data_end) return XDP_PASS;  // cannot be one of our flows
+
+  struct lb_ct_key flow = {};
+  flow.src[0] = ip->saddr;
+  flow.dst[0] = ip->daddr;
+  flow.sport = ports->source;
+  flow.dport = ports->dest;
+  flow.proto = ip->protocol;
+  flow.family = LB_FAMILY_V4;
+  struct lb_service *svc = service_lookup(&flow);
+  if (!svc) return XDP_PASS;
+
+  void *ip_end = (void *)ip + bpf_ntohs(ip->tot_len);
+  if (l4 + l4_header_len(flow.proto) > ip_end || l4 + sizeof(struct tcphdr) > data_end) {
+    // A UDP header is shorter than TCP's; check the room for the one we have.
+    if (!(flow.proto == IPPROTO_UDP && l4 + sizeof(struct udphdr) <= ip_end &&
+          l4 + sizeof(struct udphdr) <= data_end)) {
+      *reason = LB_R_DROP_MALFORMED_L4;
+      return XDP_DROP;
+    }
+  }
+  if (ip->ttl <= 1) {
+    *reason = LB_R_PASS_TTL;
+    return XDP_PASS;
+  }
+  struct lb_backend *b = balance(&flow, svc, data_end - data, reason);
+  if (!b) return XDP_DROP;
+  if (flow.proto == IPPROTO_TCP) {
+    if (l4 + sizeof(struct tcphdr) > data_end) return XDP_DROP;
+    dnat4(ip, l4, IPPROTO_TCP, b);
+  } else {
+    if (l4 + sizeof(struct udphdr) > data_end) return XDP_DROP;
+    dnat4(ip, l4, IPPROTO_UDP, b);
+  }
+  return forward4(ctx, l2, ip, flow.proto, reason);
+}
+
+static __always_inline int handle_ipv6(struct xdp_md *ctx, struct l2 *l2, enum lb_reason *reason) {
+  void *data = (void *)(long)ctx->data;
+  void *data_end = (void *)(long)ctx->data_end;
+  struct ipv6hdr *ip6;
+  if (parse_ipv6(data, data_end, l2->l3_off, &ip6) != PARSE_OK) {
+    *reason = LB_R_DROP_MALFORMED_L3;
+    return XDP_DROP;
+  }
+  __u8 nh = ip6->nexthdr;
+  if (nh == IPPROTO_ICMPV6) return ndp_handle(ctx, l2, reason);
+  if (nh != IPPROTO_TCP && nh != IPPROTO_UDP) {
+    if (ipv6_is_ext_header(nh)) *reason = LB_R_PASS_UNSUPPORTED;
+    return XDP_PASS;
+  }
+  void *l4 = ip6 + 1;
+  struct l4_ports *ports = l4;
+  if ((void *)(ports + 1) > data_end) return XDP_PASS;
+
+  struct lb_ct_key flow = {};
+  __builtin_memcpy(flow.src, ip6->saddr.in6_u.u6_addr32, sizeof(flow.src));
+  __builtin_memcpy(flow.dst, ip6->daddr.in6_u.u6_addr32, sizeof(flow.dst));
+  flow.sport = ports->source;
+  flow.dport = ports->dest;
+  flow.proto = nh;
+  flow.family = LB_FAMILY_V6;
+  struct lb_service *svc = service_lookup(&flow);
+  if (!svc) return XDP_PASS;
+
+  __u32 plen = bpf_ntohs(ip6->payload_len);
+  if (plen < l4_header_len(nh)) {
+    *reason = LB_R_DROP_MALFORMED_L4;
+    return XDP_DROP;
+  }
+  if (ip6->hop_limit <= 1) {
+    *reason = LB_R_PASS_TTL;
+    return XDP_PASS;
+  }
+  struct lb_backend *b = balance(&flow, svc, data_end - data, reason);
+  if (!b) return XDP_DROP;
+  if (nh == IPPROTO_TCP) {
+    if (l4 + sizeof(struct tcphdr) > data_end) return XDP_DROP;
+    dnat6(ip6, l4, IPPROTO_TCP, b);
+  } else {
+    if (l4 + sizeof(struct udphdr) > data_end) return XDP_DROP;
+    dnat6(ip6, l4, IPPROTO_UDP, b);
+  }
+  return forward6(ctx, l2, ip6, nh, reason);
+}
+
+SEC("xdp")
+int xdp_lb(struct xdp_md *ctx) {
+  void *data = (void *)(long)ctx->data;
+  void *data_end = (void *)(long)ctx->data_end;
+  __u64 bytes = data_end - data;
+  enum lb_reason reason = LB_R_PASS_NOT_VIP;
+  int verdict = XDP_PASS;
+  struct l2 l2;
+  enum parse_result pr = parse_l2(data, data_end, &l2);
+  if (pr == PARSE_MALFORMED) {
+    reason = LB_R_DROP_MALFORMED_L2;
+    verdict = XDP_DROP;
+  } else if (pr == PARSE_UNSUPPORTED) {
+    reason = LB_R_PASS_UNSUPPORTED;
+  } else if (l2.proto == bpf_htons(ETH_P_ARP)) {
+    verdict = arp_handle(ctx, &l2, &reason);
+  } else if (l2.proto == bpf_htons(ETH_P_IP)) {
+    verdict = handle_ipv4(ctx, &l2, &reason);
+  } else if (l2.proto == bpf_htons(ETH_P_IPV6)) {
+    verdict = handle_ipv6(ctx, &l2, &reason);
+  }
+  lb_count_reason(reason, bytes);
+  return verdict;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
