@@ -1,0 +1,54 @@
+// ironlb-agent flag parsing: defaults, roles, repeatable flags, and errors that name the flag.
+#include "runtime/options.h"
+
+#include <gtest/gtest.h>
+
+namespace ironlb {
+namespace {
+
+std::optional<AgentOptions> Parse(std::vector<std::string> args, std::string* err) {
+  bool help = false;
+  return ParseAgentOptions(args, err, &help);
+}
+
+TEST(AgentOptions, DefaultsMatchTheDocumentedContract) {
+  std::string err;
+  auto o = Parse({"--node", "n1", "--config", "/etc/ironlb"}, &err);
+  ASSERT_TRUE(o) << err;
+  EXPECT_TRUE(o->want_controller && o->want_speaker);
+  EXPECT_EQ(o->bpffs, "/sys/fs/bpf/ironlb");
+  EXPECT_EQ(o->api_socket, "/run/ironlb/agent.sock");
+  EXPECT_EQ(o->metrics_addr, "0.0.0.0:7472");
+  EXPECT_EQ(o->ns, "ironlb-system");
+  EXPECT_FALSE(o->ns_explicit);
+}
+
+TEST(AgentOptions, RolesAndRepeatableInterfaces) {
+  std::string err;
+  auto o = Parse({"--node", "n", "--config", "d", "--role", "speaker", "--interface", "eth0",
+                  "--interface", "eth1", "--xdp-mode", "generic"},
+                 &err);
+  ASSERT_TRUE(o) << err;
+  EXPECT_FALSE(o->want_controller);
+  EXPECT_TRUE(o->want_speaker);
+  EXPECT_EQ(o->interfaces, (std::vector<std::string>{"eth0", "eth1"}));
+  EXPECT_EQ(o->xdp_mode, "generic");
+}
+
+TEST(AgentOptions, ErrorsNameTheFlag) {
+  std::string err;
+  EXPECT_FALSE(Parse({"--config", "d"}, &err));
+  EXPECT_NE(err.find("--node"), std::string::npos);
+  EXPECT_FALSE(Parse({"--node", "n", "--config", "d", "--role", "router"}, &err));
+  EXPECT_NE(err.find("--role"), std::string::npos);
+  EXPECT_NE(err.find("router"), std::string::npos);
+  EXPECT_FALSE(Parse({"--node", "n", "--config", "d", "--interface"}, &err));
+  EXPECT_NE(err.find("--interface needs a value"), std::string::npos);
+  EXPECT_FALSE(Parse({"--node", "n", "--config", "d", "--bogus"}, &err));
+  EXPECT_NE(err.find("--bogus"), std::string::npos);
+  EXPECT_FALSE(Parse({"--node", "n"}, &err));
+  EXPECT_NE(err.find("--config"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ironlb
