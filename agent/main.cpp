@@ -1,6 +1,41 @@
-// ironlb-agent entry point (filled in by the agent/runtime work).
+// ironlb-agent: the daemon. Parses flags, builds the Agent with the speaker components this
+// node runs, and drives everything from one io_context until SIGTERM.
+#include <boost/asio/io_context.hpp>
 #include <iostream>
-int main() {
-  std::cerr << "ironlb-agent: not yet wired\n";
-  return 2;
+
+#include "runtime/agent.h"
+#include "runtime/log.h"
+#include "runtime/options.h"
+
+int main(int argc, char** argv) {
+  using namespace ironlb;
+  std::string error;
+  bool help = false;
+  auto opts = ParseAgentOptions(std::vector<std::string>(argv + 1, argv + argc), &error, &help);
+  if (help) {
+    std::cout << kAgentUsage;
+    return 0;
+  }
+  if (!opts) {
+    std::cerr << "ironlb-agent: " << error << "\n\n" << kAgentUsage;
+    return 2;
+  }
+  log::Level level;
+  if (!log::ParseLevel(opts->log_level, &level)) {
+    std::cerr << "ironlb-agent: --log-level must be debug, info, warn or error\n";
+    return 2;
+  }
+  log::SetLevel(level);
+
+  boost::asio::io_context io;
+  Agent agent(io, *opts);
+  try {
+    agent.Start();
+  } catch (const std::exception& e) {
+    log::Error("agent", std::string("cannot start: ") + e.what());
+    return 1;
+  }
+  io.run();
+  log::Info("agent", "stopped");
+  return 0;
 }

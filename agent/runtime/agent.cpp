@@ -1,0 +1,168 @@
+#include "runtime/agent.h"
+
+#include <csignal>
+
+#include "config/validate.h"
+#include "runtime/log.h"
+
+namespace ironlb {
+
+Agent::Agent(boost::asio::io_context& io, AgentOptions opts)
+    : io_(io), opts_(std::move(opts)), signals_(io, SIGTERM, SIGINT) {}
+
+Agent::~Agent() = default;
+
+void Agent::AddComponent(std::unique_ptr<SpeakerComponent> c) { components_.push_back(std::move(c)); }
+
+void Agent::Start() {
+  metrics_ = std::make_unique<Metrics>(opts_.metrics_addr);
+  if (opts_.want_controller) {
+    controller_ = std::make_unique<Controller>(ControllerOptions{opts_.lb_class});
+  }
+  store_ = std::make_unique<FileStore>(io_, opts_.config_dir, [this] { Reconcile(); });
+  store_->Start();
+  api_ = std::make_unique<LocalApi>(io_, opts_.api_socket);
+  RegisterApi();
+  api_->Start();
+  signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    log::Info("agent", std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") +
+                           ", shutting down");
+    Stop();
+  });
+  log::Info("agent", "node " + opts_.node + ", config " + opts_.config_dir + ", roles " +
+                         (opts_.want_controller ? "controller " : "") +
+                         (opts_.want_speaker ? "speaker" : ""));
+  Reconcile();
+}
+
+void Agent::Stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  // Shut components down one after the other, last added first, then stop the loop.
+  auto remaining = std::make_shared<size_t>(components_.size());
+  auto next = std::make_shared<std::function<void()>>();
+  *next = [this, remaining, next] {
+    if (*remaining == 0) {
+      io_.stop();
+      return;
+    }
+    auto& c = components_[--*remaining];
+    c->Shutdown([next] { (*next)(); });
+  };
+  (*next)();
+}
+
+void Agent::Reconcile() {
+  if (stopping_) return;
+  metrics_->reconciles.Increment();
+  const Snapshot& snap = store_->snapshot();
+
+  config::ValidateOptions vo;
+  // Standalone accepts metallb.io objects from any namespace unless --namespace was given.
+  if (opts_.ns_explicit) vo.required_namespace = opts_.ns;
+  ConfigState state;
+  cfg_ = config::Validate(snap, cfg_, vo, &state);
+  std::set<std::string> now;
+  for (const auto& e : state.errors) {
+    const auto s = e.str();
+    now.insert(s);
+    if (!logged_errors_.count(s)) log::Error("config", s);
+  }
+  for (const auto& s : logged_errors_) {
+    if (!now.count(s)) log::Info("config", "resolved: " + s);
+  }
+  logged_errors_ = std::move(now);
+  state_ = std::move(state);
+  metrics_->config_reloads.Increment();
+
+  if (controller_) ReconcileController();
+  if (opts_.want_speaker) {
+    for (auto& c : components_) {
+      try {
+        c->Apply(cfg_, snap);
+      } catch (const std::exception& e) {
+        log::Error(c->name(), std::string("apply failed: ") + e.what());
+      }
+    }
+  }
+  UpdateMetrics();
+}
+
+void Agent::ReconcileController() {
+  const Snapshot& snap = store_->snapshot();
+  auto result = controller_->Reconcile(snap, cfg_);
+  for (const auto& ev : result.events) log::Info("controller", ev);
+  std::map<std::string, const ServiceStatus*> current;
+  for (const auto& s : store_->statuses()) current[s.key()] = &s;
+  for (const auto& want : result.desired) {
+    auto it = current.find(want.key());
+    if (it != current.end() && *it->second == want) {
+      current.erase(it);
+      continue;
+    }
+    if (it != current.end()) current.erase(it);
+    try {
+      store_->WriteStatus(want);
+    } catch (const std::exception& e) {
+      log::Error("controller", "cannot write status of " + want.key() + ": " + e.what());
+    }
+  }
+  // Whatever status is left belongs to a Service that is gone or no longer ours.
+  for (const auto& [key, st] : current) store_->RemoveStatus(st->ns, st->name);
+  desired_ = std::move(result.desired);
+}
+
+void Agent::UpdateMetrics() {
+  metrics_->config_loaded.Set(state_.valid() ? 1 : 0);
+  metrics_->config_errors.Set(static_cast<double>(state_.errors.size()));
+  if (!controller_) return;
+  double pending = 0;
+  for (const auto& s : desired_) pending += s.ips.empty() ? 1 : 0;
+  metrics_->services_pending.Set(pending);
+  for (const auto& [name, u] : controller_->allocator().AllUsage()) {
+    metrics_->pool_addresses.Add({{"pool", name}}).Set(static_cast<double>(u.size));
+    metrics_->pool_in_use.Add({{"pool", name}}).Set(static_cast<double>(u.assigned_ips));
+    metrics_->pool_services.Add({{"pool", name}}).Set(static_cast<double>(u.services));
+  }
+}
+
+void Agent::RegisterApi() {
+  api_->Handle("/v1/alloc", [this] {
+    nlohmann::json out = nlohmann::json::array();
+    // Speakers have no allocator: they show what the status files say.
+    if (controller_) {
+      for (const auto& s : desired_) out.push_back(ToJson(s));
+    } else {
+      for (const auto& s : store_->statuses()) out.push_back(ToJson(s));
+    }
+    return out;
+  });
+  api_->Handle("/v1/config", [this] {
+    nlohmann::json errs = nlohmann::json::array();
+    for (const auto& e : state_.errors) {
+      errs.push_back({{"file", e.file},
+                      {"object", e.object.str()},
+                      {"field", e.field},
+                      {"message", e.message}});
+    }
+    nlohmann::json pools = nlohmann::json::array();
+    for (const auto& [n, p] : cfg_.pools) pools.push_back(n);
+    return nlohmann::json{{"valid", state_.valid()}, {"errors", errs}, {"pools", pools},
+                          {"peers", cfg_.peers.size()},
+                          {"l2Advertisements", cfg_.l2_advertisements.size()},
+                          {"bgpAdvertisements", cfg_.bgp_advertisements.size()}};
+  });
+  api_->Handle("/v1/agent", [this] {
+    return nlohmann::json{{"node", opts_.node},
+                          {"configDir", opts_.config_dir},
+                          {"controller", opts_.want_controller},
+                          {"speaker", opts_.want_speaker}};
+  });
+  for (auto& c : components_) {
+    auto* comp = c.get();
+    api_->Handle("/v1/" + comp->name(), [comp] { return comp->Status(); });
+  }
+}
+
+}  // namespace ironlb
