@@ -80,12 +80,16 @@ TEST_F(L2Test, ArpCases) {
   EXPECT_EQ(ReasonCount(LB_R_DROP_ARP_NOT_OWNER), 1u);
 }
 
-TEST_F(L2Test, ArpForOwnedVipOnAnotherInterfaceIsNotAnswered) {
-  const uint32_t other_if = 77;
-  SetL2(kVip4, 0, LB_L2_SILENT);  // owned on lo only; silent elsewhere
-  // lo still answers (per-interface entry wins over the wildcard).
+// Owned on one interface, silent on the others: the per-interface entry wins on the owner.
+TEST_F(L2Test, PerInterfaceEntryWinsOverWildcard) {
+  SetL2(kVip4, 0, LB_L2_SILENT);
   Check({"owner interface answers", ArpRequest(kVip4), XDP_TX, {}});
-  (void)other_if;
+  lb_l2_key k{};
+  FillAddr(k.addr, kVip4);
+  k.ifindex = kLoopbackIfindex;
+  k.family = LB_FAMILY_V4;
+  ASSERT_EQ(bpf_map_delete_elem(fd(LB_MAP_L2), &k), 0);
+  Check({"elsewhere the wildcard silences it", ArpRequest(kVip4), XDP_DROP, {}});
 }
 
 TEST_F(L2Test, NdpCases) {

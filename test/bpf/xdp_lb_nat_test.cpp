@@ -1,0 +1,239 @@
+// xdp_lb's load-balancing path: exact DNAT'ed frames (checksums recomputed independently), the
+// reverse translation by tc_lb, conntrack stickiness, the flood guard, no-endpoint drops and
+// every malformed input.
+#include <cstdlib>
+
+#include "lb_fixture.h"
+
+namespace ironlb::testpkt {
+namespace {
+
+const IPAddr kClient4 = Addr("192.0.2.10");
+const IPAddr kVip4 = Addr("198.51.100.10");
+const IPAddr kBackendA4 = Addr("10.1.0.5");
+const IPAddr kBackendB4 = Addr("10.1.0.6");
+const IPAddr kClient6 = Addr("2001:db8::10");
+const IPAddr kVip6 = Addr("2001:db8:100::10");
+const IPAddr kBackend6 = Addr("fd00:1::5");
+constexpr uint16_t kVipPort = 80, kBackendPort = 8080, kClientPort = 40000;
+constexpr uint32_t kSvcTcp = 1, kSvcUdp = 2, kSvc6 = 3, kSvcEmpty = 4;
+constexpr uint32_t kIdA = 1, kIdB = 2, kId6 = 3;
+constexpr uint16_t kEmptyPort = 81;
+constexpr uint32_t kTableSize = 251;
+
+L4 Tcp(uint16_t dport = kVipPort, uint16_t sport = kClientPort, uint8_t flags = kTcpSyn) {
+  return {kProtoTCP, sport, dport, flags, Bytes{'h', 'i'}, false};
+}
+L4 Udp(uint16_t dport = kVipPort, bool zero_csum = false) {
+  return {kProtoUDP, kClientPort, dport, 0, Bytes{'d', 'n', 's'}, zero_csum};
+}
+
+class NatTest : public LbTest {
+ protected:
+  void SetUp() override {
+    LbTest::SetUp();
+    Populate();
+  }
+  void Populate() {
+    SetBackend(kIdA, kBackendA4, kBackendPort);
+    SetBackend(kIdB, kBackendB4, kBackendPort);
+    SetBackend(kId6, kBackend6, kBackendPort);
+    SetService(kVip4, kVipPort, kProtoTCP, kSvcTcp, {kIdA}, 0, kTableSize);
+    SetService(kVip4, kVipPort, kProtoUDP, kSvcUdp, {kIdA}, kTableSize, kTableSize);
+    SetService(kVip6, kVipPort, kProtoTCP, kSvc6, {kId6}, 2 * kTableSize, kTableSize);
+    SetService(kVip4, kEmptyPort, kProtoTCP, kSvcEmpty, {});
+  }
+};
+
+// The frame the client sends, and the one the endpoint must get: same client address and port,
+// destination rewritten, TTL untouched (the kernel forwards it and decrements).
+Bytes ToVip(const L4& l4, const IPv4Opts& o = {}, std::optional<uint16_t> vlan = std::nullopt) {
+  return L4Frame(kNodeMac, kClientMac, kClient4, kVip4, l4, o, vlan);
+}
+Bytes ToBackend(L4 l4, const IPAddr& backend = kBackendA4, const IPv4Opts& o = {},
+                std::optional<uint16_t> vlan = std::nullopt) {
+  l4.dport = kBackendPort;
+  return L4Frame(kNodeMac, kClientMac, kClient4, backend, l4, o, vlan);
+}
+
+TEST_F(NatTest, ForwardCases) {
+  const IPv4Opts with_options{
+      64, Bytes{0x94, 0x04, 0x00, 0x00, 0x01, 0x01, 0x01, 0x00}};  // RA + NOPs + EOL
+  L4 tcp6 = Tcp();
+  L4 tcp6_out = tcp6;
+  tcp6_out.dport = kBackendPort;
+  const std::vector<Case> cases = {
+      {"TCP SYN to VIP:port is DNAT'ed to the endpoint", ToVip(Tcp()), XDP_PASS, ToBackend(Tcp())},
+      {"mid-stream TCP segment too", ToVip(Tcp(kVipPort, 40001, kTcpAck)), XDP_PASS,
+       ToBackend(Tcp(kVipPort, 40001, kTcpAck))},
+      {"IPv4 options are kept and skipped", ToVip(Tcp(), with_options), XDP_PASS,
+       ToBackend(Tcp(), kBackendA4, with_options)},
+      {"UDP to VIP:port", ToVip(Udp()), XDP_PASS, ToBackend(Udp())},
+      {"UDP without checksum stays without", ToVip(Udp(kVipPort, true)), XDP_PASS,
+       ToBackend(Udp(kVipPort, true))},
+      {"802.1Q-tagged: DNAT'ed, tag kept, left to the VLAN device", ToVip(Tcp(), {}, 7), XDP_PASS,
+       ToBackend(Tcp(), kBackendA4, {}, 7)},
+      {"IPv6 TCP", L4Frame(kNodeMac, kClientMac, kClient6, kVip6, tcp6), XDP_PASS,
+       L4Frame(kNodeMac, kClientMac, kClient6, kBackend6, tcp6_out)},
+      {"VIP on a port without service passes untouched", ToVip(Tcp(443)), XDP_PASS,
+       ToVip(Tcp(443))},
+      {"other destination passes untouched",
+       L4Frame(kNodeMac, kClientMac, kClient4, Addr("192.0.2.1"), Tcp()), XDP_PASS,
+       L4Frame(kNodeMac, kClientMac, kClient4, Addr("192.0.2.1"), Tcp())},
+      {"TTL 1 is left to the kernel (ICMP time exceeded)", ToVip(Tcp(), {1}), XDP_PASS,
+       ToVip(Tcp(), {1})},
+      {"service without ready endpoint drops", ToVip(Tcp(kEmptyPort)), XDP_DROP, {}},
+  };
+  for (const auto& c : cases) Check(c);
+  EXPECT_EQ(ReasonCount(LB_R_DROP_NO_BACKEND), 1u);
+  EXPECT_EQ(ReasonCount(LB_R_FWD_KERNEL), 7u);
+  EXPECT_EQ(PerCpuPackets(LB_MAP_VIP_STATS, kSvcTcp), 4u);  // TTL 1 is not counted
+  EXPECT_EQ(PerCpuPackets(LB_MAP_BACKEND_STATS, kIdA), 6u);
+  EXPECT_EQ(PerCpuPackets(LB_MAP_VIP_STATS, kSvcEmpty), 1u);
+}
+
+TEST_F(NatTest, DnatChecksumsVerifyIndependently) {
+  for (const Bytes& in :
+       {ToVip(Tcp()), ToVip(Udp()), L4Frame(kNodeMac, kClientMac, kClient6, kVip6, Tcp())}) {
+    RunResult r = RunXdp(in);
+    ASSERT_EQ(r.verdict, static_cast<uint32_t>(XDP_PASS));
+    EXPECT_NE(r.out, in);
+    EXPECT_TRUE(ChecksumsValid(r.out));
+  }
+}
+
+TEST_F(NatTest, MalformedFrames) {
+  auto mutate = [](Bytes f, size_t at, uint8_t v) {
+    f[at] = v;
+    return f;
+  };
+  auto cut = [](Bytes f, size_t n) {
+    f.resize(n);
+    return f;
+  };
+  const Bytes good = ToVip(Tcp());
+  const size_t l3 = 14, l4 = 34;
+  Bytes long_total = good;
+  long_total[l3 + 3] += 40;  // total length beyond the frame
+  Bytes short_total = good;  // total length shorter than IHL*4
+  short_total[l3 + 2] = 0;
+  short_total[l3 + 3] = 16;
+  Bytes padded_short_l4 = cut(good, l4 + 10);  // TCP header cut at 10 bytes, total fixed up
+  padded_short_l4[l3 + 2] = 0;
+  padded_short_l4[l3 + 3] = 30;
+  padded_short_l4[l3 + 10] = padded_short_l4[l3 + 11] = 0;
+  SetChecksum(padded_short_l4, l3 + 10,
+              Checksum(Bytes(padded_short_l4.begin() + l3, padded_short_l4.begin() + l4)));
+  const Bytes v6 = L4Frame(kNodeMac, kClientMac, kClient6, kVip6, Tcp());
+  const Bytes tagged = ToVip(Tcp(), {}, 7);
+  const std::vector<Case> cases = {
+      {"802.1Q tag cut off", cut(tagged, 16), XDP_DROP, {}},
+      {"QinQ passes to the kernel", mutate(tagged, 16, 0x81), XDP_PASS, mutate(tagged, 16, 0x81)},
+      {"IPv4 header truncated", cut(good, l3 + 12), XDP_DROP, {}},
+      {"IPv4 version 5", mutate(good, l3, 0x55), XDP_DROP, {}},
+      {"IPv4 IHL 4", mutate(good, l3, 0x44), XDP_DROP, {}},
+      {"IPv4 IHL 15 beyond the frame", mutate(good, l3, 0x4f), XDP_DROP, {}},
+      {"IPv4 total length beyond the frame", long_total, XDP_DROP, {}},
+      {"IPv4 total length below the header", short_total, XDP_DROP, {}},
+      {"TCP header truncated to a VIP:port", padded_short_l4, XDP_DROP, {}},
+      {"IPv6 header truncated", cut(v6, l3 + 30), XDP_DROP, {}},
+      {"IPv6 payload length beyond the frame", mutate(v6, l3 + 4, 0x10), XDP_DROP, {}},
+      {"IPv6 version 4 in an IPv6 ethertype", mutate(v6, l3, 0x40), XDP_DROP, {}},
+      {"IPv6 with extension header passes", mutate(v6, l3 + 6, 60), XDP_PASS,
+       mutate(v6, l3 + 6, 60)},
+      {"IPv4 fragment passes to the kernel", ToVip(Tcp(), {64, {}, 1, 0x2000}), XDP_PASS,
+       ToVip(Tcp(), {64, {}, 1, 0x2000})},
+  };
+  for (const auto& c : cases) Check(c);
+  EXPECT_EQ(ReasonCount(LB_R_DROP_MALFORMED_L4), 1u);
+  EXPECT_EQ(ReasonCount(LB_R_DROP_MALFORMED_L2), 1u);
+}
+
+TEST_F(NatTest, ConntrackKeepsFlowOnItsBackendWhenTheSetChanges) {
+  const Bytes flow = ToVip(Tcp());
+  ASSERT_EQ(RunXdp(flow).out, ToBackend(Tcp()));
+  EXPECT_EQ(ConntrackEntries(), 1u);
+  // Now the Maglev table sends everything to B (A drained: still present as a backend).
+  SetService(kVip4, kVipPort, kProtoTCP, kSvcTcp, {kIdB}, 0, kTableSize);
+  EXPECT_EQ(RunXdp(flow).out, ToBackend(Tcp())) << "established flow moved";
+  const Bytes fresh = ToVip(Tcp(kVipPort, 40002));
+  EXPECT_EQ(RunXdp(fresh).out, ToBackend(Tcp(kVipPort, 40002), kBackendB4)) << "new flow";
+  // When A is gone for good the old flow is re-balanced rather than black-holed.
+  lb_backend empty{};
+  Put(LB_MAP_BACKENDS, &kIdA, &empty);
+  EXPECT_EQ(RunXdp(flow).out, ToBackend(Tcp(), kBackendB4));
+}
+
+TEST_F(NatTest, FloodGuardStopsConntrackInsertsAboveTheRate) {
+  dataplane::LoadOptions opts;
+  opts.max_ct_inserts_per_sec = 2;
+  Load(opts);
+  Populate();
+  for (uint16_t p = 0; p < 5; ++p) {
+    RunResult r = RunXdp(ToVip(Tcp(kVipPort, 41000 + p)));
+    EXPECT_EQ(r.out, ToBackend(Tcp(kVipPort, 41000 + p))) << "flows still balanced";
+  }
+  EXPECT_EQ(ConntrackEntries(), 2u);
+  EXPECT_EQ(ReasonCount(LB_R_CT_INSERT_SKIPPED), 3u);
+}
+
+TEST_F(NatTest, ReverseTranslationByTc) {
+  L4 reply_in = Tcp(kClientPort, kBackendPort, kTcpSyn | kTcpAck);
+  L4 reply_out = Tcp(kClientPort, kVipPort, kTcpSyn | kTcpAck);
+  SetRevNat(kBackendA4, kBackendPort, kProtoTCP, kVip4, kVipPort);
+  SetRevNat(kBackendA4, kBackendPort, kProtoUDP, kVip4, kVipPort);
+  SetRevNat(kBackend6, kBackendPort, kProtoTCP, kVip6, kVipPort);
+  struct TcCase {
+    std::string description;
+    Bytes in, out;
+  };
+  L4 udp_in{kProtoUDP, kBackendPort, kClientPort, 0, Bytes{'o', 'k'}, false};
+  L4 udp_out = udp_in;
+  udp_out.sport = kVipPort;
+  L4 udp0_in = udp_in, udp0_out = udp_out;
+  udp0_in.udp_zero_checksum = udp0_out.udp_zero_checksum = true;
+  const Bytes unrelated = L4Frame(kClientMac, kNodeMac, Addr("10.1.0.9"), kClient4, reply_in);
+  const std::vector<TcCase> cases = {
+      {"TCP reply from the endpoint leaves as the VIP",
+       L4Frame(kClientMac, kNodeMac, kBackendA4, kClient4, reply_in),
+       L4Frame(kClientMac, kNodeMac, kVip4, kClient4, reply_out)},
+      {"UDP reply", L4Frame(kClientMac, kNodeMac, kBackendA4, kClient4, udp_in),
+       L4Frame(kClientMac, kNodeMac, kVip4, kClient4, udp_out)},
+      {"UDP reply without checksum", L4Frame(kClientMac, kNodeMac, kBackendA4, kClient4, udp0_in),
+       L4Frame(kClientMac, kNodeMac, kVip4, kClient4, udp0_out)},
+      {"IPv6 TCP reply", L4Frame(kClientMac, kNodeMac, kBackend6, kClient6, reply_in),
+       L4Frame(kClientMac, kNodeMac, kVip6, kClient6, reply_out)},
+      {"traffic from other addresses is untouched", unrelated, unrelated},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.description);
+    RunResult r = RunTc(c.in);
+    EXPECT_EQ(r.verdict, static_cast<uint32_t>(TC_ACT_OK));
+    EXPECT_EQ(r.out, c.out);
+    EXPECT_TRUE(ChecksumsValid(r.out));
+  }
+  EXPECT_EQ(ReasonCount(LB_R_REVNAT), 4u);
+}
+
+// With a route and a neighbour the FIB answers: the frame is redirected with the next hop's MACs
+// and the TTL decremented like a router's.
+TEST_F(NatTest, FibRedirectRewritesMacsAndTtl) {
+  ASSERT_EQ(std::system("ip link add dpt0 type veth peer name dpt1 && ip link set dpt0 up && "
+                        "ip link set dpt1 up && ip link set dpt0 address 02:00:00:00:00:0a && ip "
+                        "addr add 10.1.0.1/24 dev dpt0 && "
+                        "ip neigh replace 10.1.0.5 lladdr 02:00:00:00:00:05 dev dpt0 && "
+                        "sysctl -qw net.ipv4.conf.all.forwarding=1 net.ipv4.conf.lo.forwarding=1"),
+            0);
+  const Mac dpt0_mac = {0x02, 0, 0, 0, 0, 0x0a};
+  RunResult r = RunXdp(ToVip(Tcp()));
+  std::system("ip link del dpt0");
+  EXPECT_EQ(r.verdict, static_cast<uint32_t>(XDP_REDIRECT));
+  const Mac backend_mac = {0x02, 0, 0, 0, 0, 0x05};
+  EXPECT_EQ(r.out,
+            L4Frame(backend_mac, dpt0_mac, kClient4, kBackendA4,
+                    {kProtoTCP, kClientPort, kBackendPort, kTcpSyn, Bytes{'h', 'i'}, false}, {63}));
+  EXPECT_EQ(ReasonCount(LB_R_FWD_REDIRECT), 1u);
+}
+
+}  // namespace
+}  // namespace ironlb::testpkt
