@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <numeric>
+#include <string>
+#include <vector>
 
 #include "dataplane/maglev.h"
 #include "maglev_test_util.h"
@@ -15,9 +17,14 @@ using test_util::Counts;
 using test_util::Endpoints;
 using test_util::MovedFraction;
 
-// Beyond the share the changed endpoint itself owned, at most this fraction of the table may
-// change backend (the paper reports a few percent at M >= 100 N; we measure < 3%).
-constexpr double kExtraDisruptionBound = 0.05;
+// Disruption beyond the share the changed endpoint itself owned ("extra"), as a fraction of the
+// table. The paper reports a few percent at M >= 100 N. Measured at TableSizeFor sizes: mean
+// <= 2.5%; a single change <= 2% from 50 endpoints up, but up to ~7% for sets of 3-20
+// endpoints, whose tables hold only ~100 entries per endpoint.
+constexpr double kMeanExtraBound = 0.05;
+constexpr double kWorstExtraBound = 0.05;
+constexpr double kWorstExtraBoundTinySets = 0.10;
+constexpr size_t kTinySetBelow = 50;
 // Equal weights: the most loaded backend holds at most this much more than the least loaded.
 constexpr double kMaxOverMinBound = 1.05;
 // Weighted shares: absolute deviation from w / sum(w) allowed.
@@ -61,34 +68,66 @@ TEST(MaglevDistribution, ManyMixedWeightsHonoured) {
   }
 }
 
+// n endpoints of the `set`-th family of names, so several unrelated sets can be sampled.
+std::vector<Backend> EndpointSet(size_t n, size_t set) {
+  std::vector<Backend> v;
+  for (size_t i = 0; i < n; ++i) {
+    v.push_back({"10." + std::to_string(set) + "." + std::to_string(i) + ".7:8080/TCP"});
+  }
+  return v;
+}
+
+double WorstBound(size_t n) {
+  return n < kTinySetBelow ? kWorstExtraBoundTinySets : kWorstExtraBound;
+}
+
 TEST(MaglevDistribution, RemovingOneEndpointMovesLittleMoreThanItsShare) {
-  for (size_t n : {5u, 10u, 100u, 1000u}) {
+  for (size_t n : {2u, 3u, 5u, 10u, 20u, 100u, 1000u}) {
     const uint32_t size = TableSizeFor(n);
-    const std::vector<Backend> all = Endpoints(n);
-    const Table before = Build(all, size);
+    const size_t sets = n < kTinySetBelow ? 20 : 1;
     // Every endpoint for small n; a spread sample for large n keeps the test quick.
     const size_t step = std::max<size_t>(1, n / 10);
-    for (size_t r = 0; r < n; r += step) {
-      std::vector<Backend> rest = all;
-      rest.erase(rest.begin() + static_cast<std::ptrdiff_t>(r));
-      const double moved = MovedFraction(before, Build(rest, size));
-      EXPECT_LE(moved, 1.0 / n + kExtraDisruptionBound) << "n=" << n << " removed " << r;
-      EXPECT_GE(moved, 1.0 / n * 0.9) << "the removed endpoint's entries must move";
+    double extra_sum = 0;
+    size_t changes = 0;
+    for (size_t set = 0; set < sets; ++set) {
+      const std::vector<Backend> all = EndpointSet(n, set);
+      const Table before = Build(all, size);
+      for (size_t r = 0; r < n; r += step) {
+        std::vector<Backend> rest = all;
+        rest.erase(rest.begin() + static_cast<std::ptrdiff_t>(r));
+        const double moved = MovedFraction(before, Build(rest, size));
+        // The removed endpoint's own entries must all move (it held about 1/n of them).
+        EXPECT_GE(moved, 0.9 / n) << "n=" << n << " set " << set << " removed " << r;
+        EXPECT_LE(moved - 1.0 / n, WorstBound(n))
+            << "n=" << n << " set " << set << " removed " << r;
+        extra_sum += moved - 1.0 / n;
+        ++changes;
+      }
     }
+    EXPECT_LE(extra_sum / changes, kMeanExtraBound) << "n=" << n;
   }
 }
 
 TEST(MaglevDistribution, AddingOneEndpointMovesLittleMoreThanItsShare) {
-  for (size_t n : {5u, 10u, 100u, 1000u}) {
+  for (size_t n : {2u, 3u, 5u, 10u, 20u, 100u, 1000u}) {
     const uint32_t size = TableSizeFor(n + 1);
-    const std::vector<Backend> all = Endpoints(n);
-    const Table before = Build(all, size);
-    for (int k = 0; k < 5; ++k) {
-      std::vector<Backend> more = all;
-      more.push_back({"192.168.9." + std::to_string(k) + ":8080/TCP"});
-      const double moved = MovedFraction(before, Build(more, size));
-      EXPECT_LE(moved, 1.0 / (n + 1) + kExtraDisruptionBound) << "n=" << n << " added " << k;
+    const size_t sets = n < kTinySetBelow ? 20 : 2;
+    double extra_sum = 0;
+    size_t changes = 0;
+    for (size_t set = 0; set < sets; ++set) {
+      const std::vector<Backend> all = EndpointSet(n, set);
+      const Table before = Build(all, size);
+      for (int k = 0; k < 3; ++k) {
+        std::vector<Backend> more = all;
+        more.push_back({"192.168." + std::to_string(set) + "." + std::to_string(k) + ":8080/TCP"});
+        const double moved = MovedFraction(before, Build(more, size));
+        EXPECT_LE(moved - 1.0 / (n + 1), WorstBound(n))
+            << "n=" << n << " set " << set << " added " << k;
+        extra_sum += moved - 1.0 / (n + 1);
+        ++changes;
+      }
     }
+    EXPECT_LE(extra_sum / changes, kMeanExtraBound) << "n=" << n;
   }
 }
 
@@ -101,7 +140,7 @@ TEST(MaglevDistribution, WeightChangeOfOneEndpointIsLocal) {
   const Table before = Build(in, size);
   in[3].weight = 2;
   const double moved = MovedFraction(before, Build(in, size));
-  EXPECT_LE(moved, 1.0 / n + kExtraDisruptionBound);
+  EXPECT_LE(moved - 1.0 / n, kWorstExtraBound);
 }
 
 }  // namespace
