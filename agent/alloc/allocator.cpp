@@ -94,6 +94,7 @@ std::vector<std::string> Allocator::SetPools(const std::map<std::string, IPAddre
       held.pool = p->name();  // the range may have moved to another pool: follow it
     }
   }
+  std::sort(evicted.begin(), evicted.end());
   for (const auto& key : evicted) Release(key);
   for (const auto& [ip, use] : ips_) {
     for (auto& [name, p] : pools_) p.MarkUsed(ip);
@@ -218,10 +219,13 @@ std::variant<Assignment, std::string> Allocator::Assign(const Request& req) {
   if (auto it = held_.find(req.key); it != held_.end()) {
     std::string pool;
     if (!Check(req, it->second.ips, it->second.pool, &pool)) {
-      Commit(req.key, Held{pool, InFamilyOrder(it->second.ips, FamiliesOf(req)), req.ports,
-                           req.sharing_key, BackendKey(req)});
-      MaybeAddMissingFamily(req);
-      return *Get(req.key);
+      Assignment kept = Commit(req.key, Held{pool, InFamilyOrder(it->second.ips, FamiliesOf(req)),
+                                             req.ports, req.sharing_key, BackendKey(req)});
+      if (kept.ips.size() < kMaxFamilies) {
+        MaybeAddMissingFamily(req);
+        return *Get(req.key);
+      }
+      return kept;
     }
     Release(req.key);
   }
@@ -233,9 +237,8 @@ std::variant<Assignment, std::string> Allocator::AllocateNew(const Request& req)
   if (!req.requested.empty()) {
     std::string pool;
     if (auto why = Check(req, req.requested, "", &pool)) return "requested " + *why;
-    Commit(req.key, Held{pool, InFamilyOrder(req.requested, fams), req.ports, req.sharing_key,
-                         BackendKey(req)});
-    return *Get(req.key);
+    return Commit(req.key, Held{pool, InFamilyOrder(req.requested, fams), req.ports,
+                                req.sharing_key, BackendKey(req)});
   }
   if (pools_.empty()) return std::string("no IPAddressPool is configured");
 
@@ -276,9 +279,8 @@ std::variant<Assignment, std::string> Allocator::AllocateNew(const Request& req)
     if (misses.size() > kMaxPoolsInReason) why += "; ...";
     return why;
   }
-  Commit(req.key, Held{choice->pool, InFamilyOrder(choice->ips, fams), req.ports, req.sharing_key,
-                       BackendKey(req)});
-  return *Get(req.key);
+  return Commit(req.key, Held{choice->pool, InFamilyOrder(choice->ips, fams), req.ports,
+                              req.sharing_key, BackendKey(req)});
 }
 
 void Allocator::MaybeAddMissingFamily(const Request& req) {
@@ -310,11 +312,13 @@ bool Allocator::Adopt(const Request& req, const std::vector<IPAddr>& ips, std::s
   return true;
 }
 
-void Allocator::Commit(const std::string& key, Held held) {
+Assignment Allocator::Commit(const std::string& key, Held held) {
   Release(key);
   for (const auto& ip : held.ips) AddUse(ip, key, held);
   ++services_per_pool_[held.pool];
-  held_[key] = std::move(held);
+  Assignment out{held.pool, held.ips};
+  held_.insert_or_assign(key, std::move(held));
+  return out;
 }
 
 void Allocator::Release(const std::string& key) {

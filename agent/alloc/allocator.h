@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -75,6 +76,13 @@ class Allocator {
     std::vector<IPAddr> ips;
   };
   using GroupKey = std::pair<std::string, std::string>;  // sharing key, backend key
+  struct IPAddrHash {
+    size_t operator()(const IPAddr& ip) const {
+      const u128 v = ip.value();
+      return std::hash<uint64_t>()(static_cast<uint64_t>(v) ^ static_cast<uint64_t>(v >> 64) ^
+                                   static_cast<uint64_t>(ip.family()));
+    }
+  };
 
   const PoolSpace* PoolFor(const std::vector<IPAddr>& ips, const std::string& prefer) const;
   std::optional<std::string> Check(const Request& req, const std::vector<IPAddr>& ips,
@@ -84,15 +92,17 @@ class Allocator {
                                  std::vector<std::string>* misses) const;
   std::variant<Assignment, std::string> AllocateNew(const Request& req);
   void MaybeAddMissingFamily(const Request& req);
-  void Commit(const std::string& key, Held held);
+  // Replaces the Service's assignment; returns the new one.
+  Assignment Commit(const std::string& key, Held held);
   void AddUse(const IPAddr& ip, const std::string& key, const Held& held);
   void DropUse(const IPAddr& ip, const std::string& key);
   void Group(const IPAddr& ip, const IpUse& use);
   void Ungroup(const IPAddr& ip, const IpUse& use);
 
   std::map<std::string, PoolSpace> pools_;
-  std::map<std::string, Held> held_;
-  std::map<IPAddr, IpUse> ips_;
+  // Hashed: these are touched on every allocation; ordered views are built on demand.
+  std::unordered_map<std::string, Held> held_;
+  std::unordered_map<IPAddr, IpUse, IPAddrHash> ips_;
   // Addresses in use per sharing group, so a sharing Service finds its peers' addresses
   // without scanning the pool.
   std::map<GroupKey, std::set<IPAddr>> groups_;
