@@ -14,10 +14,11 @@ namespace {
 // Scalars a YAML 1.1 reader would not read back as the same string ("64512:1" is a base-60
 // integer there, "true" a boolean) are quoted.
 void Str(YAML::Emitter& e, const std::string& s) {
-  static const std::regex kPlainSafe("[A-Za-z_/][-A-Za-z0-9_./]*");
+  static const std::regex kPlainSafe("[A-Za-z0-9_/][-A-Za-z0-9_./]*");
   static const std::regex kSpecial(
       "y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|"
-      "null|Null|NULL|~");
+      "null|Null|NULL|~|[-+]?[0-9][0-9_]*|[-+]?(\\.[0-9]+|[0-9][0-9_]*(\\.[0-9_]*)?)([eE][-+]?[0-9]+)?|"
+      "0x[0-9a-fA-F_]+|0b[01_]+|\\.(inf|Inf|INF|nan|NaN|NAN)");
   if (std::regex_match(s, kPlainSafe) && !std::regex_match(s, kSpecial)) {
     e << s;
   } else {

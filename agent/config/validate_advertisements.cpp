@@ -13,11 +13,12 @@ constexpr int kMaxWeight = 100;
 constexpr int kIPv4Bits = 32;
 constexpr int kIPv6Bits = 128;
 
-// The most specific prefix length among the CIDRs a range summarises to.
-int LongestPrefix(const IPRange& r) {
-  int longest = 0;
-  for (const IPPrefix& p : r.ToPrefixes()) longest = std::max(longest, p.length);
-  return longest;
+// The widest (shortest) prefix among the CIDRs a range summarises to. As in MetalLB, an
+// aggregation length is refused only when no CIDR of the range can be aggregated with it.
+int WidestPrefix(const IPRange& r) {
+  int widest = r.first.bits();
+  for (const IPPrefix& p : r.ToPrefixes()) widest = std::min(widest, p.length);
+  return widest;
 }
 
 bool Intersects(const std::vector<std::string>& a, const std::vector<std::string>& b) {
@@ -137,11 +138,11 @@ Errors CheckBGPAdvertisementConflicts(const BGPAdvertisement& adv, const RuleCon
       for (const IPRange& r : ranges) {
         const bool v4 = r.family() == Family::kV4;
         const int length = v4 ? adv.aggregation_length : adv.aggregation_length_v6;
-        const int longest = LongestPrefix(r);
-        if (length < longest) {
+        const int widest = WidestPrefix(r);
+        if (length < widest) {
           errs.Add(v4 ? "spec.aggregationLength" : "spec.aggregationLengthV6",
                    "aggregation length " + std::to_string(length) + " is shorter than /" +
-                       std::to_string(longest) + " within \"" + pool->addresses[i] +
+                       std::to_string(widest) + ", the widest CIDR in \"" + pool->addresses[i] +
                        "\" of IPAddressPool " + pool->meta.name +
                        ": the aggregate would cover addresses outside the pool");
         }
@@ -185,7 +186,7 @@ Errors CheckBGPAdvertisementConflicts(const BGPAdvertisement& adv, const RuleCon
       if (bfd == acc.bfd_profiles.end() || !bfd->second.echo_mode) continue;
       errs.Add("spec.peers", "announces IPv6 IPAddressPool " + pool->meta.name + " to BGPPeer " +
                                  peer_name + ", whose BFDProfile " + peer.bfd_profile +
-                                 " uses echo mode, which BFD does not support over IPv6 here");
+                                 " uses echo mode; BFD echo cannot be used for IPv6 announcements");
       return errs.Take();
     }
   }
