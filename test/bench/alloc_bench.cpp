@@ -1,6 +1,6 @@
 // Allocator cost: 10,000 Services into an IPv4 /16 and into an IPv6 /112, against a naive
 // allocator that walks the pool from its start for every Service (as MetalLB's cursor does),
-// measured in the same run so the ratio is meaningful.
+// measured in the same run so the ratio is meaningful; plus scaling and steady-state churn.
 #include <benchmark/benchmark.h>
 
 #include <string>
@@ -12,7 +12,6 @@
 namespace {
 
 using ironlb::Family;
-using ironlb::IPAddr;
 using ironlb::IPAddressPool;
 using ironlb::IPPrefix;
 using ironlb::IPRange;
@@ -22,6 +21,8 @@ using ironlb::alloc::Assignment;
 using ironlb::alloc::Request;
 
 constexpr int kServices = 10000;
+// Scaling runs go up to nearly a full /16 (65,536 addresses).
+constexpr int kMaxServices = 60000;
 constexpr u128 kLowOctet = 0xff;  // .0 and .255 are the addresses avoidBuggyIPs skips
 
 IPAddressPool MakePool(const char* cidr, bool avoid_buggy) {
@@ -34,11 +35,12 @@ IPAddressPool MakePool(const char* cidr, bool avoid_buggy) {
   return p;
 }
 
+// Built once, outside the timed loops.
 const std::vector<Request>& Requests(Family f) {
   static std::vector<Request> v4, v6;
   auto& v = f == Family::kV4 ? v4 : v6;
   if (v.empty()) {
-    for (int i = 0; i < kServices; ++i) {
+    for (int i = 0; i < kMaxServices; ++i) {
       Request r;
       r.key = "bench/svc-" + std::to_string(i);
       r.ns = "bench";
@@ -50,14 +52,23 @@ const std::vector<Request>& Requests(Family f) {
   return v;
 }
 
+void PerAlloc(benchmark::State& state, int n) {
+  state.SetItemsProcessed(state.iterations() * n);
+  state.counters["time_per_alloc"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * n,
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+// One iteration: a fresh allocator, the pool, then n Services assigned one after another.
 void RunOurs(benchmark::State& state, const char* cidr, Family f, bool avoid_buggy) {
+  const int n = static_cast<int>(state.range(0));
   const auto& reqs = Requests(f);
   const std::map<std::string, IPAddressPool> pools{{"bench", MakePool(cidr, avoid_buggy)}};
   for (auto _ : state) {
     Allocator a;
     a.SetPools(pools);
-    for (const auto& r : reqs) {
-      auto res = a.Assign(r);
+    for (int i = 0; i < n; ++i) {
+      auto res = a.Assign(reqs[i]);
       if (!std::holds_alternative<Assignment>(res)) {
         state.SkipWithError("allocation failed");
         return;
@@ -65,10 +76,7 @@ void RunOurs(benchmark::State& state, const char* cidr, Family f, bool avoid_bug
       benchmark::DoNotOptimize(res);
     }
   }
-  state.SetItemsProcessed(state.iterations() * kServices);
-  state.counters["time_per_alloc"] = benchmark::Counter(
-      static_cast<double>(state.iterations()) * kServices,
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert, benchmark::Counter::kIs1000);
+  PerAlloc(state, n);
 }
 
 // The baseline: for each Service, walk the pool from its first address until an unused one
@@ -95,32 +103,30 @@ class LinearScan {
 };
 
 void RunLinear(benchmark::State& state, const char* cidr, bool avoid_buggy) {
+  const int n = static_cast<int>(state.range(0));
   const IPAddressPool pool = MakePool(cidr, avoid_buggy);
   for (auto _ : state) {
     LinearScan s(pool.ranges[0], avoid_buggy);
-    for (int i = 0; i < kServices; ++i) {
+    for (int i = 0; i < n; ++i) {
       if (!s.Assign()) {
         state.SkipWithError("allocation failed");
         return;
       }
     }
   }
-  state.SetItemsProcessed(state.iterations() * kServices);
-  state.counters["time_per_alloc"] = benchmark::Counter(
-      static_cast<double>(state.iterations()) * kServices,
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert, benchmark::Counter::kIs1000);
+  PerAlloc(state, n);
 }
 
-// Steady state: a pool already holding 10,000 Services; one Service leaves from the middle and
-// one arrives (it gets the hole). This is the per-event cost the controller pays at scale.
+// Steady state: a pool already holding 10,000 Services; one Service leaves and comes back
+// (it gets its hole back). This is the per-event cost the controller pays at scale.
 void RunChurn(benchmark::State& state, const char* cidr, Family f) {
   const auto& reqs = Requests(f);
   Allocator a;
   a.SetPools({{"bench", MakePool(cidr, false)}});
-  for (const auto& r : reqs) a.Assign(r);
+  for (int i = 0; i < kServices; ++i) a.Assign(reqs[i]);
   size_t i = 0;
   for (auto _ : state) {
-    const Request& r = reqs[(i * 7919) % reqs.size()];
+    const Request& r = reqs[(i * 7919) % kServices];
     a.Release(r.key);
     auto res = a.Assign(r);
     benchmark::DoNotOptimize(res);
@@ -154,12 +160,15 @@ void BM_Churn_V6_112(benchmark::State& s) {
   RunChurn(s, "2001:db8::/112", Family::kV6);
 }
 
-BENCHMARK(BM_Ours_V4_16)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Ours_V4_16_AvoidBuggy)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Ours_V6_112)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Linear_V4_16)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Linear_V4_16_AvoidBuggy)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Linear_V6_112)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Ours_V4_16)->Arg(kServices)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Linear_V4_16)->Arg(kServices)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Ours_V6_112)->Arg(kServices)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Linear_V6_112)->Arg(kServices)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Ours_V4_16_AvoidBuggy)->Arg(kServices)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Linear_V4_16_AvoidBuggy)->Arg(kServices)->Unit(benchmark::kMillisecond);
+// Scaling: per-allocation cost should stay flat for ours and grow linearly for the scan.
+BENCHMARK(BM_Ours_V4_16)->Arg(1000)->Arg(kMaxServices)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Linear_V4_16)->Arg(1000)->Arg(30000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Churn_V4_16)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Churn_V6_112)->Unit(benchmark::kMicrosecond);
 
