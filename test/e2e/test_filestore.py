@@ -181,3 +181,28 @@ def test_metrics_report_pool_usage(agent, confdir):
     assert wait_for(lambda: in_use() == 5, what="5 addresses in use")
     text = agent.metrics()
     assert "ironlb_config_loaded_bool 1" in text
+
+
+def test_speaker_reads_controller_status(tmp_path, confdir):
+    """Controller and speaker as separate agents: the speaker learns assignments only from the
+    status files the controller writes, as it would from the API server."""
+    ctrl = Agent(str(tmp_path), confdir, node="node-a", role="controller", extra=CONTROL_ONLY).start()
+    spk = Agent(str(tmp_path), confdir, node="node-b", role="speaker", extra=CONTROL_ONLY).start()
+    try:
+        def speaker_view():
+            rows = spk.ctl("alloc", "show")
+            return {f"{s['service']['namespace']}/{s['service']['name']}": ips(s) for s in rows}
+
+        view = wait_for(lambda: len(speaker_view()) == 6 and speaker_view(), what="speaker view")
+        assert view["demo/web"] == ["198.51.100.11"]
+        write(os.path.join(confdir, "extra.yaml"), """
+            apiVersion: v1
+            kind: Service
+            metadata: {name: later, namespace: demo}
+            spec: {type: LoadBalancer, ports: [{port: 81, protocol: TCP}]}
+            """)
+        wait_for(lambda: speaker_view().get("demo/later"), what="speaker sees the new assignment")
+        assert "controller" not in spk.logs().split("roles", 1)[1].splitlines()[0]
+    finally:
+        spk.stop()
+        ctrl.stop()
