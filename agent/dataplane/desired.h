@@ -1,0 +1,58 @@
+// The data plane's desired state as a pure function of the model: which VIP:port/proto exist,
+// their endpoints (ready ones in the Maglev table, terminating ones kept only for live flows),
+// and which L2 VIPs this node answers ARP/NDP for. No I/O; the Dataplane applies it by diff.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dataplane/maglev.h"
+#include "model/ip.h"
+#include "model/snapshot.h"
+
+namespace ironlb::dataplane {
+
+enum class Proto : uint8_t { kTCP = 6, kUDP = 17 };
+
+struct DesiredBackend {
+  IPAddr addr;
+  uint16_t port = 0;
+  bool draining = false;  // terminating: keeps its live flows, gets no new ones
+  uint32_t weight = 1;
+  // Identity every node spells alike: "10.1.0.5:8080/TCP", "[fd00::5]:8080/TCP".
+  std::string id(Proto proto) const;
+  auto operator<=>(const DesiredBackend&) const = default;
+};
+
+struct DesiredService {
+  std::string name;  // "ns/name:portname" for logs and ironlbctl
+  IPAddr vip;
+  uint16_t port = 0;
+  Proto proto = Proto::kTCP;
+  std::vector<DesiredBackend> backends;  // all endpoints, ready and draining, sorted
+  maglev::Table table;                   // built from the ready backends only
+  std::string key() const;               // "198.51.100.10:80/TCP"
+};
+
+struct DesiredL2 {
+  IPAddr vip;
+  bool owned = false;                   // answer ARP/NDP here; else keep quiet for it
+  std::vector<std::string> interfaces;  // empty: every interface the program runs on
+  auto operator<=>(const DesiredL2&) const = default;
+};
+
+struct DesiredDataplane {
+  std::vector<DesiredService> services;  // sorted by key()
+  std::vector<DesiredL2> l2;             // sorted by vip
+};
+
+const char* ProtoName(Proto p);
+std::string VipKey(const IPAddr& vip, uint16_t port, Proto proto);
+
+// Services of type LoadBalancer with addresses in status.loadBalancer.ingress, their
+// EndpointSlices, and the L2 announcement rules for `node`. Until L2 elections exist, a node owns
+// an L2-announced VIP when it is the only node the matching L2Advertisements select.
+DesiredDataplane ComputeDesired(const Snapshot& snap, const Config& cfg, const std::string& node);
+
+}  // namespace ironlb::dataplane

@@ -1,0 +1,127 @@
+#include "dataplane/map_ops.h"
+
+#include <bpf/bpf.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <stdexcept>
+
+#include "dataplane/map_layout.h"
+
+namespace ironlb::dataplane {
+namespace {
+
+constexpr MapId kAllIds[] = {MapId::kServices, MapId::kBackends, MapId::kMaglev, MapId::kConntrack,
+                             MapId::kRevNat,   MapId::kL2,       MapId::kIfaces};
+
+constexpr const char* kAllPinned[] = {
+    LB_MAP_SERVICES, LB_MAP_BACKENDS, LB_MAP_MAGLEV,    LB_MAP_CONNTRACK,     LB_MAP_REV_NAT,
+    LB_MAP_L2,       LB_MAP_IFACES,   LB_MAP_VIP_STATS, LB_MAP_BACKEND_STATS, LB_MAP_REASON_STATS};
+
+}  // namespace
+
+const char* MapName(MapId m) {
+  switch (m) {
+    case MapId::kServices: return LB_MAP_SERVICES;
+    case MapId::kBackends: return LB_MAP_BACKENDS;
+    case MapId::kMaglev: return LB_MAP_MAGLEV;
+    case MapId::kConntrack: return LB_MAP_CONNTRACK;
+    case MapId::kRevNat: return LB_MAP_REV_NAT;
+    case MapId::kL2: return LB_MAP_L2;
+    case MapId::kIfaces: return LB_MAP_IFACES;
+  }
+  return "";
+}
+
+size_t BpfMapOps::key_size(MapId m) const {
+  switch (m) {
+    case MapId::kServices: return sizeof(lb_vip_key);
+    case MapId::kBackends:
+    case MapId::kMaglev:
+    case MapId::kIfaces: return sizeof(uint32_t);
+    case MapId::kConntrack: return sizeof(lb_ct_key);
+    case MapId::kRevNat: return sizeof(lb_rev_key);
+    case MapId::kL2: return sizeof(lb_l2_key);
+  }
+  return 0;
+}
+
+size_t BpfMapOps::value_size(MapId m) const {
+  switch (m) {
+    case MapId::kServices: return sizeof(lb_service);
+    case MapId::kBackends: return sizeof(lb_backend);
+    case MapId::kMaglev: return sizeof(uint32_t);
+    case MapId::kConntrack: return sizeof(lb_ct_value);
+    case MapId::kRevNat: return sizeof(lb_rev_value);
+    case MapId::kL2: return sizeof(lb_l2_value);
+    case MapId::kIfaces: return sizeof(lb_iface);
+  }
+  return 0;
+}
+
+int BpfMapOps::fd(MapId m) const {
+  auto it = fds_.find(m);
+  if (it == fds_.end() || it->second < 0)
+    throw std::runtime_error(std::string("map not open: ") + MapName(m));
+  return it->second;
+}
+
+std::optional<Bytes> BpfMapOps::Lookup(MapId map, const Bytes& key) const {
+  Bytes v(value_size(map));
+  if (bpf_map_lookup_elem(fd(map), key.data(), v.data()) != 0) return std::nullopt;
+  return v;
+}
+
+void BpfMapOps::Update(MapId map, const Bytes& key, const Bytes& value) {
+  if (key.size() != key_size(map) || value.size() != value_size(map))
+    throw std::runtime_error(std::string("bad key/value size for ") + MapName(map));
+  if (bpf_map_update_elem(fd(map), key.data(), value.data(), BPF_ANY) != 0)
+    throw std::runtime_error(std::string("cannot update ") + MapName(map) + ": " +
+                             std::to_string(errno));
+}
+
+void BpfMapOps::Delete(MapId map, const Bytes& key) {
+  if (bpf_map_delete_elem(fd(map), key.data()) != 0 && errno != ENOENT)
+    throw std::runtime_error(std::string("cannot delete from ") + MapName(map) + ": " +
+                             std::to_string(errno));
+}
+
+std::vector<Bytes> BpfMapOps::Keys(MapId map) const {
+  std::vector<Bytes> keys;
+  Bytes cur, next(key_size(map));
+  while (bpf_map_get_next_key(fd(map), cur.empty() ? nullptr : cur.data(), next.data()) == 0) {
+    keys.push_back(next);
+    cur = next;
+  }
+  return keys;
+}
+
+PinnedMaps::PinnedMaps(const std::string& dir) {
+  for (const char* name : kAllPinned) {
+    const std::string path = dir + "/" + name;
+    int fd = bpf_obj_get(path.c_str());
+    if (fd < 0) {
+      for (auto& [n, f] : fds_) close(f);
+      throw std::runtime_error("cannot open pinned map " + path +
+                               " (is the data plane loaded? see --bpffs)");
+    }
+    fds_[name] = fd;
+  }
+}
+
+PinnedMaps::~PinnedMaps() {
+  for (auto& [n, f] : fds_) close(f);
+}
+
+int PinnedMaps::fd(const std::string& name) const {
+  auto it = fds_.find(name);
+  return it == fds_.end() ? -1 : it->second;
+}
+
+std::map<MapId, int> PinnedMaps::ids() const {
+  std::map<MapId, int> out;
+  for (MapId m : kAllIds) out[m] = fd(MapName(m));
+  return out;
+}
+
+}  // namespace ironlb::dataplane

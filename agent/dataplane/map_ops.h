@@ -1,0 +1,78 @@
+// The narrow kernel interface of the data plane: byte-level operations on ironlb's maps. The
+// agent uses the libbpf implementation (BpfMapOps); tests use an in-memory fake.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ironlb::dataplane {
+
+enum class MapId { kServices, kBackends, kMaglev, kConntrack, kRevNat, kL2, kIfaces };
+
+using Bytes = std::vector<uint8_t>;
+
+class MapOps {
+ public:
+  virtual ~MapOps() = default;
+  virtual std::optional<Bytes> Lookup(MapId map, const Bytes& key) const = 0;
+  // Throws std::runtime_error when the kernel refuses (full map, bad key).
+  virtual void Update(MapId map, const Bytes& key, const Bytes& value) = 0;
+  virtual void Delete(MapId map, const Bytes& key) = 0;
+  // Every key of a hash map (arrays are read with Lookup by index).
+  virtual std::vector<Bytes> Keys(MapId map) const = 0;
+};
+
+template <typename T>
+Bytes ToBytes(const T& v) {
+  Bytes b(sizeof(T));
+  std::memcpy(b.data(), &v, sizeof(T));
+  return b;
+}
+
+template <typename T>
+T FromBytes(const Bytes& b) {
+  T v{};
+  std::memcpy(&v, b.data(), std::min(sizeof(T), b.size()));
+  return v;
+}
+
+// Map operations on map file descriptors (owned elsewhere: the skeletons or opened pins).
+class BpfMapOps : public MapOps {
+ public:
+  explicit BpfMapOps(std::map<MapId, int> fds) : fds_(std::move(fds)) {}
+  std::optional<Bytes> Lookup(MapId map, const Bytes& key) const override;
+  void Update(MapId map, const Bytes& key, const Bytes& value) override;
+  void Delete(MapId map, const Bytes& key) override;
+  std::vector<Bytes> Keys(MapId map) const override;
+
+ private:
+  int fd(MapId m) const;
+  size_t value_size(MapId m) const;
+  size_t key_size(MapId m) const;
+  std::map<MapId, int> fds_;
+};
+
+// The pinned map's file name (LB_MAP_*) for each id.
+const char* MapName(MapId m);
+
+// Opens the pinned maps under `dir` (ironlbctl, agent restarts); throws when a pin is missing.
+// The returned fds are closed by the holder.
+class PinnedMaps {
+ public:
+  explicit PinnedMaps(const std::string& dir);
+  ~PinnedMaps();
+  PinnedMaps(const PinnedMaps&) = delete;
+  PinnedMaps& operator=(const PinnedMaps&) = delete;
+  int fd(const std::string& name) const;  // any LB_MAP_* name, -1 if absent
+  std::map<MapId, int> ids() const;
+
+ private:
+  std::map<std::string, int> fds_;
+};
+
+}  // namespace ironlb::dataplane

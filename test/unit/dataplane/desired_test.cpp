@@ -1,0 +1,147 @@
+// ComputeDesired: which services, endpoints and L2 ownership the model yields for a node.
+#include "dataplane/desired.h"
+
+#include <gtest/gtest.h>
+
+namespace ironlb::dataplane {
+namespace {
+
+Service LbService(const std::string& name, const std::string& vip,
+                  std::vector<ServicePort> ports = {{"http", "TCP", 80, "8080", 0}}) {
+  Service s;
+  s.meta.ns = "default";
+  s.meta.name = name;
+  s.type = "LoadBalancer";
+  s.ports = std::move(ports);
+  if (!vip.empty()) s.ingress.push_back({vip, "", ""});
+  return s;
+}
+
+Endpoint Ep(const std::string& addr, std::optional<bool> ready = std::nullopt,
+            std::optional<bool> terminating = std::nullopt) {
+  Endpoint e;
+  e.addresses = {addr};
+  e.conditions.ready = ready;
+  e.conditions.terminating = terminating;
+  return e;
+}
+
+EndpointSlice Slice(const std::string& svc, std::vector<Endpoint> eps,
+                    const std::string& type = "IPv4") {
+  EndpointSlice s;
+  s.meta.ns = "default";
+  s.meta.name = svc + "-abc";
+  s.meta.labels["kubernetes.io/service-name"] = svc;
+  s.address_type = type;
+  s.endpoints = std::move(eps);
+  s.ports = {{"http", "TCP", 8080}};
+  return s;
+}
+
+Config PoolWithL2(const std::vector<LabelSelector>& node_selectors = {}) {
+  Config cfg;
+  IPAddressPool pool;
+  pool.meta.name = "pool";
+  pool.ranges = {{*IPAddr::Parse("198.51.100.0"), *IPAddr::Parse("198.51.100.255")}};
+  cfg.pools["pool"] = pool;
+  L2Advertisement ad;
+  ad.meta.name = "l2";
+  ad.ip_address_pools = {"pool"};
+  ad.node_selectors = node_selectors;
+  cfg.l2_advertisements["l2"] = ad;
+  return cfg;
+}
+
+Node MakeNode(const std::string& name) {
+  Node n;
+  n.meta.name = name;
+  n.meta.labels["kubernetes.io/hostname"] = name;
+  return n;
+}
+
+TEST(ComputeDesired, ReadyEndpointsInTableTerminatingDrainedNotReadyExcluded) {
+  Snapshot snap;
+  snap.services = {LbService("web", "198.51.100.10")};
+  snap.endpoint_slices = {Slice("web", {Ep("10.1.0.7"), Ep("10.1.0.5", true),
+                                        Ep("10.1.0.6", false, true), Ep("10.1.0.8", false)})};
+  auto d = ComputeDesired(snap, Config{}, "node-a");
+  ASSERT_EQ(d.services.size(), 1u);
+  const auto& s = d.services[0];
+  EXPECT_EQ(s.key(), "198.51.100.10:80/TCP");
+  EXPECT_EQ(s.name, "default/web:http");
+  ASSERT_EQ(s.backends.size(), 3u);  // .5 .6 .7, not the not-ready .8
+  EXPECT_EQ(s.backends[1].id(s.proto), "10.1.0.6:8080/TCP");
+  EXPECT_TRUE(s.backends[1].draining);
+  ASSERT_EQ(s.table.backends.size(), 2u);
+  EXPECT_EQ(s.table.backends[0].id, "10.1.0.5:8080/TCP");
+  EXPECT_EQ(s.table.backends[1].id, "10.1.0.7:8080/TCP");
+  EXPECT_EQ(s.table.entries.size(), maglev::TableSizeFor(2));
+  EXPECT_TRUE(d.l2.empty()) << "no L2Advertisement, no L2 decision";
+}
+
+TEST(ComputeDesired, SkipsNonLoadBalancerUnassignedSctpAndOtherFamilies) {
+  Snapshot snap;
+  Service cluster = LbService("internal", "198.51.100.20");
+  cluster.type = "ClusterIP";
+  snap.services = {cluster, LbService("pending", ""),
+                   LbService("sctp", "198.51.100.21", {{"s", "SCTP", 9, "9", 0}}),
+                   LbService("v6", "2001:db8::10")};
+  snap.endpoint_slices = {Slice("v6", {Ep("10.1.0.5")}), Slice("v6", {Ep("fd00::5")}, "IPv6")};
+  auto d = ComputeDesired(snap, Config{}, "node-a");
+  ASSERT_EQ(d.services.size(), 1u);
+  EXPECT_EQ(d.services[0].key(), "[2001:db8::10]:80/TCP");
+  ASSERT_EQ(d.services[0].backends.size(), 1u);
+  EXPECT_EQ(d.services[0].backends[0].id(Proto::kTCP), "[fd00::5]:8080/TCP");
+}
+
+TEST(ComputeDesired, NoReadyEndpointGivesAnEmptyTable) {
+  Snapshot snap;
+  snap.services = {LbService("web", "198.51.100.10")};
+  auto d = ComputeDesired(snap, Config{}, "node-a");
+  ASSERT_EQ(d.services.size(), 1u);
+  EXPECT_TRUE(d.services[0].table.entries.empty());
+}
+
+TEST(ComputeDesired, SameTableWhateverTheSliceOrder) {
+  Snapshot a, b;
+  a.services = b.services = {LbService("web", "198.51.100.10")};
+  a.endpoint_slices = {Slice("web", {Ep("10.1.0.5"), Ep("10.1.0.6"), Ep("10.1.0.7")})};
+  b.endpoint_slices = {Slice("web", {Ep("10.1.0.7"), Ep("10.1.0.5"), Ep("10.1.0.6")})};
+  EXPECT_EQ(ComputeDesired(a, {}, "x").services[0].table,
+            ComputeDesired(b, {}, "y").services[0].table);
+}
+
+TEST(ComputeDesired, L2OwnedOnlyWhenTheSoleEligibleNode) {
+  Snapshot snap;
+  snap.services = {LbService("web", "198.51.100.10"), LbService("other", "203.0.113.5")};
+  snap.nodes = {MakeNode("node-a")};
+  auto d = ComputeDesired(snap, PoolWithL2(), "node-a");
+  ASSERT_EQ(d.l2.size(), 1u) << "only the VIP inside an L2-advertised pool";
+  EXPECT_TRUE(d.l2[0].owned);
+
+  snap.nodes.push_back(MakeNode("node-b"));
+  d = ComputeDesired(snap, PoolWithL2(), "node-a");
+  ASSERT_EQ(d.l2.size(), 1u);
+  EXPECT_FALSE(d.l2[0].owned) << "two eligible nodes: wait for elections, keep quiet";
+
+  LabelSelector only_b;
+  only_b.match_labels["kubernetes.io/hostname"] = "node-b";
+  d = ComputeDesired(snap, PoolWithL2({only_b}), "node-a");
+  ASSERT_EQ(d.l2.size(), 1u);
+  EXPECT_FALSE(d.l2[0].owned) << "node-b is the announcer";
+  EXPECT_TRUE(ComputeDesired(snap, PoolWithL2({only_b}), "node-b").l2[0].owned);
+}
+
+TEST(ComputeDesired, L2InterfacesFromTheAdvertisement) {
+  Snapshot snap;
+  snap.services = {LbService("web", "198.51.100.10")};
+  Config cfg = PoolWithL2();
+  cfg.l2_advertisements["l2"].interfaces = {"eth1", "eth0"};
+  auto d = ComputeDesired(snap, cfg, "solo");
+  ASSERT_EQ(d.l2.size(), 1u);
+  EXPECT_TRUE(d.l2[0].owned);
+  EXPECT_EQ(d.l2[0].interfaces, (std::vector<std::string>{"eth0", "eth1"}));
+}
+
+}  // namespace
+}  // namespace ironlb::dataplane

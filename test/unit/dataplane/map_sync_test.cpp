@@ -1,0 +1,161 @@
+// MapSync against the in-memory fake: first fill, idempotence, restart adoption without writes,
+// endpoint removal touching only what changed, draining, service removal.
+#include "dataplane/map_sync.h"
+
+#include <gtest/gtest.h>
+
+#include "fake_map_ops.h"
+
+namespace ironlb::dataplane {
+namespace {
+
+IPAddr A(const std::string& s) {
+  return *IPAddr::Parse(s);
+}
+
+DesiredService Svc(const std::string& vip, uint16_t port, std::vector<DesiredBackend> backends) {
+  DesiredService s;
+  s.name = "default/web";
+  s.vip = A(vip);
+  s.port = port;
+  s.backends = std::move(backends);
+  std::vector<maglev::Backend> ready;
+  for (const auto& b : s.backends)
+    if (!b.draining) ready.push_back({b.id(s.proto), b.weight});
+  if (!ready.empty()) s.table = maglev::Build(ready, maglev::TableSizeFor(ready.size()));
+  return s;
+}
+
+DesiredBackend B(const std::string& addr, bool draining = false) {
+  return {A(addr), 8080, draining, 1};
+}
+
+DesiredDataplane Three() {
+  DesiredDataplane d;
+  d.services = {Svc("198.51.100.10", 80, {B("10.1.0.5"), B("10.1.0.6"), B("10.1.0.7")})};
+  d.l2 = {{A("198.51.100.10"), true, {}}};
+  return d;
+}
+
+std::vector<uint32_t> Table(const FakeMapOps& ops, const lb_service& s) {
+  std::vector<uint32_t> t;
+  for (uint32_t i = 0; i < s.maglev_size; ++i)
+    t.push_back(FromBytes<uint32_t>(*ops.Lookup(MapId::kMaglev, ToBytes(s.maglev_base + i))));
+  return t;
+}
+
+lb_service OnlyService(const FakeMapOps& ops) {
+  auto keys = ops.Keys(MapId::kServices);
+  EXPECT_EQ(keys.size(), 1u);
+  return FromBytes<lb_service>(*ops.Lookup(MapId::kServices, keys.at(0)));
+}
+
+TEST(MapSync, FillsEveryMap) {
+  FakeMapOps ops;
+  MapSync sync(ops);
+  auto st = sync.Apply(Three(), {});
+  EXPECT_EQ(st.backends_written, 3u);
+  EXPECT_EQ(st.tables_written, 1u);
+  EXPECT_EQ(ops.size(MapId::kRevNat), 3u);
+  EXPECT_EQ(ops.size(MapId::kL2), 1u);
+  lb_service s = OnlyService(ops);
+  EXPECT_EQ(s.backend_count, 3u);
+  EXPECT_EQ(s.maglev_size, maglev::TableSizeFor(3));
+  for (uint32_t id : Table(ops, s)) EXPECT_TRUE(id >= 1 && id <= 3) << id;
+}
+
+TEST(MapSync, SecondApplyAndRestartWriteNothing) {
+  FakeMapOps ops;
+  MapSync(ops).Apply(Three(), {});
+  MapSync first(ops);
+  ops.writes = 0;
+  first.Apply(Three(), {});
+  EXPECT_EQ(ops.writes, 0u) << "idempotent";
+  MapSync restarted(ops);  // a new agent process adopting the pinned maps
+  restarted.Apply(Three(), {});
+  EXPECT_EQ(ops.writes, 0u) << "restart must not rewrite (hitless)";
+}
+
+TEST(MapSync, RemovingAnEndpointKeepsOtherIdsAndSwapsTheTableRange) {
+  FakeMapOps ops;
+  MapSync sync(ops);
+  sync.Apply(Three(), {});
+  const lb_service before = OnlyService(ops);
+  const auto table_before = Table(ops, before);
+
+  DesiredDataplane two = Three();
+  two.services[0] = Svc("198.51.100.10", 80, {B("10.1.0.5"), B("10.1.0.7")});
+  auto st = sync.Apply(two, {});
+  EXPECT_EQ(st.backends_written, 0u) << "surviving endpoints keep their slots";
+  EXPECT_EQ(st.backends_removed, 1u);
+  EXPECT_EQ(st.rev_nat_removed, 1u);
+  const lb_service after = OnlyService(ops);
+  EXPECT_EQ(after.id, before.id);
+  EXPECT_NE(after.maglev_base, before.maglev_base) << "new table written beside the old one";
+  const auto table_after = Table(ops, after);
+  const uint32_t removed_id = 2;  // 10.1.0.6, the second id handed out
+  for (uint32_t id : table_after) EXPECT_NE(id, removed_id);
+  size_t kept = 0;
+  for (size_t i = 0; i < table_after.size(); ++i)
+    if (table_before[i] != removed_id && table_before[i] == table_after[i]) ++kept;
+  EXPECT_GT(kept, 0u) << "surviving endpoints keep slots (Maglev disruption is its own test)";
+  lb_backend gone = FromBytes<lb_backend>(*ops.Lookup(MapId::kBackends, ToBytes(removed_id)));
+  EXPECT_EQ(gone.action, LB_ACTION_NONE);
+}
+
+TEST(MapSync, DrainingEndpointKeepsItsSlotButLeavesTheTable) {
+  FakeMapOps ops;
+  MapSync sync(ops);
+  sync.Apply(Three(), {});
+  DesiredDataplane d = Three();
+  d.services[0] = Svc("198.51.100.10", 80, {B("10.1.0.5"), B("10.1.0.6", true), B("10.1.0.7")});
+  sync.Apply(d, {});
+  lb_backend drained = FromBytes<lb_backend>(*ops.Lookup(MapId::kBackends, ToBytes(2u)));
+  EXPECT_EQ(drained.action, LB_ACTION_LOCAL);
+  EXPECT_EQ(drained.flags, LB_BACKEND_F_DRAINING);
+  for (uint32_t id : Table(ops, OnlyService(ops))) EXPECT_NE(id, 2u);
+  EXPECT_EQ(ops.size(MapId::kRevNat), 3u) << "replies of drained flows still translated";
+}
+
+TEST(MapSync, ServiceWithoutEndpointsHasNoTableAndRemovalCleansUp) {
+  FakeMapOps ops;
+  MapSync sync(ops);
+  DesiredDataplane d;
+  d.services = {Svc("198.51.100.11", 80, {})};
+  sync.Apply(d, {});
+  lb_service s = OnlyService(ops);
+  EXPECT_EQ(s.backend_count, 0u);
+  EXPECT_EQ(s.maglev_size, 0u);
+  auto st = sync.Apply(DesiredDataplane{}, {});
+  EXPECT_EQ(st.services_removed, 1u);
+  EXPECT_EQ(ops.size(MapId::kServices), 0u);
+}
+
+TEST(MapSync, L2OwnershipPerInterfaceWithSilentWildcard) {
+  FakeMapOps ops;
+  MapSync sync(ops);
+  DesiredDataplane d;
+  d.l2 = {{A("198.51.100.10"), true, {"eth0", "missing"}}, {A("198.51.100.11"), false, {}}};
+  sync.Apply(d, {{"eth0", 7}});
+  std::map<std::pair<uint32_t, uint32_t>, uint32_t> seen;  // (last octet, ifindex) -> state
+  for (const auto& k : ops.Keys(MapId::kL2)) {
+    auto key = FromBytes<lb_l2_key>(k);
+    auto v = FromBytes<lb_l2_value>(*ops.Lookup(MapId::kL2, k));
+    seen[{be32toh(key.addr[0]) & 0xff, key.ifindex}] = v.state;
+  }
+  EXPECT_EQ(seen, (std::map<std::pair<uint32_t, uint32_t>, uint32_t>{
+                      {{10, 0}, LB_L2_SILENT}, {{10, 7}, LB_L2_OWNED}, {{11, 0}, LB_L2_SILENT}}));
+}
+
+TEST(RangeAllocator, FirstFitReusesFreedGaps) {
+  RangeAllocator r(1000);
+  EXPECT_EQ(r.Allocate(251), 0u);
+  EXPECT_EQ(r.Allocate(251), 251u);
+  r.Free(0);
+  EXPECT_EQ(r.Allocate(100), 0u);
+  EXPECT_EQ(r.Allocate(200), 502u);
+  EXPECT_THROW(r.Allocate(600), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace ironlb::dataplane
