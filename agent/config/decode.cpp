@@ -2,6 +2,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <regex>
+#include <sstream>
 #include <vector>
 
 #include "config/decode_kinds.h"
@@ -40,7 +43,7 @@ std::vector<RawDocument> SplitDocuments(std::string_view text) {
       docs.back().text.append(line).append("\n");
     }
     ++line_no;
-    if (end == text.size()) break;
+    if (end + 1 >= text.size()) break;  // no empty segment after the final newline
     pos = end + 1;
   }
   return docs;
@@ -58,6 +61,34 @@ ObjectRef GuessRef(const YAML::Node& root) {
       if (meta["namespace"] && meta["namespace"].IsScalar()) ref.ns = meta["namespace"].Scalar();
     }
   } catch (const YAML::Exception&) {
+  }
+  return ref;
+}
+
+// For a document that does not parse: kind and metadata name/namespace read line by line.
+ObjectRef ScanRef(const std::string& text) {
+  static const std::regex kKind("^kind:[ \t]*([^ \t#]+)");
+  static const std::regex kInlineMeta("^metadata:[ \t]*\\{(.*)");
+  static const std::regex kName("(^|[ \t,{])name:[ \t]*([^ \t,}#]+)");
+  static const std::regex kNamespace("(^|[ \t,{])namespace:[ \t]*([^ \t,}#]+)");
+  ObjectRef ref;
+  std::istringstream in(text);
+  std::string line;
+  bool in_meta = false;
+  std::smatch m;
+  while (std::getline(in, line)) {
+    if (std::regex_search(line, m, kKind)) ref.kind = m[1];
+    const bool top_level = !line.empty() && line[0] != ' ' && line[0] != '\t' && line[0] != '#';
+    if (top_level) in_meta = line.rfind("metadata:", 0) == 0;
+    std::string scope;
+    if (std::regex_search(line, m, kInlineMeta)) {
+      scope = m[1];
+    } else if (in_meta && !top_level) {
+      scope = line;
+    }
+    if (scope.empty()) continue;
+    if (ref.name.empty() && std::regex_search(scope, m, kName)) ref.name = m[2];
+    if (ref.ns.empty() && std::regex_search(scope, m, kNamespace)) ref.ns = m[2];
   }
   return ref;
 }
@@ -110,14 +141,18 @@ void DecodeNode(const YAML::Node& root, const std::string& file, const std::stri
 }  // namespace
 
 void DecodeYaml(std::string_view text, const std::string& file, Snapshot* out) {
+  const int total_lines = std::max<int>(
+      1, static_cast<int>(std::count(text.begin(), text.end(), '\n')) +
+             (text.empty() || text.back() == '\n' ? 0 : 1));
   for (const RawDocument& raw : SplitDocuments(text)) {
     YAML::Node root;
     try {
       root = YAML::Load(raw.text);
     } catch (const YAML::ParserException& e) {
-      const int line = raw.first_line + e.mark.line + 1;
+      // yaml-cpp may point just past the end of the document; keep the line inside the file.
+      const int line = std::min(raw.first_line + e.mark.line + 1, total_lines);
       out->decode_errors.push_back(ConfigError{
-          file, ObjectRef{}, "",
+          file, ScanRef(raw.text), "",
           "YAML syntax error at line " + std::to_string(line) + ", column " +
               std::to_string(e.mark.column + 1) + ": " + e.msg});
       continue;
