@@ -1,0 +1,170 @@
+#include "dataplane/attach.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include <unistd.h>
+#include <xdp/libxdp.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include "runtime/log.h"
+
+namespace ironlb::dataplane {
+namespace {
+
+constexpr const char* kLog = "dataplane";
+// Our tc filter's identity on the clsact egress hook.
+constexpr uint32_t kTcHandle = 0x1b;
+constexpr uint32_t kTcPriority = 0x1b;
+
+std::string ProgName(uint32_t prog_id) {
+  int fd = bpf_prog_get_fd_by_id(prog_id);
+  if (fd < 0) return "";
+  bpf_prog_info info{};
+  uint32_t len = sizeof(info);
+  std::string name;
+  if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) name = info.name;
+  close(fd);
+  return name;
+}
+
+// libxdp prints its own diagnostics; ours say what happened in one line instead.
+int QuietLibxdp(enum libxdp_print_level, const char*, va_list) {
+  return 0;
+}
+
+const char* ModeName(enum xdp_attach_mode m) {
+  switch (m) {
+    case XDP_MODE_NATIVE: return "native";
+    case XDP_MODE_SKB: return "generic";
+    case XDP_MODE_HW: return "offload";
+    default: return "unknown";
+  }
+}
+
+std::vector<enum xdp_attach_mode> ModesToTry(XdpAttachMode m) {
+  switch (m) {
+    case XdpAttachMode::kNative: return {XDP_MODE_NATIVE};
+    case XdpAttachMode::kGeneric: return {XDP_MODE_SKB};
+    case XdpAttachMode::kAuto: return {XDP_MODE_NATIVE, XDP_MODE_SKB};
+  }
+  return {};
+}
+
+}  // namespace
+
+nlohmann::json InterfaceAttachment::json() const {
+  return {{"name", name}, {"ifindex", ifindex}, {"xdp", xdp}, {"mode", mode}, {"tc", tc}};
+}
+
+bool XdpAttached(uint32_t ifindex) {
+  libxdp_set_print(QuietLibxdp);
+  xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(static_cast<int>(ifindex));
+  if (libxdp_get_error(mp) || !mp) return false;
+  bool found = false;
+  if (xdp_multiprog__is_legacy(mp)) {
+    xdp_program* main = xdp_multiprog__main_prog(mp);
+    found = main && std::strcmp(xdp_program__name(main), kXdpProgName) == 0;
+  } else {
+    for (xdp_program* p = xdp_multiprog__next_prog(nullptr, mp); p && !found;
+         p = xdp_multiprog__next_prog(p, mp))
+      found = std::strcmp(xdp_program__name(p), kXdpProgName) == 0;
+  }
+  xdp_multiprog__close(mp);
+  return found;
+}
+
+std::unique_ptr<BpfObjects> AttachXdp(uint32_t ifindex, const LoadOptions& load, XdpAttachMode mode,
+                                      InterfaceAttachment* out) {
+  libxdp_set_print(QuietLibxdp);
+  std::string errors;
+  // 1. libxdp's dispatcher: libxdp loads the object itself (as a dispatcher component).
+  for (auto m : ModesToTry(mode)) {
+    auto objs = BpfObjects::Open(load);
+    xdp_program* prog = xdp_program__from_bpf_obj(objs->xdp_object(), "xdp");
+    if (libxdp_get_error(prog)) {
+      errors += " dispatcher: cannot wrap program;";
+      break;
+    }
+    int err = xdp_program__attach(prog, static_cast<int>(ifindex), m, 0);
+    if (err == 0) {
+      xdp_program__close(prog);  // the attachment is pinned by libxdp and outlives us
+      objs->Finish();
+      // Without a usable bpffs libxdp attaches the program alone instead of failing.
+      xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(static_cast<int>(ifindex));
+      const bool legacy = libxdp_get_error(mp) || !mp || xdp_multiprog__is_legacy(mp);
+      if (!libxdp_get_error(mp) && mp) xdp_multiprog__close(mp);
+      out->xdp = legacy ? "plain" : "dispatcher";
+      out->mode = ModeName(m);
+      if (m == XDP_MODE_SKB && mode == XdpAttachMode::kAuto)
+        log::Warn(kLog, out->name + ": native XDP unavailable, running in generic (skb) mode");
+      return objs;
+    }
+    xdp_program__close(prog);
+    errors += std::string(" dispatcher/") + ModeName(m) + ": " + std::strerror(-err) + ";";
+  }
+  // 2. Plain attach, the only program on the interface.
+  for (auto m : ModesToTry(mode)) {
+    auto objs = BpfObjects::OpenAndLoad(load);
+    const uint32_t flags =
+        XDP_FLAGS_UPDATE_IF_NOEXIST | (m == XDP_MODE_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
+    int err = bpf_xdp_attach(static_cast<int>(ifindex), objs->xdp_prog_fd(), flags, nullptr);
+    if (err == 0) {
+      out->xdp = "plain";
+      out->mode = ModeName(m);
+      log::Warn(kLog, out->name + ": libxdp dispatcher unavailable (" + errors +
+                          "), attached alone in " + out->mode + " mode");
+      return objs;
+    }
+    errors += std::string(" plain/") + ModeName(m) + ": " + std::strerror(-err) + ";";
+  }
+  throw std::runtime_error("cannot attach XDP to " + out->name + ":" + errors);
+}
+
+void AttachTc(uint32_t ifindex, int tc_prog_fd, InterfaceAttachment* out) {
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex),
+              .attach_point = BPF_TC_EGRESS);
+  int err = bpf_tc_hook_create(&hook);
+  if (err && err != -EEXIST)
+    throw std::runtime_error("cannot create clsact on " + out->name + ": " + std::strerror(-err));
+  LIBBPF_OPTS(bpf_tc_opts, query, .handle = kTcHandle, .priority = kTcPriority);
+  if (bpf_tc_query(&hook, &query) == 0 && ProgName(query.prog_id) == kTcProgName) {
+    out->tc = "kept";
+    return;
+  }
+  LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = tc_prog_fd, .flags = BPF_TC_F_REPLACE,
+              .handle = kTcHandle, .priority = kTcPriority);
+  err = bpf_tc_attach(&hook, &opts);
+  if (err)
+    throw std::runtime_error("cannot attach tc on " + out->name + ": " + std::strerror(-err));
+  out->tc = "attached";
+}
+
+void DetachAll(uint32_t ifindex) {
+  libxdp_set_print(QuietLibxdp);
+  xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(static_cast<int>(ifindex));
+  if (!libxdp_get_error(mp) && mp) {
+    if (xdp_multiprog__is_legacy(mp)) {
+      xdp_program* main = xdp_multiprog__main_prog(mp);
+      if (main && std::strcmp(xdp_program__name(main), kXdpProgName) == 0)
+        xdp_multiprog__detach(mp);
+    } else {
+      for (xdp_program* p = xdp_multiprog__next_prog(nullptr, mp); p;
+           p = xdp_multiprog__next_prog(p, mp))
+        if (std::strcmp(xdp_program__name(p), kXdpProgName) == 0) {
+          xdp_program__detach(p, static_cast<int>(ifindex), xdp_multiprog__attach_mode(mp), 0);
+          break;
+        }
+    }
+    xdp_multiprog__close(mp);
+  }
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex),
+              .attach_point = BPF_TC_EGRESS);
+  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
+  bpf_tc_detach(&hook, &opts);
+}
+
+}  // namespace ironlb::dataplane

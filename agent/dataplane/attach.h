@@ -1,0 +1,46 @@
+// Attaching ironlb's programs to interfaces: XDP through libxdp's multi-program dispatcher (so a
+// CNI's or firewall's XDP program can run beside it), a plain attach where the dispatcher cannot
+// load, native mode with a generic fallback; tc egress for reverse NAT. An interface that already
+// runs xdp_lb / tc_lb (a restarted agent) is left exactly as it is, so traffic never stops.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "dataplane/bpf_objects.h"
+
+namespace ironlb::dataplane {
+
+enum class XdpAttachMode { kNative, kGeneric, kAuto };
+
+struct InterfaceAttachment {
+  std::string name;
+  uint32_t ifindex = 0;
+  std::string xdp;   // "dispatcher", "plain" or "kept" (already attached before this process)
+  std::string mode;  // "native", "generic", "unknown"
+  std::string tc;    // "attached" or "kept"
+  nlohmann::json json() const;
+};
+
+// Name of the XDP program every attachment check looks for.
+inline constexpr const char* kXdpProgName = "xdp_lb";
+inline constexpr const char* kTcProgName = "tc_lb_egress";
+
+// True if xdp_lb already runs on ifindex (in a dispatcher or attached alone).
+bool XdpAttached(uint32_t ifindex);
+
+// Attaches a fresh xdp_lb (maps pinned in pin_dir) to ifindex. Returns the objects that were
+// loaded (their maps are the pinned ones). Throws std::runtime_error when every way fails.
+std::unique_ptr<BpfObjects> AttachXdp(uint32_t ifindex, const LoadOptions& load, XdpAttachMode mode,
+                                      InterfaceAttachment* out);
+
+// Attaches tc_prog_fd to the clsact egress hook of ifindex unless tc_lb is already there.
+void AttachTc(uint32_t ifindex, int tc_prog_fd, InterfaceAttachment* out);
+
+// Removes xdp_lb and tc_lb from ifindex (uninstall, tests). Other programs stay.
+void DetachAll(uint32_t ifindex);
+
+}  // namespace ironlb::dataplane

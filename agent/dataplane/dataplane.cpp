@@ -1,0 +1,148 @@
+#include "dataplane/dataplane.h"
+
+#include <linux/magic.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+
+#include "dataplane/reasons.h"
+#include "runtime/log.h"
+
+namespace ironlb::dataplane {
+namespace {
+
+constexpr const char* kLog = "dataplane";
+
+bool OnBpffs(const std::string& path) {
+  struct statfs fs {};
+  return statfs(path.c_str(), &fs) == 0 && fs.f_type == BPF_FS_MAGIC;
+}
+
+lb_iface InterfaceMac(const std::string& name) {
+  lb_iface v{};
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  if (s < 0) throw std::runtime_error("socket: " + std::string(std::strerror(errno)));
+  ifreq req{};
+  std::strncpy(req.ifr_name, name.c_str(), IFNAMSIZ - 1);
+  const int rc = ioctl(s, SIOCGIFHWADDR, &req);
+  close(s);
+  if (rc != 0) throw std::runtime_error("cannot read the MAC of " + name);
+  std::memcpy(v.mac, req.ifr_hwaddr.sa_data, sizeof(v.mac));
+  return v;
+}
+
+XdpAttachMode ToAttachMode(DataplaneOptions::XdpMode m) {
+  switch (m) {
+    case DataplaneOptions::XdpMode::kNative: return XdpAttachMode::kNative;
+    case DataplaneOptions::XdpMode::kGeneric: return XdpAttachMode::kGeneric;
+    case DataplaneOptions::XdpMode::kAuto: return XdpAttachMode::kAuto;
+  }
+  return XdpAttachMode::kAuto;
+}
+
+uint32_t IfIndex(const std::string& name) {
+  const uint32_t idx = if_nametoindex(name.c_str());
+  if (idx == 0) throw std::runtime_error("no such interface: " + name);
+  return idx;
+}
+
+}  // namespace
+
+void EnsureBpffs(const std::string& dir) {
+  std::filesystem::create_directories(dir);
+  if (OnBpffs(dir)) return;
+  if (mount("bpf", dir.c_str(), "bpf", 0, "mode=0700") != 0)
+    throw std::runtime_error(
+        dir + " is not on a bpf filesystem and mounting one failed: " + std::strerror(errno));
+  log::Info(kLog, "mounted a bpf filesystem on " + dir);
+}
+
+std::unique_ptr<Dataplane> Dataplane::Open(const DataplaneOptions& opts) {
+  EnsureBpffs(opts.bpffs);
+  // libxdp keeps its dispatcher state on a bpffs (default /sys/fs/bpf) and silently degrades to
+  // a lone program without one; point it at ours when the default is missing.
+  if (!std::getenv("LIBXDP_BPFFS") && !OnBpffs("/sys/fs/bpf"))
+    setenv("LIBXDP_BPFFS", opts.bpffs.c_str(), 0);
+  std::unique_ptr<Dataplane> dp(new Dataplane());
+  const LoadOptions load{opts.bpffs, std::nullopt};
+  for (const auto& name : opts.interfaces) {
+    InterfaceAttachment a;
+    a.name = name;
+    a.ifindex = IfIndex(name);
+    dp->ifindex_[name] = a.ifindex;
+    if (XdpAttached(a.ifindex)) {
+      a.xdp = "kept";
+      a.mode = "unknown";
+      log::Info(kLog, name + ": xdp_lb already attached, adopting it");
+    } else {
+      dp->objects_.push_back(AttachXdp(a.ifindex, load, ToAttachMode(opts.mode), &a));
+      log::Info(kLog, name + ": xdp_lb attached (" + a.xdp + ", " + a.mode + ")");
+    }
+    dp->attachments_.push_back(a);
+  }
+  // Map fds and the tc program come from any loaded instance; all share the pinned maps.
+  if (dp->objects_.empty()) dp->objects_.push_back(BpfObjects::OpenAndLoad(load));
+  BpfObjects& objs = *dp->objects_.front();
+  for (auto& a : dp->attachments_) AttachTc(a.ifindex, objs.tc_prog_fd(), &a);
+  std::map<MapId, int> fds;
+  for (MapId m : {MapId::kServices, MapId::kBackends, MapId::kMaglev, MapId::kConntrack,
+                  MapId::kRevNat, MapId::kL2, MapId::kIfaces})
+    fds[m] = objs.map_fd(MapName(m));
+  dp->ops_ = std::make_unique<BpfMapOps>(fds);
+  for (const auto& a : dp->attachments_)
+    dp->ops_->Update(MapId::kIfaces, ToBytes(a.ifindex), ToBytes(InterfaceMac(a.name)));
+  dp->reason_stats_fd_ = objs.map_fd(LB_MAP_REASON_STATS);
+  dp->sync_ = std::make_unique<MapSync>(*dp->ops_);
+  return dp;
+}
+
+void Dataplane::Remove(const DataplaneOptions& opts) {
+  for (const auto& name : opts.interfaces) {
+    const uint32_t idx = if_nametoindex(name.c_str());
+    if (idx) DetachAll(idx);
+  }
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(opts.bpffs, ec))
+    if (entry.path().filename().string().rfind("lb_", 0) == 0)
+      std::filesystem::remove(entry.path(), ec);
+}
+
+Dataplane::Dataplane(std::unique_ptr<MapOps> ops, std::map<std::string, uint32_t> ifindex)
+    : ops_(std::move(ops)), ifindex_(std::move(ifindex)) {
+  sync_ = std::make_unique<MapSync>(*ops_);
+}
+
+Dataplane::~Dataplane() = default;
+
+void Dataplane::Apply(const DesiredDataplane& desired) {
+  last_ = sync_->Apply(desired, ifindex_);
+}
+
+nlohmann::json Dataplane::Status() const {
+  nlohmann::json j = sync_->Summary();
+  j["interfaces"] = nlohmann::json::array();
+  for (const auto& a : attachments_) j["interfaces"].push_back(a.json());
+  j["last_apply"] = {{"backends_written", last_.backends_written},
+                     {"backends_removed", last_.backends_removed},
+                     {"services_written", last_.services_written},
+                     {"services_removed", last_.services_removed},
+                     {"tables_written", last_.tables_written}};
+  if (reason_stats_fd_ >= 0) {
+    nlohmann::json reasons = nlohmann::json::object();
+    for (uint32_t r = 0; r < LB_R_MAX; ++r)
+      reasons[ReasonName(r)] = SumPerCpu(reason_stats_fd_, r).packets;
+    j["reasons"] = reasons;
+  }
+  return j;
+}
+
+}  // namespace ironlb::dataplane

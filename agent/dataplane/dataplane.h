@@ -1,0 +1,55 @@
+// The data plane facade the agent drives: Open() loads ironlb's BPF programs with their maps
+// pinned under a bpffs directory and attaches them (or adopts what a previous agent left running),
+// Apply() syncs a DesiredDataplane into the maps by difference, Status() reports both.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "dataplane/attach.h"
+#include "dataplane/bpf_objects.h"
+#include "dataplane/desired.h"
+#include "dataplane/map_ops.h"
+#include "dataplane/map_sync.h"
+
+namespace ironlb::dataplane {
+
+struct DataplaneOptions {
+  std::string bpffs = "/sys/fs/bpf/ironlb";
+  std::vector<std::string> interfaces;
+  enum class XdpMode { kNative, kGeneric, kAuto } mode = XdpMode::kAuto;
+};
+
+class Dataplane {
+ public:
+  // Loads, pins, attaches; throws std::runtime_error naming what failed.
+  static std::unique_ptr<Dataplane> Open(const DataplaneOptions& opts);
+  // Detaches ironlb from the interfaces and removes its pinned maps (uninstall, tests).
+  static void Remove(const DataplaneOptions& opts);
+
+  // For tests and tools: a data plane over any map implementation, nothing attached.
+  Dataplane(std::unique_ptr<MapOps> ops, std::map<std::string, uint32_t> ifindex);
+  ~Dataplane();
+
+  // Throws std::runtime_error on kernel errors; what was applied stays applied.
+  void Apply(const DesiredDataplane& desired);
+  nlohmann::json Status() const;
+
+ private:
+  Dataplane() = default;
+  std::vector<std::unique_ptr<BpfObjects>> objects_;
+  std::unique_ptr<MapOps> ops_;
+  std::unique_ptr<MapSync> sync_;
+  std::map<std::string, uint32_t> ifindex_;
+  std::vector<InterfaceAttachment> attachments_;
+  SyncStats last_;
+  int reason_stats_fd_ = -1;
+};
+
+// Makes sure `dir` exists on a bpf filesystem, mounting one there if its parent is not.
+void EnsureBpffs(const std::string& dir);
+
+}  // namespace ironlb::dataplane

@@ -1,0 +1,45 @@
+#include "dataplane/reasons.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <vector>
+
+namespace ironlb::dataplane {
+
+const char* ReasonName(uint32_t reason) {
+  static constexpr const char* kNames[LB_R_MAX] = {"pass_not_vip",
+                                                   "pass_arp_ndp",
+                                                   "pass_unsupported",
+                                                   "pass_ttl",
+                                                   "tx_arp_reply",
+                                                   "tx_ndp_advert",
+                                                   "fwd_redirect",
+                                                   "fwd_kernel",
+                                                   "drop_arp_not_owner",
+                                                   "drop_ns_not_owner",
+                                                   "drop_no_backend",
+                                                   "drop_bad_backend",
+                                                   "drop_malformed_l2",
+                                                   "drop_malformed_l3",
+                                                   "drop_malformed_l4",
+                                                   "ct_insert_skipped",
+                                                   "revnat"};
+  static_assert(LB_R_REVNAT == 16 && LB_R_MAX == 17, "update the names with enum lb_reason");
+  return reason < LB_R_MAX ? kNames[reason] : "unknown";
+}
+
+lb_counter SumPerCpu(int map_fd, uint32_t index) {
+  lb_counter sum{};
+  const int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) return sum;
+  std::vector<lb_counter> v(ncpu);
+  if (bpf_map_lookup_elem(map_fd, &index, v.data()) != 0) return sum;
+  for (const auto& c : v) {
+    sum.packets += c.packets;
+    sum.bytes += c.bytes;
+  }
+  return sum;
+}
+
+}  // namespace ironlb::dataplane
