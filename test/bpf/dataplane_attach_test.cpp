@@ -79,5 +79,43 @@ TEST_F(DataplaneAttach, AttachesThenARestartAdoptsEverything) {
   EXPECT_EQ(st["last_apply"]["backends_written"], 0);
 }
 
+std::string Shell(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  pclose(p);
+  return out;
+}
+
+// ironlbctl reads the pins directly: everything below runs after the Dataplane object is gone.
+TEST_F(DataplaneAttach, IronlbctlReadsThePinnedMapsWithoutTheAgent) {
+  Dataplane::Open(opts_)->Apply(Desired());
+  const std::string ctl = std::string(IRONLB_BINARY_DIR) + "/bin/ironlbctl --bpffs " + opts_.bpffs;
+  ASSERT_TRUE(std::filesystem::exists(std::string(IRONLB_BINARY_DIR) + "/bin/ironlbctl"));
+
+  auto vips = nlohmann::json::parse(Shell(ctl + " -j vip list"));
+  ASSERT_EQ(vips.size(), 1u);
+  EXPECT_EQ(vips[0]["service"], "198.51.100.10:80/TCP");
+  EXPECT_EQ(vips[0]["maglev_size"], maglev::TableSizeFor(1));
+
+  auto backends = nlohmann::json::parse(Shell(ctl + " -j backend list"));
+  ASSERT_EQ(backends.size(), 1u);
+  EXPECT_EQ(backends[0]["backend"], "10.1.0.5:8080");
+
+  auto table = nlohmann::json::parse(Shell(ctl + " -j maglev show 198.51.100.10:80/TCP"));
+  ASSERT_EQ(table["backends"].size(), 1u);
+  EXPECT_EQ(table["backends"][0]["entries"], maglev::TableSizeFor(1));
+
+  EXPECT_EQ(nlohmann::json::parse(Shell(ctl + " -j conntrack list")).size(), 0u);
+  auto stats = nlohmann::json::parse(Shell(ctl + " -j stats"));
+  EXPECT_TRUE(stats["reasons"].contains("drop_no_backend"));
+  EXPECT_NE(Shell(ctl + " vip list").find("198.51.100.10:80/TCP"), std::string::npos);
+  EXPECT_NE(Shell(ctl + " maglev show 198.51.100.99:80/TCP 2>&1").find("no service"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace ironlb::dataplane
