@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "runtime/agent.h"
+#include "runtime/components.h"
 #include "runtime/log.h"
 #include "runtime/options.h"
 
@@ -30,6 +31,14 @@ int main(int argc, char** argv) {
   boost::asio::io_context io;
   Agent agent(io, *opts);
   try {
+    if (opts->want_speaker && !opts->no_dataplane) {
+      if (opts->interfaces.empty()) {
+        std::cerr << "ironlb-agent: the data plane needs at least one --interface (or pass "
+                     "--no-dataplane to run without XDP)\n";
+        return 2;
+      }
+      agent.AddComponent(MakeDataplaneComponent(*opts));
+    }
     agent.Start();
   } catch (const std::exception& e) {
     log::Error("agent", std::string("cannot start: ") + e.what());

@@ -1,0 +1,17 @@
+// Factories for the speaker components the agent runs (data plane, BGP): adapters from each
+// subsystem's own API to the SpeakerComponent interface, so the runtime knows none of their types.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <memory>
+
+#include "runtime/component.h"
+#include "runtime/options.h"
+
+namespace ironlb {
+
+// Loads and attaches the XDP data plane (or adopts the one a previous agent left running).
+// Throws std::runtime_error naming what failed.
+std::unique_ptr<SpeakerComponent> MakeDataplaneComponent(const AgentOptions& opts);
+
+}  // namespace ironlb
