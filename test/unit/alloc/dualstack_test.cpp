@@ -85,6 +85,20 @@ TEST(DualStack, IPv6RangeExhaustion) {
   MustRefuse(a, Req("ns/c", {Family::kV6}));
 }
 
+TEST(DualStack, SharingKeySharesBothFamilies) {
+  Allocator a;
+  a.SetPools(Pools({Pool("p", {"10.0.0.0/24", "2001:db8::/120"})}));
+  Request web = Require("ns/web");
+  web.sharing_key = "k";
+  web.ports = {{"TCP", 80}};
+  Request tls = Require("ns/tls");
+  tls.sharing_key = "k";
+  tls.ports = {{"TCP", 443}};
+  const auto first = MustAssign(a, web);
+  EXPECT_EQ(MustAssign(a, tls).ips, first.ips);
+  EXPECT_EQ(a.Usage("p")->assigned_ips, 2u);
+}
+
 TEST(DualStack, FamilyChangeReassigns) {
   Allocator a;
   a.SetPools(Pools({Pool("p", {"10.0.0.0/24", "2001:db8::/120"})}));

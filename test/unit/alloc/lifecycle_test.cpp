@@ -140,6 +140,17 @@ TEST(Lifecycle, AutoAssignAndSelectorChangesDoNotEvict) {
   EXPECT_EQ(MustAssign(a, Req("shop/x")).pool, "q");
 }
 
+TEST(Lifecycle, EnablingAvoidBuggyIPsEvictsDotZeroHolders) {
+  Allocator a;
+  a.SetPools(Pools({Pool("p", {"10.0.0.0/24"})}));
+  MustAssign(a, Req("ns/zero"));
+  MustAssign(a, Req("ns/one"));
+  IPAddressPool careful = Pool("p", {"10.0.0.0/24"});
+  careful.avoid_buggy_ips = true;
+  EXPECT_EQ(a.SetPools(Pools({careful})), std::vector<std::string>{"ns/zero"});
+  EXPECT_EQ(FirstIp(a, Req("ns/zero")), "10.0.0.2");
+}
+
 TEST(Lifecycle, UsageCountsAddressesAndServices) {
   Allocator a;
   IPAddressPool p = Pool("p", {"10.0.0.0/24", "2001:db8::/120"});
