@@ -3,7 +3,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <regex>
 #include <sstream>
 #include <vector>
 
@@ -66,29 +65,40 @@ ObjectRef GuessRef(const YAML::Node& root) {
 }
 
 // For a document that does not parse: kind and metadata name/namespace read line by line.
+// The value of `key:` within `scope` (a line, or the inside of a flow mapping), if present.
+std::string FindValue(const std::string& scope, const std::string& key) {
+  const std::string k = key + ":";
+  for (size_t at = scope.find(k); at != std::string::npos; at = scope.find(k, at + 1)) {
+    if (at > 0 && scope[at - 1] != ' ' && scope[at - 1] != '\t' && scope[at - 1] != ',' &&
+        scope[at - 1] != '{') {
+      continue;
+    }
+    size_t b = scope.find_first_not_of(" \t", at + k.size());
+    if (b == std::string::npos) return "";
+    const size_t e = scope.find_first_of(" \t,}#", b);
+    return scope.substr(b, e == std::string::npos ? std::string::npos : e - b);
+  }
+  return "";
+}
+
 ObjectRef ScanRef(const std::string& text) {
-  static const std::regex kKind("^kind:[ \t]*([^ \t#]+)");
-  static const std::regex kInlineMeta("^metadata:[ \t]*\\{(.*)");
-  static const std::regex kName("(^|[ \t,{])name:[ \t]*([^ \t,}#]+)");
-  static const std::regex kNamespace("(^|[ \t,{])namespace:[ \t]*([^ \t,}#]+)");
   ObjectRef ref;
   std::istringstream in(text);
   std::string line;
   bool in_meta = false;
-  std::smatch m;
   while (std::getline(in, line)) {
-    if (std::regex_search(line, m, kKind)) ref.kind = m[1];
     const bool top_level = !line.empty() && line[0] != ' ' && line[0] != '\t' && line[0] != '#';
+    if (top_level && line.rfind("kind:", 0) == 0) ref.kind = FindValue(line, "kind");
     if (top_level) in_meta = line.rfind("metadata:", 0) == 0;
-    std::string scope;
-    if (std::regex_search(line, m, kInlineMeta)) {
-      scope = m[1];
-    } else if (in_meta && !top_level) {
-      scope = line;
+    if (!in_meta) continue;
+    std::string scope = line;
+    if (top_level) {
+      const size_t brace = line.find('{');
+      if (brace == std::string::npos) continue;
+      scope = line.substr(brace);
     }
-    if (scope.empty()) continue;
-    if (ref.name.empty() && std::regex_search(scope, m, kName)) ref.name = m[2];
-    if (ref.ns.empty() && std::regex_search(scope, m, kNamespace)) ref.ns = m[2];
+    if (ref.name.empty()) ref.name = FindValue(scope, "name");
+    if (ref.ns.empty()) ref.ns = FindValue(scope, "namespace");
   }
   return ref;
 }

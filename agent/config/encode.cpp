@@ -2,11 +2,14 @@
 // objects by content (two objects are the same when they encode the same).
 #include <yaml-cpp/yaml.h>
 
-#include <regex>
+#include <algorithm>
+#include <cctype>
+
 
 #include "config/decode.h"
 #include "config/duration.h"
 #include "config/encode_object.h"
+#include "config/yaml_scalar.h"
 
 namespace ironlb::config {
 namespace {
@@ -14,12 +17,12 @@ namespace {
 // Scalars a YAML 1.1 reader would not read back as the same string ("64512:1" is a base-60
 // integer there, "true" a boolean) are quoted.
 void Str(YAML::Emitter& e, const std::string& s) {
-  static const std::regex kPlainSafe("[A-Za-z0-9_/][-A-Za-z0-9_./]*");
-  static const std::regex kSpecial(
-      "y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|"
-      "null|Null|NULL|~|[-+]?[0-9][0-9_]*|[-+]?(\\.[0-9]+|[0-9][0-9_]*(\\.[0-9_]*)?)([eE][-+]?[0-9]+)?|"
-      "0x[0-9a-fA-F_]+|0b[01_]+|\\.(inf|Inf|INF|nan|NaN|NAN)");
-  if (std::regex_match(s, kPlainSafe) && !std::regex_match(s, kSpecial)) {
+  const bool plain_chars =
+      !s.empty() && s[0] != '-' && s[0] != '.' &&
+      std::all_of(s.begin(), s.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '/';
+      });
+  if (plain_chars && !IsYamlBool(s) && !IsYamlNull(s) && !IsYamlNumber(s)) {
     e << s;
   } else {
     e << YAML::DoubleQuoted << s;

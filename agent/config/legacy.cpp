@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <regex>
 
 #include "config/decode_kinds.h"
 #include "config/duration.h"
@@ -210,8 +209,12 @@ bool LooksLikeLegacyConfig(const YAML::Node& root) {
 }
 
 std::string LegacyNameToK8s(const std::string& name) {
-  static const std::regex kValid("^[a-z][-a-z0-9]{0,61}[a-z0-9]{1}$");
-  if (std::regex_match(name, kValid)) return name;
+  auto lower = [](char c) { return c >= 'a' && c <= 'z'; };
+  auto lower_digit = [&](char c) { return lower(c) || (c >= '0' && c <= '9'); };
+  const bool valid = name.size() >= 2 && name.size() <= kMaxK8sName && lower(name.front()) &&
+                     lower_digit(name.back()) &&
+                     std::all_of(name.begin(), name.end(), [&](char c) { return lower_digit(c) || c == '-'; });
+  if (valid) return name;
   std::string s = name.substr(0, std::min(name.size(), kMaxK8sName));
   std::transform(s.begin(), s.end(), s.begin(),
                  [](unsigned char c) { return c == '_' ? '-' : static_cast<char>(std::tolower(c)); });

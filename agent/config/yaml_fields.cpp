@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cctype>
 #include <limits>
-#include <regex>
 
 #include "config/duration.h"
+#include "config/yaml_scalar.h"
 
 namespace ironlb::config {
 namespace {
@@ -24,15 +24,9 @@ ScalarType Resolve(const YAML::Node& n) {
   if (n.IsNull()) return ScalarType::kNull;
   // Quoted scalars carry the non-specific tag "!"; plain ones "?".
   if (n.Tag() != "?") return ScalarType::kString;
-  static const std::regex kBool(
-      "y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF");
-  static const std::regex kNumber(
-      "[-+]?(0|[1-9][0-9_]*|0x[0-9a-fA-F_]+|0b[01_]+|0[0-7_]+)|"
-      "[-+]?(\\.[0-9]+|[0-9][0-9_]*(\\.[0-9_]*)?)([eE][-+]?[0-9]+)?|"
-      "[-+]?\\.(inf|Inf|INF)|\\.(nan|NaN|NAN)");
   const std::string& s = n.Scalar();
-  if (std::regex_match(s, kBool)) return ScalarType::kBool;
-  if (std::regex_match(s, kNumber)) return ScalarType::kNumber;
+  if (IsYamlBool(s)) return ScalarType::kBool;
+  if (IsYamlNumber(s)) return ScalarType::kNumber;
   return ScalarType::kString;
 }
 
@@ -110,8 +104,7 @@ std::string ReadString(const YAML::Node& n, const std::string& path) {
 bool ReadBool(const YAML::Node& n, const std::string& path) {
   if (!IsSet(n)) return false;
   if (!n.IsScalar() || Resolve(n) != ScalarType::kBool) WrongType(n, path, "true or false");
-  static const std::regex kTrue("y|Y|yes|Yes|YES|true|True|TRUE|on|On|ON");
-  return std::regex_match(n.Scalar(), kTrue);
+  return IsYamlTrue(n.Scalar());
 }
 
 int64_t ReadInt(const YAML::Node& n, const std::string& path, int64_t min, int64_t max) {
