@@ -55,27 +55,34 @@ static __always_inline enum parse_result parse_l2(void *data, void *data_end, st
   return PARSE_OK;
 }
 
-// A validated IPv4 header: version 4, IHL >= 5, header and total length inside the frame
-// (the checks the kernel's ip_rcv makes before it accepts a packet).
+// How much of the packet the caller can see: XDP sees the whole frame, tc only the skb's linear
+// head (the payload of a local socket's segment often sits in page fragments).
+enum view { VIEW_WHOLE_FRAME, VIEW_LINEAR_HEAD };
+
+// A validated IPv4 header: version 4, IHL >= 5, header and (when the whole frame is visible)
+// total length inside the frame -- the checks the kernel's ip_rcv makes before it accepts a packet.
 static __always_inline enum parse_result parse_ipv4(void *data, void *data_end, __u16 off,
-                                                    struct iphdr **out, void **l4) {
+                                                    struct iphdr **out, void **l4,
+                                                    enum view view) {
   struct iphdr *ip = data + off;
   if ((void *)(ip + 1) > data_end) return PARSE_MALFORMED;
   if (ip->version != 4 || ip->ihl < IPV4_IHL_MIN) return PARSE_MALFORMED;
   __u32 hlen = ip->ihl * 4;
   __u32 tot = bpf_ntohs(ip->tot_len);
-  if (tot < hlen || (void *)ip + tot > data_end) return PARSE_MALFORMED;
+  if (tot < hlen) return PARSE_MALFORMED;
+  if (view == VIEW_WHOLE_FRAME && (void *)ip + tot > data_end) return PARSE_MALFORMED;
   *out = ip;
   *l4 = (void *)ip + hlen;
   return PARSE_OK;
 }
 
 static __always_inline enum parse_result parse_ipv6(void *data, void *data_end, __u16 off,
-                                                    struct ipv6hdr **out) {
+                                                    struct ipv6hdr **out, enum view view) {
   struct ipv6hdr *ip6 = data + off;
   if ((void *)(ip6 + 1) > data_end) return PARSE_MALFORMED;
   if (ip6->version != 6) return PARSE_MALFORMED;
-  if ((void *)(ip6 + 1) + bpf_ntohs(ip6->payload_len) > data_end) return PARSE_MALFORMED;
+  if (view == VIEW_WHOLE_FRAME && (void *)(ip6 + 1) + bpf_ntohs(ip6->payload_len) > data_end)
+    return PARSE_MALFORMED;
   *out = ip6;
   return PARSE_OK;
 }

@@ -17,6 +17,9 @@
 #include "lb_bpf_maps.h"
 #include "parse.h"
 
+// Ethernet + 802.1Q + IPv4 with maximal options (60) + TCP without options: all we rewrite.
+#define TC_HEADERS_MAX (14 + 4 + 60 + 20)
+
 struct rev_target {
   __u32 addr_off;   // source address offset in the frame
   __u32 port_off;   // source port offset
@@ -49,6 +52,9 @@ static __always_inline int rewrite(struct __sk_buff *skb, const struct rev_targe
 
 SEC("tc")
 int tc_lb_egress(struct __sk_buff *skb) {
+  // Headers must be in the linear head for direct access; the payload may stay in fragments.
+  __u32 want = TC_HEADERS_MAX < skb->len ? TC_HEADERS_MAX : skb->len;
+  if (skb->data_end - skb->data < want) bpf_skb_pull_data(skb, want);
   void *data = (void *)(long)skb->data;
   void *data_end = (void *)(long)skb->data_end;
   struct l2 l2;
@@ -61,7 +67,7 @@ int tc_lb_egress(struct __sk_buff *skb) {
   void *l4;
   if (l2.proto == bpf_htons(ETH_P_IP)) {
     struct iphdr *ip;
-    if (parse_ipv4(data, data_end, l2.l3_off, &ip, &l4) != PARSE_OK) return TC_ACT_OK;
+    if (parse_ipv4(data, data_end, l2.l3_off, &ip, &l4, VIEW_LINEAR_HEAD) != PARSE_OK) return TC_ACT_OK;
     if (ipv4_is_fragment(ip)) return TC_ACT_OK;
     key.addr[0] = old_addr[0] = ip->saddr;
     key.family = LB_FAMILY_V4;
@@ -71,7 +77,7 @@ int tc_lb_egress(struct __sk_buff *skb) {
     addr_len = sizeof(__be32);
   } else if (l2.proto == bpf_htons(ETH_P_IPV6)) {
     struct ipv6hdr *ip6;
-    if (parse_ipv6(data, data_end, l2.l3_off, &ip6) != PARSE_OK) return TC_ACT_OK;
+    if (parse_ipv6(data, data_end, l2.l3_off, &ip6, VIEW_LINEAR_HEAD) != PARSE_OK) return TC_ACT_OK;
     __builtin_memcpy(key.addr, ip6->saddr.in6_u.u6_addr32, sizeof(key.addr));
     __builtin_memcpy(old_addr, key.addr, sizeof(old_addr));
     key.family = LB_FAMILY_V6;

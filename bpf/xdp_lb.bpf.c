@@ -59,7 +59,7 @@ static __always_inline int handle_ipv4(struct xdp_md *ctx, struct l2 *l2, enum l
   void *data_end = (void *)(long)ctx->data_end;
   struct iphdr *ip;
   void *l4;
-  if (parse_ipv4(data, data_end, l2->l3_off, &ip, &l4) != PARSE_OK) {
+  if (parse_ipv4(data, data_end, l2->l3_off, &ip, &l4, VIEW_WHOLE_FRAME) != PARSE_OK) {
     *reason = LB_R_DROP_MALFORMED_L3;
     return XDP_DROP;
   }
@@ -111,7 +111,7 @@ static __always_inline int handle_ipv6(struct xdp_md *ctx, struct l2 *l2, enum l
   void *data = (void *)(long)ctx->data;
   void *data_end = (void *)(long)ctx->data_end;
   struct ipv6hdr *ip6;
-  if (parse_ipv6(data, data_end, l2->l3_off, &ip6) != PARSE_OK) {
+  if (parse_ipv6(data, data_end, l2->l3_off, &ip6, VIEW_WHOLE_FRAME) != PARSE_OK) {
     *reason = LB_R_DROP_MALFORMED_L3;
     return XDP_DROP;
   }
