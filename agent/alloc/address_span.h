@@ -1,6 +1,5 @@
-// One range of a pool seen as a dense index space: with avoidBuggyIPs an IPv4 range skips its
-// .0 and .255 addresses, so indices never land on them. Used addresses live in an IntervalSet
-// over those indices; the first free address is the lowest absent index.
+// One pool range as a dense index space (avoidBuggyIPs skips .0/.255 in IPv4) whose used
+// indices live in an IntervalSet, so the first free address is the lowest absent index.
 #pragma once
 
 #include <optional>

@@ -1,6 +1,5 @@
-// The IP allocator (controller role): assigns LoadBalancer addresses from IPAddressPools with
-// MetalLB's semantics. An in-memory state machine: no I/O, no clocks; the controller feeds it
-// pools and requests and writes the results to Service status.
+// The IP allocator (controller role): LoadBalancer addresses from IPAddressPools with MetalLB's
+// semantics. An in-memory state machine, no I/O, no clocks; the controller writes the results.
 #pragma once
 
 #include <map>

@@ -1,6 +1,5 @@
-// Which pools may serve a Service and in what order, by MetalLB's rules: pools whose
-// serviceAllocation selects the Service first (by priority, unset last), then the autoAssign
-// pools that have no serviceAllocation, by name.
+// Which pools may serve a Service, in MetalLB's order: pools whose serviceAllocation selects it
+// (by priority, unset last), then autoAssign pools without serviceAllocation, by name.
 #pragma once
 
 #include <string>

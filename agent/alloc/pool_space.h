@@ -1,6 +1,5 @@
-// The address space of one IPAddressPool: its ranges in the order written (which is the order
-// addresses are handed out in), with a free-space index per range and per family, so finding
-// the pool's first free address never walks the pool.
+// One IPAddressPool's address space: its ranges in written (allocation) order with a free-space
+// index per range and per family, so finding the first free address never walks the pool.
 #pragma once
 
 #include <optional>

@@ -1,6 +1,5 @@
-// Who uses one address and MetalLB's rules for sharing it: every user sets the same
-// allow-shared-ip key, no two users expose the same port+protocol, and their traffic policies
-// agree (all Cluster, or all Local with the same pod selector).
+// Who uses one address, and MetalLB's rules for sharing it: same allow-shared-ip key, no common
+// port+protocol, same traffic policy (all Cluster, or all Local with the same pod selector).
 #pragma once
 
 #include <map>
