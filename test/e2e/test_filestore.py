@@ -45,7 +45,7 @@ def test_examples_are_allocated(agent, confdir):
     assert ips(st["demo/dns-tcp"]) == ["198.51.100.10"] == ips(st["demo/dns-udp"])
     assert ips(st["demo/web"]) == ["198.51.100.11"]
     assert st["demo/web"]["pool"] == "public"
-    assert ips(st["demo/api"]) == ["203.0.113.5"] and st["demo/api"]["pool"] == "reserved"
+    assert ips(st["demo/api"]) == ["10.255.0.205"] and st["demo/api"]["pool"] == "reserved"
     assert ips(st["demo/web-dual"]) == ["198.51.100.12", "2001:db8:100::"]
     assert ips(st["demo/web6"]) == ["2001:db8:100::1"]
     shown = {f"{s['service']['namespace']}/{s['service']['name']}": s for s in agent.ctl("alloc", "show")}
@@ -80,7 +80,7 @@ def test_add_edit_remove_files(agent, confdir):
         """)
     st = wait_for(lambda: (s := status_of(confdir, "demo/late")) and s["pool"] == "reserved" and s,
                   what="late moved to reserved")
-    assert ips(st)[0].startswith("203.0.113.")
+    assert ips(st)[0].startswith("10.255.0.2")
 
     os.remove(extra)
     wait_for(lambda: status_of(confdir, "demo/late") is None, what="late released")
