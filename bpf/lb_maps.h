@@ -11,7 +11,9 @@
 // ---- sizes ----------------------------------------------------------------------------------
 #define LB_MAX_SERVICES 16384        // VIP:port/proto entries (also the per-VIP stats index space)
 #define LB_MAX_BACKENDS 65536        // backend ids index lb_backends and lb_backend_stats
-#define LB_MAGLEV_RING_ENTRIES 4194304  // all services' Maglev tables share one array (16 MiB)
+// All services' Maglev tables share one array: 16M entries (64 MiB) hold 10,000 services of up
+// to 10 endpoints (1,021-entry tables) with room to double-buffer table replacements.
+#define LB_MAGLEV_RING_ENTRIES 16777216
 #define LB_CT_ENTRIES 262144          // conntrack LRU capacity
 #define LB_MAX_L2_ENTRIES 16384
 #define LB_MAX_IFACES 64

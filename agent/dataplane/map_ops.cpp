@@ -86,6 +86,30 @@ void BpfMapOps::Delete(MapId map, const Bytes& key) {
                              std::to_string(errno));
 }
 
+void BpfMapOps::UpdateRange(MapId map, uint32_t first, const std::vector<uint32_t>& values) {
+  if (values.empty()) return;
+  std::vector<uint32_t> keys(values.size());
+  for (uint32_t i = 0; i < keys.size(); ++i) keys[i] = first + i;
+  uint32_t count = static_cast<uint32_t>(values.size());
+  if (bpf_map_update_batch(fd(map), keys.data(), values.data(), &count, nullptr) == 0 &&
+      count == values.size())
+    return;
+  MapOps::UpdateRange(map, first, values);  // kernels without batch ops for arrays
+}
+
+std::vector<uint32_t> BpfMapOps::LookupRange(MapId map, uint32_t first, uint32_t n) const {
+  if (n == 0) return {};
+  // The generic batch walk continues after the key in `in_batch` (from the start when null).
+  std::vector<uint32_t> keys(n), values(n);
+  uint32_t count = n, out_batch = 0, prev = first - 1;
+  LIBBPF_OPTS(bpf_map_batch_opts, opts);
+  if (bpf_map_lookup_batch(fd(map), first == 0 ? nullptr : &prev, &out_batch, keys.data(),
+                           values.data(), &count, &opts) == 0 &&
+      count == n && keys.front() == first)
+    return values;
+  return MapOps::LookupRange(map, first, n);
+}
+
 std::vector<Bytes> BpfMapOps::Keys(MapId map) const {
   std::vector<Bytes> keys;
   Bytes cur, next(key_size(map));

@@ -25,6 +25,26 @@ class MapOps {
   virtual void Delete(MapId map, const Bytes& key) = 0;
   // Every key of a hash map (arrays are read with Lookup by index).
   virtual std::vector<Bytes> Keys(MapId map) const = 0;
+  // Writes consecutive u32 slots [first, first + values.size()) of an array map.
+  virtual void UpdateRange(MapId map, uint32_t first, const std::vector<uint32_t>& values) {
+    for (uint32_t i = 0; i < values.size(); ++i)
+      Update(map, ToBytesU32(first + i), ToBytesU32(values[i]));
+  }
+  // Reads consecutive u32 slots of an array map (missing slots read as 0).
+  virtual std::vector<uint32_t> LookupRange(MapId map, uint32_t first, uint32_t n) const {
+    std::vector<uint32_t> out(n);
+    for (uint32_t i = 0; i < n; ++i)
+      if (auto v = Lookup(map, ToBytesU32(first + i)))
+        std::memcpy(&out[i], v->data(), sizeof(uint32_t));
+    return out;
+  }
+
+ protected:
+  static Bytes ToBytesU32(uint32_t v) {
+    Bytes b(sizeof(v));
+    std::memcpy(b.data(), &v, sizeof(v));
+    return b;
+  }
 };
 
 template <typename T>
@@ -49,6 +69,9 @@ class BpfMapOps : public MapOps {
   void Update(MapId map, const Bytes& key, const Bytes& value) override;
   void Delete(MapId map, const Bytes& key) override;
   std::vector<Bytes> Keys(MapId map) const override;
+  // One bpf_map_update_batch call per table instead of one syscall per slot.
+  void UpdateRange(MapId map, uint32_t first, const std::vector<uint32_t>& values) override;
+  std::vector<uint32_t> LookupRange(MapId map, uint32_t first, uint32_t n) const override;
 
  private:
   int fd(MapId m) const;

@@ -87,11 +87,7 @@ void MapSync::Load() {
         static_cast<uint64_t>(st.value.maglev_base) + st.value.maglev_size <=
             LB_MAGLEV_RING_ENTRIES) {
       ranges_.Reserve(st.value.maglev_base, st.value.maglev_size);
-      st.table.reserve(st.value.maglev_size);
-      for (uint32_t i = 0; i < st.value.maglev_size; ++i) {
-        auto e = ops_.Lookup(MapId::kMaglev, ToBytes(st.value.maglev_base + i));
-        st.table.push_back(e ? FromBytes<uint32_t>(*e) : 0);
-      }
+      st.table = ops_.LookupRange(MapId::kMaglev, st.value.maglev_base, st.value.maglev_size);
     }
     services_[key] = std::move(st);
   }
@@ -114,12 +110,15 @@ void MapSync::Load() {
 uint32_t MapSync::BackendId(const Bytes& identity) {
   auto it = backend_ids_.find(identity);
   if (it != backend_ids_.end()) return it->second;
-  for (uint32_t id = kFirstBackendId; id < LB_MAX_BACKENDS; ++id)
-    if (!backends_.count(id)) {
-      backend_ids_[identity] = id;
-      backends_[id] = lb_backend{};  // reserved; written below
-      return id;
-    }
+  // Next-fit from the last id handed out: linear in the table once, not once per backend.
+  for (uint32_t n = 0; n < LB_MAX_BACKENDS - kFirstBackendId; ++n) {
+    uint32_t id = next_backend_id_;
+    next_backend_id_ = id + 1 < LB_MAX_BACKENDS ? id + 1 : kFirstBackendId;
+    if (backends_.count(id)) continue;
+    backend_ids_[identity] = id;
+    backends_[id] = lb_backend{};  // reserved; written below
+    return id;
+  }
   throw std::runtime_error("backend table full");
 }
 
@@ -148,6 +147,7 @@ SyncStats MapSync::Apply(const DesiredDataplane& desired,
   // 2. Services and their tables.
   std::set<Bytes> live_services;
   std::set<uint32_t> used_service_ids;
+  uint32_t next_service_id = 0;  // ids below it are known taken (ascending allocation)
   for (const auto& [k, s] : services_) used_service_ids.insert(s.value.id);
   std::map<Bytes, Bytes> want_rev;
   for (const auto& s : desired.services) {
@@ -165,9 +165,11 @@ SyncStats MapSync::Apply(const DesiredDataplane& desired,
     if (cur != services_.end()) {
       v.id = cur->second.value.id;
     } else {
+      v.id = next_service_id;
       while (used_service_ids.count(v.id)) ++v.id;
       if (v.id >= LB_MAX_SERVICES) throw std::runtime_error("service table full");
       used_service_ids.insert(v.id);
+      next_service_id = v.id + 1;
     }
     v.backend_count = static_cast<uint32_t>(s.table.backends.size());
     v.maglev_size = static_cast<uint32_t>(table.size());
@@ -176,8 +178,7 @@ SyncStats MapSync::Apply(const DesiredDataplane& desired,
       v.maglev_base = cur->second.value.maglev_base;
     } else if (!table.empty()) {
       v.maglev_base = ranges_.Allocate(v.maglev_size);
-      for (uint32_t i = 0; i < table.size(); ++i)
-        ops_.Update(MapId::kMaglev, ToBytes(v.maglev_base + i), ToBytes(table[i]));
+      ops_.UpdateRange(MapId::kMaglev, v.maglev_base, table);
       ++st.tables_written;
     }
     if (cur == services_.end() || !SameBytes(cur->second.value, v)) {

@@ -69,6 +69,7 @@ class MapSync {
   std::map<Bytes, uint32_t> backend_ids_;    // identity (addr, port, family) -> id
   std::map<Bytes, Bytes> rev_nat_, l2_;
   RangeAllocator ranges_{LB_MAGLEV_RING_ENTRIES};
+  uint32_t next_backend_id_ = 1;
 };
 
 }  // namespace ironlb::dataplane
