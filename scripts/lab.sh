@@ -3,13 +3,21 @@
 # is ever addressed). Source it and call lab_up / lab_down, or run it: `scripts/lab.sh up|down ID`.
 #
 #   client (172.30.0.2) ── router (172.30.0.1 | br-lan 10.255.0.1, runs BIRD 2, AS 64500)
-#                                        │ bridge
+#                                        │ bridge ── lan (10.255.0.100: a client on the nodes' LAN)
 #                         ┌──────────────┴──────────────┐
 #              node-a eth0 10.255.0.11          node-b eth0 10.255.0.12   (AS 64512, XDP on eth0)
 #                 └ pod-a1 10.244.1.10             └ pod-b1 10.244.2.10
 #                 └ pod-a2 10.244.1.11             └ pod-b2 10.244.2.11
 #
+# Pod networks are routed between nodes host-gw style (node-a: 10.244.2.0/24 via node-b).
 # Namespaces are named "<role>-$LAB_ID" so several runs never collide.
+#
+# Two veth facts the lab works around (a physical NIC needs neither):
+#  - a frame an XDP program sends with XDP_TX or bpf_redirect into a veth is dropped unless the
+#    receiving end runs an XDP program itself: set LAB_XDP_PASS to an object with an XDP_PASS
+#    program in section "xdp" (build/bpf/xdp_count.bpf.o) and the lab attaches it there;
+#  - a veth sends partial (offloaded) checksums, which are not wire checksums once XDP rewrites
+#    the frame: the lab turns tx checksum offload off on every veth.
 
 lab_ns() { echo "il-$1-$LAB_ID"; }
 
@@ -22,6 +30,16 @@ lab_veth() {  # lab_veth NS_A IF_A NS_B IF_B : a veth pair between two namespace
   ip -n "$3" link set "$tmp_b" name "$4"
   ip -n "$1" link set "$2" up
   ip -n "$3" link set "$4" up
+  ip netns exec "$1" ethtool -K "$2" tx off >/dev/null 2>&1 || true
+  ip netns exec "$3" ethtool -K "$4" tx off >/dev/null 2>&1 || true
+}
+
+lab_accept_xdp() {  # lab_accept_xdp NS DEV : let DEV receive frames XDP sends into its peer
+  if [ -n "${LAB_XDP_PASS:-}" ]; then
+    ip -n "$1" link set dev "$2" xdp obj "$LAB_XDP_PASS" sec xdp
+  else
+    ip netns exec "$1" ethtool -K "$2" gro on >/dev/null 2>&1 || true
+  fi
 }
 
 lab_up() {
@@ -40,6 +58,14 @@ lab_up() {
   # Multipath: hash on L4 so different client ports spread over the nodes.
   ip netns exec "$router" sysctl -qw net.ipv4.fib_multipath_hash_policy=1
 
+  local lan
+  lan=$(lab_ns lan)
+  ip netns add "$lan"
+  ip -n "$lan" link set lo up
+  lab_veth "$lan" eth0 "$router" lan-client
+  ip -n "$router" link set lan-client master br-lan
+  ip -n "$lan" addr add 10.255.0.100/24 dev eth0
+
   local i=0
   for n in a b; do
     i=$((i + 1))
@@ -49,6 +75,7 @@ lab_up() {
     ip -n "$node" link set lo up
     lab_veth "$node" eth0 "$router" "lan-$n"
     ip -n "$router" link set "lan-$n" master br-lan
+    lab_accept_xdp "$router" "lan-$n"  # ARP/NDP replies XDP_TX'd by the node
     ip -n "$node" addr add "10.255.0.1$i/24" dev eth0
     ip -n "$node" route add default via 10.255.0.1
     ip netns exec "$node" sysctl -qw net.ipv4.ip_forward=1
@@ -59,6 +86,7 @@ lab_up() {
       ip netns add "$podns"
       ip -n "$podns" link set lo up
       lab_veth "$podns" eth0 "$node" "pod$pod"
+      lab_accept_xdp "$podns" eth0  # frames the node's XDP redirects to the pod
       ip -n "$podns" addr add "$pod_net.1$p/32" dev eth0
       ip -n "$podns" route add 169.254.1.1 dev eth0
       ip -n "$podns" route add default via 169.254.1.1
@@ -68,6 +96,8 @@ lab_up() {
       p=$((p + 1))
     done
   done
+  ip -n "$(lab_ns node-a)" route add 10.244.2.0/24 via 10.255.0.12
+  ip -n "$(lab_ns node-b)" route add 10.244.1.0/24 via 10.255.0.11
 }
 
 lab_down() {
