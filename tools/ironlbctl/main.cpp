@@ -133,9 +133,20 @@ int main(int argc, char** argv) {
     if (c.object != object) continue;
     object_known = true;
     // bpftool style: a command may be abbreviated to any unique prefix ("vip l").
-    if (c.verb == verb || (!verb.empty() && c.verb.rfind(verb, 0) == 0)) {
+    if (!c.verb.empty() && (c.verb == verb || (!verb.empty() && c.verb.rfind(verb, 0) == 0))) {
       try {
         return c.run(ctx, std::vector<std::string>(rest.begin() + std::min<size_t>(2, rest.size()), rest.end()));
+      } catch (const std::exception& e) {
+        std::cerr << "ironlbctl: " << e.what() << "\n";
+        return 1;
+      }
+    }
+  }
+  // An object whose command has no verb takes its arguments directly (`ironlbctl convert FILE`).
+  for (const auto& c : Registry()) {
+    if (c.object == object && c.verb.empty()) {
+      try {
+        return c.run(ctx, std::vector<std::string>(rest.begin() + 1, rest.end()));
       } catch (const std::exception& e) {
         std::cerr << "ironlbctl: " << e.what() << "\n";
         return 1;
