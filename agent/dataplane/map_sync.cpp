@@ -233,7 +233,8 @@ SyncStats MapSync::Apply(const DesiredDataplane& desired,
     k.family = FamilyOf(l2.vip);
     // Wildcard entry: silent unless owned on every interface.
     const bool everywhere = l2.owned && l2.interfaces.empty();
-    want_l2[ToBytes(k)] = ToBytes(lb_l2_value{everywhere ? LB_L2_OWNED : LB_L2_SILENT});
+    want_l2[ToBytes(k)] =
+        ToBytes(lb_l2_value{static_cast<__u32>(everywhere ? LB_L2_OWNED : LB_L2_SILENT)});
     if (l2.owned)
       for (const auto& name : l2.interfaces) {
         auto it = ifindex.find(name);
