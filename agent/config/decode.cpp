@@ -137,7 +137,8 @@ void DecodeNode(const YAML::Node& root, const std::string& file, const std::stri
       DecodeList(top, file, out);
       return;
     }
-    if (DecodeMetalLBKind(doc, out) || DecodeCoreKind(doc, out) || DecodeLegacyConfigMap(doc, out)) {
+    if (DecodeMetalLBKind(doc, out) || DecodeCoreKind(doc, out) ||
+        DecodeLegacyConfigMap(doc, out)) {
       return;
     }
     // Anything else (Deployments, FRRConfigurations, ...) is not ours to read.
@@ -151,9 +152,9 @@ void DecodeNode(const YAML::Node& root, const std::string& file, const std::stri
 }  // namespace
 
 void DecodeYaml(std::string_view text, const std::string& file, Snapshot* out) {
-  const int total_lines = std::max<int>(
-      1, static_cast<int>(std::count(text.begin(), text.end(), '\n')) +
-             (text.empty() || text.back() == '\n' ? 0 : 1));
+  const int total_lines =
+      std::max<int>(1, static_cast<int>(std::count(text.begin(), text.end(), '\n')) +
+                           (text.empty() || text.back() == '\n' ? 0 : 1));
   for (const RawDocument& raw : SplitDocuments(text)) {
     YAML::Node root;
     try {
@@ -161,10 +162,10 @@ void DecodeYaml(std::string_view text, const std::string& file, Snapshot* out) {
     } catch (const YAML::ParserException& e) {
       // yaml-cpp may point just past the end of the document; keep the line inside the file.
       const int line = std::min(raw.first_line + e.mark.line + 1, total_lines);
-      out->decode_errors.push_back(ConfigError{
-          file, ScanRef(raw.text), "",
-          "YAML syntax error at line " + std::to_string(line) + ", column " +
-              std::to_string(e.mark.column + 1) + ": " + e.msg});
+      out->decode_errors.push_back(ConfigError{file, ScanRef(raw.text), "",
+                                               "YAML syntax error at line " + std::to_string(line) +
+                                                   ", column " + std::to_string(e.mark.column + 1) +
+                                                   ": " + e.msg});
       continue;
     }
     DecodeNode(root, file, "", out);

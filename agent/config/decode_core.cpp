@@ -54,14 +54,15 @@ Service DecodeService(Document& doc) {
   svc.ip_family_policy = ReadString(s.Get("ipFamilyPolicy"), s.Path("ipFamilyPolicy"));
   Fields status(doc.top.Get("status"), doc.top.Path("status"));
   Fields lb(status.Get("loadBalancer"), status.Path("loadBalancer"));
-  ForEachItem(lb.Get("ingress"), lb.Path("ingress"), [&](const YAML::Node& item, const std::string& p) {
-    Fields f(item, p);
-    LoadBalancerIngress ing;
-    ing.ip = ReadString(f.Get("ip"), f.Path("ip"));
-    ing.hostname = ReadString(f.Get("hostname"), f.Path("hostname"));
-    ing.ip_mode = ReadString(f.Get("ipMode"), f.Path("ipMode"));
-    svc.ingress.push_back(std::move(ing));
-  });
+  ForEachItem(lb.Get("ingress"), lb.Path("ingress"),
+              [&](const YAML::Node& item, const std::string& p) {
+                Fields f(item, p);
+                LoadBalancerIngress ing;
+                ing.ip = ReadString(f.Get("ip"), f.Path("ip"));
+                ing.hostname = ReadString(f.Get("hostname"), f.Path("hostname"));
+                ing.ip_mode = ReadString(f.Get("ipMode"), f.Path("ipMode"));
+                svc.ingress.push_back(std::move(ing));
+              });
   return svc;
 }
 
@@ -107,17 +108,19 @@ Node DecodeNode(Document& doc) {
   Fields spec(doc.top.Get("spec"), doc.top.Path("spec"));
   node.unschedulable = ReadBool(spec.Get("unschedulable"), spec.Path("unschedulable"));
   Fields status(doc.top.Get("status"), doc.top.Path("status"));
-  ForEachItem(status.Get("addresses"), status.Path("addresses"),
-              [&](const YAML::Node& item, const std::string& p) {
-                Fields f(item, p);
-                node.addresses.push_back(NodeAddress{ReadString(f.Get("type"), f.Path("type")),
-                                                     ReadString(f.Get("address"), f.Path("address"))});
-              });
+  ForEachItem(
+      status.Get("addresses"), status.Path("addresses"),
+      [&](const YAML::Node& item, const std::string& p) {
+        Fields f(item, p);
+        node.addresses.push_back(NodeAddress{ReadString(f.Get("type"), f.Path("type")),
+                                             ReadString(f.Get("address"), f.Path("address"))});
+      });
   ForEachItem(status.Get("conditions"), status.Path("conditions"),
               [&](const YAML::Node& item, const std::string& p) {
                 Fields f(item, p);
                 const std::string type = ReadString(f.Get("type"), f.Path("type"));
-                const auto value = ReadConditionStatus(ReadString(f.Get("status"), f.Path("status")));
+                const auto value =
+                    ReadConditionStatus(ReadString(f.Get("status"), f.Path("status")));
                 if (type == "Ready") node.ready = value;
                 if (type == "NetworkUnavailable") node.network_unavailable = value;
               });
@@ -139,7 +142,8 @@ Secret DecodeSecret(Document& doc) {
     secret.data[key] = *decoded;
   }
   // stringData is write-only convenience; the API server merges it over data.
-  for (const auto& [key, value] : ReadStringMap(doc.top.Get("stringData"), doc.top.Path("stringData"))) {
+  for (const auto& [key, value] :
+       ReadStringMap(doc.top.Get("stringData"), doc.top.Path("stringData"))) {
     secret.data[key] = value;
   }
   return secret;

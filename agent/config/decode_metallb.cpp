@@ -27,10 +27,11 @@ void RequireVersion(Document& doc, std::initializer_list<std::string_view> versi
     if (doc.api_version == std::string(kGroup) + std::string(v)) return;
   }
   std::string want;
-  for (std::string_view v : versions) want += (want.empty() ? "" : " or ") + std::string(kGroup) + std::string(v);
-  throw DecodeFailure(doc.top.Path("apiVersion"),
-                      "unsupported apiVersion \"" + doc.api_version + "\" for " + doc.kind +
-                          " (expected " + want + ")");
+  for (std::string_view v : versions)
+    want += (want.empty() ? "" : " or ") + std::string(kGroup) + std::string(v);
+  throw DecodeFailure(doc.top.Path("apiVersion"), "unsupported apiVersion \"" + doc.api_version +
+                                                      "\" for " + doc.kind + " (expected " + want +
+                                                      ")");
 }
 
 IPAddressPool DecodePool(Document& doc) {
@@ -52,7 +53,8 @@ IPAddressPool DecodePool(Document& doc) {
     sa.namespaces = ReadStringList(a.Get("namespaces"), a.Path("namespaces"));
     sa.namespace_selectors =
         ReadLabelSelectors(a.Get("namespaceSelectors"), a.Path("namespaceSelectors"));
-    sa.service_selectors = ReadLabelSelectors(a.Get("serviceSelectors"), a.Path("serviceSelectors"));
+    sa.service_selectors =
+        ReadLabelSelectors(a.Get("serviceSelectors"), a.Path("serviceSelectors"));
     a.RejectUnknown();
     p.service_allocation = std::move(sa);
   }
@@ -124,7 +126,8 @@ void DecodePeerCommon(Fields& s, BGPPeer* p) {
   p->peer_address = ReadString(s.Get("peerAddress"), s.Path("peerAddress"));
   p->source_address = ReadString(s.Get("sourceAddress"), s.Path("sourceAddress"));
   const YAML::Node port = s.Get("peerPort");
-  if (IsSet(port)) p->peer_port = static_cast<uint16_t>(ReadInt(port, s.Path("peerPort"), 0, kMaxPort));
+  if (IsSet(port))
+    p->peer_port = static_cast<uint16_t>(ReadInt(port, s.Path("peerPort"), 0, kMaxPort));
   p->router_id = ReadString(s.Get("routerID"), s.Path("routerID"));
   p->node_selectors = ReadLabelSelectors(s.Get("nodeSelectors"), s.Path("nodeSelectors"));
   p->password = ReadString(s.Get("password"), s.Path("password"));
@@ -155,7 +158,8 @@ BGPPeer DecodePeer(Document& doc) {
   }
   p.hold_time = hold;
   p.keepalive_time = keepalive;
-  if (IsSet(s.Get("connectTime"))) p.connect_time = ReadDuration(s.Get("connectTime"), s.Path("connectTime"));
+  if (IsSet(s.Get("connectTime")))
+    p.connect_time = ReadDuration(s.Get("connectTime"), s.Path("connectTime"));
   p.local_asn = ReadUint32(s.Get("localASN"), s.Path("localASN"));
   p.dynamic_asn = ReadString(s.Get("dynamicASN"), s.Path("dynamicASN"));
   p.interface = ReadString(s.Get("interface"), s.Path("interface"));

@@ -18,11 +18,18 @@ struct Unit {
   int64_t nanos;
 };
 // Longest names first so that "ms" is not read as "m" + "s".
-constexpr Unit kUnits[] = {{"ns", kNanosecond}, {"us", kMicrosecond}, {"\xC2\xB5s", kMicrosecond},
-                           {"\xCE\xBCs", kMicrosecond}, {"ms", kMillisecond}, {"s", kSecond},
-                           {"m", kMinute}, {"h", kHour}};
+constexpr Unit kUnits[] = {{"ns", kNanosecond},
+                           {"us", kMicrosecond},
+                           {"\xC2\xB5s", kMicrosecond},
+                           {"\xCE\xBCs", kMicrosecond},
+                           {"ms", kMillisecond},
+                           {"s", kSecond},
+                           {"m", kMinute},
+                           {"h", kHour}};
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsDigit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 }  // namespace
 

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cctype>
 
-
 #include "config/decode.h"
 #include "config/duration.h"
 #include "config/encode_object.h"
@@ -18,9 +17,9 @@ namespace {
 // integer there, "true" a boolean) are quoted.
 void Str(YAML::Emitter& e, const std::string& s) {
   const bool plain_chars =
-      !s.empty() && s[0] != '-' && s[0] != '.' &&
-      std::all_of(s.begin(), s.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '/';
+      !s.empty() && s[0] != '-' && s[0] != '.' && std::all_of(s.begin(), s.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
+               c == '/';
       });
   if (plain_chars && !IsYamlBool(s) && !IsYamlNull(s) && !IsYamlNumber(s)) {
     e << s;
@@ -159,7 +158,8 @@ void Emit(YAML::Emitter& e, const BGPPeer& p) {
   str("peerAddress", p.peer_address);
   str("interface", p.interface);
   str("sourceAddress", p.source_address);
-  if (p.peer_port != BGPPeer{}.peer_port) e << YAML::Key << "peerPort" << YAML::Value << p.peer_port;
+  if (p.peer_port != BGPPeer{}.peer_port)
+    e << YAML::Key << "peerPort" << YAML::Value << p.peer_port;
   auto dur = [&](const char* key, const std::optional<Duration>& d) {
     if (d) e << YAML::Key << key << YAML::Value << FormatGoDuration(*d);
   };
@@ -231,12 +231,24 @@ std::string EncodeOne(const T& obj) {
 
 }  // namespace
 
-std::string EncodeObject(const IPAddressPool& o) { return EncodeOne(o); }
-std::string EncodeObject(const L2Advertisement& o) { return EncodeOne(o); }
-std::string EncodeObject(const BGPAdvertisement& o) { return EncodeOne(o); }
-std::string EncodeObject(const BGPPeer& o) { return EncodeOne(o); }
-std::string EncodeObject(const BFDProfile& o) { return EncodeOne(o); }
-std::string EncodeObject(const Community& o) { return EncodeOne(o); }
+std::string EncodeObject(const IPAddressPool& o) {
+  return EncodeOne(o);
+}
+std::string EncodeObject(const L2Advertisement& o) {
+  return EncodeOne(o);
+}
+std::string EncodeObject(const BGPAdvertisement& o) {
+  return EncodeOne(o);
+}
+std::string EncodeObject(const BGPPeer& o) {
+  return EncodeOne(o);
+}
+std::string EncodeObject(const BFDProfile& o) {
+  return EncodeOne(o);
+}
+std::string EncodeObject(const Community& o) {
+  return EncodeOne(o);
+}
 
 std::string EncodeYaml(const Snapshot& snap) {
   std::string out;

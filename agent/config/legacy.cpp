@@ -46,23 +46,25 @@ LabelSelector ReadLegacySelector(const YAML::Node& n, const std::string& path) {
   f.RejectUnknown();
   LabelSelector sel;
   sel.match_labels = ReadStringMap(labels, f.Path("match-labels"));
-  ForEachItem(exprs, f.Path("match-expressions"), [&](const YAML::Node& item, const std::string& p) {
-    // Reuse the metav1 reader for one expression (its keys are the same: key/operator/values).
-    YAML::Node wrapper(YAML::NodeType::Map);
-    YAML::Node list(YAML::NodeType::Sequence);
-    list.push_back(item);
-    wrapper["matchExpressions"] = list;
-    try {
-      LabelSelector one = ReadLabelSelector(wrapper, "");
-      sel.match_expressions.push_back(one.match_expressions.front());
-    } catch (const DecodeFailure& e) {
-      // Re-root "matchExpressions[0].operator" under this expression's own path.
-      const std::string prefix = "matchExpressions[0]";
-      std::string field = e.field;
-      if (field.rfind(prefix, 0) == 0) field = p + field.substr(prefix.size());
-      throw DecodeFailure(field, e.what());
-    }
-  });
+  ForEachItem(exprs, f.Path("match-expressions"),
+              [&](const YAML::Node& item, const std::string& p) {
+                // Reuse the metav1 reader for one expression (its keys are the same:
+                // key/operator/values).
+                YAML::Node wrapper(YAML::NodeType::Map);
+                YAML::Node list(YAML::NodeType::Sequence);
+                list.push_back(item);
+                wrapper["matchExpressions"] = list;
+                try {
+                  LabelSelector one = ReadLabelSelector(wrapper, "");
+                  sel.match_expressions.push_back(one.match_expressions.front());
+                } catch (const DecodeFailure& e) {
+                  // Re-root "matchExpressions[0].operator" under this expression's own path.
+                  const std::string prefix = "matchExpressions[0]";
+                  std::string field = e.field;
+                  if (field.rfind(prefix, 0) == 0) field = p + field.substr(prefix.size());
+                  throw DecodeFailure(field, e.what());
+                }
+              });
   return sel;
 }
 
@@ -112,8 +114,9 @@ BFDProfile ConvertBFD(const YAML::Node& n, const std::string& path, const Object
   const std::string name = ReadLegacyString(f.Get("name"), f.Path("name"));
   b.meta.name = LegacyNameToK8s(name);
   if (b.meta.name.empty()) {
-    throw DecodeFailure(f.Path("name"), "BFD profile name \"" + name + "\" has no letter to make a "
-                                        "Kubernetes name from");
+    throw DecodeFailure(f.Path("name"), "BFD profile name \"" + name +
+                                            "\" has no letter to make a "
+                                            "Kubernetes name from");
   }
   auto opt_uint = [&](const char* key, uint32_t* field) {
     const YAML::Node v = f.Get(key);
@@ -156,39 +159,41 @@ ConvertedPool ConvertPool(const YAML::Node& n, const std::string& path, const Ob
     throw DecodeFailure(f.Path("protocol"),
                         "unknown protocol \"" + out.protocol + "\" (use bgp or layer2)");
   }
-  ForEachItem(f.Get("addresses"), f.Path("addresses"), [&](const YAML::Node& a, const std::string& ap) {
-    p.addresses.push_back(ReadLegacyString(a, ap));
-  });
+  ForEachItem(f.Get("addresses"), f.Path("addresses"),
+              [&](const YAML::Node& a, const std::string& ap) {
+                p.addresses.push_back(ReadLegacyString(a, ap));
+              });
   const YAML::Node auto_assign = f.Get("auto-assign");
   if (IsSet(auto_assign)) p.auto_assign = ReadBool(auto_assign, f.Path("auto-assign"));
   p.avoid_buggy_ips = ReadBool(f.Get("avoid-buggy-ips"), f.Path("avoid-buggy-ips"));
-  ForEachItem(f.Get("bgp-advertisements"), f.Path("bgp-advertisements"),
-              [&](const YAML::Node& item, const std::string& ip) {
-                Fields a(item, ip);
-                BGPAdvertisement adv;
-                adv.meta = base;
-                adv.meta.api_version = "metallb.io/v1beta1";
-                const YAML::Node len = a.Get("aggregation-length");
-                if (IsSet(len)) {
-                  adv.aggregation_length =
-                      static_cast<int>(ReadInt(len, a.Path("aggregation-length"), -(1 << 30), 1 << 30));
-                  adv.aggregation_length_set = true;
-                }
-                const YAML::Node len6 = a.Get("aggregation-length-v6");
-                if (IsSet(len6)) {
-                  adv.aggregation_length_v6 = static_cast<int>(
-                      ReadInt(len6, a.Path("aggregation-length-v6"), -(1 << 30), 1 << 30));
-                  adv.aggregation_length_v6_set = true;
-                }
-                adv.local_pref = ReadUint32(a.Get("localpref"), a.Path("localpref"));
-                ForEachItem(a.Get("communities"), a.Path("communities"),
-                            [&](const YAML::Node& c, const std::string& cp) {
-                              adv.communities.push_back(ReadLegacyString(c, cp));
-                            });
-                adv.ip_address_pools = {p.meta.name};
-                a.RejectUnknown();
-                out.advertisements.push_back(std::move(adv));
-              });
+  ForEachItem(
+      f.Get("bgp-advertisements"), f.Path("bgp-advertisements"),
+      [&](const YAML::Node& item, const std::string& ip) {
+        Fields a(item, ip);
+        BGPAdvertisement adv;
+        adv.meta = base;
+        adv.meta.api_version = "metallb.io/v1beta1";
+        const YAML::Node len = a.Get("aggregation-length");
+        if (IsSet(len)) {
+          adv.aggregation_length =
+              static_cast<int>(ReadInt(len, a.Path("aggregation-length"), -(1 << 30), 1 << 30));
+          adv.aggregation_length_set = true;
+        }
+        const YAML::Node len6 = a.Get("aggregation-length-v6");
+        if (IsSet(len6)) {
+          adv.aggregation_length_v6 =
+              static_cast<int>(ReadInt(len6, a.Path("aggregation-length-v6"), -(1 << 30), 1 << 30));
+          adv.aggregation_length_v6_set = true;
+        }
+        adv.local_pref = ReadUint32(a.Get("localpref"), a.Path("localpref"));
+        ForEachItem(a.Get("communities"), a.Path("communities"),
+                    [&](const YAML::Node& c, const std::string& cp) {
+                      adv.communities.push_back(ReadLegacyString(c, cp));
+                    });
+        adv.ip_address_pools = {p.meta.name};
+        a.RejectUnknown();
+        out.advertisements.push_back(std::move(adv));
+      });
   f.RejectUnknown();
   return out;
 }
@@ -211,13 +216,15 @@ bool LooksLikeLegacyConfig(const YAML::Node& root) {
 std::string LegacyNameToK8s(const std::string& name) {
   auto lower = [](char c) { return c >= 'a' && c <= 'z'; };
   auto lower_digit = [&](char c) { return lower(c) || (c >= '0' && c <= '9'); };
-  const bool valid = name.size() >= 2 && name.size() <= kMaxK8sName && lower(name.front()) &&
-                     lower_digit(name.back()) &&
-                     std::all_of(name.begin(), name.end(), [&](char c) { return lower_digit(c) || c == '-'; });
+  const bool valid =
+      name.size() >= 2 && name.size() <= kMaxK8sName && lower(name.front()) &&
+      lower_digit(name.back()) &&
+      std::all_of(name.begin(), name.end(), [&](char c) { return lower_digit(c) || c == '-'; });
   if (valid) return name;
   std::string s = name.substr(0, std::min(name.size(), kMaxK8sName));
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return c == '_' ? '-' : static_cast<char>(std::tolower(c)); });
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) {
+    return c == '_' ? '-' : static_cast<char>(std::tolower(c));
+  });
   const size_t first = s.find_first_of("abcdefghijklmnopqrstuvwxyz");
   return first == std::string::npos ? "" : s.substr(first);
 }
@@ -238,8 +245,9 @@ void DecodeLegacyData(const YAML::Node& config, const std::string& file, const s
                 converted.bfd_profiles.push_back(ConvertBFD(n, p, base));
               });
   std::vector<ConvertedPool> pools;
-  ForEachItem(top.Get("address-pools"), top.Path("address-pools"),
-              [&](const YAML::Node& n, const std::string& p) { pools.push_back(ConvertPool(n, p, base)); });
+  ForEachItem(
+      top.Get("address-pools"), top.Path("address-pools"),
+      [&](const YAML::Node& n, const std::string& p) { pools.push_back(ConvertPool(n, p, base)); });
   const Labels aliases = [&] {
     // Alias values such as 64512:1 must stay strings whatever the YAML resolver thinks.
     Labels m;

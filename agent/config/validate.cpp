@@ -22,9 +22,10 @@ template <class T>
 using CheckFn = std::function<Errors(const T& obj, T* admitted)>;
 
 template <class T>
-void Admit(const char* kind, const std::vector<T>& objects, const std::map<std::string, T>& previous,
-           const Snapshot& snap, const ValidateOptions& opts, const CheckFn<T>& check,
-           std::map<std::string, T>* accepted, Errors* errors) {
+void Admit(const char* kind, const std::vector<T>& objects,
+           const std::map<std::string, T>& previous, const Snapshot& snap,
+           const ValidateOptions& opts, const CheckFn<T>& check, std::map<std::string, T>* accepted,
+           Errors* errors) {
   // Group by name, dropping objects outside the required namespace.
   std::map<std::string, std::vector<const T*>> by_name;
   for (const T& obj : objects) {
@@ -97,7 +98,6 @@ void Admit(const char* kind, const std::vector<T>& objects, const std::map<std::
     if (prev && check(*prev, &admitted).empty()) (*accepted)[name] = std::move(admitted);
   }
 }
-
 
 }  // namespace
 

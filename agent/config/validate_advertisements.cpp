@@ -22,8 +22,9 @@ int WidestPrefix(const IPRange& r) {
 }
 
 bool Intersects(const std::vector<std::string>& a, const std::vector<std::string>& b) {
-  return std::any_of(a.begin(), a.end(),
-                     [&](const std::string& x) { return std::find(b.begin(), b.end(), x) != b.end(); });
+  return std::any_of(a.begin(), a.end(), [&](const std::string& x) {
+    return std::find(b.begin(), b.end(), x) != b.end();
+  });
 }
 
 // MetalLB's isAggrLengthDifferent: advertisements of different aggregation for every family the
@@ -93,8 +94,8 @@ Errors CheckBGPAdvertisement(const BGPAdvertisement& adv, const RuleContext& ctx
              std::to_string(adv.aggregation_length) + " is not an IPv4 prefix length (1 to 32)");
   }
   if (adv.aggregation_length_v6 < 1 || adv.aggregation_length_v6 > kIPv6Bits) {
-    errs.Add("spec.aggregationLengthV6",
-             std::to_string(adv.aggregation_length_v6) + " is not an IPv6 prefix length (1 to 128)");
+    errs.Add("spec.aggregationLengthV6", std::to_string(adv.aggregation_length_v6) +
+                                             " is not an IPv6 prefix length (1 to 128)");
   }
   if (!adv.service_selectors.empty()) {
     // Aggregating merges Services, so selecting Services by label would be meaningless.
@@ -156,19 +157,22 @@ Errors CheckBGPAdvertisementConflicts(const BGPAdvertisement& adv, const RuleCon
     if (!adv.service_selectors.empty()) break;
     for (const auto& [name, other] : acc.bgp_advertisements) {
       if (!other.service_selectors.empty() || other.local_pref == adv.local_pref) continue;
-      const auto other_pools = PoolsOf(other.ip_address_pools, other.ip_address_pool_selectors, acc);
+      const auto other_pools =
+          PoolsOf(other.ip_address_pools, other.ip_address_pool_selectors, acc);
       if (std::find(other_pools.begin(), other_pools.end(), pool) == other_pools.end()) continue;
       if (AggregationDiffers(adv, other, *pool)) continue;
-      if (!adv.peers.empty() && !other.peers.empty() && !Intersects(adv.peers, other.peers)) continue;
+      if (!adv.peers.empty() && !other.peers.empty() && !Intersects(adv.peers, other.peers))
+        continue;
       const std::set<std::string> their_nodes = SelectedNodes(*ctx.nodes, other.node_selectors);
-      const bool shared = std::any_of(my_nodes.begin(), my_nodes.end(),
-                                      [&](const std::string& n) { return their_nodes.count(n) > 0; });
+      const bool shared = std::any_of(my_nodes.begin(), my_nodes.end(), [&](const std::string& n) {
+        return their_nodes.count(n) > 0;
+      });
       if (!shared) continue;
-      errs.Add("spec.localPref",
-               "localPref " + std::to_string(adv.local_pref) + " conflicts with localPref " +
-                   std::to_string(other.local_pref) + " of BGPAdvertisement " + name +
-                   " for the same routes of IPAddressPool " + pool->meta.name +
-                   " (same aggregation, peers and nodes)");
+      errs.Add("spec.localPref", "localPref " + std::to_string(adv.local_pref) +
+                                     " conflicts with localPref " +
+                                     std::to_string(other.local_pref) + " of BGPAdvertisement " +
+                                     name + " for the same routes of IPAddressPool " +
+                                     pool->meta.name + " (same aggregation, peers and nodes)");
       return errs.Take();
     }
   }

@@ -37,7 +37,8 @@ void CheckTimers(const BGPPeer& p, ObjectErrors* errs) {
   const auto whole = std::chrono::duration_cast<std::chrono::seconds>(hold);
   if (whole != Duration(0) && whole < kMinHoldTime) {
     if (p.hold_time) {
-      errs->Add("spec.holdTime", "hold time " + FormatGoDuration(hold) + " must be 0 or at least 3s");
+      errs->Add("spec.holdTime",
+                "hold time " + FormatGoDuration(hold) + " must be 0 or at least 3s");
     } else {
       // The hold time is what is wrong, even though it was derived from keepaliveTime.
       errs->Add("spec.holdTime", "unset, so it is 3 x keepaliveTime = " + FormatGoDuration(hold) +
@@ -64,8 +65,8 @@ void ResolveSecret(const BGPPeer& p, const RuleContext& ctx, ObjectErrors* errs,
     return;
   }
   if (found->type != kBasicAuthSecret) {
-    errs->Add("spec.passwordSecret", what + " has type \"" + found->type + "\"; it must be " +
-                                         kBasicAuthSecret);
+    errs->Add("spec.passwordSecret",
+              what + " has type \"" + found->type + "\"; it must be " + kBasicAuthSecret);
     return;
   }
   auto it = found->data.find(kPasswordKey);
@@ -106,8 +107,9 @@ Errors CheckPeer(const BGPPeer& p, const RuleContext& ctx, BGPPeer* out) {
   }
   const bool ibgp = (p.peer_asn != 0 && p.peer_asn == p.my_asn) || p.dynamic_asn == "internal";
   if (ibgp && p.ebgp_multihop) {
-    errs.Add("spec.ebgpMultiHop", "ebgpMultiHop applies to eBGP sessions; this peer is iBGP "
-                                  "(myASN equals the peer's AS)");
+    errs.Add("spec.ebgpMultiHop",
+             "ebgpMultiHop applies to eBGP sessions; this peer is iBGP "
+             "(myASN equals the peer's AS)");
   }
   if (p.peer_address.empty() && p.interface.empty()) {
     errs.Add("spec.peerAddress", "set peerAddress, or interface for unnumbered BGP");
@@ -126,7 +128,8 @@ Errors CheckPeer(const BGPPeer& p, const RuleContext& ctx, BGPPeer* out) {
   }
   if (!p.peer_address.empty()) {
     out->address = IPAddr::Parse(p.peer_address);
-    if (!out->address) errs.Add("spec.peerAddress", "\"" + p.peer_address + "\" is not an IP address");
+    if (!out->address)
+      errs.Add("spec.peerAddress", "\"" + p.peer_address + "\" is not an IP address");
   }
   if (!p.router_id.empty()) {
     auto id = IPAddr::Parse(p.router_id);
@@ -181,9 +184,9 @@ Errors CheckPeerConflicts(const BGPPeer& p, const RuleContext& ctx) {
     }
     if (!shares) continue;
     if (p.router_id != q.router_id) {
-      errs.Add("spec.routerID",
-               "routerID \"" + p.router_id + "\" differs from \"" + q.router_id + "\" of BGPPeer " +
-                   name + "; peers on the same node must share one router ID");
+      errs.Add("spec.routerID", "routerID \"" + p.router_id + "\" differs from \"" + q.router_id +
+                                    "\" of BGPPeer " + name +
+                                    "; peers on the same node must share one router ID");
     } else if (identifier(p) == identifier(q)) {
       errs.Add(p.peer_address.empty() ? "spec.interface" : "spec.peerAddress",
                "BGPPeer " + name + " already peers with " + identifier(p) + " from the same nodes");

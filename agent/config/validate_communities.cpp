@@ -23,8 +23,8 @@ Errors CheckCommunity(const Community& c, const RuleContext& ctx) {
       if (other_name == c.meta.name) continue;
       for (const CommunityAlias& o : other.communities) {
         if (o.name == a.name && !a.name.empty()) {
-          errs.Add(p + ".name", "alias \"" + a.name + "\" is already defined by Community " +
-                                    other_name);
+          errs.Add(p + ".name",
+                   "alias \"" + a.name + "\" is already defined by Community " + other_name);
         }
       }
     }

@@ -8,7 +8,9 @@ namespace {
 // IPv4 sorts as its IPv4-mapped IPv6 form (::ffff:a.b.c.d), as Go compares 16-byte addresses.
 constexpr u128 kV4MappedPrefix = u128(0xffff) << 32;
 
-u128 Comparable(const IPAddr& a) { return a.is_v4() ? (kV4MappedPrefix | a.value()) : a.value(); }
+u128 Comparable(const IPAddr& a) {
+  return a.is_v4() ? (kV4MappedPrefix | a.value()) : a.value();
+}
 
 std::string Trim(const std::string& s) {
   const char* ws = " \t\n\r\v\f";
@@ -47,7 +49,9 @@ PoolRanges RangesOf(const IPAddressPool& pool) {
   return out;
 }
 
-std::string AddressPath(size_t i) { return "spec.addresses[" + std::to_string(i) + "]"; }
+std::string AddressPath(size_t i) {
+  return "spec.addresses[" + std::to_string(i) + "]";
+}
 
 }  // namespace
 

@@ -9,7 +9,9 @@ namespace {
 constexpr size_t kMaxLabelName = 63;     // RFC 1123 label
 constexpr size_t kMaxLabelPrefix = 253;  // RFC 1123 subdomain
 
-bool AlnumChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
+bool AlnumChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0;
+}
 
 // ([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9], at most 63 characters.
 bool ValidLabelName(const std::string& s) {
@@ -25,7 +27,8 @@ bool ValidSubdomain(const std::string& s) {
   size_t start = 0;
   while (true) {
     size_t dot = s.find('.', start);
-    const std::string label = s.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    const std::string label =
+        s.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     auto ok = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
     if (label.empty() || !ok(label.front()) || !ok(label.back()) ||
         !std::all_of(label.begin(), label.end(), [&](char c) { return ok(c) || c == '-'; })) {
@@ -56,7 +59,9 @@ bool ValidLabelKey(const std::string& key, std::string* why) {
   return true;
 }
 
-bool ValidLabelValue(const std::string& v) { return v.empty() || ValidLabelName(v); }
+bool ValidLabelValue(const std::string& v) {
+  return v.empty() || ValidLabelName(v);
+}
 
 }  // namespace
 
@@ -75,7 +80,8 @@ void CheckSelector(const LabelSelector& s, const std::string& path, ObjectErrors
     if (!ValidLabelKey(r.key, &why)) errs->Add(p + ".key", why);
     const bool set_op = r.op == LabelRequirement::Op::kIn || r.op == LabelRequirement::Op::kNotIn;
     if (set_op && r.values.empty()) {
-      errs->Add(p + ".values", std::string("operator ") + OpName(r.op) + " needs at least one value");
+      errs->Add(p + ".values",
+                std::string("operator ") + OpName(r.op) + " needs at least one value");
     }
     if (!set_op && !r.values.empty()) {
       errs->Add(p + ".values", std::string("operator ") + OpName(r.op) + " takes no values");
@@ -83,7 +89,8 @@ void CheckSelector(const LabelSelector& s, const std::string& path, ObjectErrors
     for (size_t j = 0; j < r.values.size(); ++j) {
       if (!ValidLabelValue(r.values[j])) {
         errs->Add(p + ".values[" + std::to_string(j) + "]",
-                  "label value \"" + r.values[j] + "\" must be at most 63 letters, digits, '-', '_' or '.'");
+                  "label value \"" + r.values[j] +
+                      "\" must be at most 63 letters, digits, '-', '_' or '.'");
       }
     }
     CheckNoDuplicates(r.values, p + ".values", "value", errs);

@@ -38,7 +38,8 @@ std::vector<ConfigError> ValidateService(const Service& svc) {
     errs.push_back(ConfigError{svc.meta.source, svc.ref(), std::move(field), std::move(message)});
   };
   const auto ips = MetalLBAnnotation(svc.meta, kLoadBalancerIPs);
-  const std::string ips_field = "metadata.annotations[" + AnnotationKey(svc.meta, kLoadBalancerIPs) + "]";
+  const std::string ips_field =
+      "metadata.annotations[" + AnnotationKey(svc.meta, kLoadBalancerIPs) + "]";
   if (ips && !svc.load_balancer_ip.empty()) {
     add(ips_field, "set either this annotation or spec.loadBalancerIP, not both");
   }
@@ -47,8 +48,9 @@ std::vector<ConfigError> ValidateService(const Service& svc) {
     for (const std::string& ip : SplitComma(*ips)) {
       auto a = IPAddr::Parse(ip);
       if (!a) {
-        add(ips_field, "\"" + ip + "\" is not an IP address (list addresses separated by commas, "
-                              "without spaces)");
+        add(ips_field, "\"" + ip +
+                           "\" is not an IP address (list addresses separated by commas, "
+                           "without spaces)");
         continue;
       }
       for (const IPAddr& r : requested) {

@@ -59,7 +59,9 @@ std::string IndexPath(const std::string& parent, size_t index) {
   return parent + "[" + std::to_string(index) + "]";
 }
 
-bool IsSet(const YAML::Node& n) { return n.IsDefined() && !n.IsNull(); }
+bool IsSet(const YAML::Node& n) {
+  return n.IsDefined() && !n.IsNull();
+}
 
 Fields::Fields(const YAML::Node& node, std::string path) : node_(node), path_(std::move(path)) {
   if (IsSet(node_) && !node_.IsMap()) WrongType(node_, path_, "a mapping");
@@ -83,7 +85,9 @@ YAML::Node Fields::Get(std::string_view key) {
   return YAML::Node(YAML::NodeType::Undefined);
 }
 
-bool Fields::Has(std::string_view key) { return IsSet(Get(key)); }
+bool Fields::Has(std::string_view key) {
+  return IsSet(Get(key));
+}
 
 void Fields::RejectUnknown() const {
   if (!IsSet(node_)) return;
@@ -143,8 +147,9 @@ Duration ReadDuration(const YAML::Node& n, const std::string& path) {
 
 std::vector<std::string> ReadStringList(const YAML::Node& n, const std::string& path) {
   std::vector<std::string> out;
-  ForEachItem(n, path,
-              [&](const YAML::Node& item, const std::string& p) { out.push_back(ReadString(item, p)); });
+  ForEachItem(n, path, [&](const YAML::Node& item, const std::string& p) {
+    out.push_back(ReadString(item, p));
+  });
   return out;
 }
 

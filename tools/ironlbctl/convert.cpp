@@ -30,7 +30,8 @@ std::string ReadInput(const std::string& path) {
 Snapshot DecodeAll(const std::vector<std::string>& files) {
   Snapshot snap;
   const std::vector<std::string> inputs = files.empty() ? std::vector<std::string>{"-"} : files;
-  for (const auto& f : inputs) ironlb::config::DecodeYaml(ReadInput(f), f == "-" ? "<stdin>" : f, &snap);
+  for (const auto& f : inputs)
+    ironlb::config::DecodeYaml(ReadInput(f), f == "-" ? "<stdin>" : f, &snap);
   return snap;
 }
 
@@ -72,7 +73,8 @@ int Check(const Context& ctx, const std::vector<std::string>& args) {
 }
 
 IRONLBCTL_REGISTER(Command{"config", "convert", "FILE...",
-                           "print MetalLB files (legacy ConfigMap too) as metallb.io YAML", Convert});
+                           "print MetalLB files (legacy ConfigMap too) as metallb.io YAML",
+                           Convert});
 IRONLBCTL_REGISTER(Command{"convert", "", "< FILE", "same as `config convert`, reading stdin",
                            Convert});
 IRONLBCTL_REGISTER(Command{"config", "check", "FILE...",

@@ -15,10 +15,10 @@ constexpr size_t kLegacyInputs = 21;
 constexpr size_t kLegacyExpected = 12;
 
 enum class How {
-  kReject,         // Validate (or DecodeYaml) rejects it
-  kClusterMode,    // rejected only with required_namespace = metallb-system
-  kService,        // rejected by ValidateService
-  kNativeOnly,     // MetalLB rejects it in native BGP mode only; ironlb's speaker supports it
+  kReject,       // Validate (or DecodeYaml) rejects it
+  kClusterMode,  // rejected only with required_namespace = metallb-system
+  kService,      // rejected by ValidateService
+  kNativeOnly,   // MetalLB rejects it in native BGP mode only; ironlb's speaker supports it
 };
 
 struct Expectation {
@@ -37,7 +37,8 @@ const std::map<std::string, Expectation>& InvalidExpectations() {
       {"bfdprofile-receive-interval-too-low",
        {How::kReject, "BFDProfile", "default", "spec.receiveInterval", "receive interval"}},
       {"bgpadvertisement-aggregation-length-over-32",
-       {How::kReject, "BGPAdvertisement", "testAdv", "spec.aggregationLength", "aggregation length"}},
+       {How::kReject, "BGPAdvertisement", "testAdv", "spec.aggregationLength",
+        "aggregation length"}},
       {"bgpadvertisement-aggregation-length-vs-cidr",
        {How::kReject, "BGPAdvertisement", "adv1", "spec.aggregationLength", "1.2.3.0/28"}},
       {"bgpadvertisement-aggregation-length-vs-range",
@@ -57,15 +58,20 @@ const std::map<std::string, Expectation>& InvalidExpectations() {
        {How::kReject, "BGPAdvertisement", "adv1", "spec.aggregationLength", "adv1"}},
       {"bgppeer-duplicate-address-frr",
        {How::kReject, "BGPPeer", "peer2", "spec.peerAddress", "1.2.3.4"}},
-      {"bgppeer-ebgpmultihop-ibgp", {How::kReject, "BGPPeer", "peer1", "spec.ebgpMultiHop", "peer1"}},
-      {"bgppeer-holdtime-too-short", {How::kReject, "BGPPeer", "peer1", "spec.holdTime", "hold time"}},
-      {"bgppeer-invalid-address", {How::kReject, "BGPPeer", "peer1", "spec.peerAddress", "1.2.3.400"}},
-      {"bgppeer-invalid-routerid", {How::kReject, "BGPPeer", "peer1", "spec.routerID", "router ID"}},
+      {"bgppeer-ebgpmultihop-ibgp",
+       {How::kReject, "BGPPeer", "peer1", "spec.ebgpMultiHop", "peer1"}},
+      {"bgppeer-holdtime-too-short",
+       {How::kReject, "BGPPeer", "peer1", "spec.holdTime", "hold time"}},
+      {"bgppeer-invalid-address",
+       {How::kReject, "BGPPeer", "peer1", "spec.peerAddress", "1.2.3.400"}},
+      {"bgppeer-invalid-routerid",
+       {How::kReject, "BGPPeer", "peer1", "spec.routerID", "router ID"}},
       {"bgppeer-keepalive-above-hold",
        {How::kReject, "BGPPeer", "peer1", "spec.keepaliveTime", "keepaliveTime"}},
       {"bgppeer-keepalive-only-too-short-hold",
        {How::kReject, "BGPPeer", "peer1", "spec.holdTime", "hold time"}},
-      {"bgppeer-missing-bfdprofile", {How::kReject, "BGPPeer", "peer1", "spec.bfdProfile", "default"}},
+      {"bgppeer-missing-bfdprofile",
+       {How::kReject, "BGPPeer", "peer1", "spec.bfdProfile", "default"}},
       {"bgppeer-missing-myasn", {How::kReject, "BGPPeer", "peer1", "spec.myASN", "local ASN"}},
       {"bgppeer-missing-peerasn", {How::kReject, "BGPPeer", "peer1", "spec.peerASN", "peer ASN"}},
       {"bgppeer-no-address-no-interface",
@@ -77,7 +83,8 @@ const std::map<std::string, Expectation>& InvalidExpectations() {
        {How::kReject, "BGPPeer", "peer1", "spec.passwordSecret", "both password and secret"}},
       {"bgppeer-peerasn-and-dynamicasn",
        {How::kReject, "BGPPeer", "peer1", "spec.dynamicASN", "dynamicASN"}},
-      {"bgppeer-routerid-mismatch-frr", {How::kReject, "BGPPeer", "peer3", "spec.routerID", "1.2.3.5"}},
+      {"bgppeer-routerid-mismatch-frr",
+       {How::kReject, "BGPPeer", "peer3", "spec.routerID", "1.2.3.5"}},
       {"bgppeer-secret-wrong-type",
        {How::kReject, "BGPPeer", "peer1", "spec.passwordSecret", "secret type mismatch"}},
       {"bgppeer-v1beta1-keepalive-without-hold",
@@ -88,12 +95,15 @@ const std::map<std::string, Expectation>& InvalidExpectations() {
        {How::kReject, "Community", "community", "spec.communities[0].value", "1234"}},
       {"ipaddresspool-cidr-leading-space",
        {How::kReject, "IPAddressPool", "pool1", "spec.addresses[0]", " 10.0.0.0/8"}},
-      {"ipaddresspool-duplicate-name", {How::kReject, "IPAddressPool", "pool1", "metadata.name", "pool1"}},
+      {"ipaddresspool-duplicate-name",
+       {How::kReject, "IPAddressPool", "pool1", "metadata.name", "pool1"}},
       {"ipaddresspool-duplicate-namespace",
-       {How::kReject, "IPAddressPool", "pool1", "spec.serviceAllocation.namespaces[1]", "namespaces"}},
+       {How::kReject, "IPAddressPool", "pool1", "spec.serviceAllocation.namespaces[1]",
+        "namespaces"}},
       {"ipaddresspool-invalid-cidr",
        {How::kReject, "IPAddressPool", "pool1", "spec.addresses[0]", "100.200.300.400/24"}},
-      {"ipaddresspool-no-addresses", {How::kReject, "IPAddressPool", "pool1", "spec.addresses", "no prefixes"}},
+      {"ipaddresspool-no-addresses",
+       {How::kReject, "IPAddressPool", "pool1", "spec.addresses", "no prefixes"}},
       {"ipaddresspool-overlap-inside-one-pool",
        {How::kReject, "IPAddressPool", "pool1", "spec.addresses[1]", "192.168.10.100/30"}},
       {"ipaddresspool-overlapping-cidrs",
@@ -132,7 +142,8 @@ struct Pending {
 const std::map<std::string, Pending>& PendingValid() {
   static const std::map<std::string, Pending> m = {
       {"bgppeer-passwordsecret-ref",
-       {{How::kReject, "BGPPeer", "peer-with-secret", "spec.passwordSecret.name", "secret ref not found"},
+       {{How::kReject, "BGPPeer", "peer-with-secret", "spec.passwordSecret.name",
+         "secret ref not found"},
         "apiVersion: v1\nkind: Secret\nmetadata: {name: secretname, namespace: metallb-system}\n"
         "type: kubernetes.io/basic-auth\ndata: {password: bm9wYXNz}\n"}},
   };
@@ -186,7 +197,8 @@ TEST(Corpus, InvalidFilesAreRejectedOnTheObjectAndFieldMetalLBNames) {
     const auto header = ReadHeader(f);
     EXPECT_EQ(header.at("expect"), "reject");
     EXPECT_NE(header.at("error").find(x.metallb_mentions), std::string::npos)
-        << "MetalLB's error does not mention \"" << x.metallb_mentions << "\": " << header.at("error");
+        << "MetalLB's error does not mention \"" << x.metallb_mentions
+        << "\": " << header.at("error");
 
     switch (x.how) {
       case How::kReject: {
@@ -212,9 +224,9 @@ TEST(Corpus, InvalidFilesAreRejectedOnTheObjectAndFieldMetalLBNames) {
         EXPECT_TRUE(o.state.valid()) << Describe(o.state.errors);
         ASSERT_EQ(o.snap.services.size(), 1u);
         const auto errs = ValidateService(o.snap.services[0]);
-        EXPECT_TRUE(std::any_of(errs.begin(), errs.end(),
-                                [&](const ConfigError& e) { return Names(e, x); }))
-            << Describe(errs);
+        EXPECT_TRUE(std::any_of(errs.begin(), errs.end(), [&](const ConfigError& e) {
+          return Names(e, x);
+        })) << Describe(errs);
         break;
       }
       case How::kNativeOnly: {
@@ -231,8 +243,8 @@ TEST(Corpus, InvalidFilesAreRejectedOnTheObjectAndFieldMetalLBNames) {
 // Legacy inputs MetalLB itself refuses (the converter or the last ConfigMap-reading release).
 const std::map<std::string, std::string>& LegacyRejected() {
   static const std::map<std::string, std::string> m = {
-      {"v0.12.1-docs-addresspool-crd", "kind"},                    // kind removed in v0.14
-      {"v0.7.3-example-config", "data.config.peers[0].hold-time"},  // "120" has no unit
+      {"v0.12.1-docs-addresspool-crd", "kind"},                       // kind removed in v0.14
+      {"v0.7.3-example-config", "data.config.peers[0].hold-time"},    // "120" has no unit
       {"v0.12.1-example-config", "data.config.peers[0].bfdProfile"},  // not a legacy key
   };
   return m;
@@ -264,7 +276,8 @@ TEST(Corpus, LegacyConfigMapsConvertLikeConfigmaptocrs) {
     EXPECT_TRUE(snap.decode_errors.empty()) << Describe(snap.decode_errors);
     EXPECT_FALSE(EncodeYaml(snap).empty());
     auto same = kSameAs.find(stem);
-    const auto want = kCorpus / "legacy" / ((same == kSameAs.end() ? stem : same->second) + ".expected.yaml");
+    const auto want =
+        kCorpus / "legacy" / ((same == kSameAs.end() ? stem : same->second) + ".expected.yaml");
     if (!std::filesystem::exists(want)) continue;
     Snapshot golden = DecodeFile(want);
     ASSERT_TRUE(golden.decode_errors.empty()) << Describe(golden.decode_errors);
@@ -275,6 +288,36 @@ TEST(Corpus, LegacyConfigMapsConvertLikeConfigmaptocrs) {
   EXPECT_EQ(inputs, kLegacyInputs);
   EXPECT_EQ(expected, kLegacyExpected);
   EXPECT_EQ(compared, kLegacyExpected + kSameAs.size());
+}
+
+}  // namespace
+}  // namespace ironlb::config::testing
+
+namespace ironlb::config::testing {
+namespace {
+
+// Bad input never crashes: every corpus file cut short at many points decodes and validates
+// without throwing (errors are reported, not raised).
+TEST(Corpus, TruncatedFilesNeverThrow) {
+  constexpr size_t kStep = 23;
+  size_t runs = 0;
+  for (const char* dir : {"valid", "invalid", "legacy"}) {
+    for (const auto& f : YamlFiles(dir)) {
+      const std::string text = ReadText(f);
+      for (size_t cut = 0; cut < text.size(); cut += kStep) {
+        Snapshot snap;
+        ConfigState state;
+        EXPECT_NO_THROW({
+          DecodeYaml(std::string_view(text).substr(0, cut), f.filename().string(), &snap);
+          Validate(snap, Config{}, ValidateOptions{}, &state);
+          for (const Service& svc : snap.services) ValidateService(svc);
+        }) << f
+           << " cut at " << cut;
+        ++runs;
+      }
+    }
+  }
+  EXPECT_GT(runs, 1000u);
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
 // DecodeYaml: every kind and field, MetalLB's defaults, strictness, v1beta1 conversion and
 // per-document error isolation.
-#include <gtest/gtest.h>
-
 #include "config/decode.h"
+
+#include <gtest/gtest.h>
 
 namespace ironlb::config {
 namespace {
@@ -609,8 +609,10 @@ spec: {echoMode: true, minimumTtl: 10}
   ASSERT_TRUE(second.decode_errors.empty()) << Errors(second) << text;
   EXPECT_EQ(EncodeYaml(second), text);
   EXPECT_EQ(second.peers[0].hold_time, milliseconds(0));
-  EXPECT_EQ(second.pools[0].service_allocation->service_selectors[0].match_labels.at("app"), "true");
-  EXPECT_NE(text.find("\"64512:1\""), std::string::npos) << "YAML 1.1 would read 64512:1 as base 60";
+  EXPECT_EQ(second.pools[0].service_allocation->service_selectors[0].match_labels.at("app"),
+            "true");
+  EXPECT_NE(text.find("\"64512:1\""), std::string::npos)
+      << "YAML 1.1 would read 64512:1 as base 60";
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "config/duration.h"
+
+#include <gtest/gtest.h>
 
 namespace ironlb::config {
 namespace {

@@ -1,8 +1,9 @@
 // The legacy ConfigMap format, converted as MetalLB's configmaptocrs converts it.
+#include "config/legacy.h"
+
 #include <gtest/gtest.h>
 
 #include "config/decode.h"
-#include "config/legacy.h"
 
 namespace ironlb::config {
 namespace {
@@ -97,7 +98,8 @@ TEST(Legacy, PoolsAndTheirAdvertisements) {
 bgp-communities:
   no-export: 65535:65281
   a-first: 1:1
-)", "lb"));
+)",
+                                "lb"));
   ASSERT_TRUE(s.decode_errors.empty()) << s.decode_errors[0].str();
   ASSERT_EQ(s.pools.size(), 4u);
   EXPECT_EQ(s.pools[0].meta.ns, "lb") << "objects go to the ConfigMap's namespace";

@@ -14,13 +14,18 @@ const std::string kPool = Pool("p", "['10.0.0.0/24']");
 TEST(ValidateL2, Rules) {
   const AdvCase cases[] = {
       {"ipAddressPools: [p, p]", "spec.ipAddressPools[1]"},
-      {"ipAddressPoolSelectors: [{matchLabels: {a: b}}, {matchLabels: {a: b}}]", "spec.ipAddressPoolSelectors[1]"},
-      {"nodeSelectors: [{matchExpressions: [{key: k, operator: In}]}]", "spec.nodeSelectors[0].matchExpressions[0].values"},
-      {"serviceSelectors: [{matchLabels: {'-bad': x}}]", "spec.serviceSelectors[0].matchLabels[-bad]"},
+      {"ipAddressPoolSelectors: [{matchLabels: {a: b}}, {matchLabels: {a: b}}]",
+       "spec.ipAddressPoolSelectors[1]"},
+      {"nodeSelectors: [{matchExpressions: [{key: k, operator: In}]}]",
+       "spec.nodeSelectors[0].matchExpressions[0].values"},
+      {"serviceSelectors: [{matchLabels: {'-bad': x}}]",
+       "spec.serviceSelectors[0].matchLabels[-bad]"},
       {"interfaces: [eth0, eth0]", "spec.interfaces[1]"},
       {"interfaces: ['']", "spec.interfaces[0]"},
-      {"preferredNodeSelectors: [{weight: 0, preference: {matchLabels: {a: b}}}]", "spec.preferredNodeSelectors[0].weight"},
-      {"preferredNodeSelectors: [{weight: 101, preference: {}}]", "spec.preferredNodeSelectors[0].weight"},
+      {"preferredNodeSelectors: [{weight: 0, preference: {matchLabels: {a: b}}}]",
+       "spec.preferredNodeSelectors[0].weight"},
+      {"preferredNodeSelectors: [{weight: 101, preference: {}}]",
+       "spec.preferredNodeSelectors[0].weight"},
   };
   for (const AdvCase& c : cases) {
     SCOPED_TRACE(c.spec);
@@ -30,8 +35,10 @@ TEST(ValidateL2, Rules) {
     EXPECT_TRUE(r.config.pools.count("p"));
   }
   // Names of pools that do not exist are fine (MetalLB allows them).
-  Result ok = Check(kPool + L2Adv("l2", "ipAddressPools: [p, not-yet], interfaces: [eth0], "
-                                         "preferredNodeSelectors: [{weight: 100, preference: {matchLabels: {a: b}}}]"));
+  Result ok = Check(
+      kPool + L2Adv("l2",
+                    "ipAddressPools: [p, not-yet], interfaces: [eth0], "
+                    "preferredNodeSelectors: [{weight: 100, preference: {matchLabels: {a: b}}}]"));
   EXPECT_TRUE(ok.state.valid()) << ok.Errors();
 }
 
@@ -40,8 +47,10 @@ TEST(ValidateBGPAdv, SelfRules) {
       {"aggregationLength: 33", "spec.aggregationLength"},
       {"aggregationLength: 0", "spec.aggregationLength"},
       {"aggregationLengthV6: 129", "spec.aggregationLengthV6"},
-      {"aggregationLength: 24, serviceSelectors: [{matchLabels: {a: b}}]", "spec.aggregationLength"},
-      {"aggregationLengthV6: 64, serviceSelectors: [{matchLabels: {a: b}}]", "spec.aggregationLengthV6"},
+      {"aggregationLength: 24, serviceSelectors: [{matchLabels: {a: b}}]",
+       "spec.aggregationLength"},
+      {"aggregationLengthV6: 64, serviceSelectors: [{matchLabels: {a: b}}]",
+       "spec.aggregationLengthV6"},
       {"ipAddressPools: [p, p]", "spec.ipAddressPools[1]"},
       {"peers: [x, x]", "spec.peers[1]"},
       {"communities: ['1:1', '1:1']", "spec.communities[1]"},
@@ -63,8 +72,9 @@ TEST(ValidateBGPAdv, SelfRules) {
 
 TEST(ValidateBGPAdv, CommunitiesResolveAliasesAndLiterals) {
   Result r = Check(kPool + CommunityObj("c", "[{name: no-export, value: '65535:65281'}]") +
-                   BGPAdv("adv", "communities: [no-export, '65535:65282', 'large:64512:1:2'], "
-                                 "ipAddressPools: [p], peers: [nobody-yet]"));
+                   BGPAdv("adv",
+                          "communities: [no-export, '65535:65282', 'large:64512:1:2'], "
+                          "ipAddressPools: [p], peers: [nobody-yet]"));
   EXPECT_TRUE(r.state.valid()) << r.Errors();
   // An alias whose Community object is invalid does not resolve.
   Result bad = Check(kPool + CommunityObj("c", "[{name: no-export, value: 'x'}]") +
@@ -73,12 +83,14 @@ TEST(ValidateBGPAdv, CommunitiesResolveAliasesAndLiterals) {
 }
 
 TEST(ValidateBGPAdv, AggregationAgainstPools) {
-  Result cidr = Check(Pool("p", "['10.20.30.40/24', '1.2.3.0/28']") + BGPAdv("adv", "aggregationLength: 26"));
+  Result cidr =
+      Check(Pool("p", "['10.20.30.40/24', '1.2.3.0/28']") + BGPAdv("adv", "aggregationLength: 26"));
   EXPECT_TRUE(cidr.Has("BGPAdvertisement", "adv", "spec.aggregationLength")) << cidr.Errors();
   EXPECT_TRUE(cidr.config.pools.count("p"));
   Result range = Check(Pool("p", "['3.3.3.2-3.3.3.254']") + BGPAdv("adv", "aggregationLength: 24"));
   EXPECT_TRUE(range.Has("BGPAdvertisement", "adv", "spec.aggregationLength")) << range.Errors();
-  EXPECT_TRUE(Check(Pool("p", "['3.3.3.2-3.3.3.254']") + BGPAdv("adv", "aggregationLength: 26")).state.valid());
+  EXPECT_TRUE(Check(Pool("p", "['3.3.3.2-3.3.3.254']") + BGPAdv("adv", "aggregationLength: 26"))
+                  .state.valid());
   Result v6 = Check(Pool("p", "['fc00::/64']") + BGPAdv("adv", "aggregationLengthV6: 48"));
   EXPECT_TRUE(v6.Has("BGPAdvertisement", "adv", "spec.aggregationLengthV6")) << v6.Errors();
   // Only the pools the advertisement selects count.
@@ -86,9 +98,12 @@ TEST(ValidateBGPAdv, AggregationAgainstPools) {
                     BGPAdv("adv", "aggregationLength: 16, ipAddressPools: [q]"))
                   .state.valid());
   const std::string labelled =
-      "---\napiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: l, labels: {tier: x}}\n"
+      "---\napiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: l, labels: "
+      "{tier: x}}\n"
       "spec: {addresses: ['1.2.3.0/28']}\n";
-  Result sel = Check(labelled + BGPAdv("adv", "aggregationLength: 16, ipAddressPoolSelectors: [{matchLabels: {tier: x}}]"));
+  Result sel = Check(
+      labelled +
+      BGPAdv("adv", "aggregationLength: 16, ipAddressPoolSelectors: [{matchLabels: {tier: x}}]"));
   EXPECT_TRUE(sel.Has("BGPAdvertisement", "adv", "spec.aggregationLength")) << sel.Errors();
 }
 
@@ -107,16 +122,23 @@ TEST(ValidateBGPAdv, LocalPrefConflicts) {
   EXPECT_TRUE(Check(nodes + kPool + BGPAdv("adv1", "localPref: 100, peers: [a]") +
                     BGPAdv("adv2", "localPref: 200, peers: [b]"))
                   .state.valid());
-  EXPECT_TRUE(Check(nodes + kPool +
-                    BGPAdv("adv1", "localPref: 100, nodeSelectors: [{matchLabels: {kubernetes.io/hostname: n1}}]") +
-                    BGPAdv("adv2", "localPref: 200, nodeSelectors: [{matchLabels: {kubernetes.io/hostname: n2}}]"))
-                  .state.valid());
-  const std::string labelled = NodeObj("n1", "{kubernetes.io/hostname: n1}") + NodeObj("n2", "{kubernetes.io/hostname: n2}");
-  Result shared = Check(labelled + kPool +
-                        BGPAdv("adv1", "localPref: 100, nodeSelectors: [{matchLabels: {kubernetes.io/hostname: n1}}]") +
-                        BGPAdv("adv2", "localPref: 200"));
+  EXPECT_TRUE(
+      Check(nodes + kPool +
+            BGPAdv("adv1",
+                   "localPref: 100, nodeSelectors: [{matchLabels: {kubernetes.io/hostname: n1}}]") +
+            BGPAdv("adv2",
+                   "localPref: 200, nodeSelectors: [{matchLabels: {kubernetes.io/hostname: n2}}]"))
+          .state.valid());
+  const std::string labelled =
+      NodeObj("n1", "{kubernetes.io/hostname: n1}") + NodeObj("n2", "{kubernetes.io/hostname: n2}");
+  Result shared =
+      Check(labelled + kPool +
+            BGPAdv("adv1",
+                   "localPref: 100, nodeSelectors: [{matchLabels: {kubernetes.io/hostname: n1}}]") +
+            BGPAdv("adv2", "localPref: 200"));
   EXPECT_TRUE(shared.Has("BGPAdvertisement", "adv2", "spec.localPref")) << shared.Errors();
-  EXPECT_TRUE(Check(nodes + kPool + BGPAdv("adv1", "localPref: 100, serviceSelectors: [{matchLabels: {a: b}}]") +
+  EXPECT_TRUE(Check(nodes + kPool +
+                    BGPAdv("adv1", "localPref: 100, serviceSelectors: [{matchLabels: {a: b}}]") +
                     BGPAdv("adv2", "localPref: 200"))
                   .state.valid());
 }
@@ -137,22 +159,25 @@ TEST(ValidateBGPAdv, BFDEchoTowardsIPv6Pool) {
 TEST(ValidateService, Annotations) {
   auto svc = [](const std::string& annotations, const std::string& spec) {
     Snapshot s;
-    DecodeYaml("apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: prod, annotations: " +
-                   annotations + "}\nspec: {type: LoadBalancer" + spec + "}\n",
-               "svc.yaml", &s);
+    DecodeYaml(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: prod, annotations: " +
+            annotations + "}\nspec: {type: LoadBalancer" + spec + "}\n",
+        "svc.yaml", &s);
     EXPECT_TRUE(s.decode_errors.empty());
     return ValidateService(s.services.at(0));
   };
   auto has = [](const std::vector<ConfigError>& errs, const std::string& field) {
     for (const auto& e : errs) {
-      if (e.field == field && e.object.kind == "Service" && e.object.name == "web" && e.file == "svc.yaml") {
+      if (e.field == field && e.object.kind == "Service" && e.object.name == "web" &&
+          e.file == "svc.yaml") {
         return true;
       }
     }
     return false;
   };
   const std::string ann = "metadata.annotations[metallb.io/loadBalancerIPs]";
-  EXPECT_TRUE(has(svc("{metallb.io/loadBalancerIPs: 10.0.0.1}", ", loadBalancerIP: 10.0.0.1"), ann));
+  EXPECT_TRUE(
+      has(svc("{metallb.io/loadBalancerIPs: 10.0.0.1}", ", loadBalancerIP: 10.0.0.1"), ann));
   EXPECT_TRUE(has(svc("{metallb.io/loadBalancerIPs: '10.0.0.1,nope'}", ""), ann));
   EXPECT_TRUE(has(svc("{metallb.io/loadBalancerIPs: '10.0.0.1,10.0.0.2'}", ""), ann));
   EXPECT_TRUE(has(svc("{metallb.io/loadBalancerIPs: '10.0.0.1, fc00::1'}", ""), ann));
@@ -167,8 +192,10 @@ TEST(ValidateService, Annotations) {
                   .empty());
   EXPECT_TRUE(svc("{}", ", loadBalancerIP: 10.0.0.1").empty());
   Snapshot cluster_ip;
-  DecodeYaml("apiVersion: v1\nkind: Service\nmetadata: {name: x, annotations: {metallb.io/loadBalancerIPs: bad}}\n",
-             "f", &cluster_ip);
+  DecodeYaml(
+      "apiVersion: v1\nkind: Service\nmetadata: {name: x, annotations: "
+      "{metallb.io/loadBalancerIPs: bad}}\n",
+      "f", &cluster_ip);
   EXPECT_TRUE(ValidateService(cluster_ip.services.at(0)).empty()) << "not a LoadBalancer";
 }
 

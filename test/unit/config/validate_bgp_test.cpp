@@ -16,12 +16,14 @@ TEST(ValidatePeers, EachRuleNamesItsField) {
       {"myASN: 1, peerASN: 2, dynamicASN: internal, peerAddress: 10.0.0.1", "spec.dynamicASN"},
       {"myASN: 1, dynamicASN: sideways, peerAddress: 10.0.0.1", "spec.dynamicASN"},
       {"myASN: 1, peerASN: 1, peerAddress: 10.0.0.1, ebgpMultiHop: true", "spec.ebgpMultiHop"},
-      {"myASN: 1, dynamicASN: internal, peerAddress: 10.0.0.1, ebgpMultiHop: true", "spec.ebgpMultiHop"},
+      {"myASN: 1, dynamicASN: internal, peerAddress: 10.0.0.1, ebgpMultiHop: true",
+       "spec.ebgpMultiHop"},
       {"myASN: 1, peerASN: 2", "spec.peerAddress"},
       {"myASN: 1, peerASN: 2, peerAddress: 10.0.0.1, interface: eth0", "spec.interface"},
       {"myASN: 1, peerASN: 2, peerAddress: 10.0.0.256", "spec.peerAddress"},
       {"myASN: 1, peerASN: 2, peerAddress: 10.0.0.1, holdTime: 1s", "spec.holdTime"},
-      {"myASN: 1, peerASN: 2, peerAddress: 10.0.0.1, holdTime: 30s, keepaliveTime: 31s", "spec.keepaliveTime"},
+      {"myASN: 1, peerASN: 2, peerAddress: 10.0.0.1, holdTime: 30s, keepaliveTime: 31s",
+       "spec.keepaliveTime"},
       {"myASN: 1, peerASN: 2, peerAddress: 10.0.0.1, keepaliveTime: 500ms", "spec.holdTime"},
       {"myASN: 1, peerASN: 2, peerAddress: 10.0.0.1, connectTime: 500ms", "spec.connectTime"},
       {"myASN: 1, peerASN: 2, peerAddress: 10.0.0.1, connectTime: 70000s", "spec.connectTime"},
@@ -29,8 +31,10 @@ TEST(ValidatePeers, EachRuleNamesItsField) {
       {"myASN: 1, peerASN: 2, peerAddress: 10.0.0.1, peerPort: 20000", "spec.peerPort"},
       {"myASN: 1, peerASN: 2, peerAddress: 10.0.0.1, routerID: abc", "spec.routerID"},
       {"myASN: 1, peerASN: 2, peerAddress: 10.0.0.1, routerID: '2001:db8::1'", "spec.routerID"},
-      {"myASN: 1, peerASN: 2, peerAddress: 10.0.0.1, sourceAddress: 10.0.0.300", "spec.sourceAddress"},
-      {"myASN: 1, peerASN: 2, peerAddress: 10.0.0.1, sourceAddress: '2001:db8::1'", "spec.sourceAddress"},
+      {"myASN: 1, peerASN: 2, peerAddress: 10.0.0.1, sourceAddress: 10.0.0.300",
+       "spec.sourceAddress"},
+      {"myASN: 1, peerASN: 2, peerAddress: 10.0.0.1, sourceAddress: '2001:db8::1'",
+       "spec.sourceAddress"},
       {"myASN: 1, peerASN: 2, peerAddress: 10.0.0.1, bfdProfile: nope", "spec.bfdProfile"},
       {"myASN: 1, peerASN: 2, peerAddress: 10.0.0.1, password: a, passwordSecret: {name: s}",
        "spec.passwordSecret"},
@@ -52,11 +56,12 @@ TEST(ValidatePeers, EachRuleNamesItsField) {
 }
 
 TEST(ValidatePeers, AcceptedPeersAndResolvedFields) {
-  Result r = Check(Peer("a", "myASN: 1, peerASN: 2, peerAddress: '2001:db8::1', sourceAddress: '2001:db8::2'") +
-                   Peer("b", "myASN: 1, dynamicASN: external, interface: eth1") +
-                   Peer("c", "myASN: 1, peerASN: 2, peerAddress: 10.0.0.3, holdTime: 0s, keepaliveTime: 0s") +
-                   Peer("d", "myASN: 1, peerASN: 2, peerAddress: 10.0.0.4, holdTime: 9s") +
-                   Peer("e", "myASN: 1, peerASN: 2, peerAddress: 10.0.0.5, keepaliveTime: 10s"));
+  Result r = Check(
+      Peer("a", "myASN: 1, peerASN: 2, peerAddress: '2001:db8::1', sourceAddress: '2001:db8::2'") +
+      Peer("b", "myASN: 1, dynamicASN: external, interface: eth1") +
+      Peer("c", "myASN: 1, peerASN: 2, peerAddress: 10.0.0.3, holdTime: 0s, keepaliveTime: 0s") +
+      Peer("d", "myASN: 1, peerASN: 2, peerAddress: 10.0.0.4, holdTime: 9s") +
+      Peer("e", "myASN: 1, peerASN: 2, peerAddress: 10.0.0.5, keepaliveTime: 10s"));
   ASSERT_TRUE(r.state.valid()) << r.Errors();
   ASSERT_EQ(r.config.peers.size(), 5u);
   EXPECT_EQ(r.config.peers.at("a").address, IPAddr::Parse("2001:db8::1"));
@@ -93,15 +98,18 @@ TEST(ValidatePeers, PasswordSecret) {
   EXPECT_TRUE(Check(nokey + Peer("p", std::string(kPeerOK) + ", passwordSecret: {name: s}"))
                   .Has("BGPPeer", "p", "spec.passwordSecret"));
   // A Secret in another namespace is not the one referenced.
-  EXPECT_TRUE(Check(secret + Peer("p", std::string(kPeerOK) + ", passwordSecret: {name: s, namespace: other}"))
+  EXPECT_TRUE(Check(secret + Peer("p", std::string(kPeerOK) +
+                                           ", passwordSecret: {name: s, namespace: other}"))
                   .Has("BGPPeer", "p", "spec.passwordSecret.name"));
 }
 
 TEST(ValidatePeers, BFDProfileReference) {
-  Result ok = Check(BFD("fast", "receiveInterval: 100") + Peer("p", std::string(kPeerOK) + ", bfdProfile: fast"));
+  Result ok = Check(BFD("fast", "receiveInterval: 100") +
+                    Peer("p", std::string(kPeerOK) + ", bfdProfile: fast"));
   EXPECT_TRUE(ok.state.valid()) << ok.Errors();
   // A peer whose profile is itself invalid does not get it.
-  Result bad = Check(BFD("fast", "receiveInterval: 1") + Peer("p", std::string(kPeerOK) + ", bfdProfile: fast"));
+  Result bad = Check(BFD("fast", "receiveInterval: 1") +
+                     Peer("p", std::string(kPeerOK) + ", bfdProfile: fast"));
   EXPECT_TRUE(bad.Has("BFDProfile", "fast", "spec.receiveInterval")) << bad.Errors();
   EXPECT_TRUE(bad.Has("BGPPeer", "p", "spec.bfdProfile")) << bad.Errors();
 }
@@ -116,25 +124,33 @@ TEST(ValidatePeers, FRRRulesForPeersSharingANode) {
   Result dup = Check(Peer("a", kPeerOK) + Peer("b", kPeerOK));
   EXPECT_TRUE(dup.Has("BGPPeer", "b", "spec.peerAddress")) << dup.Errors();
   // The same address in another VRF is another session.
-  EXPECT_TRUE(Check(Peer("a", kPeerOK) + Peer("b", std::string(kPeerOK) + ", vrf: red")).state.valid());
+  EXPECT_TRUE(
+      Check(Peer("a", kPeerOK) + Peer("b", std::string(kPeerOK) + ", vrf: red")).state.valid());
 
   Result asn = Check(Peer("a", "myASN: 1, peerASN: 2, peerAddress: 10.0.0.1") +
                      Peer("b", "myASN: 7, peerASN: 2, peerAddress: 10.0.0.2"));
   EXPECT_TRUE(asn.Has("BGPPeer", "b", "spec.myASN")) << asn.Errors();
 
   // With Nodes known, peers on disjoint nodes never meet.
-  Result apart = Check(NodeObj("n1", "{rack: r1}") + NodeObj("n2", "{rack: r2}") +
-                       Peer("a", std::string(kPeerOK) + ", routerID: 1.1.1.1, nodeSelectors: [{matchLabels: {rack: r1}}]") +
-                       Peer("b", std::string(kPeerOK) + ", routerID: 2.2.2.2, nodeSelectors: [{matchLabels: {rack: r2}}]"));
+  Result apart =
+      Check(NodeObj("n1", "{rack: r1}") + NodeObj("n2", "{rack: r2}") +
+            Peer("a", std::string(kPeerOK) +
+                          ", routerID: 1.1.1.1, nodeSelectors: [{matchLabels: {rack: r1}}]") +
+            Peer("b", std::string(kPeerOK) +
+                          ", routerID: 2.2.2.2, nodeSelectors: [{matchLabels: {rack: r2}}]"));
   EXPECT_TRUE(apart.state.valid()) << apart.Errors();
 }
 
 TEST(ValidateBFD, Ranges) {
   const PeerCase cases[] = {
-      {"receiveInterval: 9", "spec.receiveInterval"},   {"receiveInterval: 60001", "spec.receiveInterval"},
-      {"transmitInterval: 9", "spec.transmitInterval"}, {"detectMultiplier: 1", "spec.detectMultiplier"},
-      {"detectMultiplier: 256", "spec.detectMultiplier"}, {"echoInterval: 5", "spec.echoInterval"},
-      {"minimumTtl: 0", "spec.minimumTtl"},             {"minimumTtl: 255", "spec.minimumTtl"},
+      {"receiveInterval: 9", "spec.receiveInterval"},
+      {"receiveInterval: 60001", "spec.receiveInterval"},
+      {"transmitInterval: 9", "spec.transmitInterval"},
+      {"detectMultiplier: 1", "spec.detectMultiplier"},
+      {"detectMultiplier: 256", "spec.detectMultiplier"},
+      {"echoInterval: 5", "spec.echoInterval"},
+      {"minimumTtl: 0", "spec.minimumTtl"},
+      {"minimumTtl: 255", "spec.minimumTtl"},
   };
   for (const PeerCase& c : cases) {
     SCOPED_TRACE(c.spec);
@@ -142,13 +158,15 @@ TEST(ValidateBFD, Ranges) {
     EXPECT_TRUE(r.Has("BFDProfile", "b", c.field)) << r.Errors();
     EXPECT_TRUE(r.config.bfd_profiles.empty());
   }
-  EXPECT_TRUE(Check(BFD("b", "receiveInterval: 10, transmitInterval: 60000, detectMultiplier: 255, "
-                             "minimumTtl: 1, echoMode: true, passiveMode: true"))
+  EXPECT_TRUE(Check(BFD("b",
+                        "receiveInterval: 10, transmitInterval: 60000, detectMultiplier: 255, "
+                        "minimumTtl: 1, echoMode: true, passiveMode: true"))
                   .state.valid());
 }
 
 TEST(ValidateCommunities, AliasesAndValues) {
-  Result ok = Check(CommunityObj("c", "[{name: a, value: '65535:65281'}, {name: b, value: 'large:1:2:3'}]"));
+  Result ok = Check(
+      CommunityObj("c", "[{name: a, value: '65535:65281'}, {name: b, value: 'large:1:2:3'}]"));
   ASSERT_TRUE(ok.state.valid()) << ok.Errors();
   EXPECT_EQ(ok.config.community_aliases.at("a"), "65535:65281");
   EXPECT_EQ(ok.config.community_aliases.at("b"), "large:1:2:3");

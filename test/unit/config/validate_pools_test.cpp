@@ -3,10 +3,13 @@
 namespace ironlb::config::testing {
 namespace {
 
-IPRange R(const char* a, const char* b) { return IPRange{*IPAddr::Parse(a), *IPAddr::Parse(b)}; }
+IPRange R(const char* a, const char* b) {
+  return IPRange{*IPAddr::Parse(a), *IPAddr::Parse(b)};
+}
 
 TEST(ValidatePools, FillsRangesAsMetalLBParsesAddresses) {
-  Result r = Check(Pool("p", "['198.51.100.10/24', '10.0.0.5 - 10.0.0.9', '10.0.1.1-fc00::1', 'fc00::/126']"));
+  Result r = Check(
+      Pool("p", "['198.51.100.10/24', '10.0.0.5 - 10.0.0.9', '10.0.1.1-fc00::1', 'fc00::/126']"));
   ASSERT_TRUE(r.state.valid()) << r.Errors();
   const auto& ranges = r.config.pools.at("p").ranges;
   // Host bits allowed, range ends trimmed, a mixed-family range is empty (as in MetalLB).
@@ -21,11 +24,11 @@ TEST(ValidatePools, MalformedAddresses) {
     const char* addresses;
     const char* field;
   } cases[] = {
-      {"[' 10.0.0.0/8']", "spec.addresses[0]"},            // CIDRs are not trimmed
+      {"[' 10.0.0.0/8']", "spec.addresses[0]"},  // CIDRs are not trimmed
       {"['10.0.0.0/33']", "spec.addresses[0]"},
       {"['10.0.0.0/24', '10.1.0.1-10.1.0.x']", "spec.addresses[1]"},
-      {"['10.0.0.9-10.0.0.1']", "spec.addresses[0]"},      // start after end
-      {"['fc00::1-10.0.0.1']", "spec.addresses[0]"},       // start after end across families
+      {"['10.0.0.9-10.0.0.1']", "spec.addresses[0]"},  // start after end
+      {"['fc00::1-10.0.0.1']", "spec.addresses[0]"},   // start after end across families
       {"[]", "spec.addresses"},
       {"['10.0.0.0/24', '10.0.0.100-10.0.0.110']", "spec.addresses[1]"},  // overlap inside
   };
@@ -38,7 +41,8 @@ TEST(ValidatePools, MalformedAddresses) {
 }
 
 TEST(ValidatePools, OverlapRejectsTheLaterPoolOnly) {
-  Result r = Check(Pool("b", "['10.0.0.0/16']") + Pool("a", "['10.0.0.0/8']") + Pool("c", "['192.168.0.0/24']"));
+  Result r = Check(Pool("b", "['10.0.0.0/16']") + Pool("a", "['10.0.0.0/8']") +
+                   Pool("c", "['192.168.0.0/24']"));
   EXPECT_TRUE(r.Has("IPAddressPool", "b", "spec.addresses[0]")) << r.Errors();
   EXPECT_EQ(r.state.errors.size(), 1u) << r.Errors();
   EXPECT_TRUE(r.config.pools.count("a"));
@@ -49,7 +53,8 @@ TEST(ValidatePools, OverlapRejectsTheLaterPoolOnly) {
 TEST(ValidatePools, PreviouslyValidPoolWinsAnOverlap) {
   Result before = Check(Pool("z-old", "['10.0.0.0/24']"));
   ASSERT_TRUE(before.state.valid());
-  Result r = Check(Pool("a-new", "['10.0.0.128/25']") + Pool("z-old", "['10.0.0.0/24']"), before.config);
+  Result r =
+      Check(Pool("a-new", "['10.0.0.128/25']") + Pool("z-old", "['10.0.0.0/24']"), before.config);
   EXPECT_TRUE(r.Has("IPAddressPool", "a-new", "spec.addresses[0]")) << r.Errors();
   EXPECT_TRUE(r.config.pools.count("z-old"));
   EXPECT_FALSE(r.config.pools.count("a-new"));
@@ -67,30 +72,36 @@ TEST(ValidatePools, DuplicateNameKeepsOne) {
 
 TEST(ValidatePools, ServiceAllocation) {
   Result dup = Check(Pool("p", "['10.0.0.0/24']", "serviceAllocation: {namespaces: [a, a]}"));
-  EXPECT_TRUE(dup.Has("IPAddressPool", "p", "spec.serviceAllocation.namespaces[1]")) << dup.Errors();
-  Result sel = Check(Pool("p", "['10.0.0.0/24']",
-                        "serviceAllocation: {serviceSelectors: [{matchExpressions: [{key: a, operator: In}]}]}"));
+  EXPECT_TRUE(dup.Has("IPAddressPool", "p", "spec.serviceAllocation.namespaces[1]"))
+      << dup.Errors();
+  Result sel = Check(Pool(
+      "p", "['10.0.0.0/24']",
+      "serviceAllocation: {serviceSelectors: [{matchExpressions: [{key: a, operator: In}]}]}"));
   EXPECT_TRUE(sel.Has("IPAddressPool", "p",
                       "spec.serviceAllocation.serviceSelectors[0].matchExpressions[0].values"))
       << sel.Errors();
-  Result key = Check(Pool("p", "['10.0.0.0/24']",
-                        "serviceAllocation: {namespaceSelectors: [{matchLabels: {'bad key!': x}}]}"));
+  Result key =
+      Check(Pool("p", "['10.0.0.0/24']",
+                 "serviceAllocation: {namespaceSelectors: [{matchLabels: {'bad key!': x}}]}"));
   EXPECT_FALSE(key.state.valid());
-  Result dupsel = Check(Pool("p", "['10.0.0.0/24']",
-                           "serviceAllocation: {namespaceSelectors: [{matchLabels: {a: b}}, {matchLabels: {a: b}}]}"));
+  Result dupsel = Check(Pool(
+      "p", "['10.0.0.0/24']",
+      "serviceAllocation: {namespaceSelectors: [{matchLabels: {a: b}}, {matchLabels: {a: b}}]}"));
   EXPECT_TRUE(dupsel.Has("IPAddressPool", "p", "spec.serviceAllocation.namespaceSelectors[1]"))
       << dupsel.Errors();
 }
 
 TEST(ValidatePools, ClusterModeRequiresTheMetalLBNamespace) {
   const std::string yaml =
-      "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: p, namespace: default}\n"
+      "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: p, namespace: "
+      "default}\n"
       "spec: {addresses: ['10.0.0.0/24']}\n";
   EXPECT_TRUE(Check(yaml).state.valid());
   Result r = Check(yaml, {}, ValidateOptions{"metallb-system"});
   EXPECT_TRUE(r.Has("IPAddressPool", "p", "metadata.namespace")) << r.Errors();
   EXPECT_TRUE(r.config.pools.empty());
-  EXPECT_TRUE(Check(Pool("q", "['10.0.0.0/24']"), {}, ValidateOptions{"metallb-system"}).state.valid());
+  EXPECT_TRUE(
+      Check(Pool("q", "['10.0.0.0/24']"), {}, ValidateOptions{"metallb-system"}).state.valid());
 }
 
 // Editing a pool into an invalid one keeps the previous version in force, and says so.

@@ -29,7 +29,7 @@ struct Result {
 };
 
 inline Result Check(const std::string& yaml, const Config& previous = {},
-                  const ValidateOptions& opts = {}) {
+                    const ValidateOptions& opts = {}) {
   Result r;
   DecodeYaml(yaml, "t.yaml", &r.snap);
   r.config = Validate(r.snap, previous, opts, &r.state);
@@ -69,7 +69,8 @@ inline std::string CommunityObj(const std::string& name, const std::string& alia
 }
 
 inline std::string NodeObj(const std::string& name, const std::string& labels = "{}") {
-  return "---\napiVersion: v1\nkind: Node\nmetadata: {name: " + name + ", labels: " + labels + "}\n";
+  return "---\napiVersion: v1\nkind: Node\nmetadata: {name: " + name + ", labels: " + labels +
+         "}\n";
 }
 
 inline const char* kPeerOK = "myASN: 64512, peerASN: 64513, peerAddress: 10.0.0.1";
