@@ -66,7 +66,7 @@ void Admit(const char* kind, const std::vector<T>& objects,
       // Among same-named objects the one equal to the version in force wins, else the first.
       const std::vector<const T*>& same = group->second;
       current = same.front();
-      if (prev) {
+      if (prev && same.size() > 1) {
         const std::string prev_text = EncodeObject(*prev);
         for (const T* c : same) {
           if (EncodeObject(*c) == prev_text) current = c;

@@ -153,21 +153,18 @@ Errors CheckBGPAdvertisementConflicts(const BGPAdvertisement& adv, const RuleCon
   if (!errs.empty()) return errs.Take();
 
   const std::set<std::string> my_nodes = SelectedNodes(*ctx.nodes, adv.node_selectors);
-  for (const IPAddressPool* pool : pools) {
+  for (const auto& [name, other] : acc.bgp_advertisements) {
     if (!adv.service_selectors.empty()) break;
-    for (const auto& [name, other] : acc.bgp_advertisements) {
-      if (!other.service_selectors.empty() || other.local_pref == adv.local_pref) continue;
-      const auto other_pools =
-          PoolsOf(other.ip_address_pools, other.ip_address_pool_selectors, acc);
+    if (!other.service_selectors.empty() || other.local_pref == adv.local_pref) continue;
+    if (!adv.peers.empty() && !other.peers.empty() && !Intersects(adv.peers, other.peers)) continue;
+    const std::set<std::string> their_nodes = SelectedNodes(*ctx.nodes, other.node_selectors);
+    const bool shared = std::any_of(my_nodes.begin(), my_nodes.end(),
+                                    [&](const std::string& n) { return their_nodes.count(n) > 0; });
+    if (!shared) continue;
+    const auto other_pools = PoolsOf(other.ip_address_pools, other.ip_address_pool_selectors, acc);
+    for (const IPAddressPool* pool : pools) {
       if (std::find(other_pools.begin(), other_pools.end(), pool) == other_pools.end()) continue;
       if (AggregationDiffers(adv, other, *pool)) continue;
-      if (!adv.peers.empty() && !other.peers.empty() && !Intersects(adv.peers, other.peers))
-        continue;
-      const std::set<std::string> their_nodes = SelectedNodes(*ctx.nodes, other.node_selectors);
-      const bool shared = std::any_of(my_nodes.begin(), my_nodes.end(), [&](const std::string& n) {
-        return their_nodes.count(n) > 0;
-      });
-      if (!shared) continue;
       errs.Add("spec.localPref", "localPref " + std::to_string(adv.local_pref) +
                                      " conflicts with localPref " +
                                      std::to_string(other.local_pref) + " of BGPAdvertisement " +

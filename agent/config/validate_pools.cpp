@@ -130,6 +130,11 @@ Errors CheckPoolConflicts(const IPAddressPool& pool, const RuleContext& ctx) {
   for (size_t i = 0; i < mine.ranges.size(); ++i) {
     if (reported.count(mine.entry[i])) continue;
     for (const auto& [name, other] : ctx.accepted->pools) {
+      // Accepted pools carry their parsed ranges; re-parse only to name the conflicting entry.
+      if (std::none_of(other.ranges.begin(), other.ranges.end(),
+                       [&](const IPRange& r) { return r.overlaps(mine.ranges[i]); })) {
+        continue;
+      }
       const PoolRanges theirs = RangesOf(other);
       auto hit = std::find_if(theirs.ranges.begin(), theirs.ranges.end(),
                               [&](const IPRange& r) { return r.overlaps(mine.ranges[i]); });
