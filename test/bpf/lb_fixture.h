@@ -152,7 +152,9 @@ class LbTest : public ::testing::Test {
     SCOPED_TRACE(c.description);
     RunResult r = RunXdp(c.in);
     EXPECT_EQ(r.verdict, c.verdict);
-    if (c.out) EXPECT_EQ(r.out, *c.out);
+    if (c.out) {
+      EXPECT_EQ(r.out, *c.out);
+    }
   }
 
   uint64_t ReasonCount(enum lb_reason reason) { return PerCpuPackets(LB_MAP_REASON_STATS, reason); }

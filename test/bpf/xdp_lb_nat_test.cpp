@@ -21,6 +21,12 @@ constexpr uint32_t kIdA = 1, kIdB = 2, kId6 = 3;
 constexpr uint16_t kEmptyPort = 81;
 constexpr uint32_t kTableSize = 251;
 
+IPv4Opts WithTtl(uint8_t ttl) {
+  IPv4Opts o;
+  o.ttl = ttl;
+  return o;
+}
+
 L4 Tcp(uint16_t dport = kVipPort, uint16_t sport = kClientPort, uint8_t flags = kTcpSyn) {
   return {kProtoTCP, sport, dport, flags, Bytes{'h', 'i'}, false};
 }
@@ -80,8 +86,8 @@ TEST_F(NatTest, ForwardCases) {
       {"other destination passes untouched",
        L4Frame(kNodeMac, kClientMac, kClient4, Addr("192.0.2.1"), Tcp()), XDP_PASS,
        L4Frame(kNodeMac, kClientMac, kClient4, Addr("192.0.2.1"), Tcp())},
-      {"TTL 1 is left to the kernel (ICMP time exceeded)", ToVip(Tcp(), {1}), XDP_PASS,
-       ToVip(Tcp(), {1})},
+      {"TTL 1 is left to the kernel (ICMP time exceeded)", ToVip(Tcp(), WithTtl(1)), XDP_PASS,
+       ToVip(Tcp(), WithTtl(1))},
       {"service without ready endpoint drops", ToVip(Tcp(kEmptyPort)), XDP_DROP, {}},
   };
   for (const auto& c : cases) Check(c);
@@ -229,9 +235,9 @@ TEST_F(NatTest, FibRedirectRewritesMacsAndTtl) {
   std::system("ip link del dpt0");
   EXPECT_EQ(r.verdict, static_cast<uint32_t>(XDP_REDIRECT));
   const Mac backend_mac = {0x02, 0, 0, 0, 0, 0x05};
-  EXPECT_EQ(r.out,
-            L4Frame(backend_mac, dpt0_mac, kClient4, kBackendA4,
-                    {kProtoTCP, kClientPort, kBackendPort, kTcpSyn, Bytes{'h', 'i'}, false}, {63}));
+  EXPECT_EQ(r.out, L4Frame(backend_mac, dpt0_mac, kClient4, kBackendA4,
+                           {kProtoTCP, kClientPort, kBackendPort, kTcpSyn, Bytes{'h', 'i'}, false},
+                           WithTtl(63)));
   EXPECT_EQ(ReasonCount(LB_R_FWD_REDIRECT), 1u);
 }
 
