@@ -1,0 +1,105 @@
+// One BGP session on Boost.Asio: turns socket and timer completions into FSM events and
+// keeps the peer's RIB-out, sending only the difference when the desired routes change.
+#pragma once
+
+#include <array>
+#include <boost/asio.hpp>
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+
+#include "bgp/announcements.h"
+#include "bgp/fsm.h"
+
+namespace ironlb::bgp {
+
+struct SessionConfig {
+  std::string name;  // BGPPeer name
+  IPAddr peer_address;
+  uint16_t peer_port = kBgpPort;
+  std::optional<IPAddr> source_address;
+  std::string password;  // TCP MD5 (RFC 2385) when non-empty
+  bool ebgp_multihop = false;
+  FsmConfig fsm;
+  bool operator==(const SessionConfig& o) const {
+    return name == o.name && peer_address == o.peer_address && peer_port == o.peer_port &&
+           source_address == o.source_address && password == o.password &&
+           ebgp_multihop == o.ebgp_multihop && fsm.local_asn == o.fsm.local_asn &&
+           fsm.peer_asn == o.fsm.peer_asn && fsm.dynamic_asn == o.fsm.dynamic_asn &&
+           fsm.router_id == o.fsm.router_id && fsm.hold_time_s == o.fsm.hold_time_s &&
+           fsm.keepalive_s == o.fsm.keepalive_s && fsm.passive == o.fsm.passive &&
+           fsm.ipv4_unicast == o.fsm.ipv4_unicast && fsm.ipv6_unicast == o.fsm.ipv6_unicast;
+  }
+};
+
+// Sets TCP_MD5SIG for `peer` on socket `fd` (empty key removes it). Returns errno or 0.
+int SetTcpMd5(int fd, const IPAddr& peer, const std::string& key);
+
+class Session : public FsmIo {
+ public:
+  Session(boost::asio::io_context& io, SessionConfig cfg);
+  ~Session() override;
+
+  void Start();
+  // Sends Cease/Administrative Shutdown when up and stops for good.
+  void Stop();
+  // An accepted connection from this peer's address.
+  void Offer(boost::asio::ip::tcp::socket s);
+  void SetRoutes(PeerRoutes routes);
+  void SetBfdDown(const std::string& reason);
+
+  const SessionConfig& config() const { return cfg_; }
+  State state() const { return fsm_.state(); }
+  bool Flushed() const;  // no connection with unsent data
+  nlohmann::json Status() const;
+
+  // FsmIo
+  void Connect() override;
+  void CloseConnection() override;
+  void AdoptIncoming() override;
+  void RejectIncoming() override;
+  void Send(Bytes message) override;
+  void ArmTimer(Timer t, Millis after) override;
+  void CancelTimer(Timer t) override;
+  std::chrono::steady_clock::time_point Now() override { return std::chrono::steady_clock::now(); }
+  double Jitter() override;
+  void OnEstablished(const Negotiated& neg) override;
+  void OnDown(const std::string& reason) override;
+  void OnRouteRefresh(const RouteRefresh& rr) override;
+
+ private:
+  struct Conn {
+    explicit Conn(boost::asio::io_context& io) : sock(io) {}
+    boost::asio::ip::tcp::socket sock;
+    std::deque<Bytes> out;
+    bool writing = false;
+    bool closing = false;
+    std::array<uint8_t, kMaxMessageLength> buf{};
+  };
+  void ConfigureSocket(boost::asio::ip::tcp::socket& s);
+  void StartRead(std::shared_ptr<Conn> c);
+  void ReadBody(std::shared_ptr<Conn> c, size_t length);
+  void Flush(std::shared_ptr<Conn> c);
+  void Lost(const std::shared_ptr<Conn>& c, const std::string& reason);
+  void SyncRoutes(bool full);
+  PathAttributes AttributesFor(const RouteAttrs& r) const;
+
+  boost::asio::io_context& io_;
+  SessionConfig cfg_;
+  Fsm fsm_;
+  std::shared_ptr<Conn> conn_;
+  std::shared_ptr<Conn> pending_connect_;
+  std::optional<boost::asio::ip::tcp::socket> offered_;
+  std::array<std::unique_ptr<boost::asio::steady_timer>, 3> timers_;
+  std::mt19937 rng_;
+  PeerRoutes desired_;
+  PeerRoutes sent_;  // what the peer holds from us
+  std::optional<IPAddr> local_address_;
+  uint64_t updates_sent_ = 0;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace ironlb::bgp
