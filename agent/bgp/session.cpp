@@ -186,6 +186,24 @@ void Session::Send(Bytes message) {
   Flush(conn_);
 }
 
+// Finishes a closed connection's queued writes (the NOTIFICATION), then closes it. Touches
+// only the connection: the Session may already be gone.
+void Session::DrainAndClose(std::shared_ptr<Conn> c, const boost::system::error_code& ec) {
+  if (!ec && !c->out.empty()) {
+    c->writing = true;
+    asio::async_write(c->sock, asio::buffer(c->out.front()),
+                      [c](const boost::system::error_code& ec2, size_t) {
+                        c->writing = false;
+                        if (!c->out.empty()) c->out.pop_front();
+                        DrainAndClose(c, ec2);
+                      });
+    return;
+  }
+  boost::system::error_code e2;
+  c->sock.shutdown(tcp::socket::shutdown_both, e2);
+  c->sock.close(e2);
+}
+
 void Session::Flush(std::shared_ptr<Conn> c) {
   if (c->writing || c->out.empty()) return;
   c->writing = true;
@@ -194,13 +212,7 @@ void Session::Flush(std::shared_ptr<Conn> c) {
                     [this, alive, c](const boost::system::error_code& ec, size_t) {
                       c->writing = false;
                       if (!c->out.empty()) c->out.pop_front();
-                      if (c->closing) {
-                        if (!ec && !c->out.empty()) return Flush(c);
-                        boost::system::error_code e2;
-                        c->sock.shutdown(tcp::socket::shutdown_both, e2);
-                        c->sock.close(e2);
-                        return;
-                      }
+                      if (c->closing) return DrainAndClose(c, ec);
                       if (alive.expired()) return;
                       if (ec) return Lost(c, "write: " + ec.message());
                       Flush(c);

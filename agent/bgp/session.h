@@ -83,6 +83,7 @@ class Session : public FsmIo {
   void StartRead(std::shared_ptr<Conn> c);
   void ReadBody(std::shared_ptr<Conn> c, size_t length);
   void Flush(std::shared_ptr<Conn> c);
+  static void DrainAndClose(std::shared_ptr<Conn> c, const boost::system::error_code& ec);
   void Lost(const std::shared_ptr<Conn>& c, const std::string& reason);
   void SyncRoutes(bool full);
   PathAttributes AttributesFor(const RouteAttrs& r) const;

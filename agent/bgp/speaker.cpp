@@ -1,0 +1,204 @@
+#include "bgp/speaker.h"
+
+#include <chrono>
+
+namespace ironlb::bgp {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+constexpr auto kDefaultHoldTime = std::chrono::seconds(90);
+constexpr auto kDefaultConnectRetry = std::chrono::seconds(5);
+constexpr uint16_t kGracefulRestartTime = 120;  // seconds, RFC 4724 suggests <= hold time
+constexpr auto kShutdownPoll = std::chrono::milliseconds(10);
+constexpr int kShutdownMaxPolls = 200;  // 2 s bound on flushing the NOTIFICATIONs
+
+std::optional<uint32_t> V4Host(const std::string& s) {
+  auto a = IPAddr::Parse(s);
+  if (!a || !a->is_v4()) return std::nullopt;
+  return static_cast<uint32_t>(a->value());
+}
+
+}  // namespace
+
+Speaker::Speaker(asio::io_context& io, std::string node_name)
+    : io_(io), node_(std::move(node_name)) {}
+
+Speaker::~Speaker() {
+  *alive_ = false;
+}
+
+std::optional<SessionConfig> Speaker::SessionConfigFor(const BGPPeer& p, const Snapshot& snap,
+                                                       const std::string& node) {
+  SessionConfig c;
+  c.name = p.meta.name;
+  auto addr = p.address ? p.address : IPAddr::Parse(p.peer_address);
+  if (!addr) return std::nullopt;
+  c.peer_address = *addr;
+  c.peer_port = p.peer_port ? p.peer_port : kBgpPort;
+  if (!p.source_address.empty()) c.source_address = IPAddr::Parse(p.source_address);
+  c.password = p.resolved_password.empty() ? p.password : p.resolved_password;
+  c.ebgp_multihop = p.ebgp_multihop;
+  FsmConfig& f = c.fsm;
+  f.local_asn = p.my_asn;
+  f.peer_asn = p.peer_asn;
+  f.dynamic_asn = p.dynamic_asn;
+  // Router ID: configured, else the node's IPv4 InternalIP, else the source address.
+  std::optional<uint32_t> rid = V4Host(p.router_id);
+  for (const Node& n : snap.nodes) {
+    if (rid || n.meta.name != node) continue;
+    for (const NodeAddress& a : n.addresses)
+      if (!rid && a.type == "InternalIP") rid = V4Host(a.address);
+  }
+  if (!rid && c.source_address && c.source_address->is_v4())
+    rid = static_cast<uint32_t>(c.source_address->value());
+  f.router_id = rid.value_or(1);
+  const auto hold =
+      std::chrono::duration_cast<std::chrono::seconds>(p.hold_time.value_or(kDefaultHoldTime));
+  f.hold_time_s = static_cast<uint16_t>(hold.count());
+  if (p.keepalive_time)
+    f.keepalive_s = static_cast<uint16_t>(
+        std::chrono::duration_cast<std::chrono::seconds>(*p.keepalive_time).count());
+  f.connect_retry = p.connect_time.value_or(Millis(kDefaultConnectRetry));
+  const bool dual = p.dual_stack_address_family;
+  f.ipv4_unicast = addr->is_v4() || dual;
+  f.ipv6_unicast = addr->is_v6() || dual;
+  if (p.enable_graceful_restart) {
+    GracefulRestart gr;
+    gr.restart_time_s = kGracefulRestartTime;
+    if (f.ipv4_unicast) gr.families.push_back({{kAfiIpv4, kSafiUnicast}, true});
+    if (f.ipv6_unicast) gr.families.push_back({{kAfiIpv6, kSafiUnicast}, true});
+    f.graceful_restart = gr;
+  }
+  return c;
+}
+
+void Speaker::Apply(const Config& cfg, const Snapshot& snap) {
+  if (shutting_down_) return;
+  Announcements ann = ComputeAnnouncements(cfg, snap, node_);
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    if (!ann.by_peer.count(it->first)) {
+      it->second->Stop();
+      it = sessions_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto& [name, routes] : ann.by_peer) {
+    auto sc = SessionConfigFor(cfg.peers.at(name), snap, node_);
+    if (!sc) continue;
+    auto it = sessions_.find(name);
+    if (it != sessions_.end() && !(it->second->config() == *sc)) {
+      it->second->Stop();
+      sessions_.erase(it);
+      it = sessions_.end();
+    }
+    if (it == sessions_.end()) {
+      it = sessions_.emplace(name, std::make_unique<Session>(io_, *sc)).first;
+      it->second->SetRoutes(routes);
+      it->second->Start();
+    } else {
+      it->second->SetRoutes(routes);
+    }
+  }
+  Listen();
+  UpdateMd5Keys();
+}
+
+void Speaker::Listen() {
+  if (sessions_.empty() || acceptor4_ || acceptor6_) return;
+  auto open = [&](tcp proto) -> std::unique_ptr<tcp::acceptor> {
+    auto a = std::make_unique<tcp::acceptor>(io_);
+    boost::system::error_code ec;
+    a->open(proto, ec);
+    if (!ec && proto == tcp::v6()) a->set_option(asio::ip::v6_only(true), ec);
+    if (!ec) a->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) a->bind(tcp::endpoint(proto, kBgpPort), ec);
+    if (!ec) a->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      listen_error_ = "listen on port 179: " + ec.message();
+      return nullptr;
+    }
+    return a;
+  };
+  acceptor4_ = open(tcp::v4());
+  acceptor6_ = open(tcp::v6());
+  if (acceptor4_) Accept(*acceptor4_);
+  if (acceptor6_) Accept(*acceptor6_);
+}
+
+void Speaker::UpdateMd5Keys() {
+  for (auto& [name, s] : sessions_) {
+    const auto& c = s->config();
+    if (c.password.empty()) continue;
+    auto& a = c.peer_address.is_v4() ? acceptor4_ : acceptor6_;
+    if (a) SetTcpMd5(a->native_handle(), c.peer_address, c.password);
+  }
+}
+
+void Speaker::Accept(tcp::acceptor& a) {
+  std::weak_ptr<bool> alive = alive_;
+  a.async_accept([this, alive, &a](const boost::system::error_code& ec, tcp::socket s) {
+    if (alive.expired() || ec == asio::error::operation_aborted) return;
+    if (!ec && !shutting_down_) {
+      boost::system::error_code rec;
+      auto remote = s.remote_endpoint(rec).address();
+      Session* match = nullptr;
+      for (auto& [name, sess] : sessions_) {
+        auto b = sess->config().peer_address.bytes();
+        const bool same =
+            remote.is_v4() ? sess->config().peer_address.is_v4() &&
+                                 remote.to_v4().to_bytes() ==
+                                     asio::ip::address_v4::bytes_type{b[0], b[1], b[2], b[3]}
+                           : sess->config().peer_address.is_v6() &&
+                                 std::equal(b.begin(), b.end(), remote.to_v6().to_bytes().begin());
+        if (same) match = sess.get();
+      }
+      if (match) match->Offer(std::move(s));
+      // Unknown peers are refused by letting the socket close here.
+    }
+    Accept(a);
+  });
+}
+
+nlohmann::json Speaker::Status() const {
+  nlohmann::json j;
+  j["node"] = node_;
+  j["sessions"] = nlohmann::json::array();
+  for (const auto& [name, s] : sessions_) j["sessions"].push_back(s->Status());
+  if (!listen_error_.empty()) j["listen_error"] = listen_error_;
+  return j;
+}
+
+void Speaker::Shutdown(std::function<void()> done) {
+  shutting_down_ = true;
+  for (auto& [name, s] : sessions_) s->Stop();
+  auto timer = std::make_shared<asio::steady_timer>(io_);
+  auto polls = std::make_shared<int>(0);
+  auto check = std::make_shared<std::function<void()>>();
+  std::weak_ptr<bool> alive = alive_;
+  *check = [this, alive, timer, polls, check, done]() {
+    bool flushed = true;
+    if (!alive.expired())
+      for (auto& [name, s] : sessions_) flushed = flushed && s->Flushed();
+    if (flushed || ++*polls > kShutdownMaxPolls || alive.expired()) {
+      if (!alive.expired()) {
+        boost::system::error_code ec;
+        if (acceptor4_) acceptor4_->close(ec);
+        if (acceptor6_) acceptor6_->close(ec);
+      }
+      done();
+      // Break the self-reference later: this lambda is still running.
+      asio::post(io_, [check] { *check = nullptr; });
+      return;
+    }
+    timer->expires_after(kShutdownPoll);
+    timer->async_wait([check](const boost::system::error_code&) {
+      if (*check) (*check)();
+    });
+  };
+  (*check)();
+}
+
+}  // namespace ironlb::bgp

@@ -1,0 +1,48 @@
+// The BGP speaker of one node: keeps one Session per BGPPeer selected for the node, feeds
+// them the routes ComputeAnnouncements derives, accepts passive connections, shuts down cleanly.
+#pragma once
+
+#include <boost/asio.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "bgp/announcements.h"
+#include "bgp/session.h"
+#include "model/snapshot.h"
+
+namespace ironlb::bgp {
+
+class Speaker {
+ public:
+  Speaker(boost::asio::io_context& io, std::string node_name);
+  ~Speaker();
+
+  // Level-triggered: reconciles sessions and routes with `cfg` and `snap`. Route changes
+  // never reset a session; only a change of the peer's connection parameters does.
+  void Apply(const Config& cfg, const Snapshot& snap);
+  nlohmann::json Status() const;
+  // Cease/Administrative Shutdown to every peer, then `done` once sent (or after a bound).
+  void Shutdown(std::function<void()> done);
+
+  // Builds a session's configuration from a BGPPeer (exposed for tests).
+  static std::optional<SessionConfig> SessionConfigFor(const BGPPeer& p, const Snapshot& snap,
+                                                       const std::string& node);
+
+ private:
+  void Listen();
+  void Accept(boost::asio::ip::tcp::acceptor& a);
+  void UpdateMd5Keys();
+
+  boost::asio::io_context& io_;
+  std::string node_;
+  std::map<std::string, std::unique_ptr<Session>> sessions_;
+  std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor4_, acceptor6_;
+  std::string listen_error_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  bool shutting_down_ = false;
+};
+
+}  // namespace ironlb::bgp
