@@ -1,0 +1,104 @@
+"""Interop of ironlb's BGP speaker with BIRD 2 in network namespaces. Until the agent drives
+the Speaker, the node side is the standalone runner in unit_bgp (Live.Speaker)."""
+import os
+import sys
+import time
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+from bgp_lab import Bird, Lab, wait_for  # noqa: E402
+
+BIN = os.environ.get("IRONLB_BIN", os.path.join(os.path.dirname(__file__), "../../build/bin"))
+RUNNER = os.path.join(BIN, "unit_bgp")
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/usr/sbin/bird"),
+                                reason="needs root and BIRD 2")
+
+
+@pytest.fixture
+def lab():
+    assert os.path.exists(RUNNER), f"speaker runner not built: {RUNNER}"
+    lab_ = Lab()
+    try:
+        yield lab_
+    finally:
+        lab_.close()
+
+
+def start_node(lab, ns_, peer, vips, stop, extra=None, log="node"):
+    env = {"IRONLB_BGP_LIVE_PEER": peer, "IRONLB_BGP_LIVE_MY_ASN": "64512",
+           "IRONLB_BGP_LIVE_PEER_ASN": "64513", "IRONLB_BGP_LIVE_VIPS": ",".join(vips),
+           "IRONLB_BGP_LIVE_STOP_FILE": stop, **(extra or {})}
+    return lab.spawn(ns_, [RUNNER, "--gtest_filter=Live.Speaker"], env=env, log=log)
+
+
+def test_bird_routes_communities_and_shutdown(lab):
+    r, n = lab.ns("r"), lab.ns("n1")
+    lab.link(r, "10.0.0.1/24", n, "10.0.0.2/24", 1)
+    bird = Bird(lab, r, "10.0.0.1", 64513, [("10.0.0.2", 64512)])
+    stop = os.path.join(lab.dir, "stop")
+    start_node(lab, n, "10.0.0.1", ["192.0.2.10", "192.0.2.11"], stop,
+               {"IRONLB_BGP_LIVE_COMMUNITIES": "65000:100,large:64512:1:2"})
+    assert wait_for(bird.established, 30), bird.cmd("show", "protocols", "all", "n0")
+    route = wait_for(lambda: bird.route("192.0.2.10/32"), 10)
+    assert "10.0.0.2" in route, route
+    assert "(65000,100)" in route, route
+    assert "(64512, 1, 2)" in route, route
+    assert "BGP.as_path: 64512" in route, route
+    # Administrative shutdown: the router drops the routes at once, not after the hold timer.
+    open(stop, "w").close()
+    t0 = time.monotonic()
+    assert wait_for(lambda: not bird.route("192.0.2.10/32"), 5)
+    gone = time.monotonic() - t0
+    print(f"route gone {gone * 1000:.0f} ms after shutdown")
+    assert "Administrative shutdown" in bird.cmd("show", "protocols", "all", "n0") or \
+        "Cease" in bird.cmd("show", "protocols", "all", "n0")
+
+
+def test_bird_md5(lab):
+    r, n = lab.ns("r"), lab.ns("n1")
+    lab.link(r, "10.0.0.1/24", n, "10.0.0.2/24", 1)
+    bird = Bird(lab, r, "10.0.0.1", 64513, [("10.0.0.2", 64512)], passwords=["s3cret"])
+    stop = os.path.join(lab.dir, "stop")
+    start_node(lab, n, "10.0.0.1", ["192.0.2.10"], stop, {"IRONLB_BGP_LIVE_PASSWORD": "wrong"}, log="bad")
+    assert not wait_for(bird.established, 6)
+    open(stop, "w").close()
+    time.sleep(0.5)
+    os.unlink(stop)
+    start_node(lab, n, "10.0.0.1", ["192.0.2.10"], stop, {"IRONLB_BGP_LIVE_PASSWORD": "s3cret"}, log="good")
+    assert wait_for(bird.established, 30)
+    assert wait_for(lambda: bird.route("192.0.2.10/32"), 10)
+
+
+def test_bird_ecmp_three_nodes(lab):
+    r = lab.ns("r")
+    neighbors, nodes = [], []
+    for i in range(1, 4):
+        n = lab.ns(f"n{i}")
+        lab.link(r, f"10.0.{i}.1/24", n, f"10.0.{i}.2/24", i)
+        neighbors.append((f"10.0.{i}.2", 64512))
+        nodes.append((n, f"10.0.{i}.1"))
+    bird = Bird(lab, r, "10.0.0.1", 64513, neighbors)
+    stop = os.path.join(lab.dir, "stop")
+    for i, (n, peer) in enumerate(nodes):
+        start_node(lab, n, peer, ["192.0.2.10"], stop, log=f"node{i}")
+
+    def kernel_hops():
+        out = os.popen(f"ip -n {r} route show 192.0.2.10").read()
+        return out if out.count("nexthop") == 3 else ""
+    out = wait_for(kernel_hops, 40)
+    assert out, os.popen(f"ip -n {r} route").read() + bird.cmd("show", "protocols")
+    for i in range(1, 4):
+        assert f"10.0.{i}.2" in out
+
+
+def test_bird_ipv6_mp_bgp(lab):
+    r, n = lab.ns("r"), lab.ns("n1")
+    lab.link(r, "fd00::1/64", n, "fd00::2/64", 1)
+    bird = Bird(lab, r, "10.0.0.1", 64513, [("fd00::2", 64512)])
+    stop = os.path.join(lab.dir, "stop")
+    start_node(lab, n, "fd00::1", ["2001:db8::10"], stop)
+    assert wait_for(bird.established, 30), bird.cmd("show", "protocols", "all", "n0")
+    route = wait_for(lambda: bird.route("2001:db8::10/128"), 10)
+    assert "fd00::2" in route, route

@@ -1,0 +1,101 @@
+// A standalone speaker for the interop e2e tests (test/e2e/test_bgp_interop.py), run inside
+// a network namespace until the lead's agent drives Speaker itself. Skipped unless
+// IRONLB_BGP_LIVE_PEER is set. Env: IRONLB_BGP_LIVE_{PEER,MY_ASN,PEER_ASN,VIPS,COMMUNITIES,
+// LOCAL_PREF,PASSWORD,HOLD,STOP_FILE,STATUS_FILE}; the speaker runs until STOP_FILE exists, then
+// shuts down (Cease/Administrative Shutdown) as the agent does on SIGTERM.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <boost/asio.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "bgp/speaker.h"
+
+namespace ironlb::bgp {
+namespace {
+
+std::string Env(const char* name, const char* def = "") {
+  const char* v = std::getenv(name);
+  return v ? v : def;
+}
+
+std::vector<std::string> SplitComma(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+TEST(Live, Speaker) {
+  const std::string peer_addr = Env("IRONLB_BGP_LIVE_PEER");
+  if (peer_addr.empty()) GTEST_SKIP() << "IRONLB_BGP_LIVE_PEER not set";
+  Config cfg;
+  Snapshot snap;
+  BGPPeer peer;
+  peer.meta.name = "router";
+  peer.peer_address = peer_addr;
+  peer.my_asn = static_cast<uint32_t>(std::stoul(Env("IRONLB_BGP_LIVE_MY_ASN", "64512")));
+  peer.peer_asn = static_cast<uint32_t>(std::stoul(Env("IRONLB_BGP_LIVE_PEER_ASN", "64513")));
+  peer.password = Env("IRONLB_BGP_LIVE_PASSWORD");
+  peer.hold_time = std::chrono::seconds(std::stoi(Env("IRONLB_BGP_LIVE_HOLD", "9")));
+  peer.connect_time = std::chrono::seconds(1);
+  cfg.peers["router"] = peer;
+  BGPAdvertisement adv;
+  adv.meta.name = "adv";
+  adv.communities = SplitComma(Env("IRONLB_BGP_LIVE_COMMUNITIES"));
+  adv.local_pref = static_cast<uint32_t>(std::stoul(Env("IRONLB_BGP_LIVE_LOCAL_PREF", "0")));
+  cfg.bgp_advertisements["adv"] = adv;
+  IPAddressPool pool;
+  pool.meta.name = "pool";
+  pool.ranges = {
+      IPRange{*IPAddr::Parse("0.0.0.0"), *IPAddr::Parse("255.255.255.255")},
+      IPRange{*IPAddr::Parse("::"), *IPAddr::Parse("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")}};
+  cfg.pools["pool"] = pool;
+  int i = 0;
+  for (const std::string& vip : SplitComma(Env("IRONLB_BGP_LIVE_VIPS"))) {
+    Service s;
+    s.meta.ns = "default";
+    s.meta.name = "svc" + std::to_string(i++);
+    s.type = "LoadBalancer";
+    s.ingress = {{vip, "", ""}};
+    snap.services.push_back(s);
+    EndpointSlice es;
+    es.meta.ns = "default";
+    es.meta.labels = {{"kubernetes.io/service-name", s.meta.name}};
+    Endpoint e;
+    e.node_name = "node";
+    es.endpoints = {e};
+    snap.endpoint_slices.push_back(es);
+  }
+  boost::asio::io_context io;
+  Speaker speaker(io, "node");
+  speaker.Apply(cfg, snap);
+  const std::string stop_file = Env("IRONLB_BGP_LIVE_STOP_FILE");
+  const std::string status_file = Env("IRONLB_BGP_LIVE_STATUS_FILE");
+  boost::asio::steady_timer poll(io);
+  bool done = false;
+  std::function<void()> tick = [&] {
+    if (!status_file.empty()) {
+      std::ofstream(status_file + ".tmp") << speaker.Status().dump();
+      std::rename((status_file + ".tmp").c_str(), status_file.c_str());
+    }
+    struct stat st;
+    if (!stop_file.empty() && stat(stop_file.c_str(), &st) == 0) {
+      speaker.Shutdown([&] { done = true; });
+      return;
+    }
+    poll.expires_after(std::chrono::milliseconds(20));
+    poll.async_wait([&](const boost::system::error_code&) { tick(); });
+  };
+  tick();
+  while (!done && io.run_one()) {
+  }
+  EXPECT_TRUE(done);
+}
+
+}  // namespace
+}  // namespace ironlb::bgp
