@@ -102,3 +102,34 @@ def test_bird_ipv6_mp_bgp(lab):
     assert wait_for(bird.established, 30), bird.cmd("show", "protocols", "all", "n0")
     route = wait_for(lambda: bird.route("2001:db8::10/128"), 10)
     assert "fd00::2" in route, route
+
+
+def test_bird_service_delete_withdraws_without_reset(lab):
+    r, n = lab.ns("r"), lab.ns("n1")
+    lab.link(r, "10.0.0.1/24", n, "10.0.0.2/24", 1)
+    bird = Bird(lab, r, "10.0.0.1", 64513, [("10.0.0.2", 64512)])
+    stop, vips = os.path.join(lab.dir, "stop"), os.path.join(lab.dir, "vips")
+    with open(vips, "w") as f:
+        f.write("192.0.2.10,192.0.2.11")
+    start_node(lab, n, "10.0.0.1", [], stop, {"IRONLB_BGP_LIVE_VIPS_FILE": vips})
+    assert wait_for(bird.established, 30)
+    assert wait_for(lambda: bird.route("192.0.2.11/32"), 10)
+    before = bird.cmd("show", "protocols", "n0")
+    with open(vips, "w") as f:
+        f.write("192.0.2.10")
+    assert wait_for(lambda: not bird.route("192.0.2.11/32"), 10)
+    assert bird.route("192.0.2.10/32")
+    # Same session: BIRD's "since" column for the protocol did not change.
+    assert bird.cmd("show", "protocols", "n0") == before
+
+
+def test_bird_four_octet_asn(lab):
+    r, n = lab.ns("r"), lab.ns("n1")
+    lab.link(r, "10.0.0.1/24", n, "10.0.0.2/24", 1)
+    bird = Bird(lab, r, "10.0.0.1", 4200000001, [("10.0.0.2", 4200000000)])
+    stop = os.path.join(lab.dir, "stop")
+    start_node(lab, n, "10.0.0.1", ["192.0.2.10"], stop,
+               {"IRONLB_BGP_LIVE_MY_ASN": "4200000000", "IRONLB_BGP_LIVE_PEER_ASN": "4200000001"})
+    assert wait_for(bird.established, 30), bird.cmd("show", "protocols", "all", "n0")
+    route = wait_for(lambda: bird.route("192.0.2.10/32"), 10)
+    assert "BGP.as_path: 4200000000" in route, route

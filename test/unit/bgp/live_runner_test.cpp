@@ -9,6 +9,7 @@
 #include <boost/asio.hpp>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include "bgp/speaker.h"
@@ -55,22 +56,31 @@ TEST(Live, Speaker) {
       IPRange{*IPAddr::Parse("0.0.0.0"), *IPAddr::Parse("255.255.255.255")},
       IPRange{*IPAddr::Parse("::"), *IPAddr::Parse("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")}};
   cfg.pools["pool"] = pool;
-  int i = 0;
-  for (const std::string& vip : SplitComma(Env("IRONLB_BGP_LIVE_VIPS"))) {
-    Service s;
-    s.meta.ns = "default";
-    s.meta.name = "svc" + std::to_string(i++);
-    s.type = "LoadBalancer";
-    s.ingress = {{vip, "", ""}};
-    snap.services.push_back(s);
-    EndpointSlice es;
-    es.meta.ns = "default";
-    es.meta.labels = {{"kubernetes.io/service-name", s.meta.name}};
-    Endpoint e;
-    e.node_name = "node";
-    es.endpoints = {e};
-    snap.endpoint_slices.push_back(es);
-  }
+  auto set_vips = [&snap](const std::vector<std::string>& vips) {
+    snap.services.clear();
+    snap.endpoint_slices.clear();
+    int i = 0;
+    for (const std::string& vip : vips) {
+      Service s;
+      s.meta.ns = "default";
+      s.meta.name = "svc" + std::to_string(i++);
+      s.type = "LoadBalancer";
+      s.ingress = {{vip, "", ""}};
+      snap.services.push_back(s);
+      EndpointSlice es;
+      es.meta.ns = "default";
+      es.meta.labels = {{"kubernetes.io/service-name", s.meta.name}};
+      Endpoint e;
+      e.node_name = "node";
+      es.endpoints = {e};
+      snap.endpoint_slices.push_back(es);
+    }
+  };
+  set_vips(SplitComma(Env("IRONLB_BGP_LIVE_VIPS")));
+  // IRONLB_BGP_LIVE_VIPS_FILE, when it exists, replaces the VIP list (comma separated) and is
+  // re-read whenever it changes: Services come and go without restarting the speaker.
+  const std::string vips_file = Env("IRONLB_BGP_LIVE_VIPS_FILE");
+  std::string last_vips;
   boost::asio::io_context io;
   Speaker speaker(io, "node");
   speaker.Apply(cfg, snap);
@@ -82,6 +92,15 @@ TEST(Live, Speaker) {
     if (!status_file.empty()) {
       std::ofstream(status_file + ".tmp") << speaker.Status().dump();
       std::rename((status_file + ".tmp").c_str(), status_file.c_str());
+    }
+    if (!vips_file.empty()) {
+      std::ifstream f(vips_file);
+      std::string content((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+      if (f.is_open() && content != last_vips) {
+        last_vips = content;
+        set_vips(SplitComma(content.substr(0, content.find('\n'))));
+        speaker.Apply(cfg, snap);
+      }
     }
     struct stat st;
     if (!stop_file.empty() && stat(stop_file.c_str(), &st) == 0) {
