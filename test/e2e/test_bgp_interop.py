@@ -7,7 +7,7 @@ import time
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from bgp_lab import Bird, Lab, wait_for  # noqa: E402
+from bgp_lab import Bird, GoBgp, Lab, wait_for  # noqa: E402
 
 BIN = os.environ.get("IRONLB_BIN", os.path.join(os.path.dirname(__file__), "../../build/bin"))
 RUNNER = os.path.join(BIN, "unit_bgp")
@@ -133,3 +133,20 @@ def test_bird_four_octet_asn(lab):
     assert wait_for(bird.established, 30), bird.cmd("show", "protocols", "all", "n0")
     route = wait_for(lambda: bird.route("192.0.2.10/32"), 10)
     assert "BGP.as_path: 4200000000" in route, route
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/gobgpd"), reason="needs GoBGP")
+def test_gobgp_routes_and_shutdown(lab):
+    r, n = lab.ns("r"), lab.ns("n1")
+    lab.link(r, "10.0.0.1/24", n, "10.0.0.2/24", 1)
+    gobgp = GoBgp(lab, r, "10.0.0.1", 64513, [("10.0.0.2", 64512)])
+    stop = os.path.join(lab.dir, "stop")
+    start_node(lab, n, "10.0.0.1", ["192.0.2.10"], stop,
+               {"IRONLB_BGP_LIVE_COMMUNITIES": "65000:100,large:64512:1:2"})
+    assert wait_for(gobgp.established, 40), gobgp.cmd("neighbor")
+    route = wait_for(lambda: gobgp.route("192.0.2.10/32"), 10)
+    assert "10.0.0.2" in route, route
+    assert "65000:100" in route, route
+    assert "64512:1:2" in route, route
+    open(stop, "w").close()
+    assert wait_for(lambda: not gobgp.route("192.0.2.10/32"), 5)

@@ -94,3 +94,33 @@ def wait_for(pred, timeout=30.0, step=0.05):
             return v
         time.sleep(step)
     return pred()
+
+
+class GoBgp:
+    """gobgpd in a namespace; its gRPC API listens on the namespace's own loopback."""
+
+    def __init__(self, lab, ns_, router_id, asn, neighbors):
+        self.ns = ns_
+        conf = [f'[global.config]\n  as = {asn}\n  router-id = "{router_id}"\n']
+        for addr, peer_as in neighbors:
+            fam = "ipv6-unicast" if ":" in addr else "ipv4-unicast"
+            conf.append(f'[[neighbors]]\n  [neighbors.config]\n    neighbor-address = "{addr}"\n'
+                        f'    peer-as = {peer_as}\n  [neighbors.timers.config]\n    hold-time = 9\n'
+                        f'  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n'
+                        f'      afi-safi-name = "{fam}"\n')
+        path = os.path.join(lab.dir, "gobgpd.toml")
+        with open(path, "w") as f:
+            f.write("\n".join(conf))
+        self.proc = lab.spawn(ns_, ["/usr/bin/gobgpd", "-f", path, "-t", "toml",
+                                    "--api-hosts=127.0.0.1:50051"], log="gobgpd")
+
+    def cmd(self, *args):
+        return sh("ip", "netns", "exec", self.ns, "gobgp", "-u", "127.0.0.1", "-p", "50051",
+                  *args, check=False).stdout
+
+    def established(self):
+        return "Establ" in self.cmd("neighbor")
+
+    def route(self, prefix, family="ipv4"):
+        out = self.cmd("global", "rib", "-a", family, prefix)
+        return out if prefix.split("/")[0] in out else ""
