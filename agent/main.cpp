@@ -39,6 +39,9 @@ int main(int argc, char** argv) {
       }
       agent.AddComponent(MakeDataplaneComponent(*opts));
     }
+    // Added after the data plane so that shutdown (last added first) withdraws the routes
+    // before anything else stops.
+    if (opts->want_speaker && !opts->no_bgp) agent.AddComponent(MakeBgpComponent(io, *opts));
     agent.Start();
   } catch (const std::exception& e) {
     log::Error("agent", std::string("cannot start: ") + e.what());

@@ -1,6 +1,7 @@
 #include "bgp/speaker.h"
 
 #include <chrono>
+#include <functional>
 
 namespace ironlb::bgp {
 namespace {
@@ -13,6 +14,29 @@ constexpr auto kDefaultConnectRetry = std::chrono::seconds(5);
 constexpr uint16_t kGracefulRestartTime = 120;  // seconds, RFC 4724 suggests <= hold time
 constexpr auto kShutdownPoll = std::chrono::milliseconds(10);
 constexpr int kShutdownMaxPolls = 200;  // 2 s bound on flushing the NOTIFICATIONs
+
+// Waits for the NOTIFICATIONs to leave the sockets, bounded. Only the pending timer handler
+// holds the state, so nothing is left behind (or leaked) when the io_context stops first.
+struct ShutdownWait {
+  ShutdownWait(asio::io_context& io, std::function<bool()> f, std::function<void()> d)
+      : timer(io), flushed(std::move(f)), done(std::move(d)) {}
+  asio::steady_timer timer;
+  int polls = 0;
+  std::function<bool()> flushed;
+  std::function<void()> done;
+};
+
+void PollShutdown(std::shared_ptr<ShutdownWait> w) {
+  if (w->flushed() || ++w->polls > kShutdownMaxPolls) {
+    w->done();
+    return;
+  }
+  asio::steady_timer& t = w->timer;
+  t.expires_after(kShutdownPoll);
+  t.async_wait([w = std::move(w)](const boost::system::error_code&) mutable {
+    PollShutdown(std::move(w));
+  });
+}
 
 std::optional<uint32_t> V4Host(const std::string& s) {
   auto a = IPAddr::Parse(s);
@@ -174,31 +198,22 @@ nlohmann::json Speaker::Status() const {
 void Speaker::Shutdown(std::function<void()> done) {
   shutting_down_ = true;
   for (auto& [name, s] : sessions_) s->Stop();
-  auto timer = std::make_shared<asio::steady_timer>(io_);
-  auto polls = std::make_shared<int>(0);
-  auto check = std::make_shared<std::function<void()>>();
   std::weak_ptr<bool> alive = alive_;
-  *check = [this, alive, timer, polls, check, done]() {
-    bool flushed = true;
-    if (!alive.expired())
-      for (auto& [name, s] : sessions_) flushed = flushed && s->Flushed();
-    if (flushed || ++*polls > kShutdownMaxPolls || alive.expired()) {
-      if (!alive.expired()) {
-        boost::system::error_code ec;
-        if (acceptor4_) acceptor4_->close(ec);
-        if (acceptor6_) acceptor6_->close(ec);
-      }
-      done();
-      // Break the self-reference later: this lambda is still running.
-      asio::post(io_, [check] { *check = nullptr; });
-      return;
-    }
-    timer->expires_after(kShutdownPoll);
-    timer->async_wait([check](const boost::system::error_code&) {
-      if (*check) (*check)();
-    });
+  auto flushed = [this, alive] {
+    if (alive.expired()) return true;
+    for (auto& [name, s] : sessions_)
+      if (!s->Flushed()) return false;
+    return true;
   };
-  (*check)();
+  auto finish = [this, alive, done = std::move(done)] {
+    if (!alive.expired()) {
+      boost::system::error_code ec;
+      if (acceptor4_) acceptor4_->close(ec);
+      if (acceptor6_) acceptor6_->close(ec);
+    }
+    done();
+  };
+  PollShutdown(std::make_shared<ShutdownWait>(io_, std::move(flushed), std::move(finish)));
 }
 
 }  // namespace ironlb::bgp

@@ -12,10 +12,13 @@ Agent::Agent(boost::asio::io_context& io, AgentOptions opts)
 
 Agent::~Agent() = default;
 
-void Agent::AddComponent(std::unique_ptr<SpeakerComponent> c) { components_.push_back(std::move(c)); }
+void Agent::AddComponent(std::unique_ptr<SpeakerComponent> c) {
+  components_.push_back(std::move(c));
+}
 
 void Agent::Start() {
   metrics_ = std::make_unique<Metrics>(opts_.metrics_addr);
+  for (auto& c : components_) c->BindMetrics(metrics_->registry());
   if (opts_.want_controller) {
     controller_ = std::make_unique<Controller>(ControllerOptions{opts_.lb_class});
   }
@@ -39,18 +42,16 @@ void Agent::Start() {
 void Agent::Stop() {
   if (stopping_) return;
   stopping_ = true;
-  // Shut components down one after the other, last added first, then stop the loop.
-  auto remaining = std::make_shared<size_t>(components_.size());
-  auto next = std::make_shared<std::function<void()>>();
-  *next = [this, remaining, next] {
-    if (*remaining == 0) {
-      io_.stop();
-      return;
-    }
-    auto& c = components_[--*remaining];
-    c->Shutdown([next] { (*next)(); });
-  };
-  (*next)();
+  ShutdownFrom(components_.size());
+}
+
+void Agent::ShutdownFrom(size_t remaining) {
+  // One after the other, last added first (BGP withdraws before anything else), then the loop.
+  if (remaining == 0) {
+    io_.stop();
+    return;
+  }
+  components_[remaining - 1]->Shutdown([this, remaining] { ShutdownFrom(remaining - 1); });
 }
 
 void Agent::Reconcile() {
@@ -148,7 +149,9 @@ void Agent::RegisterApi() {
     }
     nlohmann::json pools = nlohmann::json::array();
     for (const auto& [n, p] : cfg_.pools) pools.push_back(n);
-    return nlohmann::json{{"valid", state_.valid()}, {"errors", errs}, {"pools", pools},
+    return nlohmann::json{{"valid", state_.valid()},
+                          {"errors", errs},
+                          {"pools", pools},
                           {"peers", cfg_.peers.size()},
                           {"l2Advertisements", cfg_.l2_advertisements.size()},
                           {"bgpAdvertisements", cfg_.bgp_advertisements.size()}};

@@ -35,6 +35,7 @@ class Agent {
   const ConfigState& config_state() const { return state_; }
 
  private:
+  void ShutdownFrom(size_t remaining);
   void Reconcile();
   void ReconcileController();
   void UpdateMetrics();

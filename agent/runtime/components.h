@@ -14,4 +14,9 @@ namespace ironlb {
 // Throws std::runtime_error naming what failed.
 std::unique_ptr<SpeakerComponent> MakeDataplaneComponent(const AgentOptions& opts);
 
+// The BGP speaker: sessions to the BGPPeers selected for this node, announcing the VIPs the
+// BGPAdvertisements select; Cease/Administrative Shutdown to every peer on shutdown.
+std::unique_ptr<SpeakerComponent> MakeBgpComponent(boost::asio::io_context& io,
+                                                   const AgentOptions& opts);
+
 }  // namespace ironlb

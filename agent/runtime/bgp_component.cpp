@@ -1,0 +1,129 @@
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+
+#include <boost/asio/steady_timer.hpp>
+#include <map>
+
+#include "bgp/speaker.h"
+#include "runtime/components.h"
+#include "runtime/log.h"
+
+namespace ironlb {
+
+namespace {
+
+// Session state changes happen between reconciles (a peer connects, a hold timer fires), so the
+// gauges are refreshed on a short period rather than on Apply alone.
+constexpr auto kMetricsPeriod = std::chrono::seconds(1);
+
+class BgpComponent : public SpeakerComponent {
+ public:
+  BgpComponent(boost::asio::io_context& io, std::string node)
+      : io_(io), speaker_(io, std::move(node)), timer_(io) {}
+
+  ~BgpComponent() override { *alive_ = false; }
+
+  std::string name() const override { return "bgp"; }
+
+  void Apply(const Config& cfg, const Snapshot& snap) override {
+    speaker_.Apply(cfg, snap);
+    Refresh();
+  }
+
+  nlohmann::json Status() const override { return speaker_.Status(); }
+
+  void BindMetrics(prometheus::Registry& reg) override {
+    // Names follow MetalLB's speaker metrics so existing dashboards and alerts carry over.
+    session_up_ = &prometheus::BuildGauge()
+                       .Name("ironlb_bgp_session_up")
+                       .Help("1 while the BGP session with the peer is Established")
+                       .Register(reg);
+    prefixes_ = &prometheus::BuildGauge()
+                     .Name("ironlb_bgp_announced_prefixes_total")
+                     .Help("Prefixes currently announced to the peer")
+                     .Register(reg);
+    updates_ = &prometheus::BuildCounter()
+                    .Name("ironlb_bgp_updates_total")
+                    .Help("BGP UPDATE messages sent to the peer")
+                    .Register(reg);
+    Tick();
+  }
+
+  void Shutdown(std::function<void()> done) override {
+    timer_.cancel();
+    log::Info("bgp", "sending Cease/Administrative Shutdown to every peer");
+    speaker_.Shutdown(std::move(done));
+  }
+
+ private:
+  struct PeerMetrics {
+    prometheus::Gauge* up;
+    prometheus::Gauge* prefixes;
+    prometheus::Counter* updates;
+    uint64_t updates_seen = 0;
+  };
+
+  void Tick() {
+    Refresh();
+    timer_.expires_after(kMetricsPeriod);
+    std::weak_ptr<bool> alive = alive_;
+    timer_.async_wait([this, alive](const boost::system::error_code& ec) {
+      if (ec || alive.expired()) return;
+      Tick();
+    });
+  }
+
+  void Refresh() {
+    if (!session_up_) return;
+    const nlohmann::json st = speaker_.Status();
+    std::map<std::string, bool> seen;
+    for (const auto& s : st["sessions"]) {
+      const std::string peer = s.value("name", "");
+      seen[peer] = true;
+      auto it = peers_.find(peer);
+      if (it == peers_.end()) {
+        const prometheus::Labels l{{"peer", peer}};
+        it = peers_
+                 .emplace(peer,
+                          PeerMetrics{&session_up_->Add(l), &prefixes_->Add(l), &updates_->Add(l)})
+                 .first;
+      }
+      PeerMetrics& m = it->second;
+      m.up->Set(s.value("state", "") == "Established" ? 1 : 0);
+      m.prefixes->Set(s.value("prefixes_sent", 0.0));
+      // A session rebuilt after a peer edit counts from zero again; the counter must not.
+      const uint64_t sent = s.value("updates_sent", uint64_t{0});
+      m.updates->Increment(
+          static_cast<double>(sent >= m.updates_seen ? sent - m.updates_seen : sent));
+      m.updates_seen = sent;
+    }
+    for (auto it = peers_.begin(); it != peers_.end();) {
+      if (seen.count(it->first)) {
+        ++it;
+        continue;
+      }
+      session_up_->Remove(it->second.up);
+      prefixes_->Remove(it->second.prefixes);
+      updates_->Remove(it->second.updates);
+      it = peers_.erase(it);
+    }
+  }
+
+  boost::asio::io_context& io_;
+  bgp::Speaker speaker_;
+  boost::asio::steady_timer timer_;
+  prometheus::Family<prometheus::Gauge>* session_up_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* prefixes_ = nullptr;
+  prometheus::Family<prometheus::Counter>* updates_ = nullptr;
+  std::map<std::string, PeerMetrics> peers_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace
+
+std::unique_ptr<SpeakerComponent> MakeBgpComponent(boost::asio::io_context& io,
+                                                   const AgentOptions& opts) {
+  return std::make_unique<BgpComponent>(io, opts.node);
+}
+
+}  // namespace ironlb

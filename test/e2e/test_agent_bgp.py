@@ -1,0 +1,193 @@
+"""ironlb-agent announcing by BGP, end to end: the real agent (controller + speaker, no XDP) in
+a node namespace reads a standalone configuration, assigns a VIP and announces it to BIRD 2 in
+a router namespace. Checks what an operator would: the route and its attributes at the router,
+`ironlbctl bgp show`, the BGP metrics, Service edits that never reset the session, and SIGTERM
+withdrawing at once."""
+import os
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+from agent import BIN, Agent, read_status  # noqa: E402
+from bgp_lab import Bird, Lab, wait_for  # noqa: E402
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/usr/sbin/bird"),
+                                reason="needs root and BIRD 2")
+
+CONFIG = """
+apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: {name: public, namespace: ironlb-system}
+spec:
+  addresses: [198.51.100.10-198.51.100.19]
+---
+apiVersion: metallb.io/v1beta1
+kind: BGPAdvertisement
+metadata: {name: public-bgp, namespace: ironlb-system}
+spec:
+  ipAddressPools: [public]
+  communities: [no-export, "65000:100"]
+---
+apiVersion: metallb.io/v1beta1
+kind: Community
+metadata: {name: well-known, namespace: ironlb-system}
+spec:
+  communities: [{name: no-export, value: "65535:65281"}]
+---
+apiVersion: metallb.io/v1beta2
+kind: BGPPeer
+metadata: {name: tor, namespace: ironlb-system}
+spec:
+  myASN: 64512
+  peerASN: 64513
+  peerAddress: 10.0.0.1
+  holdTime: 9s
+  connectTime: 1s
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: node-a
+  labels: {kubernetes.io/hostname: node-a}
+status:
+  addresses: [{type: InternalIP, address: 10.0.0.2}]
+"""
+
+
+def service(name, ip=None):
+    ann = f"\n  annotations: {{metallb.io/loadBalancerIPs: {ip}}}" if ip else ""
+    return f"""
+apiVersion: v1
+kind: Service
+metadata:
+  name: {name}
+  namespace: demo{ann}
+spec:
+  type: LoadBalancer
+  selector: {{app: {name}}}
+  ports: [{{name: http, port: 80, protocol: TCP, targetPort: 8080}}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: {name}-1
+  namespace: demo
+  labels: {{kubernetes.io/service-name: {name}}}
+addressType: IPv4
+ports: [{{name: http, port: 8080, protocol: TCP}}]
+endpoints:
+- addresses: [10.244.1.10]
+  conditions: {{ready: true}}
+  nodeName: node-a
+"""
+
+
+def write(path, text):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.rename(tmp, path)
+
+
+@pytest.fixture
+def env():
+    lab = Lab()
+    agents = []
+    try:
+        r, n = lab.ns("r"), lab.ns("n1")
+        lab.link(r, "10.0.0.1/24", n, "10.0.0.2/24", 1)
+        bird = Bird(lab, r, "10.0.0.1", 64513, [("10.0.0.2", 64512)])
+        cfg = os.path.join(lab.dir, "config")
+        os.makedirs(cfg)
+        write(os.path.join(cfg, "metallb.yaml"), CONFIG)
+        write(os.path.join(cfg, "web.yaml"), service("web", "198.51.100.15"))
+
+        def start():
+            a = Agent(lab.dir, cfg, node="node-a", extra=["--no-dataplane"], netns=n).start()
+            agents.append(a)
+            return a
+        yield lab, n, bird, cfg, start
+    finally:
+        for a in agents:
+            a.stop()
+        lab.close()
+
+
+def bird_uptime(bird):
+    """The protocol's 'since' timestamp: it changes whenever the session was reset."""
+    line = [ln for ln in bird.cmd("show", "protocols", "n0").splitlines() if ln.startswith("n0")]
+    return line[0].split()[3:5] if line else None
+
+
+def test_agent_announces_and_withdraws(env):
+    lab, n, bird, cfg, start = env
+    agent = start()
+    assert wait_for(bird.established, 30), bird.cmd("show", "protocols", "all", "n0") + agent.logs()
+    route = wait_for(lambda: bird.route("198.51.100.15/32"), 15)
+    assert route, agent.logs()
+    assert "via 10.0.0.2" in route, route
+    assert "(65000,100)" in route and "(65535,65281)" in route, route  # no-export = 65535:65281
+    assert "BGP.as_path: 64512" in route, route
+
+    # The operator's view.
+    st = agent.ctl("bgp", "show")
+    sess = {s["name"]: s for s in st["sessions"]}
+    assert sess["tor"]["state"] == "Established", st
+    assert sess["tor"]["prefixes_sent"] == 1 and sess["tor"]["local_address"] == "10.0.0.2", st
+    table = subprocess.run([os.path.join(BIN, "ironlbctl"), "--api-socket", agent.sock, "bgp",
+                            "show"], capture_output=True, text=True, timeout=10).stdout
+    assert re.search(r"tor\s+10\.0\.0\.1\s+64513\s+Established\s+\S+\s+1/1", table), table
+
+    def metrics():
+        return subprocess.run(["ip", "netns", "exec", n, "curl", "-s",
+                               f"http://127.0.0.1:{agent.metrics_port}/metrics"],
+                              capture_output=True, text=True, timeout=10).stdout
+    m = wait_for(lambda: (lambda t: t if 'ironlb_bgp_session_up{peer="tor"} 1' in t and
+                          'ironlb_bgp_announced_prefixes_total{peer="tor"} 1' in t else "")(metrics()), 5)
+    assert m, metrics()
+
+    # A second Service and then its removal: minimal UPDATEs, the session is never reset.
+    since = bird_uptime(bird)
+    write(os.path.join(cfg, "api.yaml"), service("api"))
+    assert wait_for(lambda: read_status(cfg).get("demo/api"), 10)
+    api_ip = read_status(cfg)["demo/api"]["ingress"][0]["ip"]
+    assert wait_for(lambda: bird.route(f"{api_ip}/32"), 10), agent.logs()
+    os.unlink(os.path.join(cfg, "api.yaml"))
+    assert wait_for(lambda: not bird.route(f"{api_ip}/32"), 10)
+    assert bird.route("198.51.100.15/32")
+    assert bird_uptime(bird) == since, bird.cmd("show", "protocols", "all", "n0")
+
+    # A Service without a ready endpoint anywhere is not announced (externalTrafficPolicy Cluster).
+    write(os.path.join(cfg, "web.yaml"), service("web", "198.51.100.15").replace(
+        "conditions: {ready: true}", "conditions: {ready: false}"))
+    assert wait_for(lambda: not bird.route("198.51.100.15/32"), 10), agent.logs()
+    write(os.path.join(cfg, "web.yaml"), service("web", "198.51.100.15"))
+    assert wait_for(lambda: bird.route("198.51.100.15/32"), 10)
+
+    # SIGTERM: Cease/Administrative Shutdown, so the router drops the route at once.
+    t0 = time.monotonic()
+    assert agent.stop() == 0, agent.logs()
+    assert wait_for(lambda: not bird.route("198.51.100.15/32"), 3)
+    print(f"route gone {1000 * (time.monotonic() - t0):.0f} ms after SIGTERM")
+    out = bird.cmd("show", "protocols", "all", "n0")
+    assert "Administrative shutdown" in out or "Cease" in out, out
+
+
+def test_agent_bad_peer_edit_keeps_session(env):
+    """A typo in a BGPPeer being served must not drop the session or its routes."""
+    lab, n, bird, cfg, start = env
+    agent = start()
+    assert wait_for(lambda: bird.route("198.51.100.15/32"), 30), agent.logs()
+    since = bird_uptime(bird)
+    write(os.path.join(cfg, "metallb.yaml"), CONFIG.replace("peerASN: 64513", "peerASN: banana"))
+    assert wait_for(lambda: agent.ctl("config", "show")["errors"], 10)
+    err = agent.ctl("config", "show")["errors"][0]
+    assert "tor" in err["object"] and "peerASN" in err["field"], err
+    time.sleep(1.5)
+    assert bird.route("198.51.100.15/32")
+    assert bird_uptime(bird) == since
+    assert agent.ctl("bgp", "show")["sessions"][0]["state"] == "Established"
