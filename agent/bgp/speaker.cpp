@@ -1,5 +1,6 @@
 #include "bgp/speaker.h"
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 
@@ -14,6 +15,7 @@ constexpr auto kDefaultConnectRetry = std::chrono::seconds(5);
 constexpr uint16_t kGracefulRestartTime = 120;  // seconds, RFC 4724 suggests <= hold time
 constexpr auto kShutdownPoll = std::chrono::milliseconds(10);
 constexpr int kShutdownMaxPolls = 200;  // 2 s bound on flushing the NOTIFICATIONs
+constexpr uint32_t kMaxTtl = 255;
 
 // Waits for the NOTIFICATIONs to leave the sockets, bounded. Only the pending timer handler
 // holds the state, so nothing is left behind (or leaked) when the io_context stops first.
@@ -98,11 +100,57 @@ std::optional<SessionConfig> Speaker::SessionConfigFor(const BGPPeer& p, const S
   return c;
 }
 
+std::optional<bfd::LinkConfig> Speaker::BfdConfigFor(const BGPPeer& p, const Config& cfg,
+                                                     const SessionConfig& session) {
+  if (p.bfd_profile.empty()) return std::nullopt;
+  auto it = cfg.bfd_profiles.find(p.bfd_profile);
+  if (it == cfg.bfd_profiles.end()) return std::nullopt;
+  const BFDProfile& prof = it->second;
+  bfd::LinkConfig l;
+  l.peer = session.peer_address;
+  l.local = session.source_address;
+  l.params.desired_min_tx = std::chrono::milliseconds(prof.transmit_interval_ms);
+  l.params.required_min_rx = std::chrono::milliseconds(prof.receive_interval_ms);
+  l.params.detect_mult = static_cast<uint8_t>(prof.detect_multiplier);
+  l.params.passive = prof.passive_mode;
+  // Echo mode (echo_interval_ms, echo_mode) is not implemented: control packets only.
+  l.minimum_ttl = static_cast<uint8_t>(std::min(prof.minimum_ttl, kMaxTtl));
+  return l;
+}
+
+void Speaker::ApplyBfd(const std::string& name, std::optional<bfd::LinkConfig> want) {
+  auto it = bfd_links_.find(name);
+  if (it != bfd_links_.end()) {
+    const bfd::LinkConfig& have = it->second->config();
+    if (want && have.peer == want->peer && have.local == want->local) {
+      it->second->Reconfigure(*want);  // profile edit: Poll Sequence, no reset of either session
+      return;
+    }
+    bfd_->Remove(it->second);
+    bfd_links_.erase(it);
+  }
+  if (!want) return;
+  if (!bfd_) bfd_ = std::make_unique<bfd::Transport>(io_);
+  bfd_links_[name] =
+      bfd_->Add(*want, [this, name](const bfd::StateChange& c) { OnBfdChange(name, c); });
+}
+
+void Speaker::OnBfdChange(const std::string& name, const bfd::StateChange& c) {
+  // RFC 5882 sections 3.2 and 10.2: Up -> Down takes the BGP session down at once, unless the
+  // peer only went AdminDown (its BFD was switched off, the path may be fine).
+  if (c.from != bfd::SessionState::kUp || c.to != bfd::SessionState::kDown || c.remote_admin_down)
+    return;
+  auto it = sessions_.find(name);
+  if (it == sessions_.end()) return;
+  it->second->SetBfdDown(std::string("BFD session down: ") + bfd::DiagName(c.diag));
+}
+
 void Speaker::Apply(const Config& cfg, const Snapshot& snap) {
   if (shutting_down_) return;
   Announcements ann = ComputeAnnouncements(cfg, snap, node_);
   for (auto it = sessions_.begin(); it != sessions_.end();) {
     if (!ann.by_peer.count(it->first)) {
+      ApplyBfd(it->first, std::nullopt);
       it->second->Stop();
       it = sessions_.erase(it);
     } else {
@@ -125,6 +173,7 @@ void Speaker::Apply(const Config& cfg, const Snapshot& snap) {
     } else {
       it->second->SetRoutes(routes);
     }
+    ApplyBfd(name, BfdConfigFor(cfg.peers.at(name), cfg, *sc));
   }
   Listen();
   UpdateMd5Keys();
@@ -190,14 +239,24 @@ nlohmann::json Speaker::Status() const {
   nlohmann::json j;
   j["node"] = node_;
   j["sessions"] = nlohmann::json::array();
-  for (const auto& [name, s] : sessions_) j["sessions"].push_back(s->Status());
+  for (const auto& [name, s] : sessions_) {
+    nlohmann::json sj = s->Status();
+    auto b = bfd_links_.find(name);
+    if (b != bfd_links_.end()) sj["bfd"] = b->second->Status();
+    j["sessions"].push_back(std::move(sj));
+  }
   if (!listen_error_.empty()) j["listen_error"] = listen_error_;
+  if (bfd_) j["bfd"] = bfd_->Status();
   return j;
 }
 
 void Speaker::Shutdown(std::function<void()> done) {
   shutting_down_ = true;
   for (auto& [name, s] : sessions_) s->Stop();
+  // BGP's Cease goes first; the AdminDown that follows tells the router's BFD not to fail
+  // anything (RFC 5882 section 3.2).
+  for (auto& [name, link] : bfd_links_) bfd_->Remove(link);
+  bfd_links_.clear();
   std::weak_ptr<bool> alive = alive_;
   auto flushed = [this, alive] {
     if (alive.expired()) return true;

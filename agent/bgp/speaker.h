@@ -10,6 +10,7 @@
 #include <string>
 
 #include "bgp/announcements.h"
+#include "bgp/bfd_transport.h"
 #include "bgp/session.h"
 #include "model/snapshot.h"
 
@@ -30,15 +31,24 @@ class Speaker {
   // Builds a session's configuration from a BGPPeer (exposed for tests).
   static std::optional<SessionConfig> SessionConfigFor(const BGPPeer& p, const Snapshot& snap,
                                                        const std::string& node);
+  // The BFD session for a peer with a bfdProfile (exposed for tests).
+  static std::optional<bfd::LinkConfig> BfdConfigFor(const BGPPeer& p, const Config& cfg,
+                                                     const SessionConfig& session);
 
  private:
   void Listen();
   void Accept(boost::asio::ip::tcp::acceptor& a);
   void UpdateMd5Keys();
+  // Starts, retunes or stops the peer's BFD session to match its profile.
+  void ApplyBfd(const std::string& name, std::optional<bfd::LinkConfig> want);
+  void OnBfdChange(const std::string& name, const bfd::StateChange& c);
 
   boost::asio::io_context& io_;
   std::string node_;
   std::map<std::string, std::unique_ptr<Session>> sessions_;
+  // Declared after sessions_ so it goes first: its callbacks reach into sessions_.
+  std::unique_ptr<bfd::Transport> bfd_;
+  std::map<std::string, bfd::Link*> bfd_links_;  // by BGPPeer name, owned by bfd_
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor4_, acceptor6_;
   std::string listen_error_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
