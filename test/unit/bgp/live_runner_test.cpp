@@ -1,8 +1,10 @@
 // A standalone speaker for the interop e2e tests (test/e2e/test_bgp_interop.py), run inside
 // a network namespace until the lead's agent drives Speaker itself. Skipped unless
 // IRONLB_BGP_LIVE_PEER is set. Env: IRONLB_BGP_LIVE_{PEER,MY_ASN,PEER_ASN,VIPS,COMMUNITIES,
-// LOCAL_PREF,PASSWORD,HOLD,STOP_FILE,STATUS_FILE}; the speaker runs until STOP_FILE exists, then
-// shuts down (Cease/Administrative Shutdown) as the agent does on SIGTERM.
+// LOCAL_PREF,PASSWORD,HOLD,STOP_FILE,STATUS_FILE,BFD,BFD_FILE}; the speaker runs until STOP_FILE
+// exists, then shuts down (Cease/Administrative Shutdown) as the agent does on SIGTERM.
+// BFD is "rx_ms,tx_ms,mult[,passive]" (a BFDProfile for the peer); BFD_FILE, when it exists,
+// replaces it and is re-read on change, as a profile edit would be.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -10,6 +12,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <sstream>
 
 #include "bgp/speaker.h"
@@ -31,6 +34,19 @@ std::vector<std::string> SplitComma(const std::string& s) {
   return out;
 }
 
+// "rx,tx,mult[,passive]" -> the BFDProfile named "bfd".
+std::optional<BFDProfile> ParseBfd(const std::string& spec) {
+  auto f = SplitComma(spec.substr(0, spec.find('\n')));
+  if (f.size() < 3) return std::nullopt;
+  BFDProfile b;
+  b.meta.name = "bfd";
+  b.receive_interval_ms = static_cast<uint32_t>(std::stoul(f[0]));
+  b.transmit_interval_ms = static_cast<uint32_t>(std::stoul(f[1]));
+  b.detect_multiplier = static_cast<uint32_t>(std::stoul(f[2]));
+  b.passive_mode = f.size() > 3 && f[3] == "passive";
+  return b;
+}
+
 TEST(Live, Speaker) {
   const std::string peer_addr = Env("IRONLB_BGP_LIVE_PEER");
   if (peer_addr.empty()) GTEST_SKIP() << "IRONLB_BGP_LIVE_PEER not set";
@@ -44,6 +60,10 @@ TEST(Live, Speaker) {
   peer.password = Env("IRONLB_BGP_LIVE_PASSWORD");
   peer.hold_time = std::chrono::seconds(std::stoi(Env("IRONLB_BGP_LIVE_HOLD", "9")));
   peer.connect_time = std::chrono::seconds(1);
+  if (auto bfd = ParseBfd(Env("IRONLB_BGP_LIVE_BFD"))) {
+    cfg.bfd_profiles["bfd"] = *bfd;
+    peer.bfd_profile = "bfd";
+  }
   cfg.peers["router"] = peer;
   BGPAdvertisement adv;
   adv.meta.name = "adv";
@@ -81,6 +101,8 @@ TEST(Live, Speaker) {
   // re-read whenever it changes: Services come and go without restarting the speaker.
   const std::string vips_file = Env("IRONLB_BGP_LIVE_VIPS_FILE");
   std::string last_vips;
+  const std::string bfd_file = Env("IRONLB_BGP_LIVE_BFD_FILE");
+  std::string last_bfd;
   boost::asio::io_context io;
   Speaker speaker(io, "node");
   speaker.Apply(cfg, snap);
@@ -99,6 +121,20 @@ TEST(Live, Speaker) {
       if (f.is_open() && content != last_vips) {
         last_vips = content;
         set_vips(SplitComma(content.substr(0, content.find('\n'))));
+        speaker.Apply(cfg, snap);
+      }
+    }
+    if (!bfd_file.empty()) {
+      std::ifstream f(bfd_file);
+      std::string content((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+      if (f.is_open() && content != last_bfd) {
+        last_bfd = content;
+        if (auto bfd = ParseBfd(content)) {
+          cfg.bfd_profiles["bfd"] = *bfd;
+          cfg.peers["router"].bfd_profile = "bfd";
+        } else {
+          cfg.peers["router"].bfd_profile.clear();
+        }
         speaker.Apply(cfg, snap);
       }
     }
