@@ -28,8 +28,12 @@ std::optional<uint16_t> SlicePort(const EndpointSlice& s, const ServicePort& sp)
   return std::nullopt;
 }
 
+// externalTrafficPolicy Local: a node serves only its own endpoints (the client address stays
+// visible to them without a second hop), and announces the VIP only while it has one.
 std::vector<DesiredBackend> Backends(const Snapshot& snap, const Service& svc,
-                                     const ServicePort& sp, Family family) {
+                                     const ServicePort& sp, Family family,
+                                     const std::string& node) {
+  const bool local_only = svc.external_traffic_policy == "Local";
   std::map<std::pair<IPAddr, uint16_t>, DesiredBackend> by_addr;
   for (const auto& slice : snap.endpoint_slices) {
     if (slice.meta.ns != svc.meta.ns || slice.service_name() != svc.meta.name) continue;
@@ -37,6 +41,7 @@ std::vector<DesiredBackend> Backends(const Snapshot& snap, const Service& svc,
     auto port = SlicePort(slice, sp);
     if (!port) continue;
     for (const auto& ep : slice.endpoints) {
+      if (local_only && ep.node_name != node) continue;
       const bool terminating = ep.conditions.terminating.value_or(false);
       const bool ready = ep.conditions.ready.value_or(true) && !terminating;
       if (!ready && !terminating) continue;  // not ready, not draining: no traffic at all
@@ -144,7 +149,7 @@ DesiredDataplane ComputeDesired(const Snapshot& snap, const Config& cfg, const s
         s.vip = *vip;
         s.port = sp.port;
         s.proto = *proto;
-        s.backends = Backends(snap, svc, sp, vip->family());
+        s.backends = Backends(snap, svc, sp, vip->family(), node);
         std::vector<maglev::Backend> ready;
         for (const auto& b : s.backends)
           if (!b.draining) ready.push_back({b.id(*proto), b.weight});

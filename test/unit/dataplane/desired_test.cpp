@@ -59,6 +59,29 @@ Node MakeNode(const std::string& name) {
   return n;
 }
 
+TEST(ComputeDesired, ExternalTrafficPolicyLocalKeepsOnlyThisNodesEndpoints) {
+  Snapshot snap;
+  snap.services = {LbService("web", "198.51.100.10"), LbService("api", "198.51.100.11")};
+  snap.services[0].external_traffic_policy = "Local";
+  auto on = [](Endpoint e, const std::string& node) {
+    e.node_name = node;
+    return e;
+  };
+  snap.endpoint_slices = {
+      Slice("web", {on(Ep("10.1.0.5"), "node-a"), on(Ep("10.2.0.5"), "node-b")}),
+      Slice("api", {on(Ep("10.1.0.6"), "node-a"), on(Ep("10.2.0.6"), "node-b")})};
+  auto d = ComputeDesired(snap, Config{}, "node-b");
+  ASSERT_EQ(d.services.size(), 2u);
+  ASSERT_EQ(d.services[0].key(), "198.51.100.10:80/TCP");
+  ASSERT_EQ(d.services[0].backends.size(), 1u);
+  EXPECT_EQ(d.services[0].backends[0].id(Proto::kTCP), "10.2.0.5:8080/TCP");
+  EXPECT_EQ(d.services[1].backends.size(), 2u) << "Cluster policy keeps every endpoint";
+  // A node without a local endpoint has the VIP with no backend: counted and dropped.
+  auto c = ComputeDesired(snap, Config{}, "node-c");
+  EXPECT_TRUE(c.services[0].backends.empty());
+  EXPECT_TRUE(c.services[0].table.entries.empty());
+}
+
 TEST(ComputeDesired, ReadyEndpointsInTableTerminatingDrainedNotReadyExcluded) {
   Snapshot snap;
   snap.services = {LbService("web", "198.51.100.10")};
