@@ -42,12 +42,23 @@ wait_status() {  # wait until the controller has written n status files
 step "lab: client, router, LAN client, node-a and node-b, two pods per node (namespaces *-$LAB_ID)"
 lab_up
 cp -r "$root/examples" "$work/config"
+# The router speaks BGP to both nodes (AS 64500 <-> 64512, as examples/pools.yaml's BGPPeer says)
+# and installs what it learns into its kernel, equal paths merged into one multipath route.
+cat >"$work/bird.conf" <<'BIRD'
+router id 10.255.0.1;
+protocol device {}
+protocol kernel { ipv4 { export all; }; merge paths on; }
+protocol bgp node_a { neighbor 10.255.0.11 as 64512; local as 64500; ipv4 { import all; export none; }; }
+protocol bgp node_b { neighbor 10.255.0.12 as 64512; local as 64500; ipv4 { import all; export none; }; }
+BIRD
+ip netns exec "$(ns router)" bird -f -c "$work/bird.conf" -s "$work/bird.ctl" >"$work/bird.log" 2>&1 &
+pids+=($!)
 for pod in a1 a2 b1 b2; do
   ip netns exec "$(ns pod-$pod)" /usr/bin/python3 "$root/scripts/lab_pod_server.py" "pod-$pod" &
   pids+=($!)
 done
 
-step "ironlb-agent on node-a (controller + speaker) and node-b (speaker), XDP on each node's eth0"
+step "ironlb-agent on node-a (controller + speaker) and node-b (speaker), XDP on each node's eth0, BGP to the router"
 for node in node-a node-b; do
   role=speaker
   [ "$node" = node-a ] && role=all
@@ -56,7 +67,7 @@ for node in node-a node-b; do
   mount -t bpf bpf "$work/bpf-$node"
   mounts+=("$work/bpf-$node")
   ip netns exec "$(ns $node)" "$bin/ironlb-agent" --node "$node" --config "$work/config" \
-    --role "$role" --interface eth0 --no-bgp --bpffs "$work/bpf-$node" \
+    --role "$role" --interface eth0 --bpffs "$work/bpf-$node" \
     --api-socket "$work/$node.sock" --metrics-addr "" >"$work/$node.log" 2>&1 &
   pids+=($!)
 done
@@ -72,10 +83,23 @@ ip -n "$(ns lan)" neigh show 10.255.0.205
 echo "node-a eth0 MAC: $(ip -n "$(ns node-a)" -br link show eth0 | awk '{print $3}')"
 
 step "Forwarding: 198.51.100.11 (demo/web, externalTrafficPolicy Local) through node-a, straight to its local pod"
-# Until BGP announces it, the LAN client routes the pool to node-a by hand.
+# The LAN client speaks no BGP: it routes the pool to node-a by hand.
 ip -n "$(ns lan)" route add 198.51.100.0/24 via 10.255.0.11
 for i in 1 2 3; do ip netns exec "$(ns lan)" curl -s --max-time 3 http://198.51.100.11/; done
 ctl node-a maglev show 198.51.100.11:80/TCP | head -8 || true
+
+step "BGP: both nodes announce 198.51.100.11 (web has a local pod on each); the router spreads flows by ECMP"
+for _ in $(seq 1 300); do
+  [ "$(ip -n "$(ns router)" route show 198.51.100.11 | grep -c nexthop)" -ge 2 ] && break
+  sleep 0.1
+done
+ctl node-a bgp show
+echo "router's kernel route:"
+ip -n "$(ns router)" route show 198.51.100.11
+echo "the outside client (172.30.0.2), one connection per source port:"
+for i in $(seq 1 8); do
+  ip netns exec "$(ns client)" curl -s --max-time 2 --local-port $((41000 + i)) http://198.51.100.11/ || echo "(no answer)"
+done | sed "s/:[0-9]*$//" | sort | uniq -c
 
 step "the data plane, from the pinned maps (works with the agent stopped too)"
 ctl node-a vip list | head -12
