@@ -41,6 +41,31 @@ TEST(BfdCodec, DecodesGoldenDownPacket) {
   EXPECT_EQ(Encode(p), kDownPacket);
 }
 
+// Captured from FRR 8.4 bfdd (tcpdump in the e2e lab): its first packet after coming Up,
+// polling to switch from the 1 s slow rate to the profile's 100 ms.
+const std::vector<uint8_t> kFrrUpPoll =
+    Hex("20 |"         // Vers 1, Diag 0
+        "e0 |"         // Sta Up (3 << 6), P
+        "03 | 18 |"    // Detect Mult 3, Length 24
+        "84e1 e4d9 |"  // My Discriminator
+        "01dc ad38 |"  // Your Discriminator (ours)
+        "0001 86a0 |"  // Desired Min TX 100,000 us
+        "0001 86a0 |"  // Required Min RX 100,000 us
+        "0000 c350");  // Required Min Echo RX 50,000 us
+
+TEST(BfdCodec, DecodesFrrUpPoll) {
+  Decoded d = Decode(kFrrUpPoll);
+  ASSERT_TRUE(d.packet) << DropReasonName(d.drop);
+  EXPECT_EQ(d.packet->state, SessionState::kUp);
+  EXPECT_TRUE(d.packet->poll);
+  EXPECT_FALSE(d.packet->final);
+  EXPECT_EQ(d.packet->my_discriminator, 0x84e1e4d9u);
+  EXPECT_EQ(d.packet->your_discriminator, 0x01dcad38u);
+  EXPECT_EQ(d.packet->desired_min_tx, milliseconds(100));
+  EXPECT_EQ(d.packet->required_min_rx, milliseconds(100));
+  EXPECT_EQ(Encode(*d.packet), kFrrUpPoll);
+}
+
 TEST(BfdCodec, EncodesEveryFlagAndField) {
   ControlPacket p;
   p.diag = Diag::kControlDetectionTimeExpired;
