@@ -277,11 +277,15 @@ bool Fsm::Start(const EventData&) {
   return true;
 }
 
-bool Fsm::Stop(const EventData&) {
-  if (state_ == State::kOpenSent || state_ == State::kOpenConfirm || state_ == State::kEstablished)
+bool Fsm::Stop(const EventData& d) {
+  const bool keep_routes = d.for_restart && state_ == State::kEstablished &&
+                           cfg_.graceful_restart && neg_.peer_graceful_restart;
+  if (!keep_routes && (state_ == State::kOpenSent || state_ == State::kOpenConfirm ||
+                       state_ == State::kEstablished))
     SendNotification(AdministrativeShutdown("ironlb shutting down"));
   running_ = false;
-  Fail("administratively stopped");
+  Fail(keep_routes ? "stopped for restart: the peer keeps our routes (graceful restart)"
+                   : "administratively stopped");
   return true;
 }
 

@@ -89,6 +89,10 @@ struct EventData {
   const DecodedUpdate* update = nullptr;
   const RouteRefresh* route_refresh = nullptr;
   std::string reason;  // for kTcpConnectionFails / kBfdDown
+  // kStop for a restart (an upgrade): where both sides negotiated graceful restart, close the
+  // connection without a NOTIFICATION so the peer keeps our routes as stale (RFC 4724 section 4.2)
+  // until the restarted speaker refreshes them and sends End-of-RIB.
+  bool for_restart = false;
 };
 
 class Fsm {

@@ -76,8 +76,10 @@ Session::~Session() {
 void Session::Start() {
   fsm_.Handle(Event::kStart);
 }
-void Session::Stop() {
-  fsm_.Handle(Event::kStop);
+void Session::Stop(bool for_restart) {
+  EventData d;
+  d.for_restart = for_restart;
+  fsm_.Handle(Event::kStop, d);
 }
 
 void Session::SetBfdDown(const std::string& reason) {

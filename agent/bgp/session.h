@@ -44,8 +44,9 @@ class Session : public FsmIo {
   ~Session() override;
 
   void Start();
-  // Sends Cease/Administrative Shutdown when up and stops for good.
-  void Stop();
+  // Sends Cease/Administrative Shutdown when up and stops for good. With `for_restart` and
+  // graceful restart negotiated, closes without it so the peer keeps the routes (RFC 4724).
+  void Stop(bool for_restart = false);
   // An accepted connection from this peer's address.
   void Offer(boost::asio::ip::tcp::socket s);
   void SetRoutes(PeerRoutes routes);

@@ -252,7 +252,9 @@ nlohmann::json Speaker::Status() const {
 
 void Speaker::Shutdown(std::function<void()> done) {
   shutting_down_ = true;
-  for (auto& [name, s] : sessions_) s->Stop();
+  // A peer with enableGracefulRestart keeps our routes while the agent restarts (forwarding
+  // goes on: XDP stays attached); every other peer gets a Cease and withdraws at once.
+  for (auto& [name, s] : sessions_) s->Stop(/*for_restart=*/true);
   // BGP's Cease goes first; the AdminDown that follows tells the router's BFD not to fail
   // anything (RFC 5882 section 3.2).
   for (auto& [name, link] : bfd_links_) bfd_->Remove(link);

@@ -25,7 +25,8 @@ class Speaker {
   // never reset a session; only a change of the peer's connection parameters does.
   void Apply(const Config& cfg, const Snapshot& snap);
   nlohmann::json Status() const;
-  // Cease/Administrative Shutdown to every peer, then `done` once sent (or after a bound).
+  // Cease/Administrative Shutdown to every peer (graceful-restart peers: a close that keeps the
+  // routes, RFC 4724), then `done` once sent (or after a bound).
   void Shutdown(std::function<void()> done);
 
   // Builds a session's configuration from a BGPPeer (exposed for tests).

@@ -192,6 +192,55 @@ TEST_F(FsmTest, PeerNotificationDropsSession) {
   EXPECT_NE(fsm.last_error().find("Administrative Shutdown"), std::string::npos);
 }
 
+Bytes PeerOpenWithGracefulRestart() {
+  Capabilities c;
+  c.multiprotocol = {{kAfiIpv4, kSafiUnicast}};
+  c.graceful_restart = GracefulRestart{false, 120, {{{kAfiIpv4, kSafiUnicast}, false}}};
+  return EncodeOpen(MakeOpen(64513, 30, 0x0a000002, c));
+}
+
+TEST_F(FsmTest, StopForRestartKeepsRoutesOnlyWhenBothSidesNegotiatedGracefulRestart) {
+  auto c = Config();
+  c.graceful_restart = GracefulRestart{false, 120, {{{kAfiIpv4, kSafiUnicast}, true}}};
+  auto establish = [&](Fsm& f, Bytes peer_open) {
+    f.Handle(Event::kStart);
+    f.Handle(Event::kTcpCrAcked);
+    f.Receive(peer_open);
+    f.Receive(EncodeKeepalive());
+    ASSERT_EQ(f.state(), State::kEstablished);
+  };
+  {
+    FakeIo gio;
+    Fsm f(c, gio);
+    establish(f, PeerOpenWithGracefulRestart());
+    const size_t before = gio.sent.size();
+    EventData d;
+    d.for_restart = true;
+    f.Handle(Event::kStop, d);
+    EXPECT_EQ(f.state(), State::kIdle);
+    EXPECT_EQ(gio.sent.size(), before) << "no NOTIFICATION: the peer keeps our routes as stale";
+    EXPECT_GE(gio.closes, 1);
+    EXPECT_NE(f.last_error().find("graceful restart"), std::string::npos);
+  }
+  {
+    FakeIo nio;  // the peer did not advertise graceful restart: a Cease, routes withdrawn
+    Fsm f(c, nio);
+    establish(f, PeerOpen());
+    EventData d;
+    d.for_restart = true;
+    f.Handle(Event::kStop, d);
+    EXPECT_EQ(nio.LastType(), MessageType::kNotification);
+    EXPECT_EQ(nio.LastNotification().code, error_code::kCease);
+  }
+  {
+    FakeIo sio;  // both sides capable, but a plain stop (node leaving): still a Cease
+    Fsm f(c, sio);
+    establish(f, PeerOpenWithGracefulRestart());
+    f.Handle(Event::kStop);
+    EXPECT_EQ(sio.LastType(), MessageType::kNotification);
+  }
+}
+
 TEST_F(FsmTest, StopSendsCeaseAdministrativeShutdownAndStaysDown) {
   Establish();
   fsm.Handle(Event::kStop);
