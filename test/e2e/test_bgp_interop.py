@@ -1,5 +1,6 @@
-"""Interop of ironlb's BGP speaker with BIRD 2 in network namespaces. Until the agent drives
-the Speaker, the node side is the standalone runner in unit_bgp (Live.Speaker)."""
+"""Interop of ironlb's BGP speaker with BIRD 2, GoBGP and FRR in network namespaces. The node side
+is the standalone speaker runner in unit_bgp (Live.Speaker), which lets one test start many
+nodes cheaply; test_agent_bgp.py and test_bfd.py run the real ironlb-agent."""
 import os
 import sys
 import time
@@ -7,7 +8,7 @@ import time
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from bgp_lab import Bird, GoBgp, Lab, wait_for  # noqa: E402
+from bgp_lab import Bird, Frr, GoBgp, Lab, wait_for  # noqa: E402
 
 BIN = os.environ.get("IRONLB_BIN", os.path.join(os.path.dirname(__file__), "../../build/bin"))
 RUNNER = os.path.join(BIN, "unit_bgp")
@@ -150,3 +151,33 @@ def test_gobgp_routes_and_shutdown(lab):
     assert "64512:1:2" in route, route
     open(stop, "w").close()
     assert wait_for(lambda: not gobgp.route("192.0.2.10/32"), 5)
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/lib/frr/bgpd"), reason="needs FRR")
+def test_frr_routes_ecmp_and_shutdown(lab):
+    r = lab.ns("r")
+    neighbors, nodes = [], []
+    for i in range(1, 4):
+        n = lab.ns(f"n{i}")
+        lab.link(r, f"10.0.{i}.1/24", n, f"10.0.{i}.2/24", i)
+        neighbors.append((f"10.0.{i}.2", 64512))
+        nodes.append((n, f"10.0.{i}.1"))
+    frr = Frr(lab, r, "10.0.0.1", 64513, neighbors)
+    stop = os.path.join(lab.dir, "stop")
+    for i, (n, peer) in enumerate(nodes):
+        start_node(lab, n, peer, ["192.0.2.10"], stop,
+                   {"IRONLB_BGP_LIVE_COMMUNITIES": "65000:100,large:64512:1:2"}, log=f"node{i}")
+    assert wait_for(lambda: all(frr.established(a) for a, _ in neighbors), 60), \
+        frr.cmd("show bgp summary")
+    route = wait_for(lambda: frr.route("192.0.2.10/32"), 10)
+    assert route, frr.cmd("show bgp summary")
+    assert "65000:100" in route and "64512:1:2" in route, route
+    assert "Paths: (3 available" in route, route
+
+    def kernel_hops():
+        out = os.popen(f"ip -n {r} route show 192.0.2.10").read()
+        return out if out.count("nexthop") == 3 else ""
+    assert wait_for(kernel_hops, 30), os.popen(f"ip -n {r} route").read() + route
+    open(stop, "w").close()
+    assert wait_for(lambda: not os.popen(f"ip -n {r} route show 192.0.2.10").read(), 5)
+    assert not frr.route("192.0.2.10/32")

@@ -1,6 +1,7 @@
 """Network-namespace lab for the BGP interop tests: a router namespace running a real BGP
 daemon (BIRD 2 here) and node namespaces running ironlb's speaker, joined by veth pairs.
 Every name carries the pid; everything is removed on close, even after failures."""
+import json
 import os
 import shutil
 import signal
@@ -124,3 +125,46 @@ class GoBgp:
     def route(self, prefix, family="ipv4"):
         out = self.cmd("global", "rib", "-a", family, prefix)
         return out if prefix.split("/")[0] in out else ""
+
+
+class Frr:
+    """FRR bgpd (+ zebra, so routes reach the namespace's kernel) with private sockets."""
+
+    def __init__(self, lab, ns_, router_id, asn, neighbors):
+        self.ns, self.vty = ns_, os.path.join(lab.dir, "frr")
+        os.chmod(lab.dir, 0o755)  # the daemons run as user frr and read their config here
+        os.makedirs(self.vty, exist_ok=True)
+        os.chmod(self.vty, 0o777)
+        conf = [f"router bgp {asn}", f" bgp router-id {router_id}", " no bgp ebgp-requires-policy",
+                " bgp bestpath as-path multipath-relax"]
+        for addr, peer_as in neighbors:
+            conf.append(f" neighbor {addr} remote-as {peer_as}")
+            conf.append(f" neighbor {addr} timers 3 9")
+        conf += [" address-family ipv6 unicast"] + \
+            [f"  neighbor {a} activate" for a, _ in neighbors if ":" in a] + [" exit-address-family"]
+        path = os.path.join(lab.dir, "bgpd.conf")
+        with open(path, "w") as f:
+            f.write("\n".join(conf) + "\n")
+        zsock = os.path.join(self.vty, "zserv.api")
+        # vtysh needs the daemon user in FRR's vty group (frrvty): run as frr, not root.
+        common = ["--vty_socket", self.vty, "-z", zsock, "-u", "frr", "-g", "frr"]
+        lab.spawn(ns_, ["/usr/lib/frr/zebra", "-i", os.path.join(self.vty, "zebra.pid")] + common
+                  + ["-f", "/dev/null"], log="zebra")
+        wait_for(lambda: os.path.exists(zsock), 10)
+        self.proc = lab.spawn(ns_, ["/usr/lib/frr/bgpd", "-i", os.path.join(self.vty, "bgpd.pid"),
+                                    "-f", path, "-p", "179"] + common, log="bgpd")
+
+    def cmd(self, command):
+        return sh("ip", "netns", "exec", self.ns, "vtysh", "--vty_socket", self.vty, "-c", command,
+                  check=False).stdout
+
+    def established(self, neighbor):
+        try:
+            peer = json.loads(self.cmd(f"show bgp neighbors {neighbor} json")).get(neighbor, {})
+        except ValueError:
+            return False
+        return peer.get("bgpState") == "Established"
+
+    def route(self, prefix):
+        out = self.cmd(f"show bgp {'ipv6' if ':' in prefix else 'ipv4'} unicast {prefix}")
+        return out if "Paths:" in out and "Network not in table" not in out else ""
