@@ -37,10 +37,11 @@ void Session::Start() {
 
 void Session::Stop() {
   if (state_ == SessionState::kAdminDown) return;
+  // Section 6.8.16: AdminDown packets keep going out at the current rate, so one lost packet
+  // does not look like a failure to the peer; the owner decides when to fall silent.
   Transition(SessionState::kAdminDown, Diag::kAdministrativelyDown);
-  io_.CancelTimer(Timer::kTransmit);
   io_.CancelTimer(Timer::kDetect);
-  next_tx_.reset();
+  last_rx_.reset();
 }
 
 void Session::Reconfigure(SessionParams params) {
@@ -136,7 +137,13 @@ void Session::RearmDetect() {
 }
 
 void Session::OnTimer(Timer t) {
-  if (state_ == SessionState::kAdminDown) return;
+  if (state_ == SessionState::kAdminDown) {
+    if (t == Timer::kTransmit && next_tx_) {
+      SendControl(false);
+      ScheduleTransmit();
+    }
+    return;
+  }
   if (t == Timer::kTransmit) {
     // Section 6.8.7: no periodic packets while the peer asks for none (RemoteMinRxInterval
     // zero) or runs Demand mode with both sides Up.
@@ -218,8 +225,9 @@ void Session::Transition(SessionState to, Diag diag, bool remote_admin_down) {
                         DiagName(diag_) + (remote_admin_down ? " (peer is AdminDown)" : "");
   }
   if (to != SessionState::kUp) poll_active_ = poll_again_ = false;
-  // Up switches to the configured rate through a Poll; leaving Up falls back to one second.
-  UpdateLocalTimers(to == SessionState::kUp);
+  // Up switches to the configured rate through a Poll; leaving Up falls back to one second
+  // (but AdminDown keeps the rate it had, see Stop).
+  if (to != SessionState::kAdminDown) UpdateLocalTimers(to == SessionState::kUp);
   // Tell the peer at once, unless a poll just did.
   if (!(to == SessionState::kUp && poll_active_)) SendControl(false);
   TightenTransmit();

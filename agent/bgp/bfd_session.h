@@ -49,7 +49,7 @@ class Session {
   Session(SessionParams params, uint32_t local_discriminator, SessionIo& io);
 
   void Start();  // AdminDown -> Down; transmits at the slow rate unless passive
-  void Stop();   // -> AdminDown, tells the peer once, stops transmitting
+  void Stop();   // -> AdminDown, which it keeps sending at the current rate
   // New parameters take effect through a Poll Sequence (section 6.8.3) when the peer hears us.
   void Reconfigure(SessionParams params);
   // Section 6.8.6 for a packet already demultiplexed to this session.

@@ -170,6 +170,7 @@ Transport::Transport(asio::io_context& io, Ports ports)
 Transport::~Transport() {
   *alive_ = false;
   links_.clear();
+  retiring_.clear();
 }
 
 Link* Transport::Add(const LinkConfig& cfg, Link::OnChange on_change) {
@@ -178,7 +179,7 @@ Link* Transport::Add(const LinkConfig& cfg, Link::OnChange on_change) {
   // new session is not mistaken for its old one.
   std::uniform_int_distribution<uint32_t> dist(1);
   uint32_t discr = dist(rng_);
-  while (links_.count(discr)) discr = dist(rng_);
+  while (links_.count(discr) || retiring_.count(discr)) discr = dist(rng_);
   auto link = std::make_unique<Link>(*this, cfg, discr, std::move(on_change));
   Link* raw = link.get();
   links_.emplace(discr, std::move(link));
@@ -188,8 +189,20 @@ Link* Transport::Add(const LinkConfig& cfg, Link::OnChange on_change) {
 
 void Transport::Remove(Link* link) {
   if (!link) return;
+  const uint32_t discr = link->session().local_discriminator();
+  auto it = links_.find(discr);
+  if (it == links_.end()) return;
   link->session().Stop();
-  links_.erase(link->session().local_discriminator());
+  retiring_[discr] = std::move(it->second);
+  links_.erase(it);
+  // The peer's detection time for us, which AdminDown packets must cover.
+  const Session& s = link->session();
+  const Micros window = s.params().detect_mult * s.transmit_interval();
+  auto timer = std::make_shared<asio::steady_timer>(io_, window);
+  std::weak_ptr<bool> alive = alive_;
+  timer->async_wait([this, alive, timer, discr](const boost::system::error_code&) {
+    if (!alive.expired()) retiring_.erase(discr);
+  });
 }
 
 void Transport::OpenListeners() {

@@ -79,7 +79,8 @@ class Transport {
 
   // Starts a session to cfg.peer; `on_change` sees every state change.
   Link* Add(const LinkConfig& cfg, Link::OnChange on_change);
-  // Tells the peer AdminDown and forgets the session.
+  // Tells the peer AdminDown for one detection time (RFC 5880 section 6.8.16), then forgets
+  // the session. The pointer is invalid once this returns.
   void Remove(Link* link);
   nlohmann::json Status() const;  // listener errors and drop counters
   uint64_t drops(DropReason r) const { return drops_[static_cast<size_t>(r)]; }
@@ -97,7 +98,8 @@ class Transport {
   boost::asio::io_context& io_;
   Ports ports_;
   std::mt19937 rng_;
-  std::map<uint32_t, std::unique_ptr<Link>> links_;  // by local discriminator
+  std::map<uint32_t, std::unique_ptr<Link>> links_;     // by local discriminator
+  std::map<uint32_t, std::unique_ptr<Link>> retiring_;  // removed, still saying AdminDown
   std::unique_ptr<boost::asio::ip::udp::socket> rx4_, rx6_;
   std::string listen_error_;
   std::array<uint64_t, static_cast<size_t>(DropReason::kCount)> drops_{};

@@ -126,6 +126,18 @@ TEST(BfdTransport, RemoveSendsAdminDown) {
       io, [&] { return la->session().state() == SessionState::kDown; }, milliseconds(5000)));
   EXPECT_TRUE(a_changes.back().remote_admin_down);
   EXPECT_EQ(la->session().diag(), Diag::kNeighborSignaledSessionDown);
+  // More AdminDown packets follow for one detection time (so one lost packet is no failure),
+  // then silence.
+  const uint64_t received = la->session().packets_received();
+  RunUntil(
+      io, [] { return false; }, milliseconds(500));
+  EXPECT_GT(la->session().packets_received(), received);
+  EXPECT_EQ(la->session().state(), SessionState::kDown);
+  EXPECT_EQ(la->session().diag(), Diag::kNeighborSignaledSessionDown);
+  const uint64_t settled = la->session().packets_received();
+  RunUntil(
+      io, [] { return false; }, milliseconds(300));
+  EXPECT_EQ(la->session().packets_received(), settled);
 }
 
 TEST(BfdTransport, Ipv6Loopback) {
