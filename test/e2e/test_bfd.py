@@ -367,6 +367,26 @@ def test_bfd_profile_edit_keeps_bgp_session(lab):
     assert node.bfd()["last_down_reason"] == "", node.bfd()
 
 
+@pytest.mark.parametrize("router", ["frr", "bird"])
+def test_bfd_removed_from_peer_sends_admin_down(lab, router):
+    """Dropping bfdProfile from the BGPPeer ends our BFD session with AdminDown (RFC 5880
+    6.8.16) and keeps our BGP session. RFC 5882 3.2 says the router should not take AdminDown
+    as a failure, but FRR 8.4 and BIRD 2.0.12 both reset BGP on it (observed here), so this
+    asserts only what ironlb controls and that BGP and the route are there afterwards."""
+    rt, node, _, _ = build_lab(lab, router)
+    assert wait_for(rt.bfd_up, 20), rt.bfd_detail()
+    assert wait_for(lambda: node.bfd_settled(100), 20), node.status()
+    node.set_bfd(None)
+    assert wait_for(lambda: node.status() and "bfd" not in node.status(), 10), node.status()
+    assert wait_for(lambda: not rt.bfd_up(), 10), rt.bfd_detail()
+    if router == "frr":
+        assert rt.bfd_peer().get("remote-diagnostic") == "administratively down", rt.bfd_detail()
+    assert wait_for(lambda: rt.established() and rt.route(f"{VIP}/32"), 30), rt.bfd_detail()
+    time.sleep(1)
+    assert not rt.bfd_up(), rt.bfd_detail()  # nothing of ours answers any more
+    assert node.status()["state"] == "Established", node.status()
+
+
 # ---- measurement, not a pass/fail test: IRONLB_BFD_BENCH=1 pytest -s -k measure ----
 
 BENCH = [("BFD 100ms x 3", 100, "100,100,3"), ("BFD 300ms x 3", 300, "300,300,3"),
