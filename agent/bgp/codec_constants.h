@@ -82,6 +82,7 @@ inline constexpr uint8_t kOtherConfigurationChange = 6;
 inline constexpr uint8_t kConnectionCollisionResolution = 7;
 inline constexpr uint8_t kOutOfResources = 8;
 inline constexpr uint8_t kHardReset = 9;  // RFC 8538
+inline constexpr uint8_t kBfdDown = 10;   // RFC 9384
 }  // namespace cease_subcode
 
 namespace route_refresh_subcode {  // RFC 7313

@@ -35,6 +35,7 @@ const char* CeaseName(uint8_t sub) {
     case cease_subcode::kConnectionCollisionResolution: return "Connection Collision Resolution";
     case cease_subcode::kOutOfResources: return "Out of Resources";
     case cease_subcode::kHardReset: return "Hard Reset";
+    case cease_subcode::kBfdDown: return "BFD Down";
   }
   return nullptr;
 }

@@ -449,8 +449,8 @@ bool Fsm::FsmError(const EventData&) {
 
 bool Fsm::BfdDown(const EventData& d) {
   // RFC 5882 section 10.2: the session goes down at once; the peer is likely unreachable,
-  // so a NOTIFICATION is sent only as a courtesy.
-  SendNotification({error_code::kCease, cease_subcode::kOtherConfigurationChange, {}});
+  // so a NOTIFICATION is sent only as a courtesy, with RFC 9384's reason where it arrives.
+  SendNotification({error_code::kCease, cease_subcode::kBfdDown, {}});
   Fail(d.reason.empty() ? "BFD session down" : d.reason);
   return false;
 }

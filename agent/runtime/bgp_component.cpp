@@ -42,6 +42,10 @@ class BgpComponent : public SpeakerComponent {
                      .Name("ironlb_bgp_announced_prefixes_total")
                      .Help("Prefixes currently announced to the peer")
                      .Register(reg);
+    bfd_up_ = &prometheus::BuildGauge()
+                   .Name("ironlb_bfd_session_up")
+                   .Help("1 while the BFD session with the BGPPeer is Up (peers with a bfdProfile)")
+                   .Register(reg);
     updates_ = &prometheus::BuildCounter()
                     .Name("ironlb_bgp_updates_total")
                     .Help("BGP UPDATE messages sent to the peer")
@@ -60,6 +64,7 @@ class BgpComponent : public SpeakerComponent {
     prometheus::Gauge* up;
     prometheus::Gauge* prefixes;
     prometheus::Counter* updates;
+    prometheus::Gauge* bfd_up = nullptr;  // only for peers with a bfdProfile
     uint64_t updates_seen = 0;
   };
 
@@ -91,6 +96,13 @@ class BgpComponent : public SpeakerComponent {
       PeerMetrics& m = it->second;
       m.up->Set(s.value("state", "") == "Established" ? 1 : 0);
       m.prefixes->Set(s.value("prefixes_sent", 0.0));
+      if (s.contains("bfd")) {
+        if (!m.bfd_up) m.bfd_up = &bfd_up_->Add({{"peer", peer}});
+        m.bfd_up->Set(s["bfd"].value("state", "") == "Up" ? 1 : 0);
+      } else if (m.bfd_up) {
+        bfd_up_->Remove(m.bfd_up);
+        m.bfd_up = nullptr;
+      }
       // A session rebuilt after a peer edit counts from zero again; the counter must not.
       const uint64_t sent = s.value("updates_sent", uint64_t{0});
       m.updates->Increment(
@@ -105,6 +117,7 @@ class BgpComponent : public SpeakerComponent {
       session_up_->Remove(it->second.up);
       prefixes_->Remove(it->second.prefixes);
       updates_->Remove(it->second.updates);
+      if (it->second.bfd_up) bfd_up_->Remove(it->second.bfd_up);
       it = peers_.erase(it);
     }
   }
@@ -115,6 +128,7 @@ class BgpComponent : public SpeakerComponent {
   prometheus::Family<prometheus::Gauge>* session_up_ = nullptr;
   prometheus::Family<prometheus::Gauge>* prefixes_ = nullptr;
   prometheus::Family<prometheus::Counter>* updates_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* bfd_up_ = nullptr;
   std::map<std::string, PeerMetrics> peers_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

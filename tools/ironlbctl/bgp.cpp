@@ -31,16 +31,24 @@ int BgpShow(const Context& ctx, const std::vector<std::string>& args) {
   }
   Emit(ctx, doc, [&] {
     std::vector<std::vector<std::string>> rows{
-        {"PEER", "ADDRESS", "AS", "STATE", "UPTIME", "PREFIXES", "LAST ERROR"}};
+        {"PEER", "ADDRESS", "AS", "STATE", "UPTIME", "PREFIXES", "BFD", "LAST ERROR"}};
     for (const auto& s : doc["sessions"]) {
       std::string addr = s.value("peer_address", "");
       if (s.value("peer_port", 179) != 179) addr += ":" + std::to_string(s.value("peer_port", 179));
       std::string err = s.value("last_error", "");
+      // BFD: its state and the detection time in force (how fast a failure is noticed).
+      std::string bfd = "-";
+      if (s.contains("bfd")) {
+        const auto& b = s["bfd"];
+        bfd = b.value("state", "?");
+        if (b.value("detection_time_ms", 0) > 0)
+          bfd += " " + std::to_string(b.value("detection_time_ms", 0)) + "ms";
+      }
       rows.push_back({s.value("name", ""), addr, std::to_string(s.value("peer_asn", 0)),
                       s.value("state", ""), Uptime(s.value("uptime_s", int64_t{0})),
                       std::to_string(s.value("prefixes_sent", 0)) + "/" +
                           std::to_string(s.value("prefixes_desired", 0)),
-                      err.empty() ? "-" : err});
+                      bfd, err.empty() ? "-" : err});
     }
     PrintTable(rows);
     if (doc.contains("listen_error"))
@@ -51,7 +59,7 @@ int BgpShow(const Context& ctx, const std::vector<std::string>& args) {
 }
 
 IRONLBCTL_REGISTER(Command{"bgp", "show", "[PEER]",
-                           "BGP sessions: state, uptime, prefixes sent/desired, last error",
+                           "BGP sessions: state, uptime, prefixes sent/desired, BFD, last error",
                            BgpShow});
 
 }  // namespace

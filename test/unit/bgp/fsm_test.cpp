@@ -255,6 +255,8 @@ TEST_F(FsmTest, BfdDownTearsDown) {
   fsm.Handle(Event::kBfdDown);
   EXPECT_EQ(fsm.state(), State::kIdle);
   EXPECT_EQ(io.downs, 1);
+  EXPECT_EQ(io.LastNotification().code, error_code::kCease);
+  EXPECT_EQ(io.LastNotification().subcode, cease_subcode::kBfdDown);
 }
 
 TEST_F(FsmTest, ConnectRetryBacksOffWithJitter) {
