@@ -5,11 +5,17 @@ namespaces this script creates. Reports, from one run:
   - time until the controller has written every Service's status (allocation),
   - time until the XDP maps hold every VIP (read from the pinned maps with ironlbctl),
   - time until BIRD holds every route (BGP announcement of N VIPs),
-  - the agent's resident memory: peak (VmHWM) and at rest once everything has settled.
+  - the agent's resident memory: peak (VmHWM) and at rest once everything has settled;
+then, as a ratio against a peer measured in the same run, the time to send the N routes over a
+fresh session (from the session coming up to the router holding all N): BIRD resets its session with the agent, and separately its session with a second
+BIRD that originates the same number of static routes; each is timed from the reset until the
+router holds all N routes from that neighbour. Five resets each, median ratio. Last, the time
+from SIGTERM to the router holding none of the agent's routes.
 Not a pass/fail test. Use a Release build (`scripts/build.sh` into build-rel):
   sudo /usr/bin/python3 test/bench/agent_scale_bench.py --bin build-rel/bin --services 10000
 Every address used lives inside the namespaces created here; all is removed on exit."""
 import argparse
+import datetime
 import json
 import os
 import shutil
@@ -84,23 +90,41 @@ def main():
     binp = os.path.abspath(args.bin)
     tag = f"ilbs{os.getpid() % 100000}"
     work = tempfile.mkdtemp(prefix=f"{tag}-")
-    node, router = f"{tag}-n", f"{tag}-r"
+    node, router, peer = f"{tag}-n", f"{tag}-r", f"{tag}-p"
     procs, mounted = [], None
     try:
-        for ns in (node, router):
+        for ns in (node, router, peer):
             sh("ip", "netns", "add", ns)
             sh("ip", "-n", ns, "link", "set", "lo", "up")
         sh("ip", "link", "add", f"{tag}a", "netns", node, "type", "veth", "peer", "name",
            f"{tag}b", "netns", router)
         sh("ip", "-n", node, "addr", "add", "10.0.0.2/24", "dev", f"{tag}a")
         sh("ip", "-n", router, "addr", "add", "10.0.0.1/24", "dev", f"{tag}b")
-        for ns, dev in ((node, f"{tag}a"), (router, f"{tag}b")):
+        sh("ip", "link", "add", f"{tag}c", "netns", peer, "type", "veth", "peer", "name",
+           f"{tag}d", "netns", router)
+        sh("ip", "-n", peer, "addr", "add", "10.0.1.2/24", "dev", f"{tag}c")
+        sh("ip", "-n", router, "addr", "add", "10.0.1.1/24", "dev", f"{tag}d")
+        for ns, dev in ((node, f"{tag}a"), (router, f"{tag}b"), (peer, f"{tag}c"),
+                        (router, f"{tag}d")):
             sh("ip", "-n", ns, "link", "set", dev, "up")
         bird_conf = os.path.join(work, "bird.conf")
         with open(bird_conf, "w") as f:
             f.write("router id 10.0.0.1;\nprotocol device {}\n"
                     "protocol bgp node { neighbor 10.0.0.2 as 64512; local as 64513;"
+                    " ipv4 { import all; export none; }; }\n"
+                    "protocol bgp peer { neighbor 10.0.1.2 as 64514; local as 64513;"
                     " ipv4 { import all; export none; }; }\n")
+        # The peer: a second BIRD originating as many routes as the agent announces.
+        peer_conf = os.path.join(work, "peer.conf")
+        with open(peer_conf, "w") as f:
+            f.write("router id 10.0.1.2;\nprotocol device {}\nprotocol static { ipv4;\n")
+            f.writelines(f"  route 100.65.{i // 256}.{i % 256}/32 blackhole;\n"
+                         for i in range(args.services))
+            f.write("}\nprotocol bgp { neighbor 10.0.1.1 as 64513; local as 64514;"
+                    " ipv4 { import none; export all; }; }\n")
+        procs.append(subprocess.Popen(["ip", "netns", "exec", peer, "bird", "-f", "-c", peer_conf,
+                                       "-s", os.path.join(work, "peer.ctl")],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         bird_sock = os.path.join(work, "bird.ctl")
         procs.append(subprocess.Popen(["ip", "netns", "exec", router, "bird", "-f", "-c", bird_conf,
                                        "-s", bird_sock], stdout=subprocess.DEVNULL,
@@ -135,12 +159,44 @@ def main():
             except ValueError:
                 return 0
 
-        def routes():
-            out = sh("birdc", "-s", bird_sock, "show", "route", "count", check=False).stdout
+        def routes(proto="node"):
+            out = sh("birdc", "-s", bird_sock, "show", "route", "protocol", proto, "count",
+                     check=False).stdout
             for line in out.splitlines():
                 if "of" in line and "routes" in line:
                     return int(line.split()[0])
             return 0
+
+        def established_at(proto):
+            """When BIRD's session with `proto` came up, as seconds of the day (BIRD prints
+            local time to the millisecond), or None while it is not up."""
+            out = sh("birdc", "-s", bird_sock, "show", "protocols", proto, check=False).stdout
+            for line in out.splitlines():
+                f = line.split()
+                if f and f[0] == proto and len(f) > 4 and f[3] == "up":
+                    h, m, sec = f[4].split(":")
+                    return int(h) * 3600 + int(m) * 60 + float(sec)
+            return None
+
+        def now_of_day():
+            n = datetime.datetime.now()
+            return n.hour * 3600 + n.minute * 60 + n.second + n.microsecond / 1e6
+
+        def resend(proto):
+            """Resets the router's session with `proto`; seconds from the session coming up
+            again to the router holding all N routes (the transfer, without either side's
+            reconnect delays; polled every 5 ms)."""
+            sh("birdc", "-s", bird_sock, "restart", proto)
+            t = time.monotonic()
+            while routes(proto) > 0 and time.monotonic() - t < 5:
+                time.sleep(0.005)  # until the reset has flushed them
+            while routes(proto) < args.services:
+                if time.monotonic() - t > args.timeout:
+                    return float("nan")
+                time.sleep(0.005)
+            done = now_of_day()
+            up = established_at(proto)
+            return done - up if up is not None else float("nan")
 
         statusdir = os.path.join(cfg, "status")
         checks = {"allocated": lambda: os.path.isdir(statusdir) and
@@ -159,8 +215,29 @@ def main():
         time.sleep(3)
         rest = rss_kib(agent.pid, "VmRSS")
         hwm = rss_kib(agent.pid, "VmHWM")
+        while routes("peer") < args.services and time.monotonic() - t0 < args.timeout:
+            time.sleep(0.2)
+        runs = {"ironlb": [], "bird": []}
+        for _ in range(5):
+            runs["ironlb"].append(resend("node"))
+            runs["bird"].append(resend("peer"))
+        for who, xs in runs.items():
+            print(f"{args.services} routes over a fresh session from {who}: "
+                  + " ".join(f"{x:.2f}" for x in xs) + " s", flush=True)
+        ratio = sorted(runs["ironlb"])[2] / sorted(runs["bird"])[2]
+        # SIGTERM: Cease/Administrative Shutdown, and the router drops every route at once.
+        t = time.monotonic()
+        agent.send_signal(signal.SIGTERM)
+        while routes("node") > 0 and time.monotonic() - t < 30:
+            time.sleep(0.002)
+        withdrawn = time.monotonic() - t
+        agent.wait(timeout=30)
+        print(f"SIGTERM to all {args.services} routes gone at the router: {withdrawn * 1000:.0f} ms",
+              flush=True)
         print(json.dumps({"services": args.services, "seconds": marks, "rss_at_rest_mib":
-                          round(rest / 1024, 1), "rss_peak_mib": round(max(hwm, peak) / 1024, 1)}))
+                          round(rest / 1024, 1), "rss_peak_mib": round(max(hwm, peak) / 1024, 1),
+                          "resend_s": runs, "resend_ratio_ironlb_to_bird_median":
+                          round(ratio, 2), "sigterm_to_withdrawn_ms": round(withdrawn * 1000)}))
     finally:
         for p in reversed(procs):
             if p.poll() is None:
@@ -170,7 +247,7 @@ def main():
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
-        for ns in (node, router):
+        for ns in (node, router, peer):
             sh("ip", "netns", "del", ns, check=False)
         if mounted:
             sh("umount", mounted, check=False)
