@@ -83,7 +83,9 @@ std::vector<uint8_t> Encode(const ControlPacket& p) {
   if (p.multipoint) flags |= kMultipointBit;
   w.U8(flags);
   w.U8(p.detect_mult);
-  w.U8(p.length);
+  // What is written, whatever `p.length` says (a decoded packet may carry trailing bytes that
+  // are not re-sent): a header claiming more than the packet holds would be discarded.
+  w.U8(static_cast<uint8_t>(kControlPacketLength));
   w.U32(p.my_discriminator);
   w.U32(p.your_discriminator);
   w.U32(ToWire(p.desired_min_tx));

@@ -87,6 +87,7 @@ struct Decoded {
   DropReason drop = DropReason::kNone;
 };
 
+// Always the 24-byte mandatory section, with Length 24 (ironlb sends no authentication).
 std::vector<uint8_t> Encode(const ControlPacket& p);
 Decoded Decode(ByteSpan payload);
 

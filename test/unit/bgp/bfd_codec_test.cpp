@@ -41,6 +41,21 @@ TEST(BfdCodec, DecodesGoldenDownPacket) {
   EXPECT_EQ(Encode(p), kDownPacket);
 }
 
+// Found by the fuzzer: Length 28 in a 29-byte payload without authentication is valid (section
+// 6.8.6 only bounds it by the payload); the extra bytes are ignored and never echoed back, so
+// the re-encoded packet must say 24, not claim 28 bytes it does not carry.
+TEST(BfdCodec, TrailingBytesAreIgnoredAndNotClaimedOnEncode) {
+  std::vector<uint8_t> longer = kDownPacket;
+  longer[3] = 28;
+  longer.insert(longer.end(), {0xde, 0xad, 0xbe, 0xef, 0x00});
+  Decoded d = Decode(longer);
+  ASSERT_TRUE(d.packet) << DropReasonName(d.drop);
+  EXPECT_EQ(d.packet->length, 28);
+  EXPECT_EQ(Encode(*d.packet), kDownPacket);
+  longer.resize(27);  // Length 28 but only 27 bytes: discarded
+  EXPECT_EQ(Decode(longer).drop, DropReason::kBadLength);
+}
+
 // Captured from FRR 8.4 bfdd (tcpdump in the e2e lab): its first packet after coming Up,
 // polling to switch from the 1 s slow rate to the profile's 100 ms.
 const std::vector<uint8_t> kFrrUpPoll =
