@@ -7,6 +7,8 @@
 
 #include <cstring>
 
+#include "bgp/asio_address.h"
+
 namespace ironlb::bgp::bfd {
 namespace {
 
@@ -17,15 +19,6 @@ constexpr int kSourcePortAttempts = 64;  // random picks before giving up on the
 constexpr size_t kReceiveBuffer = 256;   // a control packet is 24-100 bytes
 constexpr size_t kControlBuffer = 128;   // room for one TTL / hop limit cmsg
 constexpr double kMicrosPerMilli = 1000.0;
-
-asio::ip::address ToAsio(const IPAddr& a) {
-  auto b = a.bytes();
-  if (a.is_v4())
-    return asio::ip::address_v4(asio::ip::address_v4::bytes_type{b[0], b[1], b[2], b[3]});
-  asio::ip::address_v6::bytes_type v6;
-  std::copy(b.begin(), b.end(), v6.begin());
-  return asio::ip::address_v6(v6);
-}
 
 double Ms(Micros m) {
   return static_cast<double>(m.count()) / kMicrosPerMilli;

@@ -9,6 +9,7 @@
 
 #include <cstring>
 
+#include "bgp/asio_address.h"
 #include "bgp/codec_constants.h"
 
 namespace ironlb::bgp {
@@ -21,23 +22,6 @@ using tcp = asio::ip::tcp;
 constexpr int kTtlDirect = 1;
 constexpr int kTtlMultihop = 255;
 constexpr uint32_t kDefaultIbgpLocalPref = 100;  // RFC 4277 / de-facto default
-
-asio::ip::address ToAsio(const IPAddr& a) {
-  auto b = a.bytes();
-  if (a.is_v4())
-    return asio::ip::address_v4(asio::ip::address_v4::bytes_type{b[0], b[1], b[2], b[3]});
-  asio::ip::address_v6::bytes_type v6;
-  std::copy(b.begin(), b.end(), v6.begin());
-  return asio::ip::address_v6(v6);
-}
-
-IPAddr FromAsio(const asio::ip::address& a) {
-  if (a.is_v4()) return IPAddr::FromBytes(Family::kV4, a.to_v4().to_bytes().data());
-  if (a.to_v6().is_v4_mapped())
-    return IPAddr::FromBytes(
-        Family::kV4, asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).to_bytes().data());
-  return IPAddr::FromBytes(Family::kV6, a.to_v6().to_bytes().data());
-}
 
 }  // namespace
 

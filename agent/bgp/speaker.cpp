@@ -4,6 +4,8 @@
 #include <chrono>
 #include <functional>
 
+#include "bgp/asio_address.h"
+
 namespace ironlb::bgp {
 namespace {
 
@@ -35,9 +37,8 @@ void PollShutdown(std::shared_ptr<ShutdownWait> w) {
   }
   asio::steady_timer& t = w->timer;
   t.expires_after(kShutdownPoll);
-  t.async_wait([w = std::move(w)](const boost::system::error_code&) mutable {
-    PollShutdown(std::move(w));
-  });
+  t.async_wait(
+      [w = std::move(w)](const boost::system::error_code&) mutable { PollShutdown(std::move(w)); });
 }
 
 std::optional<uint32_t> V4Host(const std::string& s) {
@@ -216,18 +217,10 @@ void Speaker::Accept(tcp::acceptor& a) {
     if (alive.expired() || ec == asio::error::operation_aborted) return;
     if (!ec && !shutting_down_) {
       boost::system::error_code rec;
-      auto remote = s.remote_endpoint(rec).address();
+      const IPAddr remote = FromAsio(s.remote_endpoint(rec).address());
       Session* match = nullptr;
-      for (auto& [name, sess] : sessions_) {
-        auto b = sess->config().peer_address.bytes();
-        const bool same =
-            remote.is_v4() ? sess->config().peer_address.is_v4() &&
-                                 remote.to_v4().to_bytes() ==
-                                     asio::ip::address_v4::bytes_type{b[0], b[1], b[2], b[3]}
-                           : sess->config().peer_address.is_v6() &&
-                                 std::equal(b.begin(), b.end(), remote.to_v6().to_bytes().begin());
-        if (same) match = sess.get();
-      }
+      for (auto& [name, sess] : sessions_)
+        if (sess->config().peer_address == remote) match = sess.get();
       if (match) match->Offer(std::move(s));
       // Unknown peers are refused by letting the socket close here.
     }

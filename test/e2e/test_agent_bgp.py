@@ -5,14 +5,13 @@ a router namespace. Checks what an operator would: the route and its attributes 
 withdrawing at once."""
 import os
 import re
-import subprocess
 import sys
 import time
 
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from agent import BIN, Agent, read_status  # noqa: E402
+from agent import Agent, read_status  # noqa: E402
 from bgp_lab import Bird, Lab, wait_for  # noqa: E402
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/usr/sbin/bird"),
@@ -146,17 +145,11 @@ def test_agent_announces_and_withdraws(env):
     sess = {s["name"]: s for s in st["sessions"]}
     assert sess["tor"]["state"] == "Established", st
     assert sess["tor"]["prefixes_sent"] == 1 and sess["tor"]["local_address"] == "10.0.0.2", st
-    table = subprocess.run([os.path.join(BIN, "ironlbctl"), "--api-socket", agent.sock, "bgp",
-                            "show"], capture_output=True, text=True, timeout=10).stdout
+    table = agent.table("bgp", "show")
     assert re.search(r"tor\s+10\.0\.0\.1\s+64513\s+Established\s+\S+\s+1/1", table), table
-
-    def metrics():
-        return subprocess.run(["ip", "netns", "exec", n, "curl", "-s",
-                               f"http://127.0.0.1:{agent.metrics_port}/metrics"],
-                              capture_output=True, text=True, timeout=10).stdout
-    m = wait_for(lambda: (lambda t: t if 'ironlb_bgp_session_up{peer="tor"} 1' in t and
-                          'ironlb_bgp_announced_prefixes_total{peer="tor"} 1' in t else "")(metrics()), 5)
-    assert m, metrics()
+    assert wait_for(lambda: 'ironlb_bgp_session_up{peer="tor"} 1' in agent.metrics() and
+                    'ironlb_bgp_announced_prefixes_total{peer="tor"} 1' in agent.metrics(), 5), \
+        agent.metrics()
 
     # A second Service and then its removal: minimal UPDATEs, the session is never reset.
     since = bird_uptime(bird)

@@ -9,7 +9,6 @@ import json
 import os
 import re
 import signal
-import subprocess
 import sys
 import time
 
@@ -345,7 +344,7 @@ def test_bfd_withdraws_before_hold_timer(lab, router, failure):
 
 
 def test_bfd_node_status_reports_negotiation(lab):
-    rt, node, n, _ = build_lab(lab, "bird", bfd_ms=200, mult=4)
+    rt, node, _, _ = build_lab(lab, "bird", bfd_ms=200, mult=4)
     assert wait_for(lambda: node.bfd_settled(200), 20), node.status()
     b = node.bfd()
     # Ours: 100 ms x 3 asked; BIRD asks 200 ms both ways, x 4.
@@ -355,15 +354,10 @@ def test_bfd_node_status_reports_negotiation(lab):
     assert b["remote_discriminator"] != 0 and b["diag"] == "No Diagnostic", b
     assert node.status()["state"] == "Established"
     # The operator's view: the table and the metric.
-    table = subprocess.run([os.path.join(BIN, "ironlbctl"), "--api-socket", node.agent.sock, "bgp",
-                            "show"], capture_output=True, text=True, timeout=10).stdout
+    table = node.agent.table("bgp", "show")
     assert re.search(r"Established\s+\S+\s+1/1\s+Up 800ms\s", table), table
-
-    def metrics():
-        return subprocess.run(["ip", "netns", "exec", n, "curl", "-s",
-                               f"http://127.0.0.1:{node.agent.metrics_port}/metrics"],
-                              capture_output=True, text=True, timeout=10).stdout
-    assert wait_for(lambda: 'ironlb_bfd_session_up{peer="tor"} 1' in metrics(), 5), metrics()
+    assert wait_for(lambda: 'ironlb_bfd_session_up{peer="tor"} 1' in node.agent.metrics(), 5), \
+        node.agent.metrics()
 
 
 def test_bfd_profile_edit_keeps_bgp_session(lab):

@@ -42,6 +42,7 @@ class Agent:
         self.sock = os.path.join(workdir, f"agent-{node}.sock")
         self.metrics_port = free_port()
         self.log_path = os.path.join(workdir, f"agent-{node}.log")
+        self.netns = netns
         self.cmd = [os.path.join(BIN, "ironlb-agent"), "--node", node, "--config", config_dir,
                     "--role", role, "--api-socket", self.sock,
                     "--metrics-addr", f"127.0.0.1:{self.metrics_port}", *extra]
@@ -81,8 +82,18 @@ class Agent:
             raise AssertionError(f"ironlbctl {args} failed ({r.returncode}): {r.stderr}")
         return json.loads(r.stdout) if r.stdout.strip() else None
 
+    def table(self, *args):
+        """Runs ironlbctl for people (no -j) and returns what it printed."""
+        return subprocess.run([os.path.join(BIN, "ironlbctl"), "--api-socket", self.sock, *args],
+                              capture_output=True, text=True, timeout=30).stdout
+
     def metrics(self):
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as r:
+        """The Prometheus text the agent serves (from inside its namespace, if it has one)."""
+        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        if self.netns:
+            return subprocess.run(["ip", "netns", "exec", self.netns, "curl", "-s", url],
+                                  capture_output=True, text=True, timeout=10).stdout
+        with urllib.request.urlopen(url, timeout=5) as r:
             return r.read().decode()
 
 
