@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 from agent import Agent, read_status  # noqa: E402
-from bgp_lab import Bird, Lab, wait_for  # noqa: E402
+from bgp_lab import Bird, Lab, same_session, wait_for  # noqa: E402
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/usr/sbin/bird"),
                                 reason="needs root and BIRD 2")
@@ -116,20 +116,6 @@ def env():
         lab.close()
 
 
-def bird_uptime(bird):
-    """When the session last came up (seconds of the day). BIRD prints it to the millisecond and
-    the printed value wobbles by one, so compare with same_session()."""
-    line = [ln for ln in bird.cmd("show", "protocols", "n0").splitlines() if ln.startswith("n0")]
-    if not line or line[0].split()[3] != "up":
-        return None
-    h, m, s = line[0].split()[4].split(":")
-    return int(h) * 3600 + int(m) * 60 + float(s)
-
-
-def same_session(a, b):
-    return a is not None and b is not None and abs(a - b) < 0.5
-
-
 def test_agent_announces_and_withdraws(env):
     lab, n, bird, cfg, start = env
     agent = start()
@@ -152,7 +138,7 @@ def test_agent_announces_and_withdraws(env):
         agent.metrics()
 
     # A second Service and then its removal: minimal UPDATEs, the session is never reset.
-    since = bird_uptime(bird)
+    since = bird.up_since()
     write(os.path.join(cfg, "api.yaml"), service("api"))
     assert wait_for(lambda: read_status(cfg).get("demo/api"), 10)
     api_ip = read_status(cfg)["demo/api"]["ingress"][0]["ip"]
@@ -160,7 +146,7 @@ def test_agent_announces_and_withdraws(env):
     os.unlink(os.path.join(cfg, "api.yaml"))
     assert wait_for(lambda: not bird.route(f"{api_ip}/32"), 10)
     assert bird.route("198.51.100.15/32")
-    assert same_session(bird_uptime(bird), since), bird.cmd("show", "protocols", "all", "n0")
+    assert same_session(bird.up_since(), since), bird.cmd("show", "protocols", "all", "n0")
 
     # A Service without a ready endpoint anywhere is not announced (externalTrafficPolicy Cluster).
     write(os.path.join(cfg, "web.yaml"), service("web", "198.51.100.15").replace(
@@ -183,14 +169,14 @@ def test_agent_bad_peer_edit_keeps_session(env):
     lab, n, bird, cfg, start = env
     agent = start()
     assert wait_for(lambda: bird.route("198.51.100.15/32"), 30), agent.logs()
-    since = bird_uptime(bird)
+    since = bird.up_since()
     write(os.path.join(cfg, "metallb.yaml"), CONFIG.replace("peerASN: 64513", "peerASN: banana"))
     assert wait_for(lambda: agent.ctl("config", "show")["errors"], 10)
     err = agent.ctl("config", "show")["errors"][0]
     assert "tor" in err["object"] and "peerASN" in err["field"], err
     time.sleep(1.5)
     assert bird.route("198.51.100.15/32")
-    assert same_session(bird_uptime(bird), since)
+    assert same_session(bird.up_since(), since)
     assert agent.ctl("bgp", "show")["sessions"][0]["state"] == "Established"
 
 

@@ -1,6 +1,7 @@
-"""Interop of ironlb's BGP speaker with BIRD 2, GoBGP and FRR in network namespaces. The node side
-is the standalone speaker runner in unit_bgp (Live.Speaker), which lets one test start many
-nodes cheaply; test_agent_bgp.py and test_bfd.py run the real ironlb-agent."""
+"""Interop of ironlb-agent's BGP speaker with BIRD 2, GoBGP and FRR in network namespaces: the
+real agent (controller + speaker, no XDP) on each node, configured with the metallb.io objects,
+against each router. test_agent_bgp.py covers the operator's side (ironlbctl, metrics, edits),
+test_bfd.py BFD."""
 import os
 import sys
 import time
@@ -8,18 +9,17 @@ import time
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from bgp_lab import Bird, Frr, GoBgp, Lab, wait_for  # noqa: E402
-
-BIN = os.environ.get("IRONLB_BIN", os.path.join(os.path.dirname(__file__), "../../build/bin"))
-RUNNER = os.path.join(BIN, "unit_bgp")
+from agent import BIN  # noqa: E402
+from bgp_lab import AgentNode, Bird, Frr, GoBgp, Lab, same_session, wait_for  # noqa: E402
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/usr/sbin/bird"),
                                 reason="needs root and BIRD 2")
+COMMUNITIES = ("65000:100", "large:64512:1:2")
 
 
 @pytest.fixture
 def lab():
-    assert os.path.exists(RUNNER), f"speaker runner not built: {RUNNER}"
+    assert os.path.exists(os.path.join(BIN, "ironlb-agent")), "ironlb-agent not built"
     lab_ = Lab()
     try:
         yield lab_
@@ -27,20 +27,12 @@ def lab():
         lab_.close()
 
 
-def start_node(lab, ns_, peer, vips, stop, extra=None, log="node"):
-    env = {"IRONLB_BGP_LIVE_PEER": peer, "IRONLB_BGP_LIVE_MY_ASN": "64512",
-           "IRONLB_BGP_LIVE_PEER_ASN": "64513", "IRONLB_BGP_LIVE_VIPS": ",".join(vips),
-           "IRONLB_BGP_LIVE_STOP_FILE": stop, **(extra or {})}
-    return lab.spawn(ns_, [RUNNER, "--gtest_filter=Live.Speaker"], env=env, log=log)
-
-
 def test_bird_routes_communities_and_shutdown(lab):
     r, n = lab.ns("r"), lab.ns("n1")
     lab.link(r, "10.0.0.1/24", n, "10.0.0.2/24", 1)
     bird = Bird(lab, r, "10.0.0.1", 64513, [("10.0.0.2", 64512)])
-    stop = os.path.join(lab.dir, "stop")
-    start_node(lab, n, "10.0.0.1", ["192.0.2.10", "192.0.2.11"], stop,
-               {"IRONLB_BGP_LIVE_COMMUNITIES": "65000:100,large:64512:1:2"})
+    node = AgentNode(lab, n, "node-1", "10.0.0.1", ["192.0.2.10", "192.0.2.11"],
+                     communities=COMMUNITIES)
     assert wait_for(bird.established, 30), bird.cmd("show", "protocols", "all", "n0")
     route = wait_for(lambda: bird.route("192.0.2.10/32"), 10)
     assert "10.0.0.2" in route, route
@@ -48,8 +40,8 @@ def test_bird_routes_communities_and_shutdown(lab):
     assert "(64512, 1, 2)" in route, route
     assert "BGP.as_path: 64512" in route, route
     # Administrative shutdown: the router drops the routes at once, not after the hold timer.
-    open(stop, "w").close()
     t0 = time.monotonic()
+    assert node.stop() == 0
     assert wait_for(lambda: not bird.route("192.0.2.10/32"), 5)
     gone = time.monotonic() - t0
     print(f"route gone {gone * 1000:.0f} ms after shutdown")
@@ -61,13 +53,10 @@ def test_bird_md5(lab):
     r, n = lab.ns("r"), lab.ns("n1")
     lab.link(r, "10.0.0.1/24", n, "10.0.0.2/24", 1)
     bird = Bird(lab, r, "10.0.0.1", 64513, [("10.0.0.2", 64512)], passwords=["s3cret"])
-    stop = os.path.join(lab.dir, "stop")
-    start_node(lab, n, "10.0.0.1", ["192.0.2.10"], stop, {"IRONLB_BGP_LIVE_PASSWORD": "wrong"}, log="bad")
+    bad = AgentNode(lab, n, "node-bad", "10.0.0.1", ["192.0.2.10"], password="wrong")
     assert not wait_for(bird.established, 6)
-    open(stop, "w").close()
-    time.sleep(0.5)
-    os.unlink(stop)
-    start_node(lab, n, "10.0.0.1", ["192.0.2.10"], stop, {"IRONLB_BGP_LIVE_PASSWORD": "s3cret"}, log="good")
+    bad.stop()
+    AgentNode(lab, n, "node-good", "10.0.0.1", ["192.0.2.10"], password="s3cret")
     assert wait_for(bird.established, 30)
     assert wait_for(lambda: bird.route("192.0.2.10/32"), 10)
 
@@ -81,9 +70,8 @@ def test_bird_ecmp_three_nodes(lab):
         neighbors.append((f"10.0.{i}.2", 64512))
         nodes.append((n, f"10.0.{i}.1"))
     bird = Bird(lab, r, "10.0.0.1", 64513, neighbors)
-    stop = os.path.join(lab.dir, "stop")
     for i, (n, peer) in enumerate(nodes):
-        start_node(lab, n, peer, ["192.0.2.10"], stop, log=f"node{i}")
+        AgentNode(lab, n, f"node-{i + 1}", peer, ["192.0.2.10"], node_addr=f"10.0.{i + 1}.2")
 
     def kernel_hops():
         out = os.popen(f"ip -n {r} route show 192.0.2.10").read()
@@ -98,8 +86,7 @@ def test_bird_ipv6_mp_bgp(lab):
     r, n = lab.ns("r"), lab.ns("n1")
     lab.link(r, "fd00::1/64", n, "fd00::2/64", 1)
     bird = Bird(lab, r, "10.0.0.1", 64513, [("fd00::2", 64512)])
-    stop = os.path.join(lab.dir, "stop")
-    start_node(lab, n, "fd00::1", ["2001:db8::10"], stop)
+    AgentNode(lab, n, "node-1", "fd00::1", ["2001:db8::10"])
     assert wait_for(bird.established, 30), bird.cmd("show", "protocols", "all", "n0")
     route = wait_for(lambda: bird.route("2001:db8::10/128"), 10)
     assert "fd00::2" in route, route
@@ -109,28 +96,22 @@ def test_bird_service_delete_withdraws_without_reset(lab):
     r, n = lab.ns("r"), lab.ns("n1")
     lab.link(r, "10.0.0.1/24", n, "10.0.0.2/24", 1)
     bird = Bird(lab, r, "10.0.0.1", 64513, [("10.0.0.2", 64512)])
-    stop, vips = os.path.join(lab.dir, "stop"), os.path.join(lab.dir, "vips")
-    with open(vips, "w") as f:
-        f.write("192.0.2.10,192.0.2.11")
-    start_node(lab, n, "10.0.0.1", [], stop, {"IRONLB_BGP_LIVE_VIPS_FILE": vips})
+    node = AgentNode(lab, n, "node-1", "10.0.0.1", ["192.0.2.10", "192.0.2.11"])
     assert wait_for(bird.established, 30)
     assert wait_for(lambda: bird.route("192.0.2.11/32"), 10)
-    before = bird.cmd("show", "protocols", "n0")
-    with open(vips, "w") as f:
-        f.write("192.0.2.10")
+    since = bird.up_since()
+    node.set_vips(["192.0.2.10"])
     assert wait_for(lambda: not bird.route("192.0.2.11/32"), 10)
     assert bird.route("192.0.2.10/32")
-    # Same session: BIRD's "since" column for the protocol did not change.
-    assert bird.cmd("show", "protocols", "n0") == before
+    assert same_session(bird.up_since(), since), bird.cmd("show", "protocols", "all", "n0")
 
 
 def test_bird_four_octet_asn(lab):
     r, n = lab.ns("r"), lab.ns("n1")
     lab.link(r, "10.0.0.1/24", n, "10.0.0.2/24", 1)
     bird = Bird(lab, r, "10.0.0.1", 4200000001, [("10.0.0.2", 4200000000)])
-    stop = os.path.join(lab.dir, "stop")
-    start_node(lab, n, "10.0.0.1", ["192.0.2.10"], stop,
-               {"IRONLB_BGP_LIVE_MY_ASN": "4200000000", "IRONLB_BGP_LIVE_PEER_ASN": "4200000001"})
+    AgentNode(lab, n, "node-1", "10.0.0.1", ["192.0.2.10"], my_asn=4200000000,
+              peer_asn=4200000001)
     assert wait_for(bird.established, 30), bird.cmd("show", "protocols", "all", "n0")
     route = wait_for(lambda: bird.route("192.0.2.10/32"), 10)
     assert "BGP.as_path: 4200000000" in route, route
@@ -141,15 +122,13 @@ def test_gobgp_routes_and_shutdown(lab):
     r, n = lab.ns("r"), lab.ns("n1")
     lab.link(r, "10.0.0.1/24", n, "10.0.0.2/24", 1)
     gobgp = GoBgp(lab, r, "10.0.0.1", 64513, [("10.0.0.2", 64512)])
-    stop = os.path.join(lab.dir, "stop")
-    start_node(lab, n, "10.0.0.1", ["192.0.2.10"], stop,
-               {"IRONLB_BGP_LIVE_COMMUNITIES": "65000:100,large:64512:1:2"})
+    node = AgentNode(lab, n, "node-1", "10.0.0.1", ["192.0.2.10"], communities=COMMUNITIES)
     assert wait_for(gobgp.established, 40), gobgp.cmd("neighbor")
     route = wait_for(lambda: gobgp.route("192.0.2.10/32"), 10)
     assert "10.0.0.2" in route, route
     assert "65000:100" in route, route
     assert "64512:1:2" in route, route
-    open(stop, "w").close()
+    assert node.stop() == 0
     assert wait_for(lambda: not gobgp.route("192.0.2.10/32"), 5)
 
 
@@ -163,10 +142,8 @@ def test_frr_routes_ecmp_and_shutdown(lab):
         neighbors.append((f"10.0.{i}.2", 64512))
         nodes.append((n, f"10.0.{i}.1"))
     frr = Frr(lab, r, "10.0.0.1", 64513, neighbors)
-    stop = os.path.join(lab.dir, "stop")
-    for i, (n, peer) in enumerate(nodes):
-        start_node(lab, n, peer, ["192.0.2.10"], stop,
-                   {"IRONLB_BGP_LIVE_COMMUNITIES": "65000:100,large:64512:1:2"}, log=f"node{i}")
+    agents = [AgentNode(lab, n, f"node-{i + 1}", peer, ["192.0.2.10"], node_addr=f"10.0.{i + 1}.2",
+                        communities=COMMUNITIES) for i, (n, peer) in enumerate(nodes)]
     assert wait_for(lambda: all(frr.established(a) for a, _ in neighbors), 60), \
         frr.cmd("show bgp summary")
     route = wait_for(lambda: frr.route("192.0.2.10/32"), 10)
@@ -178,6 +155,7 @@ def test_frr_routes_ecmp_and_shutdown(lab):
         out = os.popen(f"ip -n {r} route show 192.0.2.10").read()
         return out if out.count("nexthop") == 3 else ""
     assert wait_for(kernel_hops, 30), os.popen(f"ip -n {r} route").read() + route
-    open(stop, "w").close()
+    for a in agents:
+        assert a.stop() == 0
     assert wait_for(lambda: not os.popen(f"ip -n {r} route show 192.0.2.10").read(), 5)
     assert not frr.route("192.0.2.10/32")

@@ -1,5 +1,5 @@
 """Network-namespace lab for the BGP interop tests: a router namespace running a real BGP
-daemon (BIRD 2 here) and node namespaces running ironlb's speaker, joined by veth pairs.
+daemon (BIRD 2, GoBGP or FRR) and node namespaces running ironlb-agent, joined by veth pairs.
 Every name carries the pid; everything is removed on close, even after failures."""
 import json
 import os
@@ -20,6 +20,7 @@ class Lab:
         self.dir = tempfile.mkdtemp(prefix=f"{self.tag}-")
         self.netns = []
         self.procs = []
+        self.agents = []  # agent.Agent objects, stopped (SIGCONT first, in case) on close
 
     def ns(self, name):
         full = f"{self.tag}-{name}"
@@ -45,6 +46,10 @@ class Lab:
         return p
 
     def close(self):
+        for a in self.agents:
+            if a.proc and a.proc.poll() is None:
+                a.proc.send_signal(signal.SIGCONT)  # a frozen agent cannot act on SIGTERM
+            a.stop()
         for p in self.procs:
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
@@ -82,9 +87,24 @@ class Bird:
     def established(self, proto="n0"):
         return "Established" in self.cmd("show", "protocols", proto)
 
+    def up_since(self, proto="n0"):
+        """When the session last came up (seconds of the day), None while down. BIRD prints it
+        to the millisecond and the printed value wobbles by one: compare with same_session()."""
+        for line in self.cmd("show", "protocols", proto).splitlines():
+            f = line.split()
+            if f and f[0] == proto and len(f) > 4 and f[3] == "up":
+                h, m, sec = f[4].split(":")
+                return int(h) * 3600 + int(m) * 60 + float(sec)
+        return None
+
     def route(self, prefix):
         out = self.cmd("show", "route", "all", "for", prefix)
         return out if prefix.split("/")[0] in out else ""
+
+
+def same_session(a, b):
+    """Two Bird.up_since() readings of one session (not reset in between)."""
+    return a is not None and b is not None and abs(a - b) < 0.5
 
 
 def wait_for(pred, timeout=30.0, step=0.05):
@@ -168,3 +188,95 @@ class Frr:
     def route(self, prefix):
         out = self.cmd(f"show bgp {'ipv6' if ':' in prefix else 'ipv4'} unicast {prefix}")
         return out if "Paths:" in out and "Network not in table" not in out else ""
+
+
+class AgentNode:
+    """ironlb-agent (controller + BGP speaker, no XDP) on a node namespace, configured the way an
+    operator would: an IPAddressPool, a BGPAdvertisement, a BGPPeer, a Node, and one
+    LoadBalancer Service (asking for its VIP) with a ready endpoint per VIP."""
+
+    def __init__(self, lab, ns_, name, peer, vips, node_addr="10.0.0.2", my_asn=64512,
+                 peer_asn=64513, communities=(), password=""):
+        from agent import Agent  # the e2e lib's agent runner
+        self.cfg = os.path.join(lab.dir, f"config-{name}")
+        os.makedirs(self.cfg)
+        self.name = name
+        comm = "[" + ", ".join(f'"{c}"' for c in communities) + "]"
+        pw = f"\n  password: \"{password}\"" if password else ""
+        self._write("metallb.yaml", f"""apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: {{name: vips, namespace: ironlb-system}}
+spec:
+  addresses: [192.0.2.0/24, "2001:db8::/64"]
+---
+apiVersion: metallb.io/v1beta1
+kind: BGPAdvertisement
+metadata: {{name: vips, namespace: ironlb-system}}
+spec:
+  ipAddressPools: [vips]
+  communities: {comm}
+---
+apiVersion: metallb.io/v1beta2
+kind: BGPPeer
+metadata: {{name: router, namespace: ironlb-system}}
+spec:
+  myASN: {my_asn}
+  peerASN: {peer_asn}
+  peerAddress: "{peer}"
+  holdTime: 9s
+  connectTime: 1s{pw}
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: {name}
+  labels: {{kubernetes.io/hostname: {name}}}
+status:
+  addresses: [{{type: InternalIP, address: "{node_addr}"}}]
+""")
+        self.set_vips(vips)
+        self.agent = Agent(lab.dir, self.cfg, node=name, extra=["--no-dataplane"], netns=ns_)
+        lab.agents.append(self.agent)
+        self.agent.start()
+
+    def _write(self, fname, text):
+        path = os.path.join(self.cfg, fname)
+        with open(path + ".tmp", "w") as f:
+            f.write(text)
+        os.rename(path + ".tmp", path)
+
+    def set_vips(self, vips):
+        """One Service per VIP (the same on every node), each with a ready endpoint here."""
+        docs = []
+        for i, vip in enumerate(vips):
+            fam = "IPv6" if ":" in vip else "IPv4"
+            ep = "fd00:244::10" if fam == "IPv6" else "10.244.0.10"
+            docs.append(f"""apiVersion: v1
+kind: Service
+metadata:
+  name: svc{i}
+  namespace: default
+  annotations: {{metallb.io/loadBalancerIPs: "{vip}"}}
+spec:
+  type: LoadBalancer
+  ipFamilies: [{fam}]
+  ports: [{{name: http, port: 80, protocol: TCP}}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: svc{i}-1
+  namespace: default
+  labels: {{kubernetes.io/service-name: svc{i}}}
+addressType: {fam}
+ports: [{{name: http, port: 80, protocol: TCP}}]
+endpoints:
+- addresses: ["{ep}"]
+  conditions: {{ready: true}}
+  nodeName: {self.name}
+""")
+        self._write("services.yaml", "---\n".join(docs) if docs else "")
+
+    def stop(self):
+        """SIGTERM, as the kubelet sends it: Cease/Administrative Shutdown to the router."""
+        return self.agent.stop()
