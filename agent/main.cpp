@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
                      "--no-dataplane to run without XDP)\n";
         return 2;
       }
-      agent.AddComponent(MakeDataplaneComponent(*opts));
+      agent.AddComponent(MakeDataplaneComponent(io, *opts));
     }
     // Added after the data plane so that shutdown (last added first) withdraws the routes
     // before anything else stops.

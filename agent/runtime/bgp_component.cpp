@@ -5,6 +5,7 @@
 #include <map>
 
 #include "bgp/speaker.h"
+#include "metrics/counter_mirror.h"
 #include "runtime/components.h"
 #include "runtime/log.h"
 
@@ -46,10 +47,11 @@ class BgpComponent : public SpeakerComponent {
                    .Name("ironlb_bfd_session_up")
                    .Help("1 while the BFD session with the BGPPeer is Up (peers with a bfdProfile)")
                    .Register(reg);
-    updates_ = &prometheus::BuildCounter()
-                    .Name("ironlb_bgp_updates_total")
-                    .Help("BGP UPDATE messages sent to the peer")
-                    .Register(reg);
+    updates_.emplace(prometheus::BuildCounter()
+                         .Name("ironlb_bgp_updates_total")
+                         .Help("BGP UPDATE messages sent to the peer")
+                         .Register(reg),
+                     "peer");
     Tick();
   }
 
@@ -63,9 +65,7 @@ class BgpComponent : public SpeakerComponent {
   struct PeerMetrics {
     prometheus::Gauge* up;
     prometheus::Gauge* prefixes;
-    prometheus::Counter* updates;
     prometheus::Gauge* bfd_up = nullptr;  // only for peers with a bfdProfile
-    uint64_t updates_seen = 0;
   };
 
   void Tick() {
@@ -82,16 +82,14 @@ class BgpComponent : public SpeakerComponent {
     if (!session_up_) return;
     const nlohmann::json st = speaker_.Status();
     std::map<std::string, bool> seen;
+    std::map<std::string, uint64_t> updates;
     for (const auto& s : st["sessions"]) {
       const std::string peer = s.value("name", "");
       seen[peer] = true;
       auto it = peers_.find(peer);
       if (it == peers_.end()) {
         const prometheus::Labels l{{"peer", peer}};
-        it = peers_
-                 .emplace(peer,
-                          PeerMetrics{&session_up_->Add(l), &prefixes_->Add(l), &updates_->Add(l)})
-                 .first;
+        it = peers_.emplace(peer, PeerMetrics{&session_up_->Add(l), &prefixes_->Add(l)}).first;
       }
       PeerMetrics& m = it->second;
       m.up->Set(s.value("state", "") == "Established" ? 1 : 0);
@@ -103,11 +101,8 @@ class BgpComponent : public SpeakerComponent {
         bfd_up_->Remove(m.bfd_up);
         m.bfd_up = nullptr;
       }
-      // A session rebuilt after a peer edit counts from zero again; the counter must not.
-      const uint64_t sent = s.value("updates_sent", uint64_t{0});
-      m.updates->Increment(
-          static_cast<double>(sent >= m.updates_seen ? sent - m.updates_seen : sent));
-      m.updates_seen = sent;
+      // A session rebuilt after a peer edit counts from zero again; the mirror handles it.
+      updates[peer] = s.value("updates_sent", uint64_t{0});
     }
     for (auto it = peers_.begin(); it != peers_.end();) {
       if (seen.count(it->first)) {
@@ -116,10 +111,10 @@ class BgpComponent : public SpeakerComponent {
       }
       session_up_->Remove(it->second.up);
       prefixes_->Remove(it->second.prefixes);
-      updates_->Remove(it->second.updates);
       if (it->second.bfd_up) bfd_up_->Remove(it->second.bfd_up);
       it = peers_.erase(it);
     }
+    updates_->Update(updates);
   }
 
   boost::asio::io_context& io_;
@@ -127,7 +122,7 @@ class BgpComponent : public SpeakerComponent {
   boost::asio::steady_timer timer_;
   prometheus::Family<prometheus::Gauge>* session_up_ = nullptr;
   prometheus::Family<prometheus::Gauge>* prefixes_ = nullptr;
-  prometheus::Family<prometheus::Counter>* updates_ = nullptr;
+  std::optional<CounterMirror> updates_;
   prometheus::Family<prometheus::Gauge>* bfd_up_ = nullptr;
   std::map<std::string, PeerMetrics> peers_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -12,7 +12,9 @@ namespace ironlb {
 
 // Loads and attaches the XDP data plane (or adopts the one a previous agent left running).
 // Throws std::runtime_error naming what failed.
-std::unique_ptr<SpeakerComponent> MakeDataplaneComponent(const AgentOptions& opts);
+// Its counters are exported as ironlb_dataplane_* metrics.
+std::unique_ptr<SpeakerComponent> MakeDataplaneComponent(boost::asio::io_context& io,
+                                                         const AgentOptions& opts);
 
 // The BGP speaker: sessions to the BGPPeers selected for this node, announcing the VIPs the
 // BGPAdvertisements select; Cease/Administrative Shutdown to every peer on shutdown.

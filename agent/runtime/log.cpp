@@ -20,7 +20,9 @@ const char* Name(Level l) {
 }
 }  // namespace
 
-void SetLevel(Level l) { g_level = static_cast<int>(l); }
+void SetLevel(Level l) {
+  g_level = static_cast<int>(l);
+}
 
 bool ParseLevel(const std::string& s, Level* out) {
   for (Level l : {Level::kDebug, Level::kInfo, Level::kWarn, Level::kError}) {
@@ -37,7 +39,8 @@ void Write(Level l, const std::string& component, const std::string& msg) {
   using namespace std::chrono;
   const auto now = system_clock::now();
   const std::time_t t = system_clock::to_time_t(now);
-  const int ms = static_cast<int>(duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000);
+  const int ms =
+      static_cast<int>(duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000);
   std::tm tm{};
   gmtime_r(&t, &tm);
   char ts[32];

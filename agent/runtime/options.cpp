@@ -2,7 +2,8 @@
 
 namespace ironlb {
 
-const char* const kAgentUsage = R"(usage: ironlb-agent --node NAME (--config DIR | --kubeconfig FILE) [options]
+const char* const kAgentUsage =
+    R"(usage: ironlb-agent --node NAME (--config DIR | --kubeconfig FILE) [options]
 
   --node NAME            this node's name (matches Node objects and EndpointSlice nodeName)
   --config DIR           standalone mode: read every *.yaml in DIR and watch it; assignments
@@ -22,8 +23,8 @@ const char* const kAgentUsage = R"(usage: ironlb-agent --node NAME (--config DIR
   --log-level LEVEL      debug | info | warn | error (default info)
 )";
 
-std::optional<AgentOptions> ParseAgentOptions(const std::vector<std::string>& args, std::string* error,
-                                              bool* help) {
+std::optional<AgentOptions> ParseAgentOptions(const std::vector<std::string>& args,
+                                              std::string* error, bool* help) {
   AgentOptions o;
   *help = false;
   for (size_t i = 0; i < args.size(); ++i) {

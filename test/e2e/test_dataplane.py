@@ -124,7 +124,7 @@ def lab(tmp_path):
 
 def start_agent(lab, tmp_path):
     a = Agent(str(tmp_path), lab.confdir, node="node-a", role="speaker", netns=lab.node,
-              extra=("--interface", "n0", "--bpffs", lab.bpffs, "--no-bgp", "--metrics-addr", ""))
+              extra=("--interface", "n0", "--bpffs", lab.bpffs, "--no-bgp"))
     a.start()
     # Programmed when both services are in the maps.
     wait_for(lambda: len(ctl(lab, "vip", "list")) == 3, what="3 VIP:port entries in the maps")
@@ -190,6 +190,31 @@ def test_tcp_reaches_every_endpoint_and_sees_the_client(lab):
     replies6 = run_client(lab, CONNECT, VIP6, PORT, 40)
     assert {r[0] for r in replies6} == set(lab.pods)
     assert {r[1] for r in replies6} == {lab.client_ip6}
+
+
+def metric(text, name, label, value):
+    """The value of series name{label="value"} in Prometheus text, or 0."""
+    prefix = f'{name}{{{label}="{value}"}} '
+    for line in text.splitlines():
+        if line.startswith(prefix):
+            return float(line[len(prefix):])
+    return 0
+
+
+def test_dataplane_counters_are_prometheus_metrics(lab):
+    run_client(lab, CONNECT, VIP4, PORT, 10)
+    svc = f"{VIP4}:{PORT}/TCP"
+    ok = wait_for(lambda: metric(lab.agent.metrics(), "ironlb_dataplane_service_packets_total",
+                                 "service", svc) >= 10, timeout=15, what="service packets metric")
+    assert ok
+    text = lab.agent.metrics()
+    assert metric(text, "ironlb_dataplane_service_bytes_total", "service", svc) > 0, text
+    fwd = sum(metric(text, "ironlb_dataplane_packets_total", "reason", r)
+              for r in ("fwd_redirect", "fwd_kernel"))
+    assert fwd >= 10, text
+    backends = [line for line in text.splitlines()
+                if line.startswith("ironlb_dataplane_backend_packets_total{")]
+    assert len(backends) >= 2 and any(not line.endswith(" 0") for line in backends), backends
 
 
 def test_udp_reaches_every_endpoint_and_replies_come_from_the_vip(lab):
