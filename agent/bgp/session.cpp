@@ -11,6 +11,7 @@
 
 #include "bgp/asio_address.h"
 #include "bgp/codec_constants.h"
+#include "runtime/log.h"
 
 namespace ironlb::bgp {
 namespace {
@@ -262,12 +263,19 @@ double Session::Jitter() {
   return std::uniform_real_distribution<double>(0.75, 1.0)(rng_);
 }
 
-void Session::OnEstablished(const Negotiated&) {
+void Session::OnEstablished(const Negotiated& neg) {
+  log::Info("bgp", "peer " + cfg_.name + " (" + cfg_.peer_address.str() + ", AS " +
+                       std::to_string(neg.peer_asn) + "): Established, hold time " +
+                       std::to_string(neg.hold_time_s) + " s, announcing " +
+                       std::to_string(desired_.size()) + " prefixes");
   sent_.clear();
   SyncRoutes(true);
 }
 
-void Session::OnDown(const std::string&) {
+void Session::OnDown(const std::string& reason) {
+  // Routers withdraw what they learned from us; say so where operators look first.
+  log::Warn("bgp", "peer " + cfg_.name + " (" + cfg_.peer_address.str() + "): session down (" +
+                       reason + "), " + std::to_string(sent_.size()) + " prefixes withdrawn");
   sent_.clear();
 }
 

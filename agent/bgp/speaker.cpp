@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "bgp/asio_address.h"
+#include "runtime/log.h"
 
 namespace ironlb::bgp {
 namespace {
@@ -137,6 +138,16 @@ void Speaker::ApplyBfd(const std::string& name, std::optional<bfd::LinkConfig> w
 }
 
 void Speaker::OnBfdChange(const std::string& name, const bfd::StateChange& c) {
+  const std::string what =
+      std::string("peer ") + name + ": BFD " + bfd::StateName(c.from) + " -> " +
+      bfd::StateName(c.to) +
+      (c.diag == bfd::Diag::kNoDiagnostic ? std::string()
+                                          : std::string(" (") + bfd::DiagName(c.diag) + ")");
+  if (c.to == bfd::SessionState::kUp || c.to == bfd::SessionState::kAdminDown ||
+      c.from != bfd::SessionState::kUp)
+    log::Info("bgp", what);
+  else
+    log::Warn("bgp", what);
   // RFC 5882 sections 3.2 and 10.2: Up -> Down takes the BGP session down at once, unless the
   // peer only went AdminDown (its BFD was switched off, the path may be fine).
   if (c.from != bfd::SessionState::kUp || c.to != bfd::SessionState::kDown || c.remote_admin_down)

@@ -162,6 +162,10 @@ def test_agent_announces_and_withdraws(env):
     print(f"route gone {1000 * (time.monotonic() - t0):.0f} ms after SIGTERM")
     out = bird.cmd("show", "protocols", "all", "n0")
     assert "Administrative shutdown" in out or "Cease" in out, out
+    # What the operator reads in the agent's log.
+    logs = agent.logs()
+    assert "peer tor (10.0.0.1, AS 64513): Established" in logs, logs
+    assert "peer tor (10.0.0.1): session down (administratively stopped)" in logs, logs
 
 
 def test_agent_bad_peer_edit_keeps_session(env):
