@@ -4,8 +4,10 @@
 #include <endian.h>
 #include <time.h>
 
+#include <cerrno>
 #include <map>
 #include <stdexcept>
+#include <vector>
 
 #include "dataplane/desired.h"
 #include "dataplane/map_layout.h"
@@ -46,9 +48,28 @@ nlohmann::json Counter(const lb_counter& c) {
   return {{"packets", c.packets}, {"bytes", c.bytes}};
 }
 
+// The backends array is read in batches (a few syscalls instead of one per slot): the agent's
+// metrics read it every few seconds, and it has LB_MAX_BACKENDS slots whatever is in use.
 std::map<uint32_t, lb_backend> Backends(const PinnedMaps& maps) {
+  constexpr uint32_t kChunk = 4096;
   std::map<uint32_t, lb_backend> out;
   const int fd = maps.fd(LB_MAP_BACKENDS);
+  std::vector<uint32_t> keys(kChunk);
+  std::vector<lb_backend> values(kChunk);
+  uint32_t out_batch = 0;
+  bool first = true;
+  for (;;) {
+    uint32_t count = kChunk;
+    LIBBPF_OPTS(bpf_map_batch_opts, opts);
+    const int err = bpf_map_lookup_batch(fd, first ? nullptr : &out_batch, &out_batch, keys.data(),
+                                         values.data(), &count, &opts);
+    if (err != 0 && errno != ENOENT) break;  // no batch ops here: one lookup per slot below
+    for (uint32_t i = 0; i < count; ++i)
+      if (keys[i] != 0 && values[i].action != LB_ACTION_NONE) out[keys[i]] = values[i];
+    first = false;
+    if (err != 0) return out;  // ENOENT: the walk reached the end
+  }
+  out.clear();
   for (uint32_t id = 1; id < LB_MAX_BACKENDS; ++id) {
     lb_backend b{};
     if (bpf_map_lookup_elem(fd, &id, &b) == 0 && b.action != LB_ACTION_NONE) out[id] = b;
