@@ -1,6 +1,23 @@
-#include "metrics/counter_mirror.h"
+#include "metrics/mirror.h"
 
 namespace ironlb {
+namespace {
+
+// Drops the series of `series` (label value -> metric) whose value is not in `keep`.
+template <typename T, typename Series, typename Keep, typename MetricOf>
+void RemoveAbsent(prometheus::Family<T>& family, Series& series, const Keep& keep,
+                  MetricOf metric_of) {
+  for (auto it = series.begin(); it != series.end();) {
+    if (keep.count(it->first)) {
+      ++it;
+      continue;
+    }
+    family.Remove(metric_of(it->second));
+    it = series.erase(it);
+  }
+}
+
+}  // namespace
 
 void CounterMirror::Update(const std::map<std::string, uint64_t>& totals) {
   for (const auto& [value, total] : totals) {
@@ -12,14 +29,16 @@ void CounterMirror::Update(const std::map<std::string, uint64_t>& totals) {
     if (grew > 0) s.counter->Increment(static_cast<double>(grew));
     s.seen = total;
   }
-  for (auto it = series_.begin(); it != series_.end();) {
-    if (totals.count(it->first)) {
-      ++it;
-      continue;
-    }
-    family_.Remove(it->second.counter);
-    it = series_.erase(it);
+  RemoveAbsent(family_, series_, totals, [](const Series& s) { return s.counter; });
+}
+
+void GaugeMirror::Update(const std::map<std::string, double>& values) {
+  for (const auto& [value, v] : values) {
+    auto it = series_.find(value);
+    if (it == series_.end()) it = series_.emplace(value, &family_.Add({{label_, value}})).first;
+    it->second->Set(v);
   }
+  RemoveAbsent(family_, series_, values, [](prometheus::Gauge* g) { return g; });
 }
 
 }  // namespace ironlb

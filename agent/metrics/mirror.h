@@ -1,9 +1,10 @@
-// Mirrors running totals kept elsewhere (BPF per-CPU counters, BGP session counters) into
-// Prometheus counters, which may only grow: each Update adds what grew since the last one.
+// Mirrors state kept elsewhere (BPF per-CPU counters, BGP sessions) into Prometheus series, one
+// per label value: counters add what grew since the last update, gauges take the value as is.
 #pragma once
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
+#include <prometheus/gauge.h>
 
 #include <cstdint>
 #include <map>
@@ -13,7 +14,6 @@ namespace ironlb {
 
 class CounterMirror {
  public:
-  // One series per value of `label` in `family`.
   CounterMirror(prometheus::Family<prometheus::Counter>& family, std::string label)
       : family_(family), label_(std::move(label)) {}
 
@@ -30,6 +30,20 @@ class CounterMirror {
   prometheus::Family<prometheus::Counter>& family_;
   std::string label_;
   std::map<std::string, Series> series_;
+};
+
+class GaugeMirror {
+ public:
+  GaugeMirror(prometheus::Family<prometheus::Gauge>& family, std::string label)
+      : family_(family), label_(std::move(label)) {}
+
+  // label value -> current value; series whose label value is absent are removed.
+  void Update(const std::map<std::string, double>& values);
+
+ private:
+  prometheus::Family<prometheus::Gauge>& family_;
+  std::string label_;
+  std::map<std::string, prometheus::Gauge*> series_;
 };
 
 }  // namespace ironlb

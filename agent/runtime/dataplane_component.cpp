@@ -4,9 +4,10 @@
 
 #include "dataplane/dataplane.h"
 #include "dataplane/map_dump.h"
-#include "metrics/counter_mirror.h"
+#include "metrics/mirror.h"
 #include "runtime/components.h"
 #include "runtime/log.h"
+#include "runtime/periodic.h"
 
 namespace ironlb {
 
@@ -20,9 +21,10 @@ class DataplaneComponent : public SpeakerComponent {
  public:
   DataplaneComponent(boost::asio::io_context& io, std::unique_ptr<dataplane::Dataplane> dp,
                      std::string node, std::string bpffs)
-      : dp_(std::move(dp)), node_(std::move(node)), bpffs_(std::move(bpffs)), timer_(io) {}
-
-  ~DataplaneComponent() override { *alive_ = false; }
+      : dp_(std::move(dp)),
+        node_(std::move(node)),
+        bpffs_(std::move(bpffs)),
+        refresh_(io, kMetricsPeriod) {}
 
   std::string name() const override { return "dataplane"; }
 
@@ -51,11 +53,11 @@ class DataplaneComponent : public SpeakerComponent {
         "backend");
     backend_bytes_.emplace(
         counter("ironlb_dataplane_backend_bytes_total", "Bytes sent to an endpoint"), "backend");
-    Tick();
+    refresh_.Start([this] { Refresh(); });
   }
 
   void Shutdown(std::function<void()> done) override {
-    timer_.cancel();
+    refresh_.Cancel();
     // Programs stay attached and maps pinned: traffic keeps flowing while the agent restarts
     // or upgrades, and the next agent adopts them. `ironlbctl` can still read the maps.
     log::Info("dataplane", "leaving XDP programs attached and maps pinned for the next agent");
@@ -63,16 +65,6 @@ class DataplaneComponent : public SpeakerComponent {
   }
 
  private:
-  void Tick() {
-    Refresh();
-    timer_.expires_after(kMetricsPeriod);
-    std::weak_ptr<bool> alive = alive_;
-    timer_.async_wait([this, alive](const boost::system::error_code& ec) {
-      if (ec || alive.expired()) return;
-      Tick();
-    });
-  }
-
   void Refresh() {
     try {
       const dataplane::PinnedMaps maps(bpffs_);
@@ -103,11 +95,10 @@ class DataplaneComponent : public SpeakerComponent {
   std::unique_ptr<dataplane::Dataplane> dp_;
   std::string node_;
   std::string bpffs_;
-  boost::asio::steady_timer timer_;
+  Periodic refresh_;
   std::optional<CounterMirror> reasons_, service_packets_, service_bytes_, backend_packets_,
       backend_bytes_;
   bool warned_ = false;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace

@@ -11,7 +11,7 @@ import time
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from agent import Agent, read_status  # noqa: E402
+from agent import Agent, read_status, write_atomic  # noqa: E402
 from bgp_lab import Bird, Lab, same_session, wait_for  # noqa: E402
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/usr/sbin/bird"),
@@ -85,13 +85,6 @@ endpoints:
 """
 
 
-def write(path, text):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.rename(tmp, path)
-
-
 @pytest.fixture
 def env():
     lab = Lab()
@@ -102,8 +95,8 @@ def env():
         bird = Bird(lab, r, "10.0.0.1", 64513, [("10.0.0.2", 64512)])
         cfg = os.path.join(lab.dir, "config")
         os.makedirs(cfg)
-        write(os.path.join(cfg, "metallb.yaml"), CONFIG)
-        write(os.path.join(cfg, "web.yaml"), service("web", "198.51.100.15"))
+        write_atomic(os.path.join(cfg, "metallb.yaml"), CONFIG)
+        write_atomic(os.path.join(cfg, "web.yaml"), service("web", "198.51.100.15"))
 
         def start():
             a = Agent(lab.dir, cfg, node="node-a", extra=["--no-dataplane"], netns=n).start()
@@ -139,7 +132,7 @@ def test_agent_announces_and_withdraws(env):
 
     # A second Service and then its removal: minimal UPDATEs, the session is never reset.
     since = bird.up_since()
-    write(os.path.join(cfg, "api.yaml"), service("api"))
+    write_atomic(os.path.join(cfg, "api.yaml"), service("api"))
     assert wait_for(lambda: read_status(cfg).get("demo/api"), 10)
     api_ip = read_status(cfg)["demo/api"]["ingress"][0]["ip"]
     assert wait_for(lambda: bird.route(f"{api_ip}/32"), 10), agent.logs()
@@ -149,10 +142,10 @@ def test_agent_announces_and_withdraws(env):
     assert same_session(bird.up_since(), since), bird.cmd("show", "protocols", "all", "n0")
 
     # A Service without a ready endpoint anywhere is not announced (externalTrafficPolicy Cluster).
-    write(os.path.join(cfg, "web.yaml"), service("web", "198.51.100.15").replace(
+    write_atomic(os.path.join(cfg, "web.yaml"), service("web", "198.51.100.15").replace(
         "conditions: {ready: true}", "conditions: {ready: false}"))
     assert wait_for(lambda: not bird.route("198.51.100.15/32"), 10), agent.logs()
-    write(os.path.join(cfg, "web.yaml"), service("web", "198.51.100.15"))
+    write_atomic(os.path.join(cfg, "web.yaml"), service("web", "198.51.100.15"))
     assert wait_for(lambda: bird.route("198.51.100.15/32"), 10)
 
     # SIGTERM: Cease/Administrative Shutdown, so the router drops the route at once.
@@ -174,7 +167,7 @@ def test_agent_bad_peer_edit_keeps_session(env):
     agent = start()
     assert wait_for(lambda: bird.route("198.51.100.15/32"), 30), agent.logs()
     since = bird.up_since()
-    write(os.path.join(cfg, "metallb.yaml"), CONFIG.replace("peerASN: 64513", "peerASN: banana"))
+    write_atomic(os.path.join(cfg, "metallb.yaml"), CONFIG.replace("peerASN: 64513", "peerASN: banana"))
     assert wait_for(lambda: agent.ctl("config", "show")["errors"], 10)
     err = agent.ctl("config", "show")["errors"][0]
     assert "tor" in err["object"] and "peerASN" in err["field"], err
@@ -189,9 +182,9 @@ def test_agent_graceful_restart_keeps_routes_across_restart(env):
     the route as stale while forwarding goes on, and the restarted agent's End-of-RIB flushes
     whatever it no longer announces."""
     lab, n, bird, cfg, start = env
-    write(os.path.join(cfg, "metallb.yaml"),
+    write_atomic(os.path.join(cfg, "metallb.yaml"),
           CONFIG.replace("  connectTime: 1s\n", "  connectTime: 1s\n  enableGracefulRestart: true\n"))
-    write(os.path.join(cfg, "api.yaml"), service("api", "198.51.100.16"))
+    write_atomic(os.path.join(cfg, "api.yaml"), service("api", "198.51.100.16"))
     agent = start()
     for ip in ("198.51.100.15", "198.51.100.16"):
         assert wait_for(lambda: bird.route(f"{ip}/32"), 30), agent.logs()

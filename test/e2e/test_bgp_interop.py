@@ -27,6 +27,19 @@ def lab():
         lab_.close()
 
 
+def three_nodes(lab):
+    """A router namespace and three node namespaces, node i on 10.0.i.0/24. Returns the router,
+    its (neighbor address, AS) list and each node's (namespace, router address)."""
+    r = lab.ns("r")
+    neighbors, nodes = [], []
+    for i in range(1, 4):
+        n = lab.ns(f"n{i}")
+        lab.link(r, f"10.0.{i}.1/24", n, f"10.0.{i}.2/24", i)
+        neighbors.append((f"10.0.{i}.2", 64512))
+        nodes.append((n, f"10.0.{i}.1"))
+    return r, neighbors, nodes
+
+
 def test_bird_routes_communities_and_shutdown(lab):
     r, n = lab.ns("r"), lab.ns("n1")
     lab.link(r, "10.0.0.1/24", n, "10.0.0.2/24", 1)
@@ -62,13 +75,7 @@ def test_bird_md5(lab):
 
 
 def test_bird_ecmp_three_nodes(lab):
-    r = lab.ns("r")
-    neighbors, nodes = [], []
-    for i in range(1, 4):
-        n = lab.ns(f"n{i}")
-        lab.link(r, f"10.0.{i}.1/24", n, f"10.0.{i}.2/24", i)
-        neighbors.append((f"10.0.{i}.2", 64512))
-        nodes.append((n, f"10.0.{i}.1"))
+    r, neighbors, nodes = three_nodes(lab)
     bird = Bird(lab, r, "10.0.0.1", 64513, neighbors)
     for i, (n, peer) in enumerate(nodes):
         AgentNode(lab, n, f"node-{i + 1}", peer, ["192.0.2.10"], node_addr=f"10.0.{i + 1}.2")
@@ -134,13 +141,7 @@ def test_gobgp_routes_and_shutdown(lab):
 
 @pytest.mark.skipif(not os.path.exists("/usr/lib/frr/bgpd"), reason="needs FRR")
 def test_frr_routes_ecmp_and_shutdown(lab):
-    r = lab.ns("r")
-    neighbors, nodes = [], []
-    for i in range(1, 4):
-        n = lab.ns(f"n{i}")
-        lab.link(r, f"10.0.{i}.1/24", n, f"10.0.{i}.2/24", i)
-        neighbors.append((f"10.0.{i}.2", 64512))
-        nodes.append((n, f"10.0.{i}.1"))
+    r, neighbors, nodes = three_nodes(lab)
     frr = Frr(lab, r, "10.0.0.1", 64513, neighbors)
     agents = [AgentNode(lab, n, f"node-{i + 1}", peer, ["192.0.2.10"], node_addr=f"10.0.{i + 1}.2",
                         communities=COMMUNITIES) for i, (n, peer) in enumerate(nodes)]

@@ -97,6 +97,13 @@ class Agent:
             return r.read().decode()
 
 
+def write_atomic(path, text):
+    """Writes a config file the way an editor or kubectl would leave it: whole, by rename."""
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.rename(path + ".tmp", path)
+
+
 def read_status(config_dir):
     """Map ns/name -> status JSON, as the controller wrote it under status/."""
     out = {}

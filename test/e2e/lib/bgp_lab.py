@@ -240,10 +240,8 @@ status:
         self.agent.start()
 
     def _write(self, fname, text):
-        path = os.path.join(self.cfg, fname)
-        with open(path + ".tmp", "w") as f:
-            f.write(text)
-        os.rename(path + ".tmp", path)
+        from agent import write_atomic
+        write_atomic(os.path.join(self.cfg, fname), text)
 
     def set_vips(self, vips):
         """One Service per VIP (the same on every node), each with a ready endpoint here."""

@@ -1,5 +1,5 @@
-// CounterMirror: running totals from elsewhere become Prometheus counters that only grow.
-#include "metrics/counter_mirror.h"
+// CounterMirror and GaugeMirror: state kept elsewhere becomes Prometheus series.
+#include "metrics/mirror.h"
 
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
@@ -45,6 +45,22 @@ TEST_F(CounterMirrorTest, VanishedSeriesAreRemoved) {
   EXPECT_EQ(Scrape(), (std::map<std::string, double>{{"b", 2}}));
   mirror.Update({{"a", 4}, {"b", 2}});  // comes back as a new series
   EXPECT_EQ(Scrape()["a"], 4);
+}
+
+TEST(GaugeMirror, SetsValuesAndRemovesVanishedSeries) {
+  prometheus::Registry reg;
+  auto& family = prometheus::BuildGauge().Name("up").Help("x").Register(reg);
+  GaugeMirror mirror(family, "peer");
+  auto scrape = [&reg] {
+    std::map<std::string, double> out;
+    for (const auto& f : reg.Collect())
+      for (const auto& m : f.metric) out[m.label.at(0).value] = m.gauge.value;
+    return out;
+  };
+  mirror.Update({{"a", 1}, {"b", 0}});
+  EXPECT_EQ(scrape(), (std::map<std::string, double>{{"a", 1}, {"b", 0}}));
+  mirror.Update({{"a", 0}});
+  EXPECT_EQ(scrape(), (std::map<std::string, double>{{"a", 0}}));
 }
 
 }  // namespace
