@@ -1,0 +1,65 @@
+// ObjectStore: the one interface between where objects come from (a directory of YAML, the
+// Kubernetes API) and the rest of the agent. The agent, controller and speakers know only this.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "model/snapshot.h"
+#include "store/service_status.h"
+
+namespace ironlb {
+
+// One change a watch reported. `version` is the store's version of the object after the change
+// (a resourceVersion on Kubernetes, a file generation standalone); for a delete, the last one.
+struct StoreEvent {
+  enum class Type { kAdded, kModified, kDeleted };
+  Type type = Type::kModified;
+  ObjectRef object;
+  std::string version;
+  bool operator==(const StoreEvent&) const = default;
+};
+
+// What an Event on an object says (Kubernetes' core/v1 Event, MetalLB's reasons).
+struct ObjectEvent {
+  enum class Type { kNormal, kWarning };
+  ObjectRef about;
+  Type type = Type::kNormal;
+  std::string reason;   // "IPAllocated", "AllocationFailed", "nodeAssigned", ...
+  std::string message;  // for people
+  bool operator==(const ObjectEvent&) const = default;
+};
+
+class ObjectStore {
+ public:
+  using ChangeHandler = std::function<void(const std::vector<StoreEvent>&)>;
+  virtual ~ObjectStore() = default;
+
+  // Loads everything once (list) and starts watching; `on_change` then runs on the agent's
+  // io_context with the events of each coalesced batch, after snapshot() reflects them.
+  // Throws when the source cannot be read at all (a missing directory, no API server).
+  virtual void Start(ChangeHandler on_change) = 0;
+  virtual void Stop() {}
+
+  // Every object the store holds now, undecodable documents listed in decode_errors. Services
+  // carry status.loadBalancer.ingress and the allocated-from-pool annotation as the store has
+  // them (which may lag the controller's in-memory decisions).
+  virtual const Snapshot& snapshot() const = 0;
+  // True once the first full list has been read (Kubernetes: informers synced).
+  virtual bool synced() const = 0;
+  // Where the objects come from, for logs and the local API ("dir /etc/ironlb", "api https://…").
+  virtual std::string description() const = 0;
+
+  // The assignments recorded in the store (one per Service that has one), for diffing.
+  virtual std::vector<ServiceStatus> statuses() const = 0;
+  // Records a Service's assignment (status.loadBalancer.ingress + the pool annotation, or the
+  // pending reason). Throws std::runtime_error on failure; the caller retries on the next pass.
+  virtual void WriteStatus(const ServiceStatus& s) = 0;
+  // Clears the assignment of a Service that is gone or no longer ours.
+  virtual void RemoveStatus(const std::string& ns, const std::string& name) = 0;
+  // Reports something about an object (best effort: never throws).
+  virtual void EmitEvent(const ObjectEvent& ev) = 0;
+};
+
+}  // namespace ironlb
