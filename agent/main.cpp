@@ -7,6 +7,7 @@
 #include "runtime/components.h"
 #include "runtime/log.h"
 #include "runtime/options.h"
+#include "store/file_store.h"
 
 int main(int argc, char** argv) {
   using namespace ironlb;
@@ -29,7 +30,9 @@ int main(int argc, char** argv) {
   log::SetLevel(level);
 
   boost::asio::io_context io;
-  Agent agent(io, *opts);
+  // Standalone: the directory is the store (--kubeconfig is refused by the option parser until
+  // the Kubernetes store lands).
+  Agent agent(io, *opts, std::make_unique<FileStore>(io, opts->config_dir));
   try {
     if (opts->want_speaker && !opts->no_dataplane) {
       if (opts->interfaces.empty()) {

@@ -2,6 +2,7 @@
 // parser is unit-testable and `--help` documents every flag in one place.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,13 +26,15 @@ struct AgentOptions {
   bool no_dataplane = false;      // control plane only (no XDP), e.g. BGP-only tests
   bool no_bgp = false;
   std::string log_level = "info";
+  uint32_t max_services = 0;  // data-plane map sizes; 0: compiled defaults
+  uint32_t max_endpoints = 0;
 };
 
 extern const char* const kAgentUsage;
 
 // Returns the options, or nullopt with `*error` set to a message that names the bad flag.
 // `*help` is set when --help was asked for.
-std::optional<AgentOptions> ParseAgentOptions(const std::vector<std::string>& args, std::string* error,
-                                              bool* help);
+std::optional<AgentOptions> ParseAgentOptions(const std::vector<std::string>& args,
+                                              std::string* error, bool* help);
 
 }  // namespace ironlb
