@@ -1,6 +1,30 @@
+// civetweb gives each connection a worker thread until the request is read: with prometheus-cpp's
+// default of 2 threads and civetweb's 30 s request timeout, two idle TCP connections stopped
+// every scrape. More workers, short timeouts and no keep-alive keep a scrape answering.
 #include "metrics/metrics.h"
 
+#include <vector>
+
 namespace ironlb {
+namespace {
+
+std::vector<std::string> CivetwebOptions(const std::string& listen) {
+  return {
+      "listening_ports",
+      listen,
+      // Workers: a scrape, a second Prometheus, a curl, and room for idle connections.
+      "num_threads",
+      "8",
+      // A request head must arrive within 3 s and an answer leave within 3 s; Prometheus'
+      // default scrape timeout is 10 s.
+      "request_timeout_ms",
+      "3000",
+      "enable_keep_alive",
+      "no",
+  };
+}
+
+}  // namespace
 
 using prometheus::BuildCounter;
 using prometheus::BuildGauge;
@@ -46,11 +70,26 @@ Metrics::Metrics(const std::string& listen, std::shared_ptr<prometheus::Registry
                      .Help("Reconcile passes run")
                      .Register(*reg)
                      .Add({})),
-      registry_(std::move(reg)) {
+      registry_(std::move(reg)),
+      pool_addresses_mirror_(pool_addresses, "pool"),
+      pool_in_use_mirror_(pool_in_use, "pool"),
+      pool_services_mirror_(pool_services, "pool") {
   if (!listen.empty()) {
-    exposer_ = std::make_unique<prometheus::Exposer>(listen);
+    exposer_ = std::make_unique<prometheus::Exposer>(CivetwebOptions(listen));
     exposer_->RegisterCollectable(registry_);
   }
+}
+
+void Metrics::SetPoolUsage(const std::map<std::string, PoolUsage>& pools) {
+  std::map<std::string, double> addresses, in_use, services;
+  for (const auto& [name, u] : pools) {
+    addresses[name] = u.addresses;
+    in_use[name] = u.in_use;
+    services[name] = u.services;
+  }
+  pool_addresses_mirror_.Update(addresses);
+  pool_in_use_mirror_.Update(in_use);
+  pool_services_mirror_.Update(services);
 }
 
 }  // namespace ironlb

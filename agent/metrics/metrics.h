@@ -2,13 +2,17 @@
 // served by prometheus-cpp's exposer on --metrics-addr. Data-plane counters live in BPF maps.
 #pragma once
 
-#include <memory>
-#include <string>
-
 #include <prometheus/counter.h>
 #include <prometheus/exposer.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "metrics/mirror.h"
 
 namespace ironlb {
 
@@ -31,9 +35,17 @@ class Metrics {
   prometheus::Gauge& services_pending;
   prometheus::Counter& reconciles;
 
+  struct PoolUsage {
+    double addresses = 0, in_use = 0, services = 0;
+  };
+  // Sets the three per-pool gauges; the series of pools no longer present are removed, so a
+  // deleted pool does not linger in dashboards with its last value.
+  void SetPoolUsage(const std::map<std::string, PoolUsage>& pools);
+
  private:
   Metrics(const std::string& listen, std::shared_ptr<prometheus::Registry> reg);
   std::shared_ptr<prometheus::Registry> registry_;
+  GaugeMirror pool_addresses_mirror_, pool_in_use_mirror_, pool_services_mirror_;
   std::unique_ptr<prometheus::Exposer> exposer_;
 };
 
