@@ -67,9 +67,9 @@ TEST(BfdTransport, DemultiplexesAndChecksTtl) {
   EXPECT_EQ(link->session().state(), SessionState::kUp);
 
   EXPECT_EQ(t.drops(DropReason::kUnknownPeer), 2u);
-  EXPECT_EQ(t.drops(DropReason::kLowTtl), 2u);
+  EXPECT_EQ(t.drops(DropReason::kLowTtl), 3u);
   auto st = t.Status();
-  EXPECT_EQ(st["drops"]["ttl not 255"], 2);
+  EXPECT_EQ(st["drops"]["ttl not 255"], 3);
   auto ls = link->Status();
   EXPECT_EQ(ls["state"], "Up");
   EXPECT_EQ(ls["remote_discriminator"], 77);
