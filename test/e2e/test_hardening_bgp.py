@@ -157,3 +157,44 @@ def test_peer_that_never_reads_costs_bounded_memory(lab, monkeypatch):
         print(f"RSS after the peer was deleted: {rss_mb(agent.proc.pid):.0f} MB")
         assert after, (base, rss_mb(agent.proc.pid))
     assert same_session(bird.up_since(), since)
+
+
+def list_bomb(levels):
+    """Nested `kind: List` documents, each listing the previous one 9 times by alias."""
+    y = ("apiVersion: v1\nkind: List\nitems:\n- &l0 {apiVersion: v1, kind: Service, metadata: "
+         "{name: s, namespace: d}, spec: {type: LoadBalancer, ports: [{port: 80}]}}\n")
+    for i in range(1, levels + 1):
+        y += f"- &l{i} {{apiVersion: v1, kind: List, items: [" + ",".join([f"*l{i - 1}"] * 9) + "]}\n"
+    return y
+
+
+@pytest.mark.parametrize("levels", [9, 12])
+def test_yaml_alias_bomb_is_rejected_and_bgp_never_notices(lab, levels):
+    """The nested-List alias bomb used to take 6.5 GB and freeze the loop for 47 s, so BIRD
+    dropped the session. Now it is one config error naming the file, and nothing else moves."""
+    r, n = lab.ns("r"), lab.ns("n1")
+    lab.link(r, "10.0.0.1/24", n, "10.0.0.2/24", 1)
+    bird = Bird(lab, r, "10.0.0.1", 64513, [("10.0.0.2", 64512)])
+    cfg = os.path.join(lab.dir, "config")
+    os.makedirs(cfg)
+    write_atomic(os.path.join(cfg, "all.yaml"), BASE)
+    agent = Agent(lab.dir, cfg, node="node-a", extra=["--no-dataplane"], netns=n).start()
+    lab.agents.append(agent)
+    assert wait_for(lambda: bird.route(f"{VIP}/32"), 30), agent.logs()
+    since = bird.up_since()
+    base = rss_mb(agent.proc.pid)
+    bomb = list_bomb(levels)
+    t0 = time.monotonic()
+    write_atomic(os.path.join(cfg, "bomb.yaml"), bomb)
+    errs = wait_for(lambda: agent.ctl("config", "show")["errors"], 20)
+    took = time.monotonic() - t0
+    assert errs, agent.logs()
+    e = errs[0]
+    assert e["file"].endswith("bomb.yaml") and "aliases are expanded" in e["message"], e
+    print(f"{len(bomb)}-byte bomb ({levels} levels) reported after {took * 1000:.0f} ms; "
+          f"RSS {base:.0f} -> {rss_mb(agent.proc.pid):.0f} MB")
+    assert rss_mb(agent.proc.pid) - base < 50
+    time.sleep(1)
+    assert bird.route(f"{VIP}/32")
+    assert same_session(bird.up_since(), since), bird.cmd("show", "protocols", "all", "n0")
+    assert agent.proc.poll() is None
