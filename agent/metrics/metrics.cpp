@@ -1,36 +1,16 @@
-// civetweb gives each connection a worker thread until the request is read: with prometheus-cpp's
-// default of 2 threads and civetweb's 30 s request timeout, two idle TCP connections stopped
-// every scrape. More workers, short timeouts and no keep-alive keep a scrape answering.
 #include "metrics/metrics.h"
 
-#include <vector>
+#include "metrics/metrics_server.h"
 
 namespace ironlb {
-namespace {
-
-std::vector<std::string> CivetwebOptions(const std::string& listen) {
-  return {
-      "listening_ports",
-      listen,
-      // Workers: a scrape, a second Prometheus, a curl, and room for idle connections.
-      "num_threads",
-      "8",
-      // A request head must arrive within 3 s and an answer leave within 3 s; Prometheus'
-      // default scrape timeout is 10 s.
-      "request_timeout_ms",
-      "3000",
-      "enable_keep_alive",
-      "no",
-  };
-}
-
-}  // namespace
 
 using prometheus::BuildCounter;
 using prometheus::BuildGauge;
 
 Metrics::Metrics(const std::string& listen)
     : Metrics(listen, std::make_shared<prometheus::Registry>()) {}
+
+Metrics::~Metrics() = default;
 
 Metrics::Metrics(const std::string& listen, std::shared_ptr<prometheus::Registry> reg)
     : config_loaded(BuildGauge()
@@ -75,8 +55,7 @@ Metrics::Metrics(const std::string& listen, std::shared_ptr<prometheus::Registry
       pool_in_use_mirror_(pool_in_use, "pool"),
       pool_services_mirror_(pool_services, "pool") {
   if (!listen.empty()) {
-    exposer_ = std::make_unique<prometheus::Exposer>(CivetwebOptions(listen));
-    exposer_->RegisterCollectable(registry_);
+    server_ = std::make_unique<MetricsServer>(listen, registry_);
   }
 }
 

@@ -1,9 +1,8 @@
 // Prometheus metrics of the control plane (config state, allocator usage, reconcile counts),
-// served by prometheus-cpp's exposer on --metrics-addr. Data-plane counters live in BPF maps.
+// served on --metrics-addr by MetricsServer (its own thread). Data-plane counters live in BPF maps.
 #pragma once
 
 #include <prometheus/counter.h>
-#include <prometheus/exposer.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
@@ -16,11 +15,14 @@
 
 namespace ironlb {
 
+class MetricsServer;
+
 class Metrics {
  public:
   // `listen` is "host:port" (e.g. "0.0.0.0:7472"); empty disables the HTTP endpoint but keeps
   // the registry, so code can record unconditionally.
   explicit Metrics(const std::string& listen);
+  ~Metrics();
 
   prometheus::Registry& registry() { return *registry_; }
 
@@ -46,7 +48,7 @@ class Metrics {
   Metrics(const std::string& listen, std::shared_ptr<prometheus::Registry> reg);
   std::shared_ptr<prometheus::Registry> registry_;
   GaugeMirror pool_addresses_mirror_, pool_in_use_mirror_, pool_services_mirror_;
-  std::unique_ptr<prometheus::Exposer> exposer_;
+  std::unique_ptr<MetricsServer> server_;
 };
 
 }  // namespace ironlb
