@@ -1,5 +1,7 @@
 // ironlb-agent: the daemon. Parses flags, builds the Agent with the speaker components this
 // node runs, and drives everything from one io_context until SIGTERM.
+#include <sys/resource.h>
+
 #include <boost/asio/io_context.hpp>
 #include <iostream>
 
@@ -28,6 +30,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   log::SetLevel(level);
+  // The soft descriptor limit (often 1024) is a relic of select(); BPF maps, BGP sessions and
+  // API clients all take descriptors, so use what the hard limit allows.
+  if (rlimit nofile{};
+      getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &nofile);
+  }
 
   boost::asio::io_context io;
   // Standalone: the directory is the store (--kubeconfig is refused by the option parser until

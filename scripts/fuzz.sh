@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds test/fuzz with clang in its own build dir and runs the decoder fuzzers (BGP, BFD).
-#   scripts/fuzz.sh [SECONDS [TARGET...]]   (default 60 s each; targets: bgp bfd)
+# Builds test/fuzz with clang in its own build dir and runs the decoder fuzzers (BGP, BFD, YAML configuration).
+#   scripts/fuzz.sh [SECONDS [TARGET...]]   (default 60 s each; targets: bgp bfd yaml)
 #   IRONLB_FUZZ_BUILD_DIR overrides build-fuzz/
 # Seeds and crash-* reproducers live in test/fuzz/corpus/<target>/, so crashes are kept and
 # replayed first on every run; the growing corpus stays in the build dir. ctest runs this for a
@@ -11,7 +11,7 @@ build="${IRONLB_FUZZ_BUILD_DIR:-$root/build-fuzz}"
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(bgp bfd)
+[ ${#targets[@]} -gt 0 ] || targets=(bgp bfd yaml)
 CC=clang CXX=clang++ cmake -S "$root/test/fuzz" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j "${IRONLB_JOBS:-2}" >/dev/null
 for t in "${targets[@]}"; do

@@ -61,7 +61,7 @@ const char* DropReasonName(DropReason r) {
     case DropReason::kAuthNotSupported: return "authentication not supported";
     case DropReason::kUnknownDiscriminator: return "unknown your discriminator";
     case DropReason::kUnknownPeer: return "no session for peer";
-    case DropReason::kLowTtl: return "ttl below minimum";
+    case DropReason::kLowTtl: return "ttl not 255";
     case DropReason::kAdminDown: return "session admin down";
     case DropReason::kCount: break;
   }

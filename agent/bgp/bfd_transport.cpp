@@ -83,7 +83,6 @@ void Link::OpenSocket() {
 }
 
 void Link::Reconfigure(const LinkConfig& cfg) {
-  cfg_.minimum_ttl = cfg.minimum_ttl;
   cfg_.params = cfg.params;
   session_.Reconfigure(cfg.params);
 }
@@ -136,7 +135,7 @@ nlohmann::json Link::Status() const {
   j["required_min_rx_ms"] = Ms(s.params().required_min_rx);
   j["detect_mult"] = s.params().detect_mult;
   j["passive"] = s.params().passive;
-  j["minimum_ttl"] = cfg_.minimum_ttl;
+  j["required_ttl"] = kSendTtl;
   j["remote_min_rx_ms"] = Ms(s.remote_min_rx());
   j["remote_desired_min_tx_ms"] = Ms(s.remote_desired_min_tx());
   j["remote_detect_mult"] = s.remote_detect_mult();
@@ -293,7 +292,8 @@ DropReason Transport::Dispatch(ByteSpan payload, const IPAddr& from, int ttl) {
       if (l->config().peer == from) link = l.get();
     if (!link) return drop(DropReason::kUnknownPeer);
   }
-  if (ttl < link->config().minimum_ttl) return drop(DropReason::kLowTtl);
+  // RFC 5881 section 5: only a packet sent by a neighbour on the link arrives with TTL 255.
+  if (ttl != kSendTtl) return drop(DropReason::kLowTtl);
   const DropReason r = link->session().Receive(*d.packet);
   if (r != DropReason::kNone) drop(r);
   return r;

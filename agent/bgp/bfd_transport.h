@@ -22,9 +22,8 @@ struct LinkConfig {
   IPAddr peer;
   std::optional<IPAddr> local;  // source address; the kernel's route choice when unset
   SessionParams params;
-  // Received packets below this TTL / hop limit are dropped (MetalLB's minimumTtl; RFC 5881
-  // section 5 would be 255).
-  uint8_t minimum_ttl = kSendTtl - 1;
+  // No TTL setting: these sessions are single hop, where RFC 5881 section 5 accepts only TTL /
+  // hop limit 255 (GTSM). A BFDProfile's minimumTtl is for multihop (RFC 5883), not built.
   bool operator==(const LinkConfig&) const = default;
 };
 

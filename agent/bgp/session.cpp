@@ -3,6 +3,7 @@
 // a NOTIFICATION queued before a close is still flushed after the FSM has moved on.
 #include "bgp/session.h"
 
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -25,6 +26,12 @@ constexpr int kTtlMultihop = 255;
 constexpr uint32_t kDefaultIbgpLocalPref = 100;  // RFC 4277 / de-facto default
 
 }  // namespace
+
+void Session::PopFront(Conn& c) {
+  if (c.out.empty()) return;
+  c.queued_bytes -= c.out.front().size();
+  c.out.pop_front();
+}
 
 int SetTcpMd5(int fd, const IPAddr& peer, const std::string& key) {
   struct tcp_md5sig sig;
@@ -54,7 +61,7 @@ Session::Session(asio::io_context& io, SessionConfig cfg)
 Session::~Session() {
   *alive_ = false;
   for (auto& t : timers_) t->cancel();
-  if (conn_) conn_->sock.close();
+  if (conn_) CloseNow(conn_);
   if (pending_connect_) pending_connect_->sock.close();
 }
 
@@ -127,11 +134,29 @@ void Session::CloseConnection() {
   auto c = std::move(conn_);
   conn_.reset();
   c->closing = true;
-  if (!c->writing) {
-    boost::system::error_code ec;
-    c->sock.shutdown(tcp::socket::shutdown_both, ec);
-    c->sock.close(ec);
-  }
+  if (c->overflowed || !c->writing) return CloseNow(c);
+  // The last messages (the NOTIFICATION) get a bounded time to leave; a peer that does not
+  // read them must not keep the connection and its queue alive.
+  c->drain_deadline.expires_after(kDrainTimeout);
+  c->drain_deadline.async_wait([c](const boost::system::error_code& ec) {
+    if (!ec) CloseNow(c);
+  });
+}
+
+// Drops whatever is still queued and closes: a pending write completes with operation_aborted.
+void Session::CloseNow(const std::shared_ptr<Conn>& c) {
+  const bool was_large = c->queued_bytes > kMaxSendQueueBytes / 4;
+  // A write in flight still points at the front message until its handler runs.
+  const size_t keep = c->writing && !c->out.empty() ? 1 : 0;
+  c->out.erase(c->out.begin() + static_cast<std::ptrdiff_t>(keep), c->out.end());
+  c->queued_bytes = keep ? c->out.front().size() : 0;
+  c->drain_deadline.cancel();
+  boost::system::error_code ec;
+  c->sock.shutdown(tcp::socket::shutdown_both, ec);
+  c->sock.close(ec);
+  // The queue was many small UPDATEs from the heap; give the pages back rather than keep the
+  // peak for the life of the process.
+  if (was_large) malloc_trim(0);
 }
 
 void Session::Offer(tcp::socket s) {
@@ -168,9 +193,27 @@ void Session::RejectIncoming() {
 }
 
 void Session::Send(Bytes message) {
-  if (!conn_) return;
+  if (!conn_ || conn_->overflowed) return;
+  if (conn_->queued_bytes + message.size() > kMaxSendQueueBytes)
+    return Overflowed(conn_, message.size());
+  conn_->queued_bytes += message.size();
   conn_->out.push_back(std::move(message));
   Flush(conn_);
+}
+
+// Called from inside an FSM action (a ROUTE-REFRESH answered, an UPDATE batch), so the
+// connection failure is handed to the FSM on the next turn of the loop, not re-entered here.
+void Session::Overflowed(const std::shared_ptr<Conn>& c, size_t adding) {
+  c->overflowed = true;
+  ++send_queue_overflows_;
+  const std::string reason = "send queue over " + std::to_string(kMaxSendQueueBytes >> 20) +
+                             " MiB (" + std::to_string(c->queued_bytes + adding) +
+                             " bytes pending): the peer is not reading";
+  log::Warn("bgp", "peer " + cfg_.name + " (" + cfg_.peer_address.str() + "): " + reason +
+                       "; closing the session");
+  asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_), c, reason] {
+    if (!alive.expired()) Lost(c, reason);
+  });
 }
 
 // Finishes a closed connection's queued writes (the NOTIFICATION), then closes it. Touches
@@ -181,14 +224,12 @@ void Session::DrainAndClose(std::shared_ptr<Conn> c, const boost::system::error_
     asio::async_write(c->sock, asio::buffer(c->out.front()),
                       [c](const boost::system::error_code& ec2, size_t) {
                         c->writing = false;
-                        if (!c->out.empty()) c->out.pop_front();
+                        PopFront(*c);
                         DrainAndClose(c, ec2);
                       });
     return;
   }
-  boost::system::error_code e2;
-  c->sock.shutdown(tcp::socket::shutdown_both, e2);
-  c->sock.close(e2);
+  CloseNow(c);
 }
 
 void Session::Flush(std::shared_ptr<Conn> c) {
@@ -198,7 +239,7 @@ void Session::Flush(std::shared_ptr<Conn> c) {
   asio::async_write(c->sock, asio::buffer(c->out.front()),
                     [this, alive, c](const boost::system::error_code& ec, size_t) {
                       c->writing = false;
-                      if (!c->out.empty()) c->out.pop_front();
+                      PopFront(*c);
                       if (c->closing) return DrainAndClose(c, ec);
                       if (alive.expired()) return;
                       if (ec) return Lost(c, "write: " + ec.message());
@@ -353,6 +394,8 @@ nlohmann::json Session::Status() const {
   j["prefixes_sent"] = sent_.size();
   j["prefixes_desired"] = desired_.size();
   j["updates_sent"] = updates_sent_;
+  j["send_queue_bytes"] = conn_ ? conn_->queued_bytes : 0;
+  j["send_queue_overflows"] = send_queue_overflows_;
   j["hold_time_s"] = fsm_.negotiated().hold_time_s;
   j["keepalive_s"] = fsm_.keepalive_interval_s();
   j["last_error"] = fsm_.last_error();

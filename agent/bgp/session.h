@@ -32,6 +32,13 @@ struct SessionConfig {
 // Sets TCP_MD5SIG for `peer` on socket `fd` (empty key removes it). Returns errno or 0.
 int SetTcpMd5(int fd, const IPAddr& peer, const std::string& key);
 
+// Bytes queued for one connection beyond what the kernel's socket buffer holds. A full table of
+// 10,000 prefixes is about 300 KB of UPDATEs; a peer that lets 16 MiB pile up is not reading
+// (BIRD likewise closes a session it cannot write to), so the session is closed instead.
+inline constexpr size_t kMaxSendQueueBytes = 16u << 20;
+// How long a closed connection may take to flush its last messages (the NOTIFICATION).
+inline constexpr std::chrono::seconds kDrainTimeout{3};
+
 class Session : public FsmIo {
  public:
   Session(boost::asio::io_context& io, SessionConfig cfg);
@@ -67,11 +74,14 @@ class Session : public FsmIo {
 
  private:
   struct Conn {
-    explicit Conn(boost::asio::io_context& io) : sock(io) {}
+    explicit Conn(boost::asio::io_context& io) : sock(io), drain_deadline(io) {}
     boost::asio::ip::tcp::socket sock;
     std::deque<Bytes> out;
+    size_t queued_bytes = 0;  // sum of `out`
     bool writing = false;
     bool closing = false;
+    bool overflowed = false;  // the peer stopped reading; nothing more is queued
+    boost::asio::steady_timer drain_deadline;
     std::array<uint8_t, kMaxMessageLength> buf{};
   };
   void ConfigureSocket(boost::asio::ip::tcp::socket& s);
@@ -79,6 +89,9 @@ class Session : public FsmIo {
   void ReadBody(std::shared_ptr<Conn> c, size_t length);
   void Flush(std::shared_ptr<Conn> c);
   static void DrainAndClose(std::shared_ptr<Conn> c, const boost::system::error_code& ec);
+  static void CloseNow(const std::shared_ptr<Conn>& c);
+  static void PopFront(Conn& c);
+  void Overflowed(const std::shared_ptr<Conn>& c, size_t adding);
   void Lost(const std::shared_ptr<Conn>& c, const std::string& reason);
   void SyncRoutes(bool full);
   PathAttributes AttributesFor(const RouteAttrs& r) const;
@@ -95,6 +108,7 @@ class Session : public FsmIo {
   PeerRoutes sent_;  // what the peer holds from us
   std::optional<IPAddr> local_address_;
   uint64_t updates_sent_ = 0;
+  uint64_t send_queue_overflows_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -18,7 +18,6 @@ constexpr auto kDefaultConnectRetry = std::chrono::seconds(5);
 constexpr uint16_t kGracefulRestartTime = 120;  // seconds, RFC 4724 suggests <= hold time
 constexpr auto kShutdownPoll = std::chrono::milliseconds(10);
 constexpr int kShutdownMaxPolls = 200;  // 2 s bound on flushing the NOTIFICATIONs
-constexpr uint32_t kMaxTtl = 255;
 
 // Waits for the NOTIFICATIONs to leave the sockets, bounded. Only the pending timer handler
 // holds the state, so nothing is left behind (or leaked) when the io_context stops first.
@@ -115,7 +114,7 @@ std::optional<bfd::LinkConfig> Speaker::BfdConfigFor(const BGPPeer& p, const Con
   l.params.detect_mult = static_cast<uint8_t>(prof.detect_multiplier);
   l.params.passive = prof.passive_mode;
   // Echo mode (echo_interval_ms, echo_mode) is not implemented: control packets only.
-  l.minimum_ttl = static_cast<uint8_t>(std::min(prof.minimum_ttl, kMaxTtl));
+  // minimumTtl is multihop's (RFC 5883); single hop requires 255 whatever it says.
   return l;
 }
 

@@ -9,6 +9,7 @@
 #include "config/decode_kinds.h"
 #include "config/legacy.h"
 #include "config/yaml_fields.h"
+#include "config/yaml_limits.h"
 
 namespace ironlb::config {
 namespace {
@@ -155,7 +156,24 @@ void DecodeYaml(std::string_view text, const std::string& file, Snapshot* out) {
   const int total_lines =
       std::max<int>(1, static_cast<int>(std::count(text.begin(), text.end(), '\n')) +
                            (text.empty() || text.back() == '\n' ? 0 : 1));
+  if (text.size() > kMaxYamlFileBytes) {
+    out->decode_errors.push_back(ConfigError{file,
+                                             {},
+                                             "",
+                                             "file is " + std::to_string(text.size()) +
+                                                 " bytes, over the limit of " +
+                                                 std::to_string(kMaxYamlFileBytes >> 20) +
+                                                 " MiB: not read (split it into smaller files)"});
+    return;
+  }
   for (const RawDocument& raw : SplitDocuments(text)) {
+    if (auto v = CheckYamlLimits(raw.text)) {
+      const int line = std::min(raw.first_line + v->line + 1, total_lines);
+      out->decode_errors.push_back(ConfigError{file, ScanRef(raw.text), v->field,
+                                               v->message + " at line " + std::to_string(line) +
+                                                   ", column " + std::to_string(v->column + 1)});
+      continue;
+    }
     YAML::Node root;
     try {
       root = YAML::Load(raw.text);

@@ -50,9 +50,10 @@ std::vector<const IPAddressPool*> PoolsOf(const std::vector<std::string>& names,
   const bool all = names.empty() && selectors.empty();
   for (const auto& [name, pool] : accepted.pools) {
     const bool named = std::find(names.begin(), names.end(), name) != names.end();
-    const bool selected =
-        std::any_of(selectors.begin(), selectors.end(),
-                    [&](const LabelSelector& s) { return s.Matches(pool.meta.labels); });
+    // Captures the labels, not the structured binding: clang before 16 (the fuzz build) cannot.
+    const auto& labels = pool.meta.labels;
+    const bool selected = std::any_of(selectors.begin(), selectors.end(),
+                                      [&](const LabelSelector& s) { return s.Matches(labels); });
     if (all || named || selected) out.push_back(&pool);
   }
   return out;

@@ -1,13 +1,13 @@
 #include <algorithm>
 #include <cctype>
 
+#include "config/names.h"
 #include "config/validate_rules.h"
 
 namespace ironlb::config {
 namespace {
 
-constexpr size_t kMaxLabelName = 63;     // RFC 1123 label
-constexpr size_t kMaxLabelPrefix = 253;  // RFC 1123 subdomain
+constexpr size_t kMaxLabelName = 63;  // RFC 1123 label
 
 bool AlnumChar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0;
@@ -20,31 +20,12 @@ bool ValidLabelName(const std::string& s) {
                      [](char c) { return AlnumChar(c) || c == '-' || c == '_' || c == '.'; });
 }
 
-// RFC 1123 subdomain: dot-separated lower-case labels of [a-z0-9-], no label starting or ending
-// with '-'.
-bool ValidSubdomain(const std::string& s) {
-  if (s.empty() || s.size() > kMaxLabelPrefix) return false;
-  size_t start = 0;
-  while (true) {
-    size_t dot = s.find('.', start);
-    const std::string label =
-        s.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    auto ok = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-    if (label.empty() || !ok(label.front()) || !ok(label.back()) ||
-        !std::all_of(label.begin(), label.end(), [&](char c) { return ok(c) || c == '-'; })) {
-      return false;
-    }
-    if (dot == std::string::npos) return true;
-    start = dot + 1;
-  }
-}
-
 bool ValidLabelKey(const std::string& key, std::string* why) {
   const size_t slash = key.find('/');
   std::string name = key;
   if (slash != std::string::npos) {
     const std::string prefix = key.substr(0, slash);
-    if (!ValidSubdomain(prefix)) {
+    if (!IsDns1123Subdomain(prefix)) {
       *why = "the prefix of label key \"" + key + "\" must be a DNS subdomain";
       return false;
     }

@@ -1,5 +1,7 @@
 #include "metrics/metrics.h"
 
+#include "metrics/metrics_server.h"
+
 namespace ironlb {
 
 using prometheus::BuildCounter;
@@ -7,6 +9,8 @@ using prometheus::BuildGauge;
 
 Metrics::Metrics(const std::string& listen)
     : Metrics(listen, std::make_shared<prometheus::Registry>()) {}
+
+Metrics::~Metrics() = default;
 
 Metrics::Metrics(const std::string& listen, std::shared_ptr<prometheus::Registry> reg)
     : config_loaded(BuildGauge()
@@ -46,11 +50,25 @@ Metrics::Metrics(const std::string& listen, std::shared_ptr<prometheus::Registry
                      .Help("Reconcile passes run")
                      .Register(*reg)
                      .Add({})),
-      registry_(std::move(reg)) {
+      registry_(std::move(reg)),
+      pool_addresses_mirror_(pool_addresses, "pool"),
+      pool_in_use_mirror_(pool_in_use, "pool"),
+      pool_services_mirror_(pool_services, "pool") {
   if (!listen.empty()) {
-    exposer_ = std::make_unique<prometheus::Exposer>(listen);
-    exposer_->RegisterCollectable(registry_);
+    server_ = std::make_unique<MetricsServer>(listen, registry_);
   }
+}
+
+void Metrics::SetPoolUsage(const std::map<std::string, PoolUsage>& pools) {
+  std::map<std::string, double> addresses, in_use, services;
+  for (const auto& [name, u] : pools) {
+    addresses[name] = u.addresses;
+    in_use[name] = u.in_use;
+    services[name] = u.services;
+  }
+  pool_addresses_mirror_.Update(addresses);
+  pool_in_use_mirror_.Update(in_use);
+  pool_services_mirror_.Update(services);
 }
 
 }  // namespace ironlb

@@ -48,6 +48,12 @@ class BgpComponent : public SpeakerComponent {
                          .Help("BGP UPDATE messages sent to the peer")
                          .Register(reg),
                      "peer");
+    overflows_.emplace(prometheus::BuildCounter()
+                           .Name("ironlb_bgp_send_queue_overflows_total")
+                           .Help("BGP sessions closed because the peer stopped reading and the "
+                                 "send queue reached its limit")
+                           .Register(reg),
+                       "peer");
     refresh_.Start([this] { Refresh(); });
   }
 
@@ -62,7 +68,7 @@ class BgpComponent : public SpeakerComponent {
     if (!session_up_) return;
     const nlohmann::json st = speaker_.Status();
     std::map<std::string, double> up, prefixes, bfd_up;
-    std::map<std::string, uint64_t> updates;
+    std::map<std::string, uint64_t> updates, overflows;
     for (const auto& s : st["sessions"]) {
       const std::string peer = s.value("name", "");
       up[peer] = s.value("state", "") == "Established" ? 1 : 0;
@@ -70,17 +76,19 @@ class BgpComponent : public SpeakerComponent {
       if (s.contains("bfd")) bfd_up[peer] = s["bfd"].value("state", "") == "Up" ? 1 : 0;
       // A session rebuilt after a peer edit counts from zero again; the mirror handles it.
       updates[peer] = s.value("updates_sent", uint64_t{0});
+      overflows[peer] = s.value("send_queue_overflows", uint64_t{0});
     }
     session_up_->Update(up);
     prefixes_->Update(prefixes);
     bfd_up_->Update(bfd_up);
     updates_->Update(updates);
+    overflows_->Update(overflows);
   }
 
   bgp::Speaker speaker_;
   Periodic refresh_;
   std::optional<GaugeMirror> session_up_, prefixes_, bfd_up_;
-  std::optional<CounterMirror> updates_;
+  std::optional<CounterMirror> updates_, overflows_;
 };
 
 }  // namespace

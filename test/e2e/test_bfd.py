@@ -393,6 +393,47 @@ def test_bfd_removed_from_peer_sends_admin_down(lab, router):
     assert node.status()["state"] == "Established", node.status()
 
 
+SPOOF = """
+import struct, sys
+from scapy.all import IP, UDP, Raw, send
+ttl, my_discr, your_discr = (int(a) for a in sys.argv[1:4])
+# RFC 5880 4.1: version 1, state Down, detect mult 3, 24 bytes, 1 s intervals.
+bfd = struct.pack("!BBBBIIIII", 1 << 5, 1 << 6, 3, 24, my_discr, your_discr, 10**6, 10**6, 0)
+send(IP(src="%s", dst="%s", ttl=ttl) / UDP(sport=49152, dport=3784) / Raw(bfd), verbose=0)
+""" % (ROUTER_ADDR, NODE_ADDR)
+
+
+def test_bfd_single_hop_drops_ttl_below_255(lab):
+    """RFC 5881 section 5: a single-hop packet must arrive with TTL 255, whatever minimumTtl
+    says (that field is multihop's). A spoofed Down with the right discriminators and TTL 254
+    is dropped and counted; the same packet with TTL 255 does bring the session down, which
+    shows the spoof was otherwise good."""
+    rt, node, n, _ = build_lab(lab, "bird")
+    path = os.path.join(node.cfg, "metallb.yaml")
+    with open(path + ".tmp", "w") as f:
+        f.write(node_config("100,100,3").replace("detectMultiplier: 3}",
+                                                 "detectMultiplier: 3, minimumTtl: 1}"))
+    os.rename(path + ".tmp", path)
+    assert wait_for(lambda: node.bfd_settled(100), 20), node.status()
+    b = node.bfd()
+    r = lab.netns[0]
+
+    def spoof(ttl):
+        sh("ip", "netns", "exec", r, "/usr/bin/python3", "-c", SPOOF, str(ttl),
+           str(b["remote_discriminator"]), str(b["local_discriminator"]))
+
+    for _ in range(5):
+        spoof(254)
+    time.sleep(0.5)
+    assert node.bfd()["state"] == "Up" and node.bfd()["last_down_reason"] == "", node.status()
+    drops = node.agent.ctl("bgp", "show")["bfd"]["drops"]
+    assert drops.get("ttl not 255", 0) >= 5, drops
+    assert node.status()["state"] == "Established" and rt.route(f"{VIP}/32")
+
+    spoof(255)
+    assert wait_for(lambda: node.bfd().get("last_down_reason"), 5), node.status()
+
+
 # ---- measurement, not a pass/fail test: IRONLB_BFD_BENCH=1 pytest -s -k measure ----
 
 BENCH = [("BFD 100ms x 3", 100, "100,100,3"), ("BFD 300ms x 3", 300, "300,300,3"),

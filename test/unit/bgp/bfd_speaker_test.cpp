@@ -41,7 +41,6 @@ TEST(BfdSpeaker, ProfileBecomesSessionParameters) {
   EXPECT_EQ(l->params.desired_min_tx, milliseconds(120));
   EXPECT_EQ(l->params.detect_mult, 4);
   EXPECT_TRUE(l->params.passive);
-  EXPECT_EQ(l->minimum_ttl, 250);
 }
 
 TEST(BfdSpeaker, NoProfileNoBfd) {
@@ -66,7 +65,6 @@ TEST(BfdSpeaker, DefaultsAreMetalLBs) {
   EXPECT_EQ(l->params.desired_min_tx, milliseconds(300));
   EXPECT_EQ(l->params.detect_mult, 3);
   EXPECT_FALSE(l->params.passive);
-  EXPECT_EQ(l->minimum_ttl, 254);
 }
 
 }  // namespace

@@ -39,7 +39,6 @@ TEST(BfdTransport, DemultiplexesAndChecksTtl) {
   Transport t(io, {TestPort(0), TestPort(1)});
   LinkConfig c = Loopback(100, 3);
   c.peer = *IPAddr::Parse("192.0.2.1");
-  c.minimum_ttl = 254;
   Link* link = t.Add(c, nullptr);
   ASSERT_TRUE(link);
   const IPAddr peer = c.peer, stranger = *IPAddr::Parse("192.0.2.9");
@@ -47,6 +46,8 @@ TEST(BfdTransport, DemultiplexesAndChecksTtl) {
 
   EXPECT_EQ(t.Dispatch(down, stranger, 255), DropReason::kUnknownPeer);
   EXPECT_EQ(t.Dispatch(down, peer, 253), DropReason::kLowTtl);
+  // Single hop: one router away is already too far (RFC 5881 section 5).
+  EXPECT_EQ(t.Dispatch(down, peer, 254), DropReason::kLowTtl);
   EXPECT_EQ(t.Dispatch(down, peer, -1), DropReason::kLowTtl);  // no TTL reported: not trusted
   ControlPacket wrong = DownFrom(77);
   wrong.your_discriminator = link->session().local_discriminator() + 1;
@@ -56,7 +57,7 @@ TEST(BfdTransport, DemultiplexesAndChecksTtl) {
   EXPECT_EQ(t.Dispatch(bad, peer, 255), DropReason::kZeroDetectMult);
   EXPECT_EQ(link->session().state(), SessionState::kDown);
 
-  EXPECT_EQ(t.Dispatch(down, peer, 254), DropReason::kNone);  // by address: your discr is 0
+  EXPECT_EQ(t.Dispatch(down, peer, 255), DropReason::kNone);  // by address: your discr is 0
   EXPECT_EQ(link->session().state(), SessionState::kInit);
   ControlPacket up = DownFrom(77);
   up.state = SessionState::kUp;
@@ -66,9 +67,9 @@ TEST(BfdTransport, DemultiplexesAndChecksTtl) {
   EXPECT_EQ(link->session().state(), SessionState::kUp);
 
   EXPECT_EQ(t.drops(DropReason::kUnknownPeer), 2u);
-  EXPECT_EQ(t.drops(DropReason::kLowTtl), 2u);
+  EXPECT_EQ(t.drops(DropReason::kLowTtl), 3u);
   auto st = t.Status();
-  EXPECT_EQ(st["drops"]["ttl below minimum"], 2);
+  EXPECT_EQ(st["drops"]["ttl not 255"], 3);
   auto ls = link->Status();
   EXPECT_EQ(ls["state"], "Up");
   EXPECT_EQ(ls["remote_discriminator"], 77);

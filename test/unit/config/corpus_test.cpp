@@ -3,6 +3,9 @@
 // ConfigMaps convert to what MetalLB's configmaptocrs produces.
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <set>
+
 #include "fixture_util.h"
 
 namespace ironlb::config::testing {
@@ -128,6 +131,15 @@ const std::map<std::string, Expectation>& InvalidExpectations() {
   return m;
 }
 
+// Names of the objects rejected for their metadata.name alone.
+std::set<std::string> InvalidNames(const std::vector<ConfigError>& errors) {
+  std::set<std::string> out;
+  for (const ConfigError& e : errors)
+    if (e.field == "metadata.name" && e.message.find("is not a valid name") != std::string::npos)
+      out.insert(e.object.name);
+  return out;
+}
+
 bool Names(const ConfigError& e, const Expectation& x) {
   return e.object.kind == x.kind && e.object.name == x.name && e.field == x.field;
 }
@@ -203,9 +215,28 @@ TEST(Corpus, InvalidFilesAreRejectedOnTheObjectAndFieldMetalLBNames) {
     switch (x.how) {
       case How::kReject: {
         Outcome o = LoadAndValidate(f);
+        Expectation want = x;
+        if (!InvalidNames(o.state.errors).empty()) {
+          // MetalLB's webhook tests use names like testPool that the API server itself refuses
+          // (not an RFC 1123 subdomain), and so does ironlb. The field check is then tested on
+          // the same file with those names lower-cased everywhere.
+          std::string text = ReadText(f);
+          for (const std::string& name : InvalidNames(o.state.errors)) {
+            std::string lower = name;
+            for (char& c : lower)
+              c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            for (size_t at = text.find(name); at != std::string::npos; at = text.find(name, at))
+              text.replace(at, name.size(), lower);
+            if (want.name == name) want.name = lower;
+          }
+          o = Outcome{};
+          DecodeYaml(text, f.filename().string(), &o.snap);
+          o.config = Validate(o.snap, Config{}, ValidateOptions{}, &o.state);
+          EXPECT_TRUE(InvalidNames(o.state.errors).empty()) << Describe(o.state.errors);
+        }
         EXPECT_TRUE(std::any_of(o.state.errors.begin(), o.state.errors.end(),
-                                [&](const ConfigError& e) { return Names(e, x); }))
-            << "want " << x.kind << " " << x.name << " " << x.field << ", got:\n"
+                                [&](const ConfigError& e) { return Names(e, want); }))
+            << "want " << want.kind << " " << want.name << " " << want.field << ", got:\n"
             << Describe(o.state.errors);
         for (const ConfigError& e : o.state.errors) EXPECT_EQ(e.file, f.filename().string());
         break;

@@ -1,0 +1,33 @@
+// Limits checked on a YAML document's parse events before any node is built: size, nesting depth,
+// nodes after alias expansion, and duplicate mapping keys (an error, as in Kubernetes' strict
+// decoding).
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ironlb::config {
+
+// A file larger than this is not parsed. The Kubernetes API server takes request bodies up to
+// 3 MiB; 16 MiB leaves room for ~25,000 Services in one standalone file.
+inline constexpr size_t kMaxYamlFileBytes = 16u << 20;
+// Nodes a document may hold once every alias is expanded (aliases are what the decoder walks).
+inline constexpr size_t kMaxYamlExpandedNodes = 2'000'000;
+inline constexpr size_t kMaxYamlAliases = 10'000;
+// Kubernetes objects nest about 15 levels; yaml-cpp itself stops at 2,000.
+inline constexpr size_t kMaxYamlDepth = 100;
+
+struct YamlViolation {
+  int line = 0;  // 0-based, within the document
+  int column = 0;
+  std::string field;  // path of the offending node, e.g. spec.ports[0].port
+  std::string message;
+};
+
+// Walks the parse events of one document. Returns the first violation, or nothing when the
+// document is within the limits (a syntax error is left for the loader to report).
+std::optional<YamlViolation> CheckYamlLimits(std::string_view document);
+
+}  // namespace ironlb::config

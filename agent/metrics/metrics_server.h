@@ -1,0 +1,41 @@
+// The /metrics HTTP endpoint on its own thread and io_context: every connection is asynchronous
+// with a deadline, so idle or slow clients cannot hold the endpoint the way they held civetweb's
+// few worker threads, and a busy agent loop never delays a scrape.
+#pragma once
+
+#include <prometheus/registry.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+
+namespace ironlb {
+
+// A request must arrive, and its answer leave, within this time (Prometheus' default scrape
+// timeout is 10 s).
+inline constexpr std::chrono::seconds kMetricsConnectionTimeout{3};
+// Connections served at once; the oldest is closed to make room for a new one.
+inline constexpr size_t kMetricsMaxConnections = 64;
+
+class MetricsServer {
+ public:
+  // `listen` is "host:port", "[v6]:port" or ":port"; throws std::runtime_error when it cannot
+  // be parsed or bound.
+  MetricsServer(const std::string& listen, std::shared_ptr<prometheus::Registry> registry);
+  ~MetricsServer();
+
+  MetricsServer(const MetricsServer&) = delete;
+  MetricsServer& operator=(const MetricsServer&) = delete;
+
+  uint16_t port() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+  std::thread thread_;
+};
+
+}  // namespace ironlb

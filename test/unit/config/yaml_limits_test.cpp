@@ -1,0 +1,147 @@
+// Hostile YAML: alias bombs, deep nesting, huge files and duplicate keys are rejected quickly
+// with an error naming file, object and field, and the other documents of the file still load.
+#include "config/yaml_limits.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+
+#include "config/decode.h"
+
+namespace ironlb::config {
+namespace {
+
+Snapshot Decode(const std::string& yaml, const std::string& file = "bomb.yaml") {
+  Snapshot s;
+  DecodeYaml(yaml, file, &s);
+  return s;
+}
+
+const char* kService = R"(
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: demo}
+spec:
+  type: LoadBalancer
+  ports: [{port: 80, protocol: TCP}]
+)";
+
+// Nested `kind: List` documents, each listing the previous one `fanout` times by alias: the
+// decoder would walk fanout^levels Services. Kept small on purpose, as an attacker would.
+std::string ListBomb(int levels, int fanout) {
+  std::string y =
+      "apiVersion: v1\nkind: List\nitems:\n- &l0 {apiVersion: v1, kind: Service, metadata: "
+      "{name: s, namespace: d}, spec: {type: LoadBalancer, ports: [{port: 80}]}}\n";
+  for (int i = 1; i <= levels; ++i) {
+    y += "- &l" + std::to_string(i) + " {apiVersion: v1, kind: List, items: [";
+    for (int j = 0; j < fanout; ++j) y += (j ? ",*l" : "*l") + std::to_string(i - 1);
+    y += "]}\n";
+  }
+  return y;
+}
+
+TEST(YamlLimits, NestedListAliasBombIsRejectedFast) {
+  for (auto [levels, fanout] : {std::pair{9, 9}, std::pair{12, 9}}) {
+    const std::string bomb = ListBomb(levels, fanout);
+    ASSERT_LT(bomb.size(), 1200u);
+    const auto t0 = std::chrono::steady_clock::now();
+    Snapshot s = Decode(bomb + "---\n" + kService);
+    const auto took = std::chrono::steady_clock::now() - t0;
+    ASSERT_EQ(s.decode_errors.size(), 1u) << bomb.size();
+    const ConfigError& e = s.decode_errors[0];
+    EXPECT_EQ(e.file, "bomb.yaml");
+    EXPECT_EQ(e.object.kind, "List");
+    EXPECT_NE(e.message.find("nodes once aliases are expanded"), std::string::npos) << e.str();
+    EXPECT_NE(e.field.find("items["), std::string::npos) << e.str();
+    ASSERT_EQ(s.services.size(), 1u);
+    EXPECT_EQ(s.services[0].meta.name, "web");
+    // Not a timing test: a sanity bound to say that the bomb was not walked.
+    EXPECT_LT(took, std::chrono::seconds(20));
+  }
+}
+
+TEST(YamlLimits, ModestAnchorsStillWork) {
+  Snapshot s = Decode(R"(
+apiVersion: v1
+kind: List
+items:
+- &svc {apiVersion: v1, kind: Service, metadata: {name: a, namespace: demo}, spec: {type: LoadBalancer, ports: &ports [{port: 80}]}}
+- {apiVersion: v1, kind: Service, metadata: {name: b, namespace: demo}, spec: {type: LoadBalancer, ports: *ports}}
+)");
+  EXPECT_TRUE(s.decode_errors.empty()) << s.decode_errors[0].str();
+  EXPECT_EQ(s.services.size(), 2u);
+}
+
+TEST(YamlLimits, TooManyAliases) {
+  std::string y = "apiVersion: v1\nkind: List\nitems: []\nx: &a 1\ny: [";
+  for (size_t i = 0; i <= kMaxYamlAliases; ++i) y += "*a,";
+  y += "]\n";
+  Snapshot s = Decode(y);
+  ASSERT_EQ(s.decode_errors.size(), 1u);
+  EXPECT_NE(s.decode_errors[0].message.find("aliases"), std::string::npos);
+  EXPECT_EQ(s.decode_errors[0].field, "y[" + std::to_string(kMaxYamlAliases) + "]");
+}
+
+TEST(YamlLimits, DeepNesting) {
+  std::string y = "apiVersion: v1\nkind: Service\nmetadata: {name: deep, namespace: demo}\nspec: ";
+  y += std::string(500, '[') + std::string(500, ']') + "\n";
+  Snapshot s = Decode(y);
+  ASSERT_EQ(s.decode_errors.size(), 1u);
+  const ConfigError& e = s.decode_errors[0];
+  EXPECT_NE(e.message.find("nested more than 100 levels"), std::string::npos) << e.str();
+  EXPECT_EQ(e.object.name, "deep");
+  EXPECT_EQ(e.field.rfind("spec[0][0]", 0), 0u) << e.field;
+}
+
+TEST(YamlLimits, FileOverTheSizeLimit) {
+  std::string y = kService;
+  y += "# " + std::string(kMaxYamlFileBytes, 'x') + "\n";
+  Snapshot s = Decode(y, "huge.yaml");
+  ASSERT_EQ(s.decode_errors.size(), 1u);
+  EXPECT_EQ(s.decode_errors[0].file, "huge.yaml");
+  EXPECT_NE(s.decode_errors[0].message.find("over the limit of 16 MiB"), std::string::npos);
+  EXPECT_TRUE(s.services.empty());
+}
+
+TEST(YamlLimits, DuplicateKeysAreErrors) {
+  Snapshot s = Decode(R"(
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: demo}
+spec:
+  type: LoadBalancer
+  ports:
+  - port: 80
+    protocol: TCP
+    port: 8080
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: demo}
+spec: {type: LoadBalancer, ports: [{port: 80}]}
+)",
+                      "svc.yaml");
+  ASSERT_EQ(s.decode_errors.size(), 1u);
+  const ConfigError& e = s.decode_errors[0];
+  EXPECT_EQ(e.file, "svc.yaml");
+  EXPECT_EQ(e.object.kind, "Service");
+  EXPECT_EQ(e.object.name, "web");
+  EXPECT_EQ(e.field, "spec.ports[0].port");
+  EXPECT_NE(e.message.find("duplicate key \"port\" at line 10"), std::string::npos) << e.str();
+  ASSERT_EQ(s.services.size(), 1u);  // the other document is unaffected
+  EXPECT_EQ(s.services[0].meta.name, "api");
+}
+
+TEST(YamlLimits, DuplicateTopLevelAndFlowKeys) {
+  auto v = CheckYamlLimits("kind: Service\nkind: List\n");
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->field, "kind");
+  v = CheckYamlLimits("metadata: {name: a, name: b}\n");
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->field, "metadata.name");
+  EXPECT_FALSE(CheckYamlLimits("a: {name: x}\nb: {name: x}\nc: [1, 1]\n"));
+}
+
+}  // namespace
+}  // namespace ironlb::config

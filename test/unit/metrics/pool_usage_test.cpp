@@ -1,0 +1,41 @@
+// Per-pool series follow the pools: a deleted pool's series go, and no label value can carry
+// bytes that would break the exposition format.
+#include <gtest/gtest.h>
+#include <prometheus/text_serializer.h>
+
+#include "metrics/metrics.h"
+#include "metrics/mirror.h"
+
+namespace ironlb {
+namespace {
+
+std::string Exposition(prometheus::Registry& reg) {
+  return prometheus::TextSerializer().Serialize(reg.Collect());
+}
+
+TEST(PoolUsage, DeletedPoolSeriesAreRemoved) {
+  Metrics m("");
+  m.SetPoolUsage({{"a", {10, 2, 1}}, {"b", {5, 0, 0}}});
+  std::string text = Exposition(m.registry());
+  EXPECT_NE(text.find("ironlb_allocator_addresses_total{pool=\"a\"} 10"), std::string::npos);
+  EXPECT_NE(text.find("ironlb_allocator_services{pool=\"b\"} 0"), std::string::npos);
+  m.SetPoolUsage({{"a", {10, 3, 2}}});
+  text = Exposition(m.registry());
+  EXPECT_EQ(text.find("pool=\"b\""), std::string::npos) << text;
+  EXPECT_NE(text.find("ironlb_allocator_addresses_in_use_total{pool=\"a\"} 3"), std::string::npos);
+}
+
+TEST(PoolUsage, InvalidUtf8NeverReachesALabel) {
+  prometheus::Registry reg;
+  auto& family = prometheus::BuildGauge().Name("g").Help("g").Register(reg);
+  GaugeMirror mirror(family, "peer");
+  mirror.Update({{std::string("bad\xff\xfe-name"), 1}, {"caf\xc3\xa9", 2}});
+  const std::string text = Exposition(reg);
+  EXPECT_NE(text.find("g{peer=\"bad\xef\xbf\xbd\xef\xbf\xbd-name\"} 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("g{peer=\"caf\xc3\xa9\"} 2"), std::string::npos) << text;
+  mirror.Update({});
+  EXPECT_EQ(Exposition(reg).find("peer="), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ironlb
