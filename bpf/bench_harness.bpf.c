@@ -1,7 +1,7 @@
 // Benchmark harness for XDP programs under BPF_PROG_TEST_RUN: `repeat` runs do not restore the
 // frame between iterations, so a program that rewrites it (ARP reply, DNAT) would measure a
 // different path from the second run on. This program first restores the original frame from
-// bench_frame (optionally giving every run a new source port, so each is a new flow), then
+// bench_frame (optionally giving every run a never-seen client address, so each is a new flow), then
 // tail-calls the program under test in bench_progs[0]. With the slot empty the tail call falls
 // through and it returns XDP_TX: the harness's own cost, reported beside every measurement.
 #include <linux/bpf.h>
@@ -11,7 +11,9 @@
 
 struct bench_frame {
   __u32 len;        // bytes of data used (<= BENCH_FRAME_MAX, a multiple of 8 is not required)
-  __u32 vary_off;   // if non-zero: offset of a 16-bit field rewritten with a per-run counter
+  __u32 vary_off;   // if non-zero: offset of a 32-bit field (the IPv4 source address)
+                    // rewritten with a counter that never repeats: a 16-bit port would wrap
+                    // after 65,536 runs and turn "new flows" into conntrack hits
   __u8 data[BENCH_FRAME_MAX];
 };
 
@@ -29,11 +31,13 @@ struct {
   __type(value, __u32);
 } bench_progs SEC(".maps");
 
+// One counter for all CPUs (test runs are sequential), so a run on another CPU never replays
+// addresses an earlier run used; userspace may seed it.
 struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(type, BPF_MAP_TYPE_ARRAY);
   __uint(max_entries, 1);
   __type(key, __u32);
-  __type(value, __u64);
+  __type(value, __u32);
 } bench_counter SEC(".maps");
 
 SEC("xdp")
@@ -58,12 +62,14 @@ int bench_harness(struct xdp_md *ctx) {
   }
   __u32 off = f->vary_off;
   if (off) {
-    __u64 *n = bpf_map_lookup_elem(&bench_counter, &zero);
+    __u32 *n = bpf_map_lookup_elem(&bench_counter, &zero);
     __u8 *p = (__u8 *)data + (off & (BENCH_FRAME_MAX - 1));  // mask: a bound the verifier sees
-    if (n && (void *)(p + 2) <= data_end) {
-      *n += 1;
-      p[0] = (__u8)(*n >> 8);
-      p[1] = (__u8)*n;
+    if (n && (void *)(p + 4) <= data_end) {
+      __u32 v = ++*n;
+      p[0] = (__u8)(v >> 24);
+      p[1] = (__u8)(v >> 16);
+      p[2] = (__u8)(v >> 8);
+      p[3] = (__u8)v;
     }
   }
   bpf_tail_call(ctx, &bench_progs, 0);
