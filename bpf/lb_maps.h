@@ -72,7 +72,7 @@ struct lb_ct_key {
 struct lb_ct_value {
   __u32 backend_id;
   __u32 service_id;
-  __u64 created_ns;    // bpf_ktime_get_ns() at insert
+  __u64 created_ns;    // CLOCK_MONOTONIC (bpf_ktime_get_coarse_ns, jiffy resolution) at insert
   __u64 last_seen_ns;  // refreshed at most once per LB_CT_TOUCH_NS to spare the cache line
 };
 

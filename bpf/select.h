@@ -17,7 +17,9 @@ static __always_inline struct lb_backend *select_backend(const struct lb_ct_key 
                                                          const struct lb_service *svc,
                                                          __u32 *backend_id,
                                                          enum lb_reason *reason) {
-  __u64 now = bpf_ktime_get_ns();
+  // The coarse clock (jiffy resolution) is all conntrack needs: last_seen is refreshed once a
+  // second and the flood guard counts per second; the precise clock costs far more per packet.
+  __u64 now = bpf_ktime_get_coarse_ns();
   struct lb_ct_value *ct = ct_lookup(key, now);
   if (ct) {
     struct lb_backend *b = backend_get(ct->backend_id);
