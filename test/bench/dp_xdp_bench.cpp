@@ -8,12 +8,15 @@
 // ceiling), optionally a baseline xdp_lb object (IRONLB_BASELINE_XDP_OBJ=path, e.g. the previous
 // build, see test/bench/build_baseline_xdp.sh) and this build's xdp_lb. Reported: medians and
 // ranges over the rounds of each program's cost net of the same round's harness cost.
+// IRONLB_KATRAN_XDP_OBJ=path adds Katran's balancer (built outside this repository from its own
+// sources; docs/benchmarks-dataplane.md says how) as a peer on the DNAT paths.
 #include <benchmark/benchmark.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <net/if.h>
 #include <sched.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -145,6 +148,96 @@ class BaselineLb : public LbUnderTest {
   bpf_program* prog_ = nullptr;
 };
 
+// Katran's balancer object, filled with the same service through its maps. Only the map ABI is
+// described here (key/value shapes of vip_map, reals, ch_rings, ctl_array and the per-CPU LRU
+// maps of lru_mapping, as in katran/lib/bpf/balancer_structs.h); none of its code is used.
+class KatranPeer {
+ public:
+  static constexpr uint32_t kRingSize = 65537;  // RING_SIZE
+  struct VipKey {
+    __be32 addr[4];
+    uint16_t port;
+    uint8_t proto;
+    uint8_t pad;
+  };
+  struct VipMeta {
+    uint32_t flags, vip_num;
+  };
+  struct Real {
+    __be32 addr[4];
+    uint8_t flags;
+    uint8_t pad[3];
+  };
+  struct FlowKey {  // flow_key: src[16], dst[16], ports, proto (+3 bytes of padding)
+    uint8_t bytes[40];
+  };
+  struct RealPosLru {
+    uint32_t pos;
+    uint32_t pad;
+    uint64_t atime;
+  };
+
+  KatranPeer(const char* path, uint32_t lru_entries) {
+    obj_ = bpf_object__open_file(path, nullptr);
+    if (!obj_) throw std::runtime_error(std::string("cannot open ") + path);
+    // Only VIP 0's ring is used: no need for 512 rings of 65,537 slots.
+    bpf_map* rings = bpf_object__find_map_by_name(obj_, "ch_rings");
+    bpf_map* lru = bpf_object__find_map_by_name(obj_, "lru_mapping");
+    if (!rings || !lru) throw std::runtime_error("not Katran's balancer object");
+    bpf_map__set_max_entries(rings, kRingSize);
+    // Katran's production layout: one LRU per CPU, found through lru_mapping.
+    for (uint32_t cpu = 0; cpu < static_cast<uint32_t>(libbpf_num_possible_cpus()); ++cpu) {
+      int fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "katran_lru", sizeof(FlowKey),
+                              sizeof(RealPosLru), lru_entries, nullptr);
+      if (fd < 0) throw std::runtime_error("cannot create a Katran LRU");
+      lru_fds_.push_back(fd);
+    }
+    // Our own LRU of the size we want is the inner-map template (libbpf cannot resize Katran's).
+    bpf_map__set_inner_map_fd(lru, lru_fds_[0]);
+    if (bpf_object__load(obj_) != 0) throw std::runtime_error(std::string("cannot load ") + path);
+    prog_ = bpf_object__find_program_by_name(obj_, "balancer_ingress");
+    if (!prog_) throw std::runtime_error("no balancer_ingress in the Katran object");
+    for (uint32_t cpu = 0; cpu < lru_fds_.size(); ++cpu)
+      if (bpf_map_update_elem(bpf_map__fd(lru), &cpu, &lru_fds_[cpu], BPF_ANY) != 0)
+        throw std::runtime_error("cannot fill Katran's lru_mapping");
+    VipKey k{};
+    k.addr[0] = inet_addr("198.51.100.10");
+    k.port = htons(80);
+    k.proto = kProtoTCP;
+    VipMeta m{0, 0};
+    Update("vip_map", &k, &m);
+    for (uint32_t id = 1; id <= 3; ++id) {
+      Real r{};
+      r.addr[0] = inet_addr(("10.1.0." + std::to_string(id)).c_str());
+      Update("reals", &id, &r);
+    }
+    for (uint32_t i = 0; i < kRingSize; ++i) {
+      uint32_t id = 1 + i % 3;
+      Update("ch_rings", &i, &id);
+    }
+    uint64_t mac = 0;  // ctl_array[0]: the next hop's MAC for the encapsulated packet
+    const uint8_t gw[6] = {2, 0, 0, 0, 1, 1};
+    std::memcpy(&mac, gw, 6);
+    uint32_t zero = 0;
+    Update("ctl_array", &zero, &mac);
+  }
+  ~KatranPeer() {
+    for (int fd : lru_fds_) close(fd);
+    bpf_object__close(obj_);
+  }
+  int prog_fd() const { return bpf_program__fd(prog_); }
+
+ private:
+  void Update(const char* map, const void* k, const void* v) {
+    bpf_map* m = bpf_object__find_map_by_name(obj_, map);
+    if (!m || bpf_map_update_elem(bpf_map__fd(m), k, v, BPF_ANY) != 0)
+      throw std::runtime_error(std::string("cannot fill Katran's ") + map);
+  }
+  bpf_object* obj_ = nullptr;
+  bpf_program* prog_ = nullptr;
+  std::vector<int> lru_fds_;
+};
+
 // One service (3 endpoints), an owned VIP and the loopback MAC.
 void Populate(const LbUnderTest& lb) {
   const IPAddr vip = Addr("198.51.100.10");
@@ -245,6 +338,9 @@ struct Harness {
   }
   // Average ns per run over `repeat` runs, and the last verdict.
   std::pair<double, uint32_t> Run(const Bytes& f, int repeat) {
+    uint32_t zero = 0;
+    const uint64_t fresh[2] = {0, 0};  // a new buffer: the harness notes where its data starts
+    bpf_map_update_elem(bpf_map__fd(h->maps.bench_head), &zero, fresh, BPF_ANY);
     Bytes out(f.size() + 256);
     xdp_md ctx{};
     ctx.data_end = static_cast<uint32_t>(f.size());
@@ -333,6 +429,9 @@ void BM_XdpPath(benchmark::State& state) {
   for (auto& [name, lb] : lbs) Populate(*lb);
   const bool dnat = path == kEstablished || new_flows;
   auto ceiling = LoadCeiling();
+  std::unique_ptr<KatranPeer> katran;
+  if (const char* k = std::getenv("IRONLB_KATRAN_XDP_OBJ"); k && dnat)
+    katran = std::make_unique<KatranPeer>(k, LB_CT_ENTRIES);
   Harness h;
   Bytes frame = path == kPass  ? PassThrough()
                 : path == kArp ? ArpRequest()
@@ -345,6 +444,11 @@ void BM_XdpPath(benchmark::State& state) {
     for (auto& [name, lb] : lbs) {  // fill every table with flows never seen again
       h.SetTarget(lb->prog_fd());
       h.Run(frame, LB_CT_ENTRIES + kNewFlowRepeat);
+    }
+    if (katran) {  // every CPU's LRU: a run may land on any
+      h.SetTarget(katran->prog_fd());
+      for (int cpu = 0; cpu < libbpf_num_possible_cpus(); ++cpu)
+        h.Run(frame, LB_CT_ENTRIES + kNewFlowRepeat);
     }
   }
 
@@ -361,6 +465,15 @@ void BM_XdpPath(benchmark::State& state) {
         auto [ns, v] = h.Run(frame, repeat);
         net["ceiling"].push_back(ns - base);
         verdicts["ceiling"] = v;
+      }
+      if (katran) {
+        h.SetTarget(katran->prog_fd());
+        auto [ns, v] = h.Run(frame, repeat);
+        net["katran"].push_back(ns - base);
+        verdicts["katran"] = v;
+        h.SetTarget(bpf_program__fd(ceiling->progs.adjust_head_control));
+        net["adjust_head"].push_back(h.Run(frame, repeat).first - base);
+        verdicts["adjust_head"] = XDP_TX;
       }
       for (auto& [name, lb] : lbs) {
         if (path == kNewFlow) ClearConntrack(*lb);
@@ -383,7 +496,7 @@ void BM_XdpPath(benchmark::State& state) {
     cs = Summarize(net["ceiling"]);
     ceiling_stat = &cs;
   }
-  std::vector<std::string> order = {"ceiling"};
+  std::vector<std::string> order = {"ceiling", "katran", "adjust_head"};
   for (auto& [name, lb] : lbs) order.push_back(name);
   for (const std::string& name : order) {
     if (!net.count(name)) continue;
@@ -393,6 +506,8 @@ void BM_XdpPath(benchmark::State& state) {
                 verdicts[name]);
     if (ceiling_stat && name != "ceiling")
       std::printf("   %.2fx ceiling", s.median / ceiling_stat->median);
+    if (net.count("katran") && name != "katran" && name != "ceiling" && name != "adjust_head")
+      std::printf("   %.2fx katran", s.median / Summarize(net["katran"]).median);
     std::printf("\n");
   }
   std::fflush(stdout);
