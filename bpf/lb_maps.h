@@ -78,6 +78,22 @@ struct lb_ct_value {
 
 #define LB_CT_TOUCH_NS 1000000000ull
 
+// ---- next-hop cache (xdp_lb only, per CPU, not pinned) ---------------------------------------
+// bpf_fib_lookup's answer for an endpoint, reused for at most cfg_nexthop_cache_ns (off by
+// default). Direct-mapped by backend id; `backend_id` tags the slot.
+#define LB_NEXTHOP_SLOTS 1024
+
+struct lb_nexthop {
+  __u64 stamp_ns;    // coarse clock when the FIB answered; 0: empty
+  __u32 backend_id;  // whose answer this is
+  __u32 iif;         // ingress interface it was asked for
+  __u32 ifindex;     // egress interface
+  __u16 max_len;     // largest L3 length the FIB accepted (MTU check) for this answer
+  __u8 dmac[6];
+  __u8 smac[6];
+  __u8 pad[2];
+};
+
 // ---- reverse NAT: backend addr:port/proto -> VIP:port (tc egress on the uplink) ---------------
 struct lb_rev_key {
   __be32 addr[4];

@@ -47,6 +47,7 @@ std::unique_ptr<BpfObjects> BpfObjects::Open(const LoadOptions& opts) {
   if (!o->xdp_) throw std::runtime_error("cannot open xdp_lb: " + Errno(errno));
   if (opts.max_ct_inserts_per_sec)
     o->xdp_->rodata->cfg_max_ct_inserts_per_sec = *opts.max_ct_inserts_per_sec;
+  o->xdp_->rodata->cfg_nexthop_cache_ns = opts.nexthop_cache_ns;
   if (!opts.pin_dir.empty()) SetPinPaths(o->xdp_->obj, opts.pin_dir);
   return o;
 }

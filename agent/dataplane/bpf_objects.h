@@ -15,6 +15,8 @@ namespace ironlb::dataplane {
 struct LoadOptions {
   std::string pin_dir;  // empty: maps are not pinned (tests)
   std::optional<uint64_t> max_ct_inserts_per_sec;
+  // How long xdp_lb may reuse the FIB's answer for an endpoint (bpf/nexthop.h); 0: ask per packet.
+  uint64_t nexthop_cache_ns = 0;
 };
 
 // RAII owner of both skeletons. xdp_lb may be opened but not loaded, for libxdp to load it as a
