@@ -73,7 +73,7 @@ std::unique_ptr<Dataplane> Dataplane::Open(const DataplaneOptions& opts) {
   if (!std::getenv("LIBXDP_BPFFS") && !OnBpffs("/sys/fs/bpf"))
     setenv("LIBXDP_BPFFS", opts.bpffs.c_str(), 0);
   std::unique_ptr<Dataplane> dp(new Dataplane());
-  const LoadOptions load{opts.bpffs, std::nullopt};
+  const LoadOptions load{opts.bpffs, std::nullopt, opts.nexthop_cache_ns};
   for (const auto& name : opts.interfaces) {
     InterfaceAttachment a;
     a.name = name;

@@ -21,6 +21,7 @@ struct DataplaneOptions {
   std::string bpffs = "/sys/fs/bpf/ironlb";
   std::vector<std::string> interfaces;
   enum class XdpMode { kNative, kGeneric, kAuto } mode = XdpMode::kAuto;
+  uint64_t nexthop_cache_ns = 0;  // LoadOptions::nexthop_cache_ns
 };
 
 class Dataplane {

@@ -108,6 +108,7 @@ std::unique_ptr<SpeakerComponent> MakeDataplaneComponent(boost::asio::io_context
   dataplane::DataplaneOptions o;
   o.bpffs = opts.bpffs;
   o.interfaces = opts.interfaces;
+  o.nexthop_cache_ns = uint64_t{opts.nexthop_cache_ms} * 1000000;
   o.mode = opts.xdp_mode == "native"    ? dataplane::DataplaneOptions::XdpMode::kNative
            : opts.xdp_mode == "generic" ? dataplane::DataplaneOptions::XdpMode::kGeneric
                                         : dataplane::DataplaneOptions::XdpMode::kAuto;
