@@ -227,6 +227,19 @@ class KatranPeer {
     bpf_object__close(obj_);
   }
   int prog_fd() const { return bpf_program__fd(prog_); }
+  void ClearLru() const {
+    for (int fd : lru_fds_) {
+      std::vector<FlowKey> keys;
+      FlowKey k{}, next{};
+      const void* prev = nullptr;
+      while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+        keys.push_back(next);
+        k = next;
+        prev = &k;
+      }
+      for (const auto& key : keys) bpf_map_delete_elem(fd, &key);
+    }
+  }
 
  private:
   void Update(const char* map, const void* k, const void* v) {
@@ -471,6 +484,7 @@ void BM_XdpPath(benchmark::State& state) {
         verdicts["ceiling"] = v;
       }
       if (katran) {
+        if (path == kNewFlow) katran->ClearLru();
         h.SetTarget(katran->prog_fd());
         auto [ns, v] = h.Run(frame, repeat);
         net["katran"].push_back(ns - base);
