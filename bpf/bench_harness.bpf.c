@@ -1,8 +1,8 @@
 // Benchmark harness for XDP programs under BPF_PROG_TEST_RUN: `repeat` runs do not restore the
 // frame between iterations, so a program that rewrites it (ARP reply, DNAT) would measure a
 // different path from the second run on. This program first restores the original frame from
-// bench_frame (optionally giving every run a never-seen client address, so each is a new flow), then
-// tail-calls the program under test in bench_progs[0]. With the slot empty the tail call falls
+// bench_frame (optionally giving every run a never-seen client address, so each is a new flow),
+// then tail-calls the program under test in bench_progs[0]. With the slot empty the tail call falls
 // through and it returns XDP_TX: the harness's own cost, reported beside every measurement.
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>

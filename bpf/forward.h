@@ -49,8 +49,9 @@ static __always_inline int forward4(struct xdp_md *ctx, struct l2 *l2, struct ip
     return XDP_PASS;
   }
   __u32 len = bpf_ntohs(ip->tot_len);
+  const __be32 dst[4] = {ip->daddr, 0, 0, 0};
   struct lb_nexthop *nh = nexthop_slot(backend_id);
-  if (nexthop_fresh(nh, backend_id, ctx->ingress_ifindex, len, now)) {
+  if (nexthop_fresh(nh, backend_id, dst, ctx->ingress_ifindex, len, now)) {
     ipv4_decrease_ttl(ip);
     return nexthop_redirect(l2->eth, nh, reason);
   }
@@ -65,7 +66,7 @@ static __always_inline int forward4(struct xdp_md *ctx, struct l2 *l2, struct ip
   int verdict = fib_redirect(ctx, l2->eth, &fib, reason);
   if (verdict == XDP_REDIRECT) {
     ipv4_decrease_ttl(ip);
-    nexthop_remember(nh, backend_id, iif, len, now, &fib);
+    nexthop_remember(nh, backend_id, dst, iif, len, now, &fib);
   }
   return verdict;
 }
@@ -78,8 +79,10 @@ static __always_inline int forward6(struct xdp_md *ctx, struct l2 *l2, struct ip
     return XDP_PASS;
   }
   __u32 len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
+  __be32 dst[4];
+  __builtin_memcpy(dst, ip6->daddr.in6_u.u6_addr32, sizeof(dst));
   struct lb_nexthop *nh = nexthop_slot(backend_id);
-  if (nexthop_fresh(nh, backend_id, ctx->ingress_ifindex, len, now)) {
+  if (nexthop_fresh(nh, backend_id, dst, ctx->ingress_ifindex, len, now)) {
     ip6->hop_limit--;
     return nexthop_redirect(l2->eth, nh, reason);
   }
@@ -93,7 +96,7 @@ static __always_inline int forward6(struct xdp_md *ctx, struct l2 *l2, struct ip
   int verdict = fib_redirect(ctx, l2->eth, &fib, reason);
   if (verdict == XDP_REDIRECT) {
     ip6->hop_limit--;  // IPv6 has no header checksum
-    nexthop_remember(nh, backend_id, iif, len, now, &fib);
+    nexthop_remember(nh, backend_id, dst, iif, len, now, &fib);
   }
   return verdict;
 }

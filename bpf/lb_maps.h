@@ -80,15 +80,17 @@ struct lb_ct_value {
 
 // ---- next-hop cache (xdp_lb only, per CPU, not pinned) ---------------------------------------
 // bpf_fib_lookup's answer for an endpoint, reused for at most cfg_nexthop_cache_ns (off by
-// default). Direct-mapped by backend id; `backend_id` tags the slot.
+// default). Direct-mapped by backend id; `backend_id` and the address tag the slot (the agent may
+// give a freed id to another endpoint).
 #define LB_NEXTHOP_SLOTS 1024
 
 struct lb_nexthop {
   __u64 stamp_ns;    // coarse clock when the FIB answered; 0: empty
+  __be32 addr[4];    // the endpoint address it was asked for (IPv4 in word 0)
   __u32 backend_id;  // whose answer this is
   __u32 iif;         // ingress interface it was asked for
   __u32 ifindex;     // egress interface
-  __u16 max_len;     // largest L3 length the FIB accepted (MTU check) for this answer
+  __u16 max_len;     // L3 length of the frame the FIB accepted (MTU check); shorter ones reuse it
   __u8 dmac[6];
   __u8 smac[6];
   __u8 pad[2];

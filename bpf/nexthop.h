@@ -29,18 +29,22 @@ static __always_inline struct lb_nexthop *nexthop_slot(__u32 backend_id) {
   return bpf_map_lookup_elem(&lb_nexthop_cache, &slot);
 }
 
-// Whether the slot holds a young enough answer for this endpoint, ingress and length.
-static __always_inline int nexthop_fresh(const struct lb_nexthop *nh, __u32 backend_id, __u32 iif,
-                                         __u32 len, __u64 now) {
+// Whether the slot holds a young enough answer for this endpoint (id and address), ingress and
+// length.
+static __always_inline int nexthop_fresh(const struct lb_nexthop *nh, __u32 backend_id,
+                                         const __be32 addr[4], __u32 iif, __u32 len, __u64 now) {
   return nh && nh->stamp_ns && nh->backend_id == backend_id && nh->iif == iif &&
-         len <= nh->max_len && now - nh->stamp_ns < cfg_nexthop_cache_ns;
+         len <= nh->max_len && now - nh->stamp_ns < cfg_nexthop_cache_ns &&
+         nh->addr[0] == addr[0] && nh->addr[1] == addr[1] && nh->addr[2] == addr[2] &&
+         nh->addr[3] == addr[3];
 }
 
-static __always_inline void nexthop_remember(struct lb_nexthop *nh, __u32 backend_id, __u32 iif,
-                                             __u32 len, __u64 now,
-                                             const struct bpf_fib_lookup *fib) {
+static __always_inline void nexthop_remember(struct lb_nexthop *nh, __u32 backend_id,
+                                             const __be32 addr[4], __u32 iif, __u32 len,
+                                             __u64 now, const struct bpf_fib_lookup *fib) {
   if (!nh) return;
   nh->stamp_ns = now;
+  __builtin_memcpy(nh->addr, addr, sizeof(nh->addr));
   nh->backend_id = backend_id;
   nh->iif = iif;
   nh->ifindex = fib->ifindex;

@@ -290,7 +290,17 @@ TEST_F(NatTest, NexthopCacheReusesTheFibAnswerOnlyForItsLifetime) {
   EXPECT_EQ(RunXdp(in).out, expected(0x05)) << "within the lifetime: the cached answer";
   usleep(300'000);
   EXPECT_EQ(RunXdp(in).out, expected(0x06)) << "after the lifetime: the FIB's new answer";
-  EXPECT_EQ(ReasonCount(LB_R_FWD_REDIRECT), 4u);
+  // The agent gives a freed backend id to another endpoint: the cached answer is not its.
+  ASSERT_EQ(
+      std::system(("ip neigh replace 10.1.0.7 lladdr 02:00:00:00:00:07 dev " + veth + "a").c_str()),
+      0);
+  SetBackend(kIdA, Addr("10.1.0.7"), kBackendPort);
+  EXPECT_EQ(
+      RunXdp(in).out,
+      L4Frame({0x02, 0, 0, 0, 0, 0x07}, veth_mac, kClient4, Addr("10.1.0.7"),
+              {kProtoTCP, kClientPort, kBackendPort, kTcpAck, Bytes{'h', 'i'}, false}, WithTtl(63)))
+      << "same id, new address: asked the FIB";
+  EXPECT_EQ(ReasonCount(LB_R_FWD_REDIRECT), 5u);
   std::system(("ip link del " + veth + "a").c_str());
 }
 
