@@ -74,11 +74,29 @@ struct lb_ct_key {
 struct lb_ct_value {
   __u32 backend_id;
   __u32 service_id;
-  __u64 created_ns;    // bpf_ktime_get_ns() at insert
+  __u64 created_ns;    // CLOCK_MONOTONIC (bpf_ktime_get_coarse_ns, jiffy resolution) at insert
   __u64 last_seen_ns;  // refreshed at most once per LB_CT_TOUCH_NS to spare the cache line
 };
 
 #define LB_CT_TOUCH_NS 1000000000ull
+
+// ---- next-hop cache (xdp_lb only, per CPU, not pinned) ---------------------------------------
+// bpf_fib_lookup's answer for an endpoint, reused for at most cfg_nexthop_cache_ns (off by
+// default). Direct-mapped by backend id; `backend_id` and the address tag the slot (the agent may
+// give a freed id to another endpoint).
+#define LB_NEXTHOP_SLOTS 1024
+
+struct lb_nexthop {
+  __u64 stamp_ns;    // coarse clock when the FIB answered; 0: empty
+  __be32 addr[4];    // the endpoint address it was asked for (IPv4 in word 0)
+  __u32 backend_id;  // whose answer this is
+  __u32 iif;         // ingress interface it was asked for
+  __u32 ifindex;     // egress interface
+  __u16 max_len;     // L3 length of the frame the FIB accepted (MTU check); shorter ones reuse it
+  __u8 dmac[6];
+  __u8 smac[6];
+  __u8 pad[2];
+};
 
 // ---- reverse NAT: backend addr:port/proto -> VIP:port (tc egress on the uplink) ---------------
 struct lb_rev_key {

@@ -13,11 +13,12 @@ static __always_inline struct lb_backend *backend_get(__u32 id) {
 }
 
 // Returns the backend (and its id) or NULL with *reason set to the drop reason.
+// `now` is the coarse clock (jiffy resolution): all conntrack needs, as last_seen is refreshed once
+// a second and the flood guard counts per second; the precise clock costs far more per packet.
 static __always_inline struct lb_backend *select_backend(const struct lb_ct_key *key,
-                                                         const struct lb_service *svc,
+                                                         const struct lb_service *svc, __u64 now,
                                                          __u32 *backend_id,
                                                          enum lb_reason *reason) {
-  __u64 now = bpf_ktime_get_ns();
   struct lb_ct_value *ct = ct_lookup(key, now);
   if (ct) {
     struct lb_backend *b = backend_get(ct->backend_id);

@@ -2,6 +2,7 @@
 //   ARP        -> arp.h    (reply for owned VIPs, silence for others' VIPs, else kernel)
 //   IPv6 NDP   -> ndp.h    (Neighbor Advertisement for owned VIPs, silence for others')
 //   TCP/UDP to a VIP:port -> select.h (conntrack, then Maglev) -> nat.h (DNAT) -> forward.h
+//                            (FIB, or its recent answer for the endpoint from nexthop.h)
 //   anything else         -> XDP_PASS, after one hash lookup at most
 // Replies from endpoints are translated back to VIP:port by tc_lb.bpf.c on the uplink's egress.
 #include <linux/bpf.h>
@@ -39,18 +40,27 @@ static __always_inline struct lb_service *service_lookup(struct lb_ct_key *flow)
   return bpf_map_lookup_elem(&lb_services, &vk);
 }
 
+// What forwarding needs to know about the chosen backend besides its address.
+struct choice {
+  __u32 backend_id;
+  __u64 now;  // coarse clock, read once per packet
+};
+
 // Common tail of both families once the service is known: choose the backend and count.
 static __always_inline struct lb_backend *balance(struct lb_ct_key *flow, struct lb_service *svc,
-                                                  __u64 bytes, enum lb_reason *reason) {
+                                                  __u64 bytes, struct choice *c,
+                                                  enum lb_reason *reason) {
   lb_count(&lb_vip_stats, svc->id, bytes);
   __u32 backend_id = 0;
-  struct lb_backend *b = select_backend(flow, svc, &backend_id, reason);
+  c->now = bpf_ktime_get_coarse_ns();
+  struct lb_backend *b = select_backend(flow, svc, c->now, &backend_id, reason);
   if (!b) return 0;
   if (b->family != flow->family) {
     *reason = LB_R_DROP_BAD_BACKEND;
     return 0;
   }
   lb_count(&lb_backend_stats, backend_id, bytes);
+  c->backend_id = backend_id;
   return b;
 }
 
@@ -95,7 +105,8 @@ static __always_inline int handle_ipv4(struct xdp_md *ctx, struct l2 *l2, enum l
     *reason = LB_R_PASS_TTL;
     return XDP_PASS;
   }
-  struct lb_backend *b = balance(&flow, svc, data_end - data, reason);
+  struct choice c;
+  struct lb_backend *b = balance(&flow, svc, data_end - data, &c, reason);
   if (!b) return XDP_DROP;
   if (flow.proto == IPPROTO_TCP) {
     if (l4 + sizeof(struct tcphdr) > data_end) return XDP_DROP;
@@ -104,7 +115,7 @@ static __always_inline int handle_ipv4(struct xdp_md *ctx, struct l2 *l2, enum l
     if (l4 + sizeof(struct udphdr) > data_end) return XDP_DROP;
     dnat4(ip, l4, IPPROTO_UDP, b);
   }
-  return forward4(ctx, l2, ip, flow.proto, reason);
+  return forward4(ctx, l2, ip, flow.proto, c.backend_id, c.now, reason);
 }
 
 static __always_inline int handle_ipv6(struct xdp_md *ctx, struct l2 *l2, enum lb_reason *reason) {
@@ -144,7 +155,8 @@ static __always_inline int handle_ipv6(struct xdp_md *ctx, struct l2 *l2, enum l
     *reason = LB_R_PASS_TTL;
     return XDP_PASS;
   }
-  struct lb_backend *b = balance(&flow, svc, data_end - data, reason);
+  struct choice c;
+  struct lb_backend *b = balance(&flow, svc, data_end - data, &c, reason);
   if (!b) return XDP_DROP;
   if (nh == IPPROTO_TCP) {
     if (l4 + sizeof(struct tcphdr) > data_end) return XDP_DROP;
@@ -153,7 +165,7 @@ static __always_inline int handle_ipv6(struct xdp_md *ctx, struct l2 *l2, enum l
     if (l4 + sizeof(struct udphdr) > data_end) return XDP_DROP;
     dnat6(ip6, l4, IPPROTO_UDP, b);
   }
-  return forward6(ctx, l2, ip6, nh, reason);
+  return forward6(ctx, l2, ip6, nh, c.backend_id, c.now, reason);
 }
 
 SEC("xdp")

@@ -59,6 +59,7 @@ std::unique_ptr<BpfObjects> BpfObjects::Open(const LoadOptions& opts) {
     SetSize(o->xdp_->obj, m, opts.max_services);
   for (const char* m : {LB_MAP_BACKENDS, LB_MAP_BACKEND_STATS, LB_MAP_REV_NAT})
     SetSize(o->xdp_->obj, m, opts.max_backends);
+  o->xdp_->rodata->cfg_nexthop_cache_ns = opts.nexthop_cache_ns;
   if (!opts.pin_dir.empty()) SetPinPaths(o->xdp_->obj, opts.pin_dir);
   return o;
 }

@@ -18,6 +18,8 @@ struct LoadOptions {
   // Map sizes; 0 keeps the compiled default (LB_MAX_SERVICES, LB_MAX_BACKENDS).
   uint32_t max_services = 0;
   uint32_t max_backends = 0;
+  // How long xdp_lb may reuse the FIB's answer for an endpoint (bpf/nexthop.h); 0: ask per packet.
+  uint64_t nexthop_cache_ns = 0;
 };
 
 // RAII owner of both skeletons. xdp_lb may be opened but not loaded, for libxdp to load it as a

@@ -76,6 +76,7 @@ std::unique_ptr<Dataplane> Dataplane::Open(const DataplaneOptions& opts) {
   LoadOptions load{opts.bpffs, std::nullopt};
   load.max_services = opts.max_services;
   load.max_backends = opts.max_backends;
+  load.nexthop_cache_ns = opts.nexthop_cache_ns;
   for (const auto& name : opts.interfaces) {
     InterfaceAttachment a;
     a.name = name;

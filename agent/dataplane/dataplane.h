@@ -23,6 +23,7 @@ struct DataplaneOptions {
   enum class XdpMode { kNative, kGeneric, kAuto } mode = XdpMode::kAuto;
   uint32_t max_services = 0;  // 0: the compiled default
   uint32_t max_backends = 0;
+  uint64_t nexthop_cache_ns = 0;  // LoadOptions::nexthop_cache_ns
 };
 
 class Dataplane {

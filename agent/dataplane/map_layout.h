@@ -23,3 +23,4 @@ static_assert(sizeof(lb_l2_value) == 4);
 static_assert(sizeof(lb_iface) == 8);
 static_assert(sizeof(lb_counter) == 16);
 static_assert(sizeof(lb_ct_rate) == 16);
+static_assert(sizeof(lb_nexthop) == 56 && offsetof(lb_nexthop, dmac) == 38);

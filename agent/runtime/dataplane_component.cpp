@@ -145,6 +145,7 @@ std::unique_ptr<SpeakerComponent> MakeDataplaneComponent(boost::asio::io_context
   o.interfaces = opts.interfaces;
   o.max_services = opts.max_services;
   o.max_backends = opts.max_endpoints;
+  o.nexthop_cache_ns = uint64_t{opts.nexthop_cache_ms} * 1000000;
   o.mode = opts.xdp_mode == "native"    ? dataplane::DataplaneOptions::XdpMode::kNative
            : opts.xdp_mode == "generic" ? dataplane::DataplaneOptions::XdpMode::kGeneric
                                         : dataplane::DataplaneOptions::XdpMode::kAuto;

@@ -1,6 +1,7 @@
 #include "runtime/options.h"
 
 #include <charconv>
+#include <cstdlib>
 
 namespace ironlb {
 
@@ -15,6 +16,8 @@ const char* const kAgentUsage =
   --interface IFACE      uplink to attach XDP to and announce on (repeatable)
   --xdp-mode MODE        native | generic | auto (default auto: native, else generic with a warning)
   --bpffs DIR            where maps are pinned (default /sys/fs/bpf/ironlb)
+  --nexthop-cache-ms MS  let XDP reuse the kernel's route+neighbour answer for an endpoint for up
+                         to MS ms (default 0: ask per packet); see docs/benchmarks-dataplane.md
   --metrics-addr ADDR    Prometheus endpoint host:port (default 0.0.0.0:7472; "" disables)
   --api-socket PATH      local API for ironlbctl (default /run/ironlb/agent.sock)
   --namespace NS         namespace of the metallb.io objects (default ironlb-system; in
@@ -75,6 +78,17 @@ std::optional<AgentOptions> ParseAgentOptions(const std::vector<std::string>& ar
         *error = "--xdp-mode must be native, generic or auto, not '" + o.xdp_mode + "'";
         return std::nullopt;
       }
+    } else if (a == "--nexthop-cache-ms") {
+      std::string ms;
+      if (!value(&ms)) return std::nullopt;
+      char* end = nullptr;
+      const unsigned long v = std::strtoul(ms.c_str(), &end, 10);
+      if (ms.empty() || *end != '\0' || v > 1000) {
+        *error =
+            "--nexthop-cache-ms must be a number of milliseconds from 0 to 1000, not '" + ms + "'";
+        return std::nullopt;
+      }
+      o.nexthop_cache_ms = static_cast<uint32_t>(v);
     } else if (a == "--bpffs") {
       if (!value(&o.bpffs)) return std::nullopt;
     } else if (a == "--metrics-addr") {

@@ -1,15 +1,30 @@
 // Data plane costs, measured in the kernel with BPF_PROG_TEST_RUN inside a private network
-// namespace: ns per packet of xdp_lb's paths (pass-through, ARP reply, NDP advert, conntrack hit,
-// new flow) through bench_harness -- which restores the frame before every run -- reported beside
-// the harness's own cost (harness + trivial XDP_TX) from the same iterations; and MapSync's time
-// to program 10,000 services into real maps.
+// namespace: ns per packet of xdp_lb's paths (pass-through, ARP reply, NDP advert, established
+// flow, new flow into an empty and into a full conntrack table) through bench_harness -- which
+// restores the frame before every run -- and MapSync's time to program 10,000 services.
+//
+// Every path is measured in rounds; each round runs, one after the other on the same frame, the
+// harness alone (its own cost), the minimal DNAT + redirect program of test/bench/bpf (the local
+// ceiling), optionally a baseline xdp_lb object (IRONLB_BASELINE_XDP_OBJ=path, e.g. the previous
+// build, see test/bench/build_baseline_xdp.sh) and this build's xdp_lb. Reported: medians and
+// ranges over the rounds of each program's cost net of the same round's harness cost.
+// IRONLB_KATRAN_XDP_OBJ=path adds Katran's balancer (built outside this repository from its own
+// sources; docs/benchmarks-dataplane.md says how) as a peer on the DNAT paths.
 #include <benchmark/benchmark.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <net/if.h>
 #include <sched.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <limits>
+#include <map>
 
 #include "../bpf/packet_builder.h"
 #include "bench_harness.skel.h"
@@ -17,6 +32,8 @@
 #include "dataplane/map_layout.h"
 #include "dataplane/map_ops.h"
 #include "dataplane/map_sync.h"
+#include "min_dnat.h"
+#include "min_dnat.skel.h"
 
 namespace {
 
@@ -24,9 +41,12 @@ using namespace ironlb;
 using namespace ironlb::testpkt;
 
 constexpr int kRepeat = 200000;
+constexpr int kNewFlowRepeat = 100000;  // < LB_CT_ENTRIES: the "empty table" case never fills it
 constexpr uint32_t kLoopback = 1;
+constexpr uint32_t kFirstClient = 0x0b000000;  // 11.0.0.0: varied client addresses count up
 const Mac kClientMac = {2, 0, 0, 0, 0, 1}, kNodeMac = {2, 0, 0, 0, 0, 0xaa};
 const Mac kBroadcast = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, kZero = {};
+const char* const kEndpointLink = "bench0";  // inside the benchmark's private namespace
 
 struct BenchFrame {
   uint32_t len;
@@ -40,50 +60,279 @@ void FillAddr(__be32 dst[4], const IPAddr& a) {
   std::memcpy(dst, b.data(), b.size());
 }
 
-// xdp_lb with one service (3 backends), an owned VIP and the loopback MAC, plus the harness.
-struct Rig {
-  std::unique_ptr<dataplane::BpfObjects> lb;
-  bench_harness* h = nullptr;
+int Sh(const std::string& cmd) {
+  int rc = std::system(cmd.c_str());
+  if (rc != 0) throw std::runtime_error("failed: " + cmd);
+  return rc;
+}
 
-  explicit Rig(uint64_t max_inserts) {
+// The endpoints' network: a veth in the private namespace with permanent neighbour entries, so
+// bpf_fib_lookup succeeds and the established path ends in XDP_REDIRECT as on a real node.
+void SetUpNetwork() {
+  Sh("ip link set lo up");
+  Sh(std::string("ip link add ") + kEndpointLink + " type veth peer name bench1");
+  Sh(std::string("ip link set ") + kEndpointLink + " up && ip link set bench1 up");
+  Sh(std::string("ip addr add 10.1.0.254/24 dev ") + kEndpointLink);
+  for (int i = 1; i <= 3; ++i)
+    Sh("ip neigh add 10.1.0." + std::to_string(i) + " lladdr 02:00:00:00:01:0" + std::to_string(i) +
+       " dev " + kEndpointLink + " nud permanent");
+  Sh("sysctl -qw net.ipv4.conf.all.forwarding=1");
+}
+
+// One xdp_lb build: this tree's (through BpfObjects) or a baseline object file.
+class LbUnderTest {
+ public:
+  virtual ~LbUnderTest() = default;
+  virtual int prog_fd() const = 0;
+  virtual int map_fd(const char* name) const = 0;
+};
+
+class CurrentLb : public LbUnderTest {
+ public:
+  CurrentLb(uint64_t max_inserts, uint64_t nexthop_cache_ns) {
     dataplane::LoadOptions o;
     o.max_ct_inserts_per_sec = max_inserts;
-    lb = dataplane::BpfObjects::OpenAndLoad(o);
-    h = bench_harness::open_and_load();
-    if (!h) throw std::runtime_error("cannot load bench_harness");
-    const IPAddr vip = Addr("198.51.100.10");
-    for (uint32_t id = 1; id <= 3; ++id) {
-      lb_backend b{};
-      FillAddr(b.addr, Addr("10.1.0." + std::to_string(id)));
-      b.port = htons(8080);
-      b.family = LB_FAMILY_V4;
-      b.action = LB_ACTION_LOCAL;
-      bpf_map_update_elem(lb->map_fd(LB_MAP_BACKENDS), &id, &b, BPF_ANY);
+    o.nexthop_cache_ns = nexthop_cache_ns;
+    objs_ = dataplane::BpfObjects::OpenAndLoad(o);
+  }
+  int prog_fd() const override { return objs_->xdp_prog_fd(); }
+  int map_fd(const char* name) const override { return objs_->map_fd(name); }
+
+ private:
+  std::unique_ptr<dataplane::BpfObjects> objs_;
+};
+
+class BaselineLb : public LbUnderTest {
+ public:
+  BaselineLb(const char* path, uint64_t max_inserts) {
+    obj_ = bpf_object__open_file(path, nullptr);
+    if (!obj_) throw std::runtime_error(std::string("cannot open ") + path);
+    SetKnob("cfg_max_ct_inserts_per_sec", max_inserts);
+    if (bpf_object__load(obj_) != 0) throw std::runtime_error(std::string("cannot load ") + path);
+    prog_ = bpf_object__find_program_by_name(obj_, "xdp_lb");
+    if (!prog_) throw std::runtime_error("baseline has no xdp_lb program");
+  }
+  ~BaselineLb() override { bpf_object__close(obj_); }
+  int prog_fd() const override { return bpf_program__fd(prog_); }
+  int map_fd(const char* name) const override {
+    bpf_map* m = bpf_object__find_map_by_name(obj_, name);
+    return m ? bpf_map__fd(m) : -1;
+  }
+
+ private:
+  // A const volatile knob in .rodata, found through BTF (no skeleton for an old object).
+  void SetKnob(const char* var, uint64_t value) {
+    const btf* b = bpf_object__btf(obj_);
+    int sec = btf__find_by_name_kind(b, ".rodata", BTF_KIND_DATASEC);
+    bpf_map* rodata = nullptr;
+    bpf_map* m;
+    bpf_object__for_each_map(m, obj_) {
+      if (bpf_map__is_internal(m) && std::strstr(bpf_map__name(m), ".rodata")) rodata = m;
     }
-    for (uint32_t i = 0; i < 251; ++i) {
-      uint32_t id = 1 + i % 3;
-      bpf_map_update_elem(lb->map_fd(LB_MAP_MAGLEV), &i, &id, BPF_ANY);
+    if (sec < 0 || !rodata) throw std::runtime_error("baseline has no .rodata");
+    const btf_type* t = btf__type_by_id(b, sec);
+    const btf_var_secinfo* vs = btf_var_secinfos(t);
+    for (int i = 0; i < btf_vlen(t); ++i, ++vs) {
+      const btf_type* v = btf__type_by_id(b, vs->type);
+      if (std::strcmp(btf__name_by_offset(b, v->name_off), var) != 0) continue;
+      size_t size = 0;
+      const auto* init = static_cast<const uint8_t*>(bpf_map__initial_value(rodata, &size));
+      if (!init || vs->offset + sizeof(value) > size) break;
+      std::vector<uint8_t> data(init, init + size);
+      std::memcpy(data.data() + vs->offset, &value, sizeof(value));
+      if (bpf_map__set_initial_value(rodata, data.data(), size) != 0) break;
+      return;
     }
-    lb_vip_key k{};
-    FillAddr(k.addr, vip);
+    throw std::runtime_error(std::string("baseline has no knob ") + var);
+  }
+  bpf_object* obj_ = nullptr;
+  bpf_program* prog_ = nullptr;
+};
+
+// Katran's balancer object, filled with the same service through its maps. Only the map ABI is
+// described here (key/value shapes of vip_map, reals, ch_rings, ctl_array and the per-CPU LRU
+// maps of lru_mapping, as in katran/lib/bpf/balancer_structs.h); none of its code is used.
+class KatranPeer {
+ public:
+  static constexpr uint32_t kRingSize = 65537;  // RING_SIZE
+  struct VipKey {
+    __be32 addr[4];
+    uint16_t port;
+    uint8_t proto;
+    uint8_t pad;
+  };
+  struct VipMeta {
+    uint32_t flags, vip_num;
+  };
+  struct Real {
+    __be32 addr[4];
+    uint8_t flags;
+    uint8_t pad[3];
+  };
+  struct FlowKey {  // flow_key: src[16], dst[16], ports, proto (+3 bytes of padding)
+    uint8_t bytes[40];
+  };
+  struct RealPosLru {
+    uint32_t pos;
+    uint32_t pad;
+    uint64_t atime;
+  };
+
+  KatranPeer(const char* path, uint32_t lru_entries) {
+    obj_ = bpf_object__open_file(path, nullptr);
+    if (!obj_) throw std::runtime_error(std::string("cannot open ") + path);
+    // Only VIP 0's ring is used: no need for 512 rings of 65,537 slots.
+    bpf_map* rings = bpf_object__find_map_by_name(obj_, "ch_rings");
+    bpf_map* lru = bpf_object__find_map_by_name(obj_, "lru_mapping");
+    if (!rings || !lru) throw std::runtime_error("not Katran's balancer object");
+    bpf_map__set_max_entries(rings, kRingSize);
+    // Katran's production layout: one LRU per CPU, found through lru_mapping.
+    for (uint32_t cpu = 0; cpu < static_cast<uint32_t>(libbpf_num_possible_cpus()); ++cpu) {
+      int fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "katran_lru", sizeof(FlowKey),
+                              sizeof(RealPosLru), lru_entries, nullptr);
+      if (fd < 0) throw std::runtime_error("cannot create a Katran LRU");
+      lru_fds_.push_back(fd);
+    }
+    // Our own LRU of the size we want is the inner-map template (libbpf cannot resize Katran's).
+    bpf_map__set_inner_map_fd(lru, lru_fds_[0]);
+    if (bpf_object__load(obj_) != 0) throw std::runtime_error(std::string("cannot load ") + path);
+    prog_ = bpf_object__find_program_by_name(obj_, "balancer_ingress");
+    if (!prog_) throw std::runtime_error("no balancer_ingress in the Katran object");
+    for (uint32_t cpu = 0; cpu < lru_fds_.size(); ++cpu)
+      if (bpf_map_update_elem(bpf_map__fd(lru), &cpu, &lru_fds_[cpu], BPF_ANY) != 0)
+        throw std::runtime_error("cannot fill Katran's lru_mapping");
+    VipKey k{};
+    k.addr[0] = inet_addr("198.51.100.10");
     k.port = htons(80);
     k.proto = kProtoTCP;
-    k.family = LB_FAMILY_V4;
-    lb_service s{1, 0, 3, 0, 251, 0};
-    bpf_map_update_elem(lb->map_fd(LB_MAP_SERVICES), &k, &s, BPF_ANY);
-    for (const IPAddr& a : {vip, Addr("2001:db8:100::10")}) {
-      lb_l2_key lk{};
-      FillAddr(lk.addr, a);
-      lk.ifindex = kLoopback;
-      lk.family = a.is_v4() ? LB_FAMILY_V4 : LB_FAMILY_V6;
-      lb_l2_value lv{LB_L2_OWNED};
-      bpf_map_update_elem(lb->map_fd(LB_MAP_L2), &lk, &lv, BPF_ANY);
+    VipMeta m{0, 0};
+    Update("vip_map", &k, &m);
+    for (uint32_t id = 1; id <= 3; ++id) {
+      Real r{};
+      r.addr[0] = inet_addr(("10.1.0." + std::to_string(id)).c_str());
+      Update("reals", &id, &r);
     }
-    lb_iface mac{};
-    std::memcpy(mac.mac, kNodeMac.data(), 6);
-    bpf_map_update_elem(lb->map_fd(LB_MAP_IFACES), &kLoopback, &mac, BPF_ANY);
+    for (uint32_t i = 0; i < kRingSize; ++i) {
+      uint32_t id = 1 + i % 3;
+      Update("ch_rings", &i, &id);
+    }
+    uint64_t mac = 0;  // ctl_array[0]: the next hop's MAC for the encapsulated packet
+    const uint8_t gw[6] = {2, 0, 0, 0, 1, 1};
+    std::memcpy(&mac, gw, 6);
+    uint32_t zero = 0;
+    Update("ctl_array", &zero, &mac);
   }
-  ~Rig() { bench_harness::destroy(h); }
+  ~KatranPeer() {
+    for (int fd : lru_fds_) close(fd);
+    bpf_object__close(obj_);
+  }
+  int prog_fd() const { return bpf_program__fd(prog_); }
+  void ClearLru() const {
+    for (int fd : lru_fds_) {
+      std::vector<FlowKey> keys;
+      FlowKey k{}, next{};
+      const void* prev = nullptr;
+      while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+        keys.push_back(next);
+        k = next;
+        prev = &k;
+      }
+      for (const auto& key : keys) bpf_map_delete_elem(fd, &key);
+    }
+  }
+
+ private:
+  void Update(const char* map, const void* k, const void* v) {
+    bpf_map* m = bpf_object__find_map_by_name(obj_, map);
+    if (!m || bpf_map_update_elem(bpf_map__fd(m), k, v, BPF_ANY) != 0)
+      throw std::runtime_error(std::string("cannot fill Katran's ") + map);
+  }
+  bpf_object* obj_ = nullptr;
+  bpf_program* prog_ = nullptr;
+  std::vector<int> lru_fds_;
+};
+
+// One service (3 endpoints), an owned VIP and the loopback MAC.
+void Populate(const LbUnderTest& lb) {
+  const IPAddr vip = Addr("198.51.100.10");
+  for (uint32_t id = 1; id <= 3; ++id) {
+    lb_backend b{};
+    FillAddr(b.addr, Addr("10.1.0." + std::to_string(id)));
+    b.port = htons(8080);
+    b.family = LB_FAMILY_V4;
+    b.action = LB_ACTION_LOCAL;
+    bpf_map_update_elem(lb.map_fd(LB_MAP_BACKENDS), &id, &b, BPF_ANY);
+  }
+  for (uint32_t i = 0; i < 251; ++i) {
+    uint32_t id = 1 + i % 3;
+    bpf_map_update_elem(lb.map_fd(LB_MAP_MAGLEV), &i, &id, BPF_ANY);
+  }
+  lb_vip_key k{};
+  FillAddr(k.addr, vip);
+  k.port = htons(80);
+  k.proto = kProtoTCP;
+  k.family = LB_FAMILY_V4;
+  lb_service s{1, 0, 3, 0, 251, 0};
+  bpf_map_update_elem(lb.map_fd(LB_MAP_SERVICES), &k, &s, BPF_ANY);
+  for (const IPAddr& a : {vip, Addr("2001:db8:100::10")}) {
+    lb_l2_key lk{};
+    FillAddr(lk.addr, a);
+    lk.ifindex = kLoopback;
+    lk.family = a.is_v4() ? LB_FAMILY_V4 : LB_FAMILY_V6;
+    lb_l2_value lv{LB_L2_OWNED};
+    bpf_map_update_elem(lb.map_fd(LB_MAP_L2), &lk, &lv, BPF_ANY);
+  }
+  lb_iface mac{};
+  std::memcpy(mac.mac, kNodeMac.data(), 6);
+  bpf_map_update_elem(lb.map_fd(LB_MAP_IFACES), &kLoopback, &mac, BPF_ANY);
+}
+
+void ClearConntrack(const LbUnderTest& lb) {
+  const int fd = lb.map_fd(LB_MAP_CONNTRACK);
+  std::vector<lb_ct_key> keys;
+  lb_ct_key k{}, next{};
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    keys.push_back(next);
+    k = next;
+    prev = &k;
+  }
+  for (const auto& key : keys) bpf_map_delete_elem(fd, &key);
+}
+
+// The same service in the minimal DNAT + redirect program.
+std::unique_ptr<min_dnat, void (*)(min_dnat*)> LoadCeiling() {
+  std::unique_ptr<min_dnat, void (*)(min_dnat*)> c(min_dnat::open_and_load(), min_dnat::destroy);
+  if (!c) throw std::runtime_error("cannot load min_dnat");
+  min_dnat_config cfg{};
+  cfg.vip = inet_addr("198.51.100.10");
+  cfg.vip_port = htons(80);
+  cfg.proto = kProtoTCP;
+  cfg.count = 3;
+  std::memcpy(cfg.src_mac, kNodeMac.data(), 6);
+  const uint32_t ifindex = if_nametoindex(kEndpointLink);
+  for (int i = 0; i < 3; ++i) {
+    auto& e = cfg.endpoints[i];
+    e.addr = inet_addr(("10.1.0." + std::to_string(i + 1)).c_str());
+    e.port = htons(8080);
+    const uint8_t mac[6] = {2, 0, 0, 0, 1, static_cast<uint8_t>(i + 1)};
+    std::memcpy(e.mac, mac, 6);
+    e.ifindex = ifindex;
+  }
+  uint32_t zero = 0;
+  bpf_map_update_elem(bpf_map__fd(c->maps.min_dnat_config), &zero, &cfg, BPF_ANY);
+  return c;
+}
+
+struct Harness {
+  bench_harness* h = nullptr;
+  Harness() {
+    h = bench_harness::open_and_load();
+    if (!h) throw std::runtime_error("cannot load bench_harness");
+    uint32_t zero = 0, first = kFirstClient;
+    bpf_map_update_elem(bpf_map__fd(h->maps.bench_counter), &zero, &first, BPF_ANY);
+  }
+  ~Harness() { bench_harness::destroy(h); }
 
   void SetFrame(const Bytes& f, uint32_t vary_off) {
     BenchFrame bf{};
@@ -93,16 +342,19 @@ struct Rig {
     uint32_t zero = 0;
     bpf_map_update_elem(bpf_map__fd(h->maps.bench_frame), &zero, &bf, BPF_ANY);
   }
-  void SetTarget(bool lb_prog) {
+  // prog_fd < 0: empty slot, the harness measures itself.
+  void SetTarget(int prog_fd) {
     uint32_t zero = 0;
-    int fd = lb->xdp_prog_fd();
-    if (lb_prog)
-      bpf_map_update_elem(bpf_map__fd(h->maps.bench_progs), &zero, &fd, BPF_ANY);
+    if (prog_fd >= 0)
+      bpf_map_update_elem(bpf_map__fd(h->maps.bench_progs), &zero, &prog_fd, BPF_ANY);
     else
       bpf_map_delete_elem(bpf_map__fd(h->maps.bench_progs), &zero);
   }
-  // Average ns per run over kRepeat runs, and the last verdict.
-  std::pair<double, uint32_t> Run(const Bytes& f) {
+  // Average ns per run over `repeat` runs, and the last verdict.
+  std::pair<double, uint32_t> Run(const Bytes& f, int repeat) {
+    uint32_t zero = 0;
+    const uint64_t fresh[2] = {0, 0};  // a new buffer: the harness notes where its data starts
+    bpf_map_update_elem(bpf_map__fd(h->maps.bench_head), &zero, fresh, BPF_ANY);
     Bytes out(f.size() + 256);
     xdp_md ctx{};
     ctx.data_end = static_cast<uint32_t>(f.size());
@@ -110,7 +362,7 @@ struct Rig {
     LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = f.data(), .data_out = out.data(),
                 .data_size_in = static_cast<uint32_t>(f.size()),
                 .data_size_out = static_cast<uint32_t>(out.size()), .ctx_in = &ctx,
-                .ctx_size_in = sizeof(ctx), .repeat = kRepeat);
+                .ctx_size_in = sizeof(ctx), .repeat = repeat);
     if (bpf_prog_test_run_opts(bpf_program__fd(h->progs.bench_harness), &opts) != 0)
       throw std::runtime_error("test_run failed");
     return {static_cast<double>(opts.duration), opts.retval};
@@ -131,44 +383,158 @@ Bytes NeighborSolicit() {
                IPv6(src, dst, kProtoICMPv6,
                     NdMessage(135, 0, src, dst, Addr("2001:db8:100::10"), kClientMac), 255));
 }
-Bytes TcpToVip() {
+Bytes TcpToVip(uint8_t flags) {
   return L4Frame(kNodeMac, kClientMac, Addr("192.0.2.10"), Addr("198.51.100.10"),
-                 {kProtoTCP, 40000, 80, kTcpAck, Bytes(16, 'x'), false});
+                 {kProtoTCP, 40000, 80, flags, Bytes(16, 'x'), false});
 }
-constexpr uint32_t kTcpSourcePortOffset = 14 + 20;
+constexpr uint32_t kIpv4SourceOffset = 14 + 12;
 
-enum Path { kPass, kArp, kNdp, kCtHit, kNewFlow };
+enum Path { kPass, kArp, kNdp, kEstablished, kNewFlow, kNewFlowEvicting };
+
+const char* PathName(Path p) {
+  switch (p) {
+    case kPass: return "pass-through (UDP, not a VIP)";
+    case kArp: return "ARP request -> reply";
+    case kNdp: return "NDP solicitation -> advert";
+    case kEstablished: return "established: CT hit -> DNAT -> FIB -> redirect";
+    case kNewFlow: return "new flow, CT table not full: miss -> Maglev -> insert -> redirect";
+    case kNewFlowEvicting: return "new flow, CT table full: insert evicts (LRU)";
+  }
+  return "?";
+}
+
+int Rounds() {
+  const char* r = std::getenv("IRONLB_BENCH_ROUNDS");
+  return r ? std::max(1, std::atoi(r)) : 7;
+}
+
+// IRONLB_BASELINE_XDP_OBJ: comma-separated xdp_lb objects, each measured beside this build.
+std::vector<std::string> BaselineObjects() {
+  std::vector<std::string> out;
+  const char* env = std::getenv("IRONLB_BASELINE_XDP_OBJ");
+  std::string s = env ? env : "";
+  for (size_t pos = 0; pos < s.size();) {
+    size_t comma = s.find(',', pos);
+    if (comma == std::string::npos) comma = s.size();
+    if (comma > pos) out.push_back(s.substr(pos, comma - pos));
+    pos = comma + 1;
+  }
+  return out;
+}
+
+struct Stat {
+  double median, min, max;
+};
+Stat Summarize(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return {v[v.size() / 2], v.front(), v.back()};
+}
 
 void BM_XdpPath(benchmark::State& state) {
   const auto path = static_cast<Path>(state.range(0));
-  Rig rig(path == kNewFlow ? std::numeric_limits<uint64_t>::max() : 1000000);
+  const bool new_flows = path == kNewFlow || path == kNewFlowEvicting;
+  // Lifting the flood guard for new flows makes every run an insert, the cost being measured.
+  const uint64_t max_inserts = new_flows ? std::numeric_limits<uint64_t>::max() : 1000000;
+  const bool dnat = path == kEstablished || new_flows;
+  std::vector<std::pair<std::string, std::unique_ptr<LbUnderTest>>> lbs;
+  for (const std::string& obj : BaselineObjects())
+    lbs.emplace_back(obj.substr(obj.rfind('/') + 1),
+                     std::make_unique<BaselineLb>(obj.c_str(), max_inserts));
+  lbs.emplace_back("xdp_lb", std::make_unique<CurrentLb>(max_inserts, 0));
+  // The same build with the next-hop cache on (1 ms: the FIB is asked once per clock tick).
+  if (dnat)
+    lbs.emplace_back("xdp_lb+nexthop_cache", std::make_unique<CurrentLb>(max_inserts, 1000000));
+  for (auto& [name, lb] : lbs) Populate(*lb);
+  auto ceiling = LoadCeiling();
+  std::unique_ptr<KatranPeer> katran;
+  if (const char* k = std::getenv("IRONLB_KATRAN_XDP_OBJ"); k && dnat)
+    katran = std::make_unique<KatranPeer>(k, LB_CT_ENTRIES);
+  Harness h;
   Bytes frame = path == kPass  ? PassThrough()
                 : path == kArp ? ArpRequest()
                 : path == kNdp ? NeighborSolicit()
-                               : TcpToVip();
-  rig.SetFrame(frame, path == kNewFlow ? kTcpSourcePortOffset : 0);
-  double prog_ns = 0, harness_ns = 0;
-  uint32_t verdict = 0;
-  for (auto _ : state) {
-    rig.SetTarget(false);
-    harness_ns += rig.Run(frame).first;
-    rig.SetTarget(true);
-    auto [ns, v] = rig.Run(frame);
-    prog_ns += ns;
-    verdict = v;
+                : new_flows    ? TcpToVip(kTcpSyn)
+                               : TcpToVip(kTcpAck);
+  h.SetFrame(frame, new_flows ? kIpv4SourceOffset : 0);
+  const int repeat = new_flows ? kNewFlowRepeat : kRepeat;
+  if (path == kNewFlowEvicting) {
+    for (auto& [name, lb] : lbs) {  // fill every table with flows never seen again
+      h.SetTarget(lb->prog_fd());
+      h.Run(frame, LB_CT_ENTRIES + kNewFlowRepeat);
+    }
+    if (katran) {  // every CPU's LRU: a run may land on any
+      h.SetTarget(katran->prog_fd());
+      for (int cpu = 0; cpu < libbpf_num_possible_cpus(); ++cpu)
+        h.Run(frame, LB_CT_ENTRIES + kNewFlowRepeat);
+    }
   }
-  const double n = static_cast<double>(state.iterations());
-  state.counters["ns_per_pkt"] = prog_ns / n;
-  state.counters["harness_ns"] = harness_ns / n;
-  state.counters["net_ns"] = (prog_ns - harness_ns) / n;
-  state.counters["verdict"] = verdict;
-  state.SetLabel(path == kPass    ? "pass-through"
-                 : path == kArp   ? "ARP reply"
-                 : path == kNdp   ? "NDP advert"
-                 : path == kCtHit ? "conntrack hit"
-                                  : "new flow (CT miss + Maglev + insert)");
+
+  std::map<std::string, std::vector<double>> net;
+  std::vector<double> harness;
+  std::map<std::string, uint32_t> verdicts;
+  for (auto _ : state) {
+    for (int round = 0; round < Rounds(); ++round) {
+      h.SetTarget(-1);
+      const double base = h.Run(frame, repeat).first;
+      harness.push_back(base);
+      if (dnat) {
+        h.SetTarget(bpf_program__fd(ceiling->progs.min_dnat));
+        auto [ns, v] = h.Run(frame, repeat);
+        net["ceiling"].push_back(ns - base);
+        verdicts["ceiling"] = v;
+      }
+      if (katran) {
+        if (path == kNewFlow) katran->ClearLru();
+        h.SetTarget(katran->prog_fd());
+        auto [ns, v] = h.Run(frame, repeat);
+        net["katran"].push_back(ns - base);
+        verdicts["katran"] = v;
+        h.SetTarget(bpf_program__fd(ceiling->progs.adjust_head_control));
+        net["adjust_head"].push_back(h.Run(frame, repeat).first - base);
+        verdicts["adjust_head"] = XDP_TX;
+      }
+      for (auto& [name, lb] : lbs) {
+        if (path == kNewFlow) ClearConntrack(*lb);
+        h.SetTarget(lb->prog_fd());
+        auto [ns, v] = h.Run(frame, repeat);
+        net[name].push_back(ns - base);
+        verdicts[name] = v;
+      }
+    }
+  }
+  const Stat hs = Summarize(harness);
+  state.counters["harness_ns"] = hs.median;
+  std::printf("\n%s\n  %-22s %8s  %-17s  verdict\n", PathName(path), "program", "net ns",
+              "range over rounds");
+  std::printf("  %-22s %8.1f  [%6.1f, %6.1f]  (harness alone, %d rounds)\n", "harness", hs.median,
+              hs.min, hs.max, Rounds());
+  const Stat* ceiling_stat = nullptr;
+  Stat cs{};
+  if (net.count("ceiling")) {
+    cs = Summarize(net["ceiling"]);
+    ceiling_stat = &cs;
+  }
+  std::vector<std::string> order = {"ceiling", "katran", "adjust_head"};
+  for (auto& [name, lb] : lbs) order.push_back(name);
+  for (const std::string& name : order) {
+    if (!net.count(name)) continue;
+    const Stat s = Summarize(net[name]);
+    state.counters[name + "_net_ns"] = s.median;
+    std::printf("  %-22s %8.1f  [%6.1f, %6.1f]  %u", name.c_str(), s.median, s.min, s.max,
+                verdicts[name]);
+    if (ceiling_stat && name != "ceiling")
+      std::printf("   %.2fx ceiling", s.median / ceiling_stat->median);
+    if (net.count("katran") && name != "katran" && name != "ceiling" && name != "adjust_head")
+      std::printf("   %.2fx katran", s.median / Summarize(net["katran"]).median);
+    std::printf("\n");
+  }
+  std::fflush(stdout);
+  state.SetLabel(PathName(path));
 }
-BENCHMARK(BM_XdpPath)->DenseRange(kPass, kNewFlow)->Iterations(20)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_XdpPath)
+    ->DenseRange(kPass, kNewFlowEvicting)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
 
 // Programming N services of 3 endpoints each (Maglev tables built by the sync, as in the agent)
 // into real, unpinned maps, from empty; then the no-op re-sync a restarted agent does.
@@ -214,7 +580,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "dp_xdp_bench: needs root (private network namespace)\n");
     return 1;
   }
-  std::system("ip link set lo up");
+  try {
+    SetUpNetwork();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dp_xdp_bench: %s\n", e.what());
+    return 1;
+  }
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

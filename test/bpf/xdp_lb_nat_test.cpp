@@ -1,6 +1,8 @@
 // xdp_lb's load-balancing path: exact DNAT'ed frames (checksums recomputed independently), the
 // reverse translation by tc_lb, conntrack stickiness, the flood guard, no-endpoint drops and
 // every malformed input.
+#include <unistd.h>
+
 #include <cstdlib>
 
 #include "lb_fixture.h"
@@ -239,6 +241,67 @@ TEST_F(NatTest, FibRedirectRewritesMacsAndTtl) {
                            {kProtoTCP, kClientPort, kBackendPort, kTcpSyn, Bytes{'h', 'i'}, false},
                            WithTtl(63)));
   EXPECT_EQ(ReasonCount(LB_R_FWD_REDIRECT), 1u);
+}
+
+// The next-hop cache (off by default) must give byte for byte what the FIB gives, and a neighbour
+// change must show once the cached answer's lifetime is over -- at once with the cache off.
+TEST_F(NatTest, NexthopCacheReusesTheFibAnswerOnlyForItsLifetime) {
+  const std::string veth = "nhc" + std::to_string(getpid());
+  ASSERT_EQ(
+      std::system(("ip link add " + veth + "a type veth peer name " + veth + "b && ip link set " +
+                   veth + "a up && ip link set " + veth + "b up && ip link set " + veth +
+                   "a address 02:00:00:00:00:0a && ip addr add 10.1.0.1/24 dev " + veth +
+                   "a && ip neigh replace 10.1.0.5 lladdr 02:00:00:00:00:05 dev " + veth +
+                   "a && sysctl -qw net.ipv4.conf.all.forwarding=1 "
+                   "net.ipv4.conf.lo.forwarding=1")
+                      .c_str()),
+      0);
+  const auto neighbour = [&](const char* mac) {
+    return std::system(
+        ("ip neigh replace 10.1.0.5 lladdr " + std::string(mac) + " dev " + veth + "a").c_str());
+  };
+  const Mac veth_mac = {0x02, 0, 0, 0, 0, 0x0a};
+  const auto expected = [&](uint8_t last) {
+    return L4Frame({0x02, 0, 0, 0, 0, last}, veth_mac, kClient4, kBackendA4,
+                   {kProtoTCP, kClientPort, kBackendPort, kTcpAck, Bytes{'h', 'i'}, false},
+                   WithTtl(63));
+  };
+  const Bytes in = ToVip(Tcp(kVipPort, kClientPort, kTcpAck));
+
+  // Off (the default): every packet asks the FIB, so a new neighbour MAC is used at once.
+  RunResult fib = RunXdp(in);
+  EXPECT_EQ(fib.verdict, static_cast<uint32_t>(XDP_REDIRECT));
+  EXPECT_EQ(fib.out, expected(0x05));
+  ASSERT_EQ(neighbour("02:00:00:00:00:06"), 0);
+  EXPECT_EQ(RunXdp(in).out, expected(0x06));
+  ASSERT_EQ(neighbour("02:00:00:00:00:05"), 0);
+
+  // On, 100 ms: the second packet reuses the first one's answer, byte-identical, even after the
+  // neighbour changed; once the lifetime is over the FIB is asked again.
+  dataplane::LoadOptions opts;
+  opts.nexthop_cache_ns = 100'000'000;
+  Load(opts);
+  Populate();
+  RunResult first = RunXdp(in), cached = RunXdp(in);
+  EXPECT_EQ(first.out, fib.out);
+  EXPECT_EQ(cached.verdict, static_cast<uint32_t>(XDP_REDIRECT));
+  EXPECT_EQ(cached.out, fib.out);
+  ASSERT_EQ(neighbour("02:00:00:00:00:06"), 0);
+  EXPECT_EQ(RunXdp(in).out, expected(0x05)) << "within the lifetime: the cached answer";
+  usleep(300'000);
+  EXPECT_EQ(RunXdp(in).out, expected(0x06)) << "after the lifetime: the FIB's new answer";
+  // The agent gives a freed backend id to another endpoint: the cached answer is not its.
+  ASSERT_EQ(
+      std::system(("ip neigh replace 10.1.0.7 lladdr 02:00:00:00:00:07 dev " + veth + "a").c_str()),
+      0);
+  SetBackend(kIdA, Addr("10.1.0.7"), kBackendPort);
+  EXPECT_EQ(
+      RunXdp(in).out,
+      L4Frame({0x02, 0, 0, 0, 0, 0x07}, veth_mac, kClient4, Addr("10.1.0.7"),
+              {kProtoTCP, kClientPort, kBackendPort, kTcpAck, Bytes{'h', 'i'}, false}, WithTtl(63)))
+      << "same id, new address: asked the FIB";
+  EXPECT_EQ(ReasonCount(LB_R_FWD_REDIRECT), 5u);
+  std::system(("ip link del " + veth + "a").c_str());
 }
 
 }  // namespace

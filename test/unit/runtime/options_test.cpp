@@ -17,6 +17,7 @@ TEST(AgentOptions, DefaultsMatchTheDocumentedContract) {
   ASSERT_TRUE(o) << err;
   EXPECT_TRUE(o->want_controller && o->want_speaker);
   EXPECT_EQ(o->bpffs, "/sys/fs/bpf/ironlb");
+  EXPECT_EQ(o->nexthop_cache_ms, 0u) << "next-hop cache off unless asked for";
   EXPECT_EQ(o->api_socket, "/run/ironlb/agent.sock");
   EXPECT_EQ(o->metrics_addr, "0.0.0.0:7472");
   EXPECT_EQ(o->ns, "ironlb-system");
@@ -26,13 +27,14 @@ TEST(AgentOptions, DefaultsMatchTheDocumentedContract) {
 TEST(AgentOptions, RolesAndRepeatableInterfaces) {
   std::string err;
   auto o = Parse({"--node", "n", "--config", "d", "--role", "speaker", "--interface", "eth0",
-                  "--interface", "eth1", "--xdp-mode", "generic"},
+                  "--interface", "eth1", "--xdp-mode", "generic", "--nexthop-cache-ms", "2"},
                  &err);
   ASSERT_TRUE(o) << err;
   EXPECT_FALSE(o->want_controller);
   EXPECT_TRUE(o->want_speaker);
   EXPECT_EQ(o->interfaces, (std::vector<std::string>{"eth0", "eth1"}));
   EXPECT_EQ(o->xdp_mode, "generic");
+  EXPECT_EQ(o->nexthop_cache_ms, 2u);
 }
 
 TEST(AgentOptions, ErrorsNameTheFlag) {
@@ -44,6 +46,9 @@ TEST(AgentOptions, ErrorsNameTheFlag) {
   EXPECT_NE(err.find("router"), std::string::npos);
   EXPECT_FALSE(Parse({"--node", "n", "--config", "d", "--interface"}, &err));
   EXPECT_NE(err.find("--interface needs a value"), std::string::npos);
+  EXPECT_FALSE(Parse({"--node", "n", "--config", "d", "--nexthop-cache-ms", "5s"}, &err));
+  EXPECT_NE(err.find("--nexthop-cache-ms"), std::string::npos);
+  EXPECT_NE(err.find("5s"), std::string::npos);
   EXPECT_FALSE(Parse({"--node", "n", "--config", "d", "--bogus"}, &err));
   EXPECT_NE(err.find("--bogus"), std::string::npos);
   EXPECT_FALSE(Parse({"--node", "n"}, &err));
