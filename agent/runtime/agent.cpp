@@ -39,15 +39,15 @@ void Agent::Start() {
   if (opts_.want_controller) {
     controller_ = std::make_unique<Controller>(ControllerOptions{opts_.lb_class});
   }
-  store_->Start([this](const std::vector<StoreEvent>& events) {
-    log::Debug("agent", std::to_string(events.size()) + " change(s) from the store");
-    Reconcile();
-  });
   if (!opts_.api_socket.empty()) {
     api_ = std::make_unique<LocalApi>(io_, opts_.api_socket);
     RegisterApi();
     api_->Start();
   }
+  store_->Start([this](const std::vector<StoreEvent>& events) {
+    log::Debug("agent", std::to_string(events.size()) + " change(s) from the store");
+    Reconcile();
+  });
   signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     log::Info("agent", std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") +
@@ -180,11 +180,11 @@ void Agent::UpdateMetrics() {
   double pending = 0;
   for (const auto& [key, s] : assigned_) pending += s.ips.empty() ? 1 : 0;
   metrics_->services_pending.Set(pending);
-  for (const auto& [name, u] : controller_->allocator().AllUsage()) {
-    metrics_->pool_addresses.Add({{"pool", name}}).Set(static_cast<double>(u.size));
-    metrics_->pool_in_use.Add({{"pool", name}}).Set(static_cast<double>(u.assigned_ips));
-    metrics_->pool_services.Add({{"pool", name}}).Set(static_cast<double>(u.services));
-  }
+  std::map<std::string, Metrics::PoolUsage> pools;
+  for (const auto& [name, u] : controller_->allocator().AllUsage())
+    pools[name] = {static_cast<double>(u.size), static_cast<double>(u.assigned_ips),
+                   static_cast<double>(u.services)};
+  metrics_->SetPoolUsage(pools);
 }
 
 void Agent::RegisterApi() {
