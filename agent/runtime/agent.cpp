@@ -1,5 +1,6 @@
 #include "runtime/agent.h"
 
+#include <chrono>
 #include <csignal>
 
 #include "config/validate.h"
@@ -80,6 +81,17 @@ void Agent::ShutdownFrom(size_t remaining) {
 void Agent::Reconcile() {
   if (stopping_) return;
   ++passes_;
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
+  std::string timing;
+  auto lap = [&, last = t0](const std::string& what) mutable {
+    const auto now = Clock::now();
+    timing +=
+        " " + what + " " +
+        std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now - last).count()) +
+        " ms";
+    last = now;
+  };
   metrics_->reconciles.Increment();
   const Snapshot& snap = store_->snapshot();
 
@@ -100,8 +112,12 @@ void Agent::Reconcile() {
   logged_errors_ = std::move(now);
   state_ = std::move(state);
   metrics_->config_reloads.Increment();
+  lap("validate");
 
-  if (controller_) ReconcileController(snap);
+  if (controller_) {
+    ReconcileController(snap);
+    lap("controller");
+  }
   if (opts_.want_speaker) {
     // The controller's decisions reach the speakers in this same pass, from memory; the store
     // is written for other nodes and tools, and nothing here waits for it to come back.
@@ -112,9 +128,18 @@ void Agent::Reconcile() {
       } catch (const std::exception& e) {
         log::Error(c->name(), std::string("apply failed: ") + e.what());
       }
+      lap(c->name());
     }
   }
   UpdateMetrics();
+  // A slow pass delays every other event on the loop: say where its time went.
+  const auto total = Clock::now() - t0;
+  if (total > std::chrono::milliseconds(100))
+    log::Info(
+        "agent",
+        "reconcile took " +
+            std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(total).count()) +
+            " ms:" + timing);
 }
 
 void Agent::ReconcileController(const Snapshot& snap) {

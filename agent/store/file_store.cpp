@@ -284,6 +284,8 @@ void FileStore::ScheduleRescan(std::chrono::milliseconds after) {
 
 std::vector<StoreEvent> FileStore::Reload(bool* retry) {
   ++generation_;
+  const auto started = std::chrono::steady_clock::now();
+  size_t decoded_bytes = 0;
   const std::set<ObjectRef> before = RefsOf(merged_);
   std::set<ObjectRef> touched;
   std::map<std::string, FileEntry> next;
@@ -360,6 +362,7 @@ std::vector<StoreEvent> FileStore::Reload(bool* retry) {
     fe.mtime = mtime;
     fe.size = static_cast<uintmax_t>(st.st_size);
     config::DecodeYaml(*text, key, &fe.objects);
+    decoded_bytes += text->size();
     fe.errors = std::move(fe.objects.decode_errors);
     fe.objects.decode_errors.clear();
     if (!fe.errors.empty() && old != files_.end()) {
@@ -372,6 +375,13 @@ std::vector<StoreEvent> FileStore::Reload(bool* retry) {
   }
   files_ = std::move(next);
   Merge();
+  const auto took = std::chrono::steady_clock::now() - started;
+  if (took > std::chrono::milliseconds(100))
+    log::Info(
+        "store",
+        "decoded " + std::to_string(decoded_bytes) + " bytes of YAML in " +
+            std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()) +
+            " ms");
 
   std::vector<StoreEvent> events;
   const std::string version = std::to_string(generation_);

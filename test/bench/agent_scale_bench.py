@@ -162,7 +162,7 @@ def run(args, binp):
                                   "--node", "node-a", "--config", cfg, "--role", "all",
                                   "--interface", f"{tag}a", "--xdp-mode", "generic",
                                   "--bpffs", bpffs, "--api-socket", sock, "--metrics-addr", "",
-                                  "--log-level", "warn"], stdout=log, stderr=subprocess.STDOUT)
+                                  "--log-level", "info"], stdout=log, stderr=subprocess.STDOUT)
         procs.append(agent)
         marks, peak = {}, 0
 

@@ -204,3 +204,32 @@ def test_agent_graceful_restart_keeps_routes_across_restart(env):
     assert wait_for(lambda: not bird.route("198.51.100.16/32"), 10), \
         bird.cmd("show", "route", "all", "for", "198.51.100.16/32")
     assert bird.route("198.51.100.15/32")
+
+
+def test_agent_peer_edits_reach_the_session(env):
+    """Editing a BGPPeer's holdTime or enableGracefulRestart on a running agent restarts the
+    session with the new values, as BIRD sees them (a hand-written comparison once ignored
+    graceful restart, so that edit never reached the wire)."""
+    lab, n, bird, cfg, start = env
+    agent = start()
+    assert wait_for(lambda: bird.route("198.51.100.15/32"), 30), agent.logs()
+
+    def hold():
+        m = re.search(r"Hold timer:\s+[\d.]+/(\d+)", bird.cmd("show", "protocols", "all", "n0"))
+        return int(m.group(1)) if m else None
+
+    assert wait_for(lambda: hold() == 9, 10), bird.cmd("show", "protocols", "all", "n0")
+    write_atomic(os.path.join(cfg, "metallb.yaml"), CONFIG.replace("holdTime: 9s", "holdTime: 30s"))
+    assert wait_for(lambda: hold() == 30, 30), bird.cmd("show", "protocols", "all", "n0")
+    assert "Graceful restart" not in bird.cmd("show", "protocols", "all", "n0").split(
+        "Neighbor caps:")[1].split("\n")[0]
+    write_atomic(os.path.join(cfg, "metallb.yaml"), CONFIG.replace(
+        "holdTime: 9s", "holdTime: 30s\n  enableGracefulRestart: true"))
+
+    def neighbor_caps():
+        out = bird.cmd("show", "protocols", "all", "n0")
+        return out.split("Neighbor caps:")[1].split("\n")[0] if "Neighbor caps:" in out else ""
+
+    assert wait_for(lambda: "GR-aware" in neighbor_caps() or "Graceful restart" in
+                    neighbor_caps(), 30), bird.cmd("show", "protocols", "all", "n0")
+    assert wait_for(lambda: bird.route("198.51.100.15/32"), 30), agent.logs()
