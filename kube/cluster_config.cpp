@@ -205,7 +205,7 @@ std::string TokenSource::Get() {
   if (file_.empty()) return token_;
   // A stat a second at most: requests come in bursts, rotation happens hourly.
   const auto now = std::chrono::steady_clock::now();
-  if (!token_.empty() && now - checked_ < std::chrono::seconds(1)) return token_;
+  if (!token_.empty() && now - checked_ < recheck_) return token_;
   checked_ = now;
   std::error_code ec;
   const auto mtime = fs::last_write_time(file_, ec);

@@ -46,13 +46,16 @@ ClusterConfig InClusterConfig(
 // its modification time or size changed (kubelet rewrites projected tokens by rename).
 class TokenSource {
  public:
-  explicit TokenSource(const ClusterConfig& c) : token_(c.token), file_(c.token_file) {}
+  explicit TokenSource(const ClusterConfig& c,
+                       std::chrono::milliseconds recheck = std::chrono::seconds(1))
+      : token_(c.token), file_(c.token_file), recheck_(recheck) {}
   // Empty when neither is configured. Throws std::runtime_error if the file cannot be read.
   std::string Get();
 
  private:
   std::string token_;
   std::string file_;
+  std::chrono::milliseconds recheck_;
   std::filesystem::file_time_type mtime_{};
   uintmax_t size_ = 0;
   std::chrono::steady_clock::time_point checked_{};
