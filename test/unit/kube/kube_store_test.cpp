@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_future.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -204,10 +205,10 @@ TEST_F(KubeStoreTest, GoneAndRestartRelistWithoutMissedOrRepeatedChanges) {
 
   // History compacted while the watch is down, and a change made meanwhile: the re-watch
   // gets 410, the relist shows exactly that change.
-  Call(api.url(), verb::post, "/fake/compact");
   auto changed = Svc("demo", "svc-1");
   changed["metadata"]["labels"] = {{"moved", "yes"}};
   Apply(api.url(), changed);
+  Call(api.url(), verb::post, "/fake/compact");
   Call(api.url(), verb::post, "/fake/drop-watches");
   ASSERT_TRUE(RunUntil([&] { return CountEventsAbout("svc-1") >= 1; }));
   io.run_for(500ms);
@@ -307,8 +308,7 @@ TEST_F(KubeStoreTest, TlsWithTheKubeconfigCaAndRotatedToken) {
 
 TEST_F(KubeStoreTest, WrongCaIsRefused) {
   FakeServer api(dir, true);
-  std::ofstream(dir / "other-ca.crt") << "";
-  // A CA that did not sign the server's certificate: the system store (no such CA) is used.
+  // No CA in the kubeconfig: the system trust store, which never signed the test CA.
   StartStore(Kubeconfig(dir, api.url(), "{}"));
   io.run_for(1s);
   EXPECT_FALSE(store->synced());
