@@ -179,6 +179,18 @@ def test_containerfile_copies_only_what_exists():
                         f"{o['metadata']['name']}: {flag} is not a flag of ironlb-agent"
 
 
+def package_of(path):
+    """The Debian package owning a library, whichever of /lib and /usr/lib dpkg recorded."""
+    candidates = []
+    for p in (path, os.path.realpath(path)):
+        candidates += [p, p.replace("/usr/lib/", "/lib/"), p.replace("/lib/", "/usr/lib/", 1)]
+    for c in candidates:
+        r = subprocess.run(["dpkg", "-S", c], capture_output=True, text=True)
+        if r.returncode == 0:
+            return r.stdout.split(":")[0]
+    return None
+
+
 def test_runtime_stage_has_every_library_the_agent_links():
     m = re.search(r"FROM debian:bookworm-slim.*?apt-get install -y --no-install-recommends(.*?)&&",
                   containerfile(), re.S)
@@ -190,9 +202,7 @@ def test_runtime_stage_has_every_library_the_agent_links():
         lib = re.search(r"=> (\S+)", line)
         if not lib or re.search(r"lib(asan|ubsan|c|m|stdc\+\+|gcc_s)\.so", lib.group(1)):
             continue  # the sanitizer runtime of test builds, and what every Debian image has
-        owner = subprocess.run(["dpkg", "-S", os.path.realpath(lib.group(1)).replace("/usr/lib/", "/lib/")],
-                               capture_output=True, text=True)
-        if owner.returncode != 0:
-            owner = subprocess.run(["dpkg", "-S", lib.group(1)], capture_output=True, text=True)
-        needed.add(owner.stdout.split(":")[0])
+        owner = package_of(lib.group(1))
+        assert owner, f"no Debian package owns {lib.group(1)}"
+        needed.add(owner)
     assert needed and needed <= packages, f"missing from the runtime stage: {needed - packages}"
