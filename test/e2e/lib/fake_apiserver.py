@@ -737,9 +737,28 @@ if __name__ == "__main__":
     ap.add_argument("--tls-dir")
     ap.add_argument("--token")
     ap.add_argument("--bookmark-interval", type=float)
+    ap.add_argument("--seed-services", type=int, default=0,
+                    help="N LoadBalancer Services in namespace bench, each with an EndpointSlice")
     a = ap.parse_args()
     s = FakeApiServer(tls_dir=a.tls_dir, token=a.token)
     s.bookmark_interval = a.bookmark_interval
+    for i in range(a.seed_services):
+        name = f"svc-{i:05d}"
+        s.apply({"apiVersion": "v1", "kind": "Service",
+                 "metadata": {"name": name, "namespace": "bench", "labels": {"app": name}},
+                 "spec": {"type": "LoadBalancer", "selector": {"app": name},
+                          "ports": [{"name": "http", "protocol": "TCP", "port": 80, "targetPort": 8080}],
+                          "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
+                          "externalTrafficPolicy": "Cluster"},
+                 "status": {"loadBalancer": {}}})
+        s.apply({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                 "metadata": {"name": f"{name}-abcde", "namespace": "bench",
+                              "labels": {"kubernetes.io/service-name": name}},
+                 "addressType": "IPv4",
+                 "endpoints": [{"addresses": [f"10.{1 + i // 65536}.{(i // 256) % 256}.{i % 256}"],
+                                "conditions": {"ready": True, "serving": True, "terminating": False},
+                                "nodeName": "node-a"}],
+                 "ports": [{"name": "http", "protocol": "TCP", "port": 8080}]})
     s.start(a.port)
     print(s.url, flush=True)
     threading.Event().wait()
