@@ -27,6 +27,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   log::SetLevel(level);
+  if (opts->cluster()) {
+    // kube/ (KubeStore, leader election) is ready; the Agent still builds its FileStore itself.
+    std::cerr
+        << "ironlb-agent: cluster mode is not wired into the agent in this build; use --config\n";
+    return 2;
+  }
 
   boost::asio::io_context io;
   Agent agent(io, *opts);

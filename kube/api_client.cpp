@@ -26,6 +26,7 @@ constexpr auto kRequestTimeout = std::chrono::seconds(60);
 // the connection is dead (a server that vanished without a FIN).
 constexpr auto kStreamIdleTimeout = std::chrono::seconds(15 * 60);
 constexpr size_t kMaxIdleConnections = 8;
+constexpr size_t kMaxConcurrentRequests = 8;
 constexpr uint64_t kMaxBody = 512ull << 20;  // a list page of 500 large objects stays far below
 constexpr const char* kUserAgent = "ironlb-agent/0.1 (linux) kubernetes";
 
@@ -154,6 +155,8 @@ ApiClient::~ApiClient() {
 
 void ApiClient::Abort() {
   aborted_ = true;
+  for (auto* t : slot_waiters_) t->cancel();
+  slot_waiters_.clear();
   for (Connection* c : streams_) c->Close();
   for (auto& c : idle_) c->Close();
   idle_.clear();
@@ -178,6 +181,24 @@ asio::awaitable<void> ApiClient::Throttle() {
   asio::steady_timer t(io_);
   t.expires_after(wait);
   co_await t.async_wait(use_awaitable);
+}
+
+asio::awaitable<void> ApiClient::AcquireSlot() {
+  while (in_flight_ >= kMaxConcurrentRequests) {
+    if (aborted_) throw boost::system::system_error(asio::error::operation_aborted);
+    asio::steady_timer wake(io_, asio::steady_timer::time_point::max());
+    slot_waiters_.push_back(&wake);
+    boost::system::error_code ec;
+    co_await wake.async_wait(asio::redirect_error(use_awaitable, ec));
+  }
+  ++in_flight_;
+}
+
+void ApiClient::ReleaseSlot() {
+  --in_flight_;
+  if (slot_waiters_.empty()) return;
+  slot_waiters_.front()->cancel();
+  slot_waiters_.pop_front();
 }
 
 asio::awaitable<std::unique_ptr<ApiClient::Connection>> ApiClient::Connect() {
@@ -205,6 +226,11 @@ asio::awaitable<std::unique_ptr<ApiClient::Connection>> ApiClient::Connect() {
 
 asio::awaitable<HttpResponse> ApiClient::Request(http::verb method, std::string target,
                                                  std::string body, std::string content_type) {
+  co_await AcquireSlot();
+  struct Slot {
+    ApiClient* c;
+    ~Slot() { c->ReleaseSlot(); }
+  } slot{this};
   co_await Throttle();
   http::request<http::string_body> req{method, cfg_.base_path + target, 11};
   req.set(http::field::host, cfg_.host);

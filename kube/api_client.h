@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <set>
@@ -75,6 +76,10 @@ class ApiClient {
   class Connection;
   boost::asio::awaitable<std::unique_ptr<Connection>> Connect();
   boost::asio::awaitable<void> Throttle();
+  // At most kMaxConcurrentRequests plain requests at once (watches apart): a burst of thousands
+  // of status writes queues here instead of opening thousands of connections.
+  boost::asio::awaitable<void> AcquireSlot();
+  void ReleaseSlot();
   std::string Authorization();
 
   boost::asio::io_context& io_;
@@ -84,6 +89,8 @@ class ApiClient {
   TokenSource token_;
   std::vector<std::unique_ptr<Connection>> idle_;
   std::set<Connection*> streams_;
+  std::deque<boost::asio::steady_timer*> slot_waiters_;
+  size_t in_flight_ = 0;
   uint64_t requests_sent_ = 0;
   bool aborted_ = false;
 };

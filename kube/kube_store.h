@@ -35,6 +35,8 @@ class KubeStore : public ObjectStore {
   ~KubeStore() override;
 
   void Start(ChangeHandler on_change) override;
+  // Cancels the watches, timers and requests; their coroutines finish on the io_context, so
+  // let it run (the agent's shutdown does) before destroying the store.
   void Stop() override;
   const Snapshot& snapshot() const override { return snapshot_; }
   bool synced() const override { return synced_; }

@@ -10,8 +10,12 @@ namespace ironlb {
 
 struct AgentOptions {
   std::string node;
-  std::string config_dir;  // standalone: directory of YAML (FileStore)
-  std::string kubeconfig;  // cluster: not yet supported
+  std::string config_dir;    // standalone: directory of YAML (FileStore)
+  std::string kubeconfig;    // cluster mode through a kubeconfig file
+  bool in_cluster = false;   // cluster mode through the pod's service account
+  std::string kube_context;  // kubeconfig context; empty: current-context
+  double kube_qps = 5;       // client-side rate limit towards the API server (client-go's default)
+  int kube_burst = 10;
   bool want_controller = true;
   bool want_speaker = true;
   std::vector<std::string> interfaces;
@@ -25,13 +29,15 @@ struct AgentOptions {
   bool no_dataplane = false;      // control plane only (no XDP), e.g. BGP-only tests
   bool no_bgp = false;
   std::string log_level = "info";
+
+  bool cluster() const { return !kubeconfig.empty() || in_cluster; }
 };
 
 extern const char* const kAgentUsage;
 
 // Returns the options, or nullopt with `*error` set to a message that names the bad flag.
 // `*help` is set when --help was asked for.
-std::optional<AgentOptions> ParseAgentOptions(const std::vector<std::string>& args, std::string* error,
-                                              bool* help);
+std::optional<AgentOptions> ParseAgentOptions(const std::vector<std::string>& args,
+                                              std::string* error, bool* help);
 
 }  // namespace ironlb
