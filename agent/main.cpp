@@ -3,10 +3,12 @@
 #include <boost/asio/io_context.hpp>
 #include <iostream>
 
+#include "kube/kube_store.h"
 #include "runtime/agent.h"
 #include "runtime/components.h"
 #include "runtime/log.h"
 #include "runtime/options.h"
+#include "store/file_store.h"
 
 int main(int argc, char** argv) {
   using namespace ironlb;
@@ -27,15 +29,28 @@ int main(int argc, char** argv) {
     return 2;
   }
   log::SetLevel(level);
-  if (opts->cluster()) {
-    // kube/ (KubeStore, leader election) is ready; the Agent still builds its FileStore itself.
-    std::cerr
-        << "ironlb-agent: cluster mode is not wired into the agent in this build; use --config\n";
-    return 2;
-  }
 
   boost::asio::io_context io;
-  Agent agent(io, *opts);
+  // The one choice between standalone and cluster: which store the objects come from.
+  std::unique_ptr<ObjectStore> store;
+  try {
+    if (opts->cluster()) {
+      kube::ClusterConfig cluster =
+          opts->in_cluster ? kube::InClusterConfig()
+                           : kube::LoadKubeconfig(opts->kubeconfig, opts->kube_context);
+      kube::KubeStoreOptions ko;
+      ko.ns = opts->ns;
+      ko.rate_limit = {opts->kube_qps, opts->kube_burst};
+      ko.instance = opts->node;
+      store = std::make_unique<kube::KubeStore>(io, std::move(cluster), std::move(ko));
+    } else {
+      store = std::make_unique<FileStore>(io, opts->config_dir);
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "ironlb-agent: " << e.what() << "\n";
+    return 2;
+  }
+  Agent agent(io, *opts, std::move(store));
   try {
     if (opts->want_speaker && !opts->no_dataplane) {
       if (opts->interfaces.empty()) {

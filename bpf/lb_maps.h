@@ -9,12 +9,14 @@
 // so the data path never swaps bytes on the hot path.
 
 // ---- sizes ----------------------------------------------------------------------------------
-#define LB_MAX_SERVICES 16384        // VIP:port/proto entries (also the per-VIP stats index space)
-#define LB_MAX_BACKENDS 65536        // backend ids index lb_backends and lb_backend_stats
+// Defaults sized for 10,000 Services x 10 endpoints; the agent's --max-services and
+// --max-endpoints resize the maps at load time (map_ops reads the size back from the kernel).
+#define LB_MAX_SERVICES 16384   // VIP:port/proto entries (also the per-VIP stats index space)
+#define LB_MAX_BACKENDS 131072  // backend ids index lb_backends and lb_backend_stats
 // All services' Maglev tables share one array: 16M entries (64 MiB) hold 10,000 services of up
 // to 10 endpoints (1,021-entry tables) with room to double-buffer table replacements.
 #define LB_MAGLEV_RING_ENTRIES 16777216
-#define LB_CT_ENTRIES 262144          // conntrack LRU capacity
+#define LB_CT_ENTRIES 262144  // conntrack LRU capacity
 #define LB_MAX_L2_ENTRIES 16384
 #define LB_MAX_IFACES 64
 
@@ -123,23 +125,23 @@ struct lb_counter {
 
 // Why the program did what it did: one per-CPU counter each in lb_reason_stats.
 enum lb_reason {
-  LB_R_PASS_NOT_VIP = 0,      // not VIP traffic (or not IP at all): kernel's business
-  LB_R_PASS_ARP_NDP,          // ARP/NDP that is not a request for a VIP we know
-  LB_R_PASS_UNSUPPORTED,      // fragments, IPv6 extension headers, QinQ: handed to the kernel
-  LB_R_PASS_TTL,              // TTL / hop limit would expire: the kernel sends the ICMP error
-  LB_R_TX_ARP_REPLY,          // answered an ARP request for an owned VIP
-  LB_R_TX_NDP_ADVERT,         // answered a Neighbor Solicitation for an owned VIP
-  LB_R_FWD_REDIRECT,          // DNAT'ed and redirected to the FIB's egress interface
-  LB_R_FWD_KERNEL,            // DNAT'ed and passed to the kernel (FIB miss, no neighbour, VLAN)
-  LB_R_DROP_ARP_NOT_OWNER,    // ARP request for a VIP another node owns
-  LB_R_DROP_NS_NOT_OWNER,     // Neighbor Solicitation for a VIP another node owns
-  LB_R_DROP_NO_BACKEND,       // service has no ready endpoint
-  LB_R_DROP_BAD_BACKEND,      // Maglev / conntrack named a backend slot that is empty
-  LB_R_DROP_MALFORMED_L2,     // truncated Ethernet / VLAN / ARP
-  LB_R_DROP_MALFORMED_L3,     // bad IPv4/IPv6 header (version, IHL, lengths)
-  LB_R_DROP_MALFORMED_L4,     // truncated TCP/UDP header to a VIP
-  LB_R_CT_INSERT_SKIPPED,     // new flow not remembered: insert rate above the flood guard
-  LB_R_REVNAT,                // tc: reply source rewritten to VIP:port
+  LB_R_PASS_NOT_VIP = 0,    // not VIP traffic (or not IP at all): kernel's business
+  LB_R_PASS_ARP_NDP,        // ARP/NDP that is not a request for a VIP we know
+  LB_R_PASS_UNSUPPORTED,    // fragments, IPv6 extension headers, QinQ: handed to the kernel
+  LB_R_PASS_TTL,            // TTL / hop limit would expire: the kernel sends the ICMP error
+  LB_R_TX_ARP_REPLY,        // answered an ARP request for an owned VIP
+  LB_R_TX_NDP_ADVERT,       // answered a Neighbor Solicitation for an owned VIP
+  LB_R_FWD_REDIRECT,        // DNAT'ed and redirected to the FIB's egress interface
+  LB_R_FWD_KERNEL,          // DNAT'ed and passed to the kernel (FIB miss, no neighbour, VLAN)
+  LB_R_DROP_ARP_NOT_OWNER,  // ARP request for a VIP another node owns
+  LB_R_DROP_NS_NOT_OWNER,   // Neighbor Solicitation for a VIP another node owns
+  LB_R_DROP_NO_BACKEND,     // service has no ready endpoint
+  LB_R_DROP_BAD_BACKEND,    // Maglev / conntrack named a backend slot that is empty
+  LB_R_DROP_MALFORMED_L2,   // truncated Ethernet / VLAN / ARP
+  LB_R_DROP_MALFORMED_L3,   // bad IPv4/IPv6 header (version, IHL, lengths)
+  LB_R_DROP_MALFORMED_L4,   // truncated TCP/UDP header to a VIP
+  LB_R_CT_INSERT_SKIPPED,   // new flow not remembered: insert rate above the flood guard
+  LB_R_REVNAT,              // tc: reply source rewritten to VIP:port
   LB_R_MAX,
 };
 

@@ -229,8 +229,11 @@ asio::awaitable<HttpResponse> ApiClient::Request(http::verb method, std::string 
   co_await AcquireSlot();
   struct Slot {
     ApiClient* c;
-    ~Slot() { c->ReleaseSlot(); }
-  } slot{this};
+    std::shared_ptr<bool> alive;
+    ~Slot() {
+      if (*alive) c->ReleaseSlot();
+    }
+  } slot{this, alive_};
   co_await Throttle();
   http::request<http::string_body> req{method, cfg_.base_path + target, 11};
   req.set(http::field::host, cfg_.host);
@@ -286,8 +289,11 @@ asio::awaitable<HttpResponse> ApiClient::Stream(std::string target,
   struct Unregister {
     std::set<Connection*>& set;
     Connection* c;
-    ~Unregister() { set.erase(c); }
-  } unregister{streams_, c.get()};
+    std::shared_ptr<bool> alive;
+    ~Unregister() {
+      if (*alive) set.erase(c);
+    }
+  } unregister{streams_, c.get(), alive_};
 
   http::request<http::empty_body> req{http::verb::get, cfg_.base_path + target, 11};
   req.set(http::field::host, cfg_.host);

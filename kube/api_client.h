@@ -92,6 +92,9 @@ class ApiClient {
   std::deque<boost::asio::steady_timer*> slot_waiters_;
   size_t in_flight_ = 0;
   uint64_t requests_sent_ = 0;
+  // Coroutine frames outlive the client when the io_context is destroyed with operations
+  // pending; their guards check this before touching the client.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   bool aborted_ = false;
 };
 

@@ -9,7 +9,7 @@
 
 #include "bgp/codec_attributes.h"
 #include "model/ip.h"
-#include "model/snapshot.h"
+#include "model/model.h"
 
 namespace ironlb::bgp {
 
@@ -28,11 +28,9 @@ struct Announcements {
   bool operator==(const Announcements&) const = default;
 };
 
-Announcements ComputeAnnouncements(const Config& cfg, const Snapshot& snap,
-                                   const std::string& node);
-
-// "A:B" (16-bit halves) or "large:G:L1:L2"; false if neither.
-bool ParseCommunity(const std::string& s, RouteAttrs& into);
+// The node's labels come from Model::NodeLabels (the one rule the data plane's L2 decisions use
+// too); communities are the advertisement's resolved_communities, parsed by validation.
+Announcements ComputeAnnouncements(const Model& model, const std::string& node);
 // iBGP by configuration: same ASN, or dynamicASN internal.
 bool IsInternal(const BGPPeer& p);
 

@@ -276,9 +276,9 @@ class AttributeDecoder {
           return Malformed(a, update_subcode::kOptionalAttributeError, "length");
         while (!r.empty()) {
           LargeCommunity c;
-          c.global_admin = r.U32();
-          c.local1 = r.U32();
-          c.local2 = r.U32();
+          c.global_administrator = r.U32();
+          c.local_data1 = r.U32();
+          c.local_data2 = r.U32();
           at.large_communities.push_back(c);
         }
         break;
@@ -406,9 +406,9 @@ void EncodeAttributes(Writer& w, const PathAttributes& a, const Negotiated& neg)
     Bytes v;
     Writer lw(v);
     for (const LargeCommunity& c : a.large_communities) {
-      lw.U32(c.global_admin);
-      lw.U32(c.local1);
-      lw.U32(c.local2);
+      lw.U32(c.global_administrator);
+      lw.U32(c.local_data1);
+      lw.U32(c.local_data2);
     }
     PutAttribute(w, kOptionalTransitive, attr_type::kLargeCommunities, v);
   }

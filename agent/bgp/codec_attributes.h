@@ -10,6 +10,7 @@
 #include "bgp/codec_error.h"
 #include "bgp/codec_open.h"
 #include "bgp/wire.h"
+#include "model/community.h"
 #include "model/ip.h"
 
 namespace ironlb::bgp {
@@ -29,12 +30,8 @@ struct Aggregator {
   bool operator==(const Aggregator&) const = default;
 };
 
-struct LargeCommunity {
-  uint32_t global_admin = 0;
-  uint32_t local1 = 0;
-  uint32_t local2 = 0;
-  auto operator<=>(const LargeCommunity&) const = default;
-};
+// RFC 8092 large communities are the model's type: parsed once at validation.
+using LargeCommunity = ironlb::LargeCommunity;
 
 struct MpReach {
   AfiSafi family;

@@ -58,6 +58,8 @@ struct FsmConfig {
   bool ipv4_unicast = true;
   bool ipv6_unicast = false;
   std::optional<GracefulRestart> graceful_restart;
+  // Defaulted: every field counts, so a field added later cannot be forgotten by a peer edit.
+  bool operator==(const FsmConfig&) const = default;
 };
 
 // What the state machine asks of the world. The Asio session implements it; tests fake it.

@@ -24,15 +24,9 @@ struct SessionConfig {
   std::string password;  // TCP MD5 (RFC 2385) when non-empty
   bool ebgp_multihop = false;
   FsmConfig fsm;
-  bool operator==(const SessionConfig& o) const {
-    return name == o.name && peer_address == o.peer_address && peer_port == o.peer_port &&
-           source_address == o.source_address && password == o.password &&
-           ebgp_multihop == o.ebgp_multihop && fsm.local_asn == o.fsm.local_asn &&
-           fsm.peer_asn == o.fsm.peer_asn && fsm.dynamic_asn == o.fsm.dynamic_asn &&
-           fsm.router_id == o.fsm.router_id && fsm.hold_time_s == o.fsm.hold_time_s &&
-           fsm.keepalive_s == o.fsm.keepalive_s && fsm.passive == o.fsm.passive &&
-           fsm.ipv4_unicast == o.fsm.ipv4_unicast && fsm.ipv6_unicast == o.fsm.ipv6_unicast;
-  }
+  // Defaulted: any field that differs restarts the session with the new configuration (a
+  // hand-written comparison once left out graceful restart and the connect timers).
+  bool operator==(const SessionConfig&) const = default;
 };
 
 // Sets TCP_MD5SIG for `peer` on socket `fd` (empty key removes it). Returns errno or 0.

@@ -57,7 +57,7 @@ Speaker::~Speaker() {
   *alive_ = false;
 }
 
-std::optional<SessionConfig> Speaker::SessionConfigFor(const BGPPeer& p, const Snapshot& snap,
+std::optional<SessionConfig> Speaker::SessionConfigFor(const BGPPeer& p, const Model& model,
                                                        const std::string& node) {
   SessionConfig c;
   c.name = p.meta.name;
@@ -74,9 +74,8 @@ std::optional<SessionConfig> Speaker::SessionConfigFor(const BGPPeer& p, const S
   f.dynamic_asn = p.dynamic_asn;
   // Router ID: configured, else the node's IPv4 InternalIP, else the source address.
   std::optional<uint32_t> rid = V4Host(p.router_id);
-  for (const Node& n : snap.nodes) {
-    if (rid || n.meta.name != node) continue;
-    for (const NodeAddress& a : n.addresses)
+  if (const Node* n = model.FindNode(node); n && !rid) {
+    for (const NodeAddress& a : n->addresses)
       if (!rid && a.type == "InternalIP") rid = V4Host(a.address);
   }
   if (!rid && c.source_address && c.source_address->is_v4())
@@ -157,9 +156,10 @@ void Speaker::OnBfdChange(const std::string& name, const bfd::StateChange& c) {
   it->second->SetBfdDown(std::string("BFD session down: ") + bfd::DiagName(c.diag));
 }
 
-void Speaker::Apply(const Config& cfg, const Snapshot& snap) {
+void Speaker::Apply(const Model& model) {
   if (shutting_down_) return;
-  Announcements ann = ComputeAnnouncements(cfg, snap, node_);
+  const Config& cfg = model.cfg();
+  Announcements ann = ComputeAnnouncements(model, node_);
   for (auto it = sessions_.begin(); it != sessions_.end();) {
     if (!ann.by_peer.count(it->first)) {
       ApplyBfd(it->first, std::nullopt);
@@ -170,7 +170,7 @@ void Speaker::Apply(const Config& cfg, const Snapshot& snap) {
     }
   }
   for (auto& [name, routes] : ann.by_peer) {
-    auto sc = SessionConfigFor(cfg.peers.at(name), snap, node_);
+    auto sc = SessionConfigFor(cfg.peers.at(name), model, node_);
     if (!sc) continue;
     auto it = sessions_.find(name);
     if (it != sessions_.end() && !(it->second->config() == *sc)) {

@@ -12,7 +12,7 @@
 #include "bgp/announcements.h"
 #include "bgp/bfd_transport.h"
 #include "bgp/session.h"
-#include "model/snapshot.h"
+#include "model/model.h"
 
 namespace ironlb::bgp {
 
@@ -23,14 +23,14 @@ class Speaker {
 
   // Level-triggered: reconciles sessions and routes with `cfg` and `snap`. Route changes
   // never reset a session; only a change of the peer's connection parameters does.
-  void Apply(const Config& cfg, const Snapshot& snap);
+  void Apply(const Model& model);
   nlohmann::json Status() const;
   // Cease/Administrative Shutdown to every peer (graceful-restart peers: a close that keeps the
   // routes, RFC 4724), then `done` once sent (or after a bound).
   void Shutdown(std::function<void()> done);
 
   // Builds a session's configuration from a BGPPeer (exposed for tests).
-  static std::optional<SessionConfig> SessionConfigFor(const BGPPeer& p, const Snapshot& snap,
+  static std::optional<SessionConfig> SessionConfigFor(const BGPPeer& p, const Model& model,
                                                        const std::string& node);
   // The BFD session for a peer with a bfdProfile (exposed for tests).
   static std::optional<bfd::LinkConfig> BfdConfigFor(const BGPPeer& p, const Config& cfg,

@@ -58,7 +58,12 @@ Service DecodeService(Document& doc) {
               [&](const YAML::Node& item, const std::string& p) {
                 Fields f(item, p);
                 LoadBalancerIngress ing;
-                ing.ip = ReadString(f.Get("ip"), f.Path("ip"));
+                const std::string ip = ReadString(f.Get("ip"), f.Path("ip"));
+                if (!ip.empty()) {
+                  ing.ip = IPAddr::Parse(ip);
+                  if (!ing.ip)
+                    throw DecodeFailure(f.Path("ip"), "\"" + ip + "\" is not an IP address");
+                }
                 ing.hostname = ReadString(f.Get("hostname"), f.Path("hostname"));
                 ing.ip_mode = ReadString(f.Get("ipMode"), f.Path("ipMode"));
                 svc.ingress.push_back(std::move(ing));

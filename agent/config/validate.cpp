@@ -154,7 +154,7 @@ Config Validate(const Snapshot& snap, const Config& previous, const ValidateOpti
       "BGPAdvertisement", snap.bgp_advertisements, previous.bgp_advertisements, snap, opts,
       [&](const BGPAdvertisement& a, BGPAdvertisement* out) {
         *out = a;
-        Errors errs = CheckBGPAdvertisement(a, ctx);
+        Errors errs = CheckBGPAdvertisement(a, ctx, out);
         return errs.empty() ? CheckBGPAdvertisementConflicts(a, ctx) : errs;
       },
       &cfg.bgp_advertisements, &errors);

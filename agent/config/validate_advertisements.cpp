@@ -2,8 +2,8 @@
 // fine (MetalLB allows them: the pool or peer may come later).
 #include <algorithm>
 
-#include "config/community.h"
 #include "config/validate_rules.h"
+#include "model/community.h"
 
 namespace ironlb::config {
 namespace {
@@ -81,8 +81,10 @@ Errors CheckL2Advertisement(const L2Advertisement& adv) {
   return errs.Take();
 }
 
-Errors CheckBGPAdvertisement(const BGPAdvertisement& adv, const RuleContext& ctx) {
+Errors CheckBGPAdvertisement(const BGPAdvertisement& adv, const RuleContext& ctx,
+                             BGPAdvertisement* out) {
   ObjectErrors errs("BGPAdvertisement", adv.meta);
+  if (out) out->resolved_communities.clear();
   CheckNoDuplicates(adv.ip_address_pools, "spec.ipAddressPools", "pool", &errs);
   CheckNoDuplicates(adv.communities, "spec.communities", "community", &errs);
   CheckNoDuplicates(adv.peers, "spec.peers", "peer", &errs);
@@ -110,10 +112,19 @@ Errors CheckBGPAdvertisement(const BGPAdvertisement& adv, const RuleContext& ctx
   }
   for (size_t i = 0; i < adv.communities.size(); ++i) {
     const std::string& c = adv.communities[i];
-    if (ctx.accepted->community_aliases.count(c)) continue;
+    auto alias = ctx.accepted->community_aliases.find(c);
     std::string error;
-    switch (ParseCommunity(c, nullptr, &error)) {
-      case CommunityParse::kOk: break;
+    BGPCommunity parsed;
+    if (alias != ctx.accepted->community_aliases.end()) {
+      // Aliases were checked with their Community object; a bad one was not accepted.
+      if (ParseCommunity(alias->second, &parsed, &error) == CommunityParse::kOk && out)
+        out->resolved_communities.push_back(parsed);
+      continue;
+    }
+    switch (ParseCommunity(c, &parsed, &error)) {
+      case CommunityParse::kOk:
+        if (out) out->resolved_communities.push_back(parsed);
+        break;
       case CommunityParse::kBadValue:
         errs.Add("spec.communities[" + std::to_string(i) + "]", error);
         break;

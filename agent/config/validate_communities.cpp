@@ -1,5 +1,5 @@
-#include "config/community.h"
 #include "config/validate_rules.h"
+#include "model/community.h"
 
 namespace ironlb::config {
 

@@ -73,8 +73,10 @@ Errors CheckCommunity(const Community& c, const RuleContext& ctx);
 
 // ---- advertisements (validate_advertisements.cpp) ----
 Errors CheckL2Advertisement(const L2Advertisement& adv);
-// Self checks; community aliases resolve against ctx.accepted->community_aliases.
-Errors CheckBGPAdvertisement(const BGPAdvertisement& adv, const RuleContext& ctx);
+// Self checks; community aliases resolve against ctx.accepted->community_aliases. Fills
+// out->resolved_communities (when out is given) with every community parsed.
+Errors CheckBGPAdvertisement(const BGPAdvertisement& adv, const RuleContext& ctx,
+                             BGPAdvertisement* out = nullptr);
 // Aggregation lengths vs the pools it selects, localPref conflicts with the advertisements
 // already accepted, BFD echo towards IPv6 pools.
 Errors CheckBGPAdvertisementConflicts(const BGPAdvertisement& adv, const RuleContext& ctx);

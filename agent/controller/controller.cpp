@@ -33,15 +33,9 @@ bool SamePools(const std::map<std::string, IPAddressPool>& a,
 std::vector<IPAddr> HeldIPs(const Service& svc) {
   std::vector<IPAddr> ips;
   for (const auto& ing : svc.ingress) {
-    if (auto a = IPAddr::Parse(ing.ip)) ips.push_back(*a);
+    if (ing.ip) ips.push_back(*ing.ip);
   }
   return ips;
-}
-
-std::string JoinIPs(const std::vector<IPAddr>& ips) {
-  std::string s;
-  for (const auto& ip : ips) s += (s.empty() ? "" : ",") + ip.str();
-  return s;
 }
 
 }  // namespace
@@ -75,11 +69,9 @@ ReconcileResult Controller::Reconcile(const Snapshot& snap, const Config& cfg) {
   for (auto it = last_.begin(); it != last_.end();) {
     if (!by_key.count(it->first)) {
       alloc_.Release(it->first);
-      out.events.push_back(it->first + ": released " + [&] {
-        std::string s;
-        for (const auto& ip : it->second.ips) s += (s.empty() ? "" : ",") + ip;
-        return s.empty() ? std::string("nothing") : s;
-      }());
+      const auto& ips = it->second.ips;
+      out.events.push_back(it->first + ": released " +
+                           (ips.empty() ? std::string("nothing") : JoinIPs(ips)));
       it = last_.erase(it);
     } else {
       ++it;
@@ -124,14 +116,14 @@ ReconcileResult Controller::Reconcile(const Snapshot& snap, const Config& cfg) {
       // (a typo in an annotation must not take a running Service offline).
       if (auto held = alloc_.Get(svc->key())) {
         st.pool = held->pool;
-        for (const auto& ip : held->ips) st.ips.push_back(ip.str());
+        st.ips = held->ips;
       }
       st.error = err->second;
     } else {
       auto res = alloc_.Assign(requests.at(svc->key()));
       if (auto* a = std::get_if<alloc::Assignment>(&res)) {
         st.pool = a->pool;
-        for (const auto& ip : a->ips) st.ips.push_back(ip.str());
+        st.ips = a->ips;
       } else {
         st.error = std::get<std::string>(res);
       }
@@ -142,9 +134,7 @@ ReconcileResult Controller::Reconcile(const Snapshot& snap, const Config& cfg) {
         out.events.push_back(st.key() + ": " + (st.ips.empty() ? "pending: " : "kept, but: ") +
                              st.error);
       } else {
-        std::string ips;
-        for (const auto& ip : st.ips) ips += (ips.empty() ? "" : ",") + ip;
-        out.events.push_back(st.key() + ": assigned " + ips + " from pool " + st.pool);
+        out.events.push_back(st.key() + ": assigned " + JoinIPs(st.ips) + " from pool " + st.pool);
       }
     }
     last_[st.key()] = st;

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "alloc/allocator.h"
+#include "model/service_status.h"
 #include "model/snapshot.h"
-#include "store/service_status.h"
 
 namespace ironlb {
 

@@ -33,6 +33,13 @@ void SetPinPaths(bpf_object* obj, const std::string& dir) {
   }
 }
 
+void SetSize(bpf_object* obj, const char* name, uint32_t entries) {
+  bpf_map* m = bpf_object__find_map_by_name(obj, name);
+  if (!m || entries == 0) return;
+  if (int err = bpf_map__set_max_entries(m, entries))
+    throw std::runtime_error(std::string("cannot size map ") + name + ": " + Errno(err));
+}
+
 }  // namespace
 
 BpfObjects::~BpfObjects() {
@@ -47,6 +54,11 @@ std::unique_ptr<BpfObjects> BpfObjects::Open(const LoadOptions& opts) {
   if (!o->xdp_) throw std::runtime_error("cannot open xdp_lb: " + Errno(errno));
   if (opts.max_ct_inserts_per_sec)
     o->xdp_->rodata->cfg_max_ct_inserts_per_sec = *opts.max_ct_inserts_per_sec;
+  // Per-service and per-backend maps share an index space, so they are sized together.
+  for (const char* m : {LB_MAP_SERVICES, LB_MAP_VIP_STATS})
+    SetSize(o->xdp_->obj, m, opts.max_services);
+  for (const char* m : {LB_MAP_BACKENDS, LB_MAP_BACKEND_STATS, LB_MAP_REV_NAT})
+    SetSize(o->xdp_->obj, m, opts.max_backends);
   if (!opts.pin_dir.empty()) SetPinPaths(o->xdp_->obj, opts.pin_dir);
   return o;
 }
@@ -59,8 +71,14 @@ std::unique_ptr<BpfObjects> BpfObjects::OpenAndLoad(const LoadOptions& opts) {
 
 void BpfObjects::Finish() {
   if (bpf_program__fd(xdp_->progs.xdp_lb) < 0) {
-    if (int err = xdp_lb::load(xdp_))
-      throw std::runtime_error("cannot load xdp_lb (needs CAP_BPF/CAP_NET_ADMIN): " + Errno(err));
+    if (int err = xdp_lb::load(xdp_)) {
+      std::string hint = " (needs CAP_BPF/CAP_NET_ADMIN)";
+      // libbpf refuses to reuse a pinned map of another size: say how to resize.
+      if (!opts_.pin_dir.empty() && (opts_.max_services || opts_.max_backends))
+        hint += "; if the maps pinned under " + opts_.pin_dir +
+                " were created with other sizes, remove them to resize (this drops conntrack)";
+      throw std::runtime_error("cannot load xdp_lb: " + Errno(err) + hint);
+    }
     xdp_loaded_by_us_ = true;
   }
   tc_ = tc_lb::open();

@@ -15,6 +15,9 @@ namespace ironlb::dataplane {
 struct LoadOptions {
   std::string pin_dir;  // empty: maps are not pinned (tests)
   std::optional<uint64_t> max_ct_inserts_per_sec;
+  // Map sizes; 0 keeps the compiled default (LB_MAX_SERVICES, LB_MAX_BACKENDS).
+  uint32_t max_services = 0;
+  uint32_t max_backends = 0;
 };
 
 // RAII owner of both skeletons. xdp_lb may be opened but not loaded, for libxdp to load it as a

@@ -73,7 +73,9 @@ std::unique_ptr<Dataplane> Dataplane::Open(const DataplaneOptions& opts) {
   if (!std::getenv("LIBXDP_BPFFS") && !OnBpffs("/sys/fs/bpf"))
     setenv("LIBXDP_BPFFS", opts.bpffs.c_str(), 0);
   std::unique_ptr<Dataplane> dp(new Dataplane());
-  const LoadOptions load{opts.bpffs, std::nullopt};
+  LoadOptions load{opts.bpffs, std::nullopt};
+  load.max_services = opts.max_services;
+  load.max_backends = opts.max_backends;
   for (const auto& name : opts.interfaces) {
     InterfaceAttachment a;
     a.name = name;
@@ -123,8 +125,9 @@ Dataplane::Dataplane(std::unique_ptr<MapOps> ops, std::map<std::string, uint32_t
 
 Dataplane::~Dataplane() = default;
 
-void Dataplane::Apply(const DesiredDataplane& desired) {
+const SyncStats& Dataplane::Apply(const DesiredDataplane& desired) {
   last_ = sync_->Apply(desired, ifindex_);
+  return last_;
 }
 
 nlohmann::json Dataplane::Status() const {
@@ -136,6 +139,9 @@ nlohmann::json Dataplane::Status() const {
                      {"services_written", last_.services_written},
                      {"services_removed", last_.services_removed},
                      {"tables_written", last_.tables_written}};
+  j["refused"] = nlohmann::json::array();
+  for (const auto& r : last_.refused)
+    j["refused"].push_back({{"service", r.name}, {"vip", r.key}, {"reason", r.reason}});
   if (reason_stats_fd_ >= 0) {
     nlohmann::json reasons = nlohmann::json::object();
     for (uint32_t r = 0; r < LB_R_MAX; ++r)

@@ -21,6 +21,8 @@ struct DataplaneOptions {
   std::string bpffs = "/sys/fs/bpf/ironlb";
   std::vector<std::string> interfaces;
   enum class XdpMode { kNative, kGeneric, kAuto } mode = XdpMode::kAuto;
+  uint32_t max_services = 0;  // 0: the compiled default
+  uint32_t max_backends = 0;
 };
 
 class Dataplane {
@@ -34,8 +36,9 @@ class Dataplane {
   Dataplane(std::unique_ptr<MapOps> ops, std::map<std::string, uint32_t> ifindex);
   ~Dataplane();
 
-  // Throws std::runtime_error on kernel errors; what was applied stays applied.
-  void Apply(const DesiredDataplane& desired);
+  // Throws std::runtime_error on kernel errors; what was applied stays applied. Services that
+  // do not fit are listed in the result (SyncStats::refused), the rest are served.
+  const SyncStats& Apply(const DesiredDataplane& desired);
   nlohmann::json Status() const;
 
  private:

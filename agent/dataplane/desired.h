@@ -9,7 +9,7 @@
 
 #include "dataplane/maglev.h"
 #include "model/ip.h"
-#include "model/snapshot.h"
+#include "model/model.h"
 
 namespace ironlb::dataplane {
 
@@ -26,13 +26,16 @@ struct DesiredBackend {
 };
 
 struct DesiredService {
-  std::string name;  // "ns/name:portname" for logs and ironlbctl
+  ObjectRef service;  // the Service it comes from (for events about it)
+  std::string name;   // "ns/name:portname" for logs and ironlbctl
   IPAddr vip;
   uint16_t port = 0;
   Proto proto = Proto::kTCP;
   std::vector<DesiredBackend> backends;  // all endpoints, ready and draining, sorted
-  maglev::Table table;                   // built from the ready backends only
   std::string key() const;               // "198.51.100.10:80/TCP"
+  // The Maglev table over the ready backends. Derived, not stored: a table is ~4 KiB per
+  // Service, so it is built only when the map sync finds the ready set changed.
+  maglev::Table BuildTable() const;
 };
 
 struct DesiredL2 {
@@ -43,16 +46,16 @@ struct DesiredL2 {
 };
 
 struct DesiredDataplane {
-  std::vector<DesiredService> services;  // sorted by key()
+  std::vector<DesiredService> services;  // sorted by VIP, port, protocol; one per key()
   std::vector<DesiredL2> l2;             // sorted by vip
 };
 
 const char* ProtoName(Proto p);
 std::string VipKey(const IPAddr& vip, uint16_t port, Proto proto);
 
-// Services of type LoadBalancer with addresses in status.loadBalancer.ingress, their
+// Services of type LoadBalancer with the addresses they hold (Model::Ingress), their
 // EndpointSlices, and the L2 announcement rules for `node`. Until L2 elections exist, a node owns
 // an L2-announced VIP when it is the only node the matching L2Advertisements select.
-DesiredDataplane ComputeDesired(const Snapshot& snap, const Config& cfg, const std::string& node);
+DesiredDataplane ComputeDesired(const Model& model, const std::string& node);
 
 }  // namespace ironlb::dataplane

@@ -46,6 +46,26 @@ size_t BpfMapOps::key_size(MapId m) const {
   return 0;
 }
 
+uint32_t MapOps::Capacity(MapId m) const {
+  switch (m) {
+    case MapId::kServices: return LB_MAX_SERVICES;
+    case MapId::kBackends: return LB_MAX_BACKENDS;
+    case MapId::kMaglev: return LB_MAGLEV_RING_ENTRIES;
+    case MapId::kConntrack: return LB_CT_ENTRIES;
+    case MapId::kRevNat: return LB_MAX_BACKENDS;
+    case MapId::kL2: return LB_MAX_L2_ENTRIES;
+    case MapId::kIfaces: return LB_MAX_IFACES;
+  }
+  return 0;
+}
+
+uint32_t BpfMapOps::Capacity(MapId m) const {
+  bpf_map_info info{};
+  __u32 len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(fd(m), &info, &len) != 0) return MapOps::Capacity(m);
+  return info.max_entries;
+}
+
 size_t BpfMapOps::value_size(MapId m) const {
   switch (m) {
     case MapId::kServices: return sizeof(lb_service);

@@ -25,6 +25,8 @@ class MapOps {
   virtual void Delete(MapId map, const Bytes& key) = 0;
   // Every key of a hash map (arrays are read with Lookup by index).
   virtual std::vector<Bytes> Keys(MapId map) const = 0;
+  // The map's max_entries as created (a flag may have sized it; pinned maps keep their size).
+  virtual uint32_t Capacity(MapId map) const;
   // Writes consecutive u32 slots [first, first + values.size()) of an array map.
   virtual void UpdateRange(MapId map, uint32_t first, const std::vector<uint32_t>& values) {
     for (uint32_t i = 0; i < values.size(); ++i)
@@ -69,6 +71,7 @@ class BpfMapOps : public MapOps {
   void Update(MapId map, const Bytes& key, const Bytes& value) override;
   void Delete(MapId map, const Bytes& key) override;
   std::vector<Bytes> Keys(MapId map) const override;
+  uint32_t Capacity(MapId map) const override;
   // One bpf_map_update_batch call per table instead of one syscall per slot.
   void UpdateRange(MapId map, uint32_t first, const std::vector<uint32_t>& values) override;
   std::vector<uint32_t> LookupRange(MapId map, uint32_t first, uint32_t n) const override;

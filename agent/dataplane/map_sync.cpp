@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <tuple>
 
 namespace ironlb::dataplane {
 namespace {
@@ -55,14 +56,13 @@ bool SameBytes(const T& a, const T& b) {
 
 }  // namespace
 
-uint32_t RangeAllocator::Allocate(uint32_t size) {
+std::optional<uint32_t> RangeAllocator::Allocate(uint32_t size) {
   uint32_t next = 0;
   for (const auto& [base, len] : used_) {
     if (base - next >= size) break;
     next = base + len;
   }
-  if (next + static_cast<uint64_t>(size) > capacity_)
-    throw std::runtime_error("Maglev array full: no room for a table of " + std::to_string(size));
+  if (next + static_cast<uint64_t>(size) > capacity_) return std::nullopt;
   used_[next] = size;
   return next;
 }
@@ -73,9 +73,23 @@ uint32_t RangeAllocator::used() const {
   return n;
 }
 
-MapSync::MapSync(MapOps& ops) : ops_(ops) {
+MapSync::MapSync(MapOps& ops)
+    : ops_(ops),
+      max_services_(ops.Capacity(MapId::kServices)),
+      max_backends_(ops.Capacity(MapId::kBackends)),
+      ranges_(ops.Capacity(MapId::kMaglev)) {
   Load();
 }
+
+namespace {
+
+std::vector<uint32_t> DistinctSlots(std::vector<uint32_t> table) {
+  std::sort(table.begin(), table.end());
+  table.erase(std::unique(table.begin(), table.end()), table.end());
+  return table;
+}
+
+}  // namespace
 
 void MapSync::Load() {
   for (const Bytes& key : ops_.Keys(MapId::kServices)) {
@@ -85,14 +99,16 @@ void MapSync::Load() {
     st.value = FromBytes<lb_service>(*v);
     if (st.value.maglev_size > 0 &&
         static_cast<uint64_t>(st.value.maglev_base) + st.value.maglev_size <=
-            LB_MAGLEV_RING_ENTRIES) {
+            ops_.Capacity(MapId::kMaglev)) {
       ranges_.Reserve(st.value.maglev_base, st.value.maglev_size);
-      st.table = ops_.LookupRange(MapId::kMaglev, st.value.maglev_base, st.value.maglev_size);
+      st.table_slots = DistinctSlots(
+          ops_.LookupRange(MapId::kMaglev, st.value.maglev_base, st.value.maglev_size));
     }
+    used_service_ids_.insert(st.value.id);
     services_[key] = std::move(st);
   }
   // Backends live in an array: every slot exists, the used ones have an action.
-  for (uint32_t id = kFirstBackendId; id < LB_MAX_BACKENDS; ++id) {
+  for (uint32_t id = kFirstBackendId; id < max_backends_; ++id) {
     auto v = ops_.Lookup(MapId::kBackends, ToBytes(id));
     if (!v) continue;
     auto b = FromBytes<lb_backend>(*v);
@@ -107,125 +123,205 @@ void MapSync::Load() {
   }
 }
 
-uint32_t MapSync::BackendId(const Bytes& identity) {
-  auto it = backend_ids_.find(identity);
-  if (it != backend_ids_.end()) return it->second;
-  // Next-fit from the last id handed out: linear in the table once, not once per backend.
-  for (uint32_t n = 0; n < LB_MAX_BACKENDS - kFirstBackendId; ++n) {
-    uint32_t id = next_backend_id_;
-    next_backend_id_ = id + 1 < LB_MAX_BACKENDS ? id + 1 : kFirstBackendId;
-    if (backends_.count(id)) continue;
+std::optional<std::vector<uint32_t>> MapSync::ReserveBackends(
+    const std::vector<Bytes>& identities) {
+  size_t missing = 0;
+  for (const Bytes& identity : identities) missing += backend_ids_.count(identity) ? 0 : 1;
+  const size_t usable = max_backends_ > kFirstBackendId ? max_backends_ - kFirstBackendId : 0;
+  if (backends_.size() + missing > usable) return std::nullopt;
+  std::vector<uint32_t> ids;
+  ids.reserve(identities.size());
+  for (const Bytes& identity : identities) {
+    auto it = backend_ids_.find(identity);
+    if (it != backend_ids_.end()) {
+      ids.push_back(it->second);
+      continue;
+    }
+    // Next-fit from the last id handed out: linear in the array once, not once per backend.
+    while (backends_.count(next_backend_id_)) {
+      next_backend_id_ =
+          next_backend_id_ + 1 < max_backends_ ? next_backend_id_ + 1 : kFirstBackendId;
+    }
+    const uint32_t id = next_backend_id_;
     backend_ids_[identity] = id;
-    backends_[id] = lb_backend{};  // reserved; written below
-    return id;
+    backends_[id] = lb_backend{};  // reserved; written by the caller
+    ids.push_back(id);
   }
-  throw std::runtime_error("backend table full");
+  return ids;
+}
+
+std::optional<std::string> MapSync::ApplyService(const DesiredService& s,
+                                                 const std::map<Bytes, lb_backend>& want_backends,
+                                                 SyncStats* st) {
+  const Bytes key = ToBytes(VipKeyOf(s));
+  auto cur = services_.find(key);
+  if (cur == services_.end() && services_.size() >= max_services_)
+    return "service table full (" + std::to_string(max_services_) + " entries)";
+
+  // 1. Backend slots, written before any table can name them.
+  std::vector<Bytes> identities;
+  identities.reserve(s.backends.size());
+  for (const auto& b : s.backends) identities.push_back(Identity(BackendValue(b, false)));
+  auto ids = ReserveBackends(identities);
+  if (!ids) return "backend table full (" + std::to_string(max_backends_) + " slots)";
+  std::map<std::string, uint32_t> slot_of;  // Maglev backend id -> slot
+  std::vector<uint32_t> ready_slots;
+  for (size_t i = 0; i < s.backends.size(); ++i) {
+    const uint32_t id = (*ids)[i];
+    const lb_backend& v = want_backends.at(identities[i]);
+    if (!SameBytes(backends_[id], v)) {
+      ops_.Update(MapId::kBackends, ToBytes(id), ToBytes(v));
+      backends_[id] = v;
+      ++st->backends_written;
+    }
+    slot_of[s.backends[i].id(s.proto)] = id;
+    if (!s.backends[i].draining) ready_slots.push_back(id);
+  }
+  ready_slots = DistinctSlots(std::move(ready_slots));
+
+  // 2. The table: rebuilt only when the ready set changed, written beside the old one, and
+  // switched to by the service update so in-flight packets always see a whole table.
+  lb_service v{};
+  const bool same_table = cur != services_.end() && cur->second.table_slots == ready_slots;
+  if (same_table) {
+    v = cur->second.value;
+  } else {
+    const maglev::Table table = s.BuildTable();
+    std::vector<uint32_t> entries;
+    entries.reserve(table.entries.size());
+    for (uint32_t e : table.entries) entries.push_back(slot_of.at(table.backends.at(e).id));
+    v.backend_count = static_cast<uint32_t>(table.backends.size());
+    v.maglev_size = static_cast<uint32_t>(entries.size());
+    if (!entries.empty()) {
+      auto base = ranges_.Allocate(v.maglev_size);
+      if (!base)
+        return "Maglev array full (no room for " + std::to_string(v.maglev_size) + " entries)";
+      v.maglev_base = *base;
+      ops_.UpdateRange(MapId::kMaglev, v.maglev_base, entries);
+      ++st->tables_written;
+    }
+  }
+  if (cur != services_.end()) {
+    v.id = cur->second.value.id;
+  } else {
+    uint32_t id = 0;
+    while (used_service_ids_.count(id)) ++id;
+    v.id = id;
+    used_service_ids_.insert(id);
+  }
+  if (cur == services_.end() || !SameBytes(cur->second.value, v)) {
+    ops_.Update(MapId::kServices, key, ToBytes(v));  // the atomic switch to the new table
+    ++st->services_written;
+  }
+  if (cur != services_.end() && !same_table && cur->second.value.maglev_size > 0)
+    ranges_.Free(cur->second.value.maglev_base);
+  services_[key] = ServiceState{v, std::move(ready_slots)};
+  return std::nullopt;
 }
 
 SyncStats MapSync::Apply(const DesiredDataplane& desired,
                          const std::map<std::string, uint32_t>& ifindex) {
   SyncStats st;
-  // 1. Backends first, so every table written below names slots that already hold an endpoint.
-  std::map<Bytes, lb_backend> want_backends;  // identity -> value
+  // The value every wanted backend slot should hold: ready in any Service wins over draining.
+  std::map<Bytes, lb_backend> want_backends;
   for (const auto& s : desired.services)
     for (const auto& b : s.backends) {
       lb_backend v = BackendValue(b, b.draining);
       auto [it, inserted] = want_backends.emplace(Identity(v), v);
       if (!inserted && !b.draining) it->second.flags &= ~LB_BACKEND_F_DRAINING;
     }
-  std::set<uint32_t> live_ids;
-  for (const auto& [identity, v] : want_backends) {
-    const uint32_t id = BackendId(identity);
-    live_ids.insert(id);
-    if (!SameBytes(backends_[id], v)) {
-      ops_.Update(MapId::kBackends, ToBytes(id), ToBytes(v));
-      backends_[id] = v;
-      ++st.backends_written;
-    }
-  }
 
-  // 2. Services and their tables.
-  std::set<Bytes> live_services;
-  std::set<uint32_t> used_service_ids;
-  uint32_t next_service_id = 0;  // ids below it are known taken (ascending allocation)
-  for (const auto& [k, s] : services_) used_service_ids.insert(s.value.id);
-  std::map<Bytes, Bytes> want_rev;
-  for (const auto& s : desired.services) {
-    const Bytes key = ToBytes(VipKeyOf(s));
-    live_services.insert(key);
-    std::map<std::string, uint32_t> id_of;  // maglev backend id string -> backend slot
-    for (const auto& b : s.backends)
-      id_of[b.id(s.proto)] = backend_ids_.at(Identity(BackendValue(b, false)));
-    std::vector<uint32_t> table;
-    table.reserve(s.table.entries.size());
-    for (uint32_t e : s.table.entries) table.push_back(id_of.at(s.table.backends.at(e).id));
-
-    auto cur = services_.find(key);
-    lb_service v{};
-    if (cur != services_.end()) {
-      v.id = cur->second.value.id;
-    } else {
-      v.id = next_service_id;
-      while (used_service_ids.count(v.id)) ++v.id;
-      if (v.id >= LB_MAX_SERVICES) throw std::runtime_error("service table full");
-      used_service_ids.insert(v.id);
-      next_service_id = v.id + 1;
-    }
-    v.backend_count = static_cast<uint32_t>(s.table.backends.size());
-    v.maglev_size = static_cast<uint32_t>(table.size());
-    const bool same_table = cur != services_.end() && cur->second.table == table;
-    if (same_table) {
-      v.maglev_base = cur->second.value.maglev_base;
-    } else if (!table.empty()) {
-      v.maglev_base = ranges_.Allocate(v.maglev_size);
-      ops_.UpdateRange(MapId::kMaglev, v.maglev_base, table);
-      ++st.tables_written;
-    }
-    if (cur == services_.end() || !SameBytes(cur->second.value, v)) {
-      ops_.Update(MapId::kServices, key, ToBytes(v));  // the atomic switch to the new table
-      ++st.services_written;
-    }
-    if (cur != services_.end() && !same_table && cur->second.value.maglev_size > 0)
-      ranges_.Free(cur->second.value.maglev_base);
-    services_[key] = ServiceState{v, std::move(table)};
-
-    for (const auto& b : s.backends) {
-      lb_rev_key rk{};
-      FillAddr(rk.addr, b.addr);
-      rk.port = htobe16(b.port);
-      rk.proto = static_cast<uint8_t>(s.proto);
-      rk.family = FamilyOf(b.addr);
-      lb_rev_value rv{};
-      FillAddr(rv.vip, s.vip);
-      rv.port = htobe16(s.port);
-      want_rev.emplace(ToBytes(rk),
-                       ToBytes(rv));  // first service (key order) wins a shared endpoint
-    }
-  }
+  // 1. Services no longer wanted go first: they make room for the ones that are.
+  std::set<Bytes> wanted;
+  for (const auto& s : desired.services) wanted.insert(ToBytes(VipKeyOf(s)));
   for (auto it = services_.begin(); it != services_.end();) {
-    if (live_services.count(it->first)) {
+    if (wanted.count(it->first)) {
       ++it;
       continue;
     }
     ops_.Delete(MapId::kServices, it->first);
     if (it->second.value.maglev_size > 0) ranges_.Free(it->second.value.maglev_base);
+    used_service_ids_.erase(it->second.value.id);
     ++st.services_removed;
     it = services_.erase(it);
   }
 
-  // 3. Backends nobody references any more: emptied after no table can name them.
-  for (auto it = backends_.begin(); it != backends_.end();) {
-    if (live_ids.count(it->first)) {
-      ++it;
-      continue;
+  // 2. Services already in the maps before new ones, so a new Service can never take the room
+  // of one that is serving.
+  std::vector<const DesiredService*> order;
+  for (const auto& s : desired.services)
+    if (services_.count(ToBytes(VipKeyOf(s)))) order.push_back(&s);
+  for (const auto& s : desired.services)
+    if (!services_.count(ToBytes(VipKeyOf(s)))) order.push_back(&s);
+  std::vector<const DesiredService*> served;
+  std::vector<std::pair<const DesiredService*, std::string>> refused;
+  for (const DesiredService* s : order) {
+    if (auto why = ApplyService(*s, want_backends, &st)) {
+      refused.emplace_back(s, *why);
+    } else {
+      served.push_back(s);
     }
-    ops_.Update(MapId::kBackends, ToBytes(it->first), ToBytes(lb_backend{}));
-    backend_ids_.erase(Identity(it->second));
-    ++st.backends_removed;
-    it = backends_.erase(it);
   }
 
-  // 4. Reverse NAT and L2 ownership: plain key/value diffs.
+  // 3. Backends no served Service references: emptied after no table can name them. Then the
+  // refused Services get one more try, since that may have made room.
+  auto free_unreferenced = [&] {
+    std::set<Bytes> referenced;
+    for (const DesiredService* s : served)
+      for (const auto& b : s->backends) referenced.insert(Identity(BackendValue(b, false)));
+    size_t freed = 0;
+    for (auto it = backends_.begin(); it != backends_.end();) {
+      const Bytes identity = Identity(it->second);
+      if (it->second.action != LB_ACTION_NONE && referenced.count(identity)) {
+        ++it;
+        continue;
+      }
+      if (it->second.action != LB_ACTION_NONE) {
+        ops_.Update(MapId::kBackends, ToBytes(it->first), ToBytes(lb_backend{}));
+        ++st.backends_removed;
+      }
+      auto id_it = backend_ids_.find(identity);
+      if (id_it != backend_ids_.end() && id_it->second == it->first) backend_ids_.erase(id_it);
+      ++freed;
+      it = backends_.erase(it);
+    }
+    return freed;
+  };
+  if (free_unreferenced() > 0 && !refused.empty()) {
+    auto again = std::move(refused);
+    refused.clear();
+    for (auto& [s, why] : again) {
+      if (auto still = ApplyService(*s, want_backends, &st)) {
+        refused.emplace_back(s, *still);
+      } else {
+        served.push_back(s);
+      }
+    }
+    free_unreferenced();
+  }
+  for (const auto& [s, why] : refused) st.refused.push_back({s->service, s->name, s->key(), why});
+  std::sort(st.refused.begin(), st.refused.end(),
+            [](const Refusal& a, const Refusal& b) { return a.key < b.key; });
+
+  // 4. Reverse NAT for the served Services, and L2 ownership: plain key/value diffs.
+  std::map<Bytes, Bytes> want_rev;
+  std::sort(served.begin(), served.end(), [](const DesiredService* a, const DesiredService* b) {
+    return std::tie(a->vip, a->port, a->proto) < std::tie(b->vip, b->port, b->proto);
+  });
+  for (const DesiredService* s : served) {
+    for (const auto& b : s->backends) {
+      lb_rev_key rk{};
+      FillAddr(rk.addr, b.addr);
+      rk.port = htobe16(b.port);
+      rk.proto = static_cast<uint8_t>(s->proto);
+      rk.family = FamilyOf(b.addr);
+      lb_rev_value rv{};
+      FillAddr(rv.vip, s->vip);
+      rv.port = htobe16(s->port);
+      // The first Service (VIP order) wins an endpoint two Services share.
+      want_rev.emplace(ToBytes(rk), ToBytes(rv));
+    }
+  }
   std::map<Bytes, Bytes> want_l2;
   for (const auto& l2 : desired.l2) {
     lb_l2_key k{};
@@ -269,7 +365,9 @@ SyncStats MapSync::Apply(const DesiredDataplane& desired,
 
 nlohmann::json MapSync::Summary() const {
   return {{"services", services_.size()},
+          {"services_capacity", max_services_},
           {"backends", backends_.size()},
+          {"backends_capacity", max_backends_ > 0 ? max_backends_ - kFirstBackendId : 0},
           {"maglev_entries_used", ranges_.used()},
           {"rev_nat", rev_nat_.size()},
           {"l2", l2_.size()}};

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -21,8 +22,8 @@ namespace ironlb::dataplane {
 class RangeAllocator {
  public:
   explicit RangeAllocator(uint32_t capacity) : capacity_(capacity) {}
-  // Throws std::runtime_error when no gap is large enough.
-  uint32_t Allocate(uint32_t size);
+  // First fit; nullopt when no gap is large enough.
+  std::optional<uint32_t> Allocate(uint32_t size);
   void Reserve(uint32_t base, uint32_t size) { used_[base] = size; }
   void Free(uint32_t base) { used_.erase(base); }
   uint32_t used() const;
@@ -30,6 +31,15 @@ class RangeAllocator {
  private:
   uint32_t capacity_;
   std::map<uint32_t, uint32_t> used_;  // base -> size
+};
+
+// A Service the maps have no room for: everything else is served, this one waits for room.
+struct Refusal {
+  ObjectRef service;
+  std::string name;    // "ns/name:port" as in DesiredService
+  std::string key;     // VIP:port/proto
+  std::string reason;  // "service table full (16384 entries)", ...
+  bool operator==(const Refusal&) const = default;
 };
 
 struct SyncStats {
@@ -42,6 +52,7 @@ struct SyncStats {
   size_t rev_nat_removed = 0;
   size_t l2_written = 0;
   size_t l2_removed = 0;
+  std::vector<Refusal> refused;  // in key order
 };
 
 class MapSync {
@@ -50,7 +61,9 @@ class MapSync {
   explicit MapSync(MapOps& ops);
 
   // `ifindex` maps interface names (DesiredL2::interfaces) to their index; unknown names are
-  // skipped. Throws std::runtime_error on kernel errors (the next Apply retries the rest).
+  // skipped. A Service that does not fit (service, backend or Maglev table full) is refused
+  // alone and listed in SyncStats::refused; Services already in the maps are never displaced by
+  // new ones. Throws std::runtime_error on kernel errors (the next Apply retries the rest).
   SyncStats Apply(const DesiredDataplane& desired, const std::map<std::string, uint32_t>& ifindex);
 
   nlohmann::json Summary() const;
@@ -58,17 +71,29 @@ class MapSync {
  private:
   struct ServiceState {
     lb_service value{};
-    std::vector<uint32_t> table;  // backend ids, as written in lb_maglev
+    // What the table in lb_maglev was built from: the distinct backend slots it names, sorted.
+    // Maglev is a pure function of that set (and the size), so this stands for the table at a
+    // few bytes instead of ~4 KiB per Service.
+    std::vector<uint32_t> table_slots;
   };
   void Load();
-  uint32_t BackendId(const Bytes& identity);
+  // Slots for `identities`, reusing those already held; nullopt (nothing reserved) if the
+  // backend array has too few free slots.
+  std::optional<std::vector<uint32_t>> ReserveBackends(const std::vector<Bytes>& identities);
+  // One Service; returns the reason it was refused, or nullopt once it is in the maps.
+  std::optional<std::string> ApplyService(const DesiredService& s,
+                                          const std::map<Bytes, lb_backend>& want_backends,
+                                          SyncStats* st);
 
   MapOps& ops_;
   std::map<Bytes, ServiceState> services_;   // lb_vip_key bytes -> state
   std::map<uint32_t, lb_backend> backends_;  // id -> value (action != NONE)
   std::map<Bytes, uint32_t> backend_ids_;    // identity (addr, port, family) -> id
   std::map<Bytes, Bytes> rev_nat_, l2_;
-  RangeAllocator ranges_{LB_MAGLEV_RING_ENTRIES};
+  uint32_t max_services_;
+  uint32_t max_backends_;
+  RangeAllocator ranges_;
+  std::set<uint32_t> used_service_ids_;
   uint32_t next_backend_id_ = 1;
 };
 

@@ -84,7 +84,9 @@ bool IPPrefix::contains(const IPAddr& a) const {
   return a.family() == addr.family() && first() <= a && a <= last();
 }
 
-std::string IPPrefix::str() const { return addr.str() + "/" + std::to_string(length); }
+std::string IPPrefix::str() const {
+  return addr.str() + "/" + std::to_string(length);
+}
 
 u128 IPRange::size() const {
   const u128 d = last.value() - first.value();
@@ -115,7 +117,9 @@ std::vector<IPPrefix> IPRange::ToPrefixes() const {
   return out;
 }
 
-std::string IPRange::str() const { return first.str() + "-" + last.str(); }
+std::string IPRange::str() const {
+  return first.str() + "-" + last.str();
+}
 
 std::string U128ToString(u128 v) {
   if (v == 0) return "0";
@@ -124,6 +128,19 @@ std::string U128ToString(u128 v) {
     s.insert(s.begin(), char('0' + int(v % 10)));
     v /= 10;
   }
+  return s;
+}
+
+std::optional<IPPrefix> IPPrefix::Containing(const IPAddr& a, int length) {
+  if (length < 0 || length > a.bits()) return std::nullopt;
+  const int host = a.bits() - length;
+  const u128 host_mask = host == 0 ? 0 : host == 128 ? ~u128{0} : (u128{1} << host) - 1;
+  return IPPrefix{IPAddr::FromValue(a.family(), a.value() & ~host_mask), length};
+}
+
+std::string JoinIPs(const std::vector<IPAddr>& ips) {
+  std::string s;
+  for (const auto& ip : ips) s += (s.empty() ? "" : ",") + ip.str();
   return s;
 }
 

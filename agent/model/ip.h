@@ -16,7 +16,9 @@ using u128 = unsigned __int128;
 
 enum class Family : uint8_t { kV4 = 4, kV6 = 6 };
 
-inline const char* FamilyName(Family f) { return f == Family::kV4 ? "IPv4" : "IPv6"; }
+inline const char* FamilyName(Family f) {
+  return f == Family::kV4 ? "IPv4" : "IPv6";
+}
 
 // An address of either family. IPv4 is kept in the low 32 bits of `value`, so
 // ordering and arithmetic are plain integer operations within one family.
@@ -53,6 +55,8 @@ struct IPPrefix {
 
   // Accepts host bits set ("198.51.100.10/24" means 198.51.100.0/24, as MetalLB does).
   static std::optional<IPPrefix> Parse(std::string_view s);
+  // The prefix of `length` bits containing `a`; nullopt when length is outside 0..a.bits().
+  static std::optional<IPPrefix> Containing(const IPAddr& a, int length);
   IPAddr first() const { return addr; }
   IPAddr last() const;
   u128 size() const;  // saturates at 2^128-1 for ::/0
@@ -81,5 +85,8 @@ struct IPRange {
 };
 
 std::string U128ToString(u128 v);
+
+// "a,b": addresses for logs and events.
+std::string JoinIPs(const std::vector<IPAddr>& ips);
 
 }  // namespace ironlb

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "model/community.h"
 #include "model/ip.h"
 #include "model/selector.h"
 
@@ -75,15 +76,17 @@ struct BGPAdvertisement {
   ObjectMeta meta;
   int aggregation_length = 32;
   int aggregation_length_v6 = 128;
-  bool aggregation_length_set = false;     // written explicitly (serviceSelectors rule)
+  bool aggregation_length_set = false;  // written explicitly (serviceSelectors rule)
   bool aggregation_length_v6_set = false;
-  uint32_t local_pref = 0;  // 0 = not set
+  uint32_t local_pref = 0;               // 0 = not set
   std::vector<std::string> communities;  // literals "A:B", "large:G:L1:L2", or alias names
   std::vector<std::string> ip_address_pools;
   std::vector<LabelSelector> ip_address_pool_selectors;
   std::vector<LabelSelector> node_selectors;
   std::vector<std::string> peers;
   std::vector<LabelSelector> service_selectors;  // newer MetalLB
+  // Filled by validation: `communities` with aliases resolved, parsed once.
+  std::vector<BGPCommunity> resolved_communities;
 };
 
 struct SecretRef {
@@ -152,7 +155,7 @@ struct ServicePort {
 };
 
 struct LoadBalancerIngress {
-  std::string ip;
+  std::optional<IPAddr> ip;  // parsed at decoding; unset for a hostname-only entry
   std::string hostname;
   std::string ip_mode;  // "VIP" / "Proxy" / ""
 };
@@ -215,7 +218,7 @@ struct Node {
   ObjectMeta meta;
   std::vector<NodeAddress> addresses;
   bool unschedulable = false;
-  std::optional<bool> ready;  // condition Ready
+  std::optional<bool> ready;                // condition Ready
   std::optional<bool> network_unavailable;  // condition NetworkUnavailable
 };
 

@@ -4,11 +4,25 @@
 
 #include "config/validate.h"
 #include "runtime/log.h"
+#include "store/service_status.h"
 
 namespace ironlb {
 
-Agent::Agent(boost::asio::io_context& io, AgentOptions opts)
-    : io_(io), opts_(std::move(opts)), signals_(io, SIGTERM, SIGINT) {}
+namespace {
+
+// MetalLB's Event reasons, so `kubectl describe service` reads the same after a switch.
+constexpr const char* kReasonAllocated = "IPAllocated";
+constexpr const char* kReasonAllocationFailed = "AllocationFailed";
+constexpr const char* kReasonClearAssignment = "ClearAssignment";
+
+ObjectRef ServiceRef(const std::string& ns, const std::string& name) {
+  return {"Service", ns, name};
+}
+
+}  // namespace
+
+Agent::Agent(boost::asio::io_context& io, AgentOptions opts, std::unique_ptr<ObjectStore> store)
+    : io_(io), opts_(std::move(opts)), store_(std::move(store)), signals_(io, SIGTERM, SIGINT) {}
 
 Agent::~Agent() = default;
 
@@ -18,22 +32,29 @@ void Agent::AddComponent(std::unique_ptr<SpeakerComponent> c) {
 
 void Agent::Start() {
   metrics_ = std::make_unique<Metrics>(opts_.metrics_addr);
-  for (auto& c : components_) c->BindMetrics(metrics_->registry());
+  for (auto& c : components_) {
+    c->BindMetrics(metrics_->registry());
+    c->BindEvents([this](const ObjectEvent& ev) { store_->EmitEvent(ev); });
+  }
   if (opts_.want_controller) {
     controller_ = std::make_unique<Controller>(ControllerOptions{opts_.lb_class});
   }
-  store_ = std::make_unique<FileStore>(io_, opts_.config_dir, [this] { Reconcile(); });
-  store_->Start();
-  api_ = std::make_unique<LocalApi>(io_, opts_.api_socket);
-  RegisterApi();
-  api_->Start();
+  store_->Start([this](const std::vector<StoreEvent>& events) {
+    log::Debug("agent", std::to_string(events.size()) + " change(s) from the store");
+    Reconcile();
+  });
+  if (!opts_.api_socket.empty()) {
+    api_ = std::make_unique<LocalApi>(io_, opts_.api_socket);
+    RegisterApi();
+    api_->Start();
+  }
   signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     log::Info("agent", std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") +
                            ", shutting down");
     Stop();
   });
-  log::Info("agent", "node " + opts_.node + ", config " + opts_.config_dir + ", roles " +
+  log::Info("agent", "node " + opts_.node + ", objects from " + store_->description() + ", roles " +
                          (opts_.want_controller ? "controller " : "") +
                          (opts_.want_speaker ? "speaker" : ""));
   Reconcile();
@@ -42,12 +63,14 @@ void Agent::Start() {
 void Agent::Stop() {
   if (stopping_) return;
   stopping_ = true;
+  signals_.cancel();
   ShutdownFrom(components_.size());
 }
 
 void Agent::ShutdownFrom(size_t remaining) {
   // One after the other, last added first (BGP withdraws before anything else), then the loop.
   if (remaining == 0) {
+    store_->Stop();
     io_.stop();
     return;
   }
@@ -56,6 +79,7 @@ void Agent::ShutdownFrom(size_t remaining) {
 
 void Agent::Reconcile() {
   if (stopping_) return;
+  ++passes_;
   metrics_->reconciles.Increment();
   const Snapshot& snap = store_->snapshot();
 
@@ -77,11 +101,14 @@ void Agent::Reconcile() {
   state_ = std::move(state);
   metrics_->config_reloads.Increment();
 
-  if (controller_) ReconcileController();
+  if (controller_) ReconcileController(snap);
   if (opts_.want_speaker) {
+    // The controller's decisions reach the speakers in this same pass, from memory; the store
+    // is written for other nodes and tools, and nothing here waits for it to come back.
+    const Model model(cfg_, snap, controller_ ? &assigned_ : nullptr);
     for (auto& c : components_) {
       try {
-        c->Apply(cfg_, snap);
+        c->Apply(model);
       } catch (const std::exception& e) {
         log::Error(c->name(), std::string("apply failed: ") + e.what());
       }
@@ -90,28 +117,60 @@ void Agent::Reconcile() {
   UpdateMetrics();
 }
 
-void Agent::ReconcileController() {
-  const Snapshot& snap = store_->snapshot();
+void Agent::ReconcileController(const Snapshot& snap) {
   auto result = controller_->Reconcile(snap, cfg_);
   for (const auto& ev : result.events) log::Info("controller", ev);
-  std::map<std::string, const ServiceStatus*> current;
-  for (const auto& s : store_->statuses()) current[s.key()] = &s;
-  for (const auto& want : result.desired) {
-    auto it = current.find(want.key());
-    if (it != current.end() && *it->second == want) {
-      current.erase(it);
-      continue;
-    }
-    if (it != current.end()) current.erase(it);
+  std::map<std::string, ServiceStatus> next;
+  for (auto& s : result.desired) {
+    const std::string key = s.key();
+    next.emplace(key, std::move(s));
+  }
+  assigned_ = std::move(next);
+  WriteStatuses();
+}
+
+void Agent::WriteStatuses() {
+  std::map<std::string, ServiceStatus> recorded;
+  for (auto& s : store_->statuses()) {
+    const std::string key = s.key();
+    recorded.emplace(key, std::move(s));
+  }
+  for (const auto& [key, want] : assigned_) {
+    auto it = recorded.find(key);
+    const bool same = it != recorded.end() && it->second == want;
+    const bool ips_changed = it == recorded.end() ? !want.ips.empty() : it->second.ips != want.ips;
+    const bool error_changed =
+        it == recorded.end() ? !want.error.empty() : it->second.error != want.error;
+    if (it != recorded.end()) recorded.erase(it);
+    if (same) continue;
     try {
       store_->WriteStatus(want);
     } catch (const std::exception& e) {
-      log::Error("controller", "cannot write status of " + want.key() + ": " + e.what());
+      log::Error("controller", "cannot write status of " + key + ": " + e.what());
+      continue;
+    }
+    if (!want.ips.empty() && ips_changed) {
+      store_->EmitEvent({ServiceRef(want.ns, want.name), ObjectEvent::Type::kNormal,
+                         kReasonAllocated, "Assigned IP [" + JoinIPs(want.ips) + "]"});
+    }
+    if (!want.error.empty() && (error_changed || ips_changed)) {
+      store_->EmitEvent({ServiceRef(want.ns, want.name), ObjectEvent::Type::kWarning,
+                         kReasonAllocationFailed,
+                         "Failed to allocate IP for \"" + key + "\": " + want.error});
     }
   }
   // Whatever status is left belongs to a Service that is gone or no longer ours.
-  for (const auto& [key, st] : current) store_->RemoveStatus(st->ns, st->name);
-  desired_ = std::move(result.desired);
+  for (const auto& [key, st] : recorded) {
+    try {
+      store_->RemoveStatus(st.ns, st.name);
+    } catch (const std::exception& e) {
+      log::Error("controller", "cannot clear status of " + key + ": " + e.what());
+      continue;
+    }
+    if (!st.ips.empty())
+      store_->EmitEvent({ServiceRef(st.ns, st.name), ObjectEvent::Type::kNormal,
+                         kReasonClearAssignment, "Released IP [" + JoinIPs(st.ips) + "]"});
+  }
 }
 
 void Agent::UpdateMetrics() {
@@ -119,7 +178,7 @@ void Agent::UpdateMetrics() {
   metrics_->config_errors.Set(static_cast<double>(state_.errors.size()));
   if (!controller_) return;
   double pending = 0;
-  for (const auto& s : desired_) pending += s.ips.empty() ? 1 : 0;
+  for (const auto& [key, s] : assigned_) pending += s.ips.empty() ? 1 : 0;
   metrics_->services_pending.Set(pending);
   for (const auto& [name, u] : controller_->allocator().AllUsage()) {
     metrics_->pool_addresses.Add({{"pool", name}}).Set(static_cast<double>(u.size));
@@ -131,9 +190,9 @@ void Agent::UpdateMetrics() {
 void Agent::RegisterApi() {
   api_->Handle("/v1/alloc", [this] {
     nlohmann::json out = nlohmann::json::array();
-    // Speakers have no allocator: they show what the status files say.
+    // Speakers have no allocator: they show what the store says.
     if (controller_) {
-      for (const auto& s : desired_) out.push_back(ToJson(s));
+      for (const auto& [key, s] : assigned_) out.push_back(ToJson(s));
     } else {
       for (const auto& s : store_->statuses()) out.push_back(ToJson(s));
     }
@@ -159,6 +218,8 @@ void Agent::RegisterApi() {
   api_->Handle("/v1/agent", [this] {
     return nlohmann::json{{"node", opts_.node},
                           {"configDir", opts_.config_dir},
+                          {"store", store_->description()},
+                          {"synced", store_->synced()},
                           {"controller", opts_.want_controller},
                           {"speaker", opts_.want_speaker}};
   });

@@ -4,6 +4,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -15,13 +16,16 @@
 #include "model/snapshot.h"
 #include "runtime/component.h"
 #include "runtime/options.h"
-#include "store/file_store.h"
+#include "store/object_store.h"
 
 namespace ironlb {
 
 class Agent {
  public:
-  Agent(boost::asio::io_context& io, AgentOptions opts);
+  // The agent knows its store only through the interface (FileStore standalone, KubeStore on a
+  // cluster, a fake in tests). An empty opts.metrics_addr or opts.api_socket leaves that
+  // endpoint closed.
+  Agent(boost::asio::io_context& io, AgentOptions opts, std::unique_ptr<ObjectStore> store);
   ~Agent();
 
   // Speaker components are added before Start(); the agent owns them.
@@ -33,17 +37,21 @@ class Agent {
 
   const Config& config() const { return cfg_; }
   const ConfigState& config_state() const { return state_; }
+  // The controller's assignments of the last pass, by "ns/name" (empty without the role).
+  const std::map<std::string, ServiceStatus>& assignments() const { return assigned_; }
+  size_t reconciles() const { return passes_; }
 
  private:
   void ShutdownFrom(size_t remaining);
   void Reconcile();
-  void ReconcileController();
+  void ReconcileController(const Snapshot& snap);
+  void WriteStatuses();
   void UpdateMetrics();
   void RegisterApi();
 
   boost::asio::io_context& io_;
   AgentOptions opts_;
-  std::unique_ptr<FileStore> store_;
+  std::unique_ptr<ObjectStore> store_;
   std::unique_ptr<Controller> controller_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<LocalApi> api_;
@@ -52,7 +60,8 @@ class Agent {
   Config cfg_;
   ConfigState state_;
   std::set<std::string> logged_errors_;
-  std::vector<ServiceStatus> desired_;
+  std::map<std::string, ServiceStatus> assigned_;  // this pass's decisions, by key
+  size_t passes_ = 0;
   bool stopping_ = false;
 };
 

@@ -21,8 +21,8 @@ class BgpComponent : public SpeakerComponent {
 
   std::string name() const override { return "bgp"; }
 
-  void Apply(const Config& cfg, const Snapshot& snap) override {
-    speaker_.Apply(cfg, snap);
+  void Apply(const Model& model) override {
+    speaker_.Apply(model);
     Refresh();
   }
 

@@ -1,5 +1,5 @@
 // The interface the agent drives its speaker-side parts through (data plane, BGP, L2): each gets
-// the full validated state after every change and diffs it itself (level-triggered).
+// the whole model after every change and diffs it itself (level-triggered).
 #pragma once
 
 #include <prometheus/registry.h>
@@ -8,7 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "model/snapshot.h"
+#include "model/event.h"
+#include "model/model.h"
 
 namespace ironlb {
 
@@ -17,11 +18,14 @@ class SpeakerComponent {
   virtual ~SpeakerComponent() = default;
   // Short name; also the local API path /v1/<name>.
   virtual std::string name() const = 0;
-  // Called on the io_context with the whole current state; must not block.
-  virtual void Apply(const Config& cfg, const Snapshot& snap) = 0;
+  // Called on the io_context with the whole current model; must not block.
+  virtual void Apply(const Model& model) = 0;
   virtual nlohmann::json Status() const = 0;
   // Registers the component's own metrics once the agent's registry exists (before Apply).
   virtual void BindMetrics(prometheus::Registry&) {}
+  // Where the component reports something about an object (a Service refused for capacity, an
+  // L2 owner change); the agent forwards it to the store. Called before the first Apply.
+  virtual void BindEvents(std::function<void(const ObjectEvent&)>) {}
   // Orderly stop (e.g. BGP Cease to every peer); call `done` when finished.
   virtual void Shutdown(std::function<void()> done) { done(); }
 };

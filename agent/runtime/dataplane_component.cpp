@@ -1,4 +1,5 @@
 #include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 
 #include <boost/asio/steady_timer.hpp>
 
@@ -28,8 +29,13 @@ class DataplaneComponent : public SpeakerComponent {
 
   std::string name() const override { return "dataplane"; }
 
-  void Apply(const Config& cfg, const Snapshot& snap) override {
-    dp_->Apply(dataplane::ComputeDesired(snap, cfg, node_));
+  void Apply(const Model& model) override {
+    const auto& st = dp_->Apply(dataplane::ComputeDesired(model, node_));
+    ReportRefusals(st.refused);
+  }
+
+  void BindEvents(std::function<void(const ObjectEvent&)> emit) override {
+    emit_ = std::move(emit);
   }
 
   nlohmann::json Status() const override { return dp_->Status(); }
@@ -53,6 +59,13 @@ class DataplaneComponent : public SpeakerComponent {
         "backend");
     backend_bytes_.emplace(
         counter("ironlb_dataplane_backend_bytes_total", "Bytes sent to an endpoint"), "backend");
+    refused_ = &prometheus::BuildGauge()
+                    .Name("ironlb_dataplane_services_refused")
+                    .Help(
+                        "VIP:port/protocol entries not in the data plane for want of map room "
+                        "(see --max-services, --max-endpoints)")
+                    .Register(reg)
+                    .Add({});
     refresh_.Start([this] { Refresh(); });
   }
 
@@ -65,6 +78,25 @@ class DataplaneComponent : public SpeakerComponent {
   }
 
  private:
+  // Each refusal is logged and reported once when it starts and once when it ends, not on every
+  // pass: a full table lasts until the operator acts.
+  void ReportRefusals(const std::vector<dataplane::Refusal>& now) {
+    std::map<std::string, const dataplane::Refusal*> current;
+    for (const auto& r : now) current[r.key] = &r;
+    for (const auto& [key, r] : current) {
+      if (refused_keys_.count(key)) continue;
+      log::Error("dataplane", r->name + " (" + key + ") not served: " + r->reason);
+      if (emit_)
+        emit_({r->service, ObjectEvent::Type::kWarning, "DataplaneFull",
+               "VIP " + key + " is not in the data plane of this node: " + r->reason});
+    }
+    for (const auto& [key, name] : refused_keys_)
+      if (!current.count(key)) log::Info("dataplane", name + " (" + key + ") now served");
+    refused_keys_.clear();
+    for (const auto& [key, r] : current) refused_keys_[key] = r->name;
+    if (refused_) refused_->Set(static_cast<double>(now.size()));
+  }
+
   void Refresh() {
     try {
       const dataplane::PinnedMaps maps(bpffs_);
@@ -99,6 +131,9 @@ class DataplaneComponent : public SpeakerComponent {
   std::optional<CounterMirror> reasons_, service_packets_, service_bytes_, backend_packets_,
       backend_bytes_;
   bool warned_ = false;
+  prometheus::Gauge* refused_ = nullptr;
+  std::map<std::string, std::string> refused_keys_;  // VIP key -> service name
+  std::function<void(const ObjectEvent&)> emit_;
 };
 
 }  // namespace
@@ -108,6 +143,8 @@ std::unique_ptr<SpeakerComponent> MakeDataplaneComponent(boost::asio::io_context
   dataplane::DataplaneOptions o;
   o.bpffs = opts.bpffs;
   o.interfaces = opts.interfaces;
+  o.max_services = opts.max_services;
+  o.max_backends = opts.max_endpoints;
   o.mode = opts.xdp_mode == "native"    ? dataplane::DataplaneOptions::XdpMode::kNative
            : opts.xdp_mode == "generic" ? dataplane::DataplaneOptions::XdpMode::kGeneric
                                         : dataplane::DataplaneOptions::XdpMode::kAuto;

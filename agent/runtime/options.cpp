@@ -1,5 +1,6 @@
 #include "runtime/options.h"
 
+#include <charconv>
 #include <stdexcept>
 #include <string>
 
@@ -25,6 +26,10 @@ const char* const kAgentUsage =
   --namespace NS         namespace of the metallb.io objects (default ironlb-system; in
                          standalone mode objects in any namespace are accepted unless set)
   --lb-class CLASS       only handle Services with this spec.loadBalancerClass (default: none)
+  --max-services N       data-plane capacity in VIP:port/protocol entries (default 16384)
+  --max-endpoints N      data-plane capacity in distinct endpoints (default 131072); Services
+                         beyond either limit are refused one by one (logged, counted, an event)
+                         and served once room appears
   --no-dataplane         do not load XDP (control plane and BGP only)
   --no-bgp               do not run the BGP speaker
   --log-level LEVEL      debug | info | warn | error (default info)
@@ -107,6 +112,16 @@ std::optional<AgentOptions> ParseAgentOptions(const std::vector<std::string>& ar
       o.ns_explicit = true;
     } else if (a == "--lb-class") {
       if (!value(&o.lb_class)) return std::nullopt;
+    } else if (a == "--max-services" || a == "--max-endpoints") {
+      std::string v;
+      if (!value(&v)) return std::nullopt;
+      uint32_t n = 0;
+      auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      if (ec != std::errc() || ptr != v.data() + v.size() || n < 16 || n > (1u << 24)) {
+        *error = a + " must be a number between 16 and 16777216, not '" + v + "'";
+        return std::nullopt;
+      }
+      (a == "--max-services" ? o.max_services : o.max_endpoints) = n;
     } else if (a == "--no-dataplane") {
       o.no_dataplane = true;
     } else if (a == "--no-bgp") {

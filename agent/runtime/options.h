@@ -2,6 +2,7 @@
 // parser is unit-testable and `--help` documents every flag in one place.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +30,8 @@ struct AgentOptions {
   bool no_dataplane = false;      // control plane only (no XDP), e.g. BGP-only tests
   bool no_bgp = false;
   std::string log_level = "info";
+  uint32_t max_services = 0;  // data-plane map sizes; 0: compiled defaults
+  uint32_t max_endpoints = 0;
 
   bool cluster() const { return !kubeconfig.empty() || in_cluster; }
 };

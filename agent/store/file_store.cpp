@@ -1,17 +1,19 @@
 #include "store/file_store.h"
 
+#include <fcntl.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstring>
-
-#include <boost/asio/post.hpp>
-#include <filesystem>
-#include <fstream>
-#include <iostream>
-#include <sstream>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
 
 #include "config/decode.h"
+#include "runtime/log.h"
 
 namespace ironlb {
 
@@ -20,11 +22,57 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr uint32_t kWatchMask =
-    IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE | IN_ATTRIB;
+    IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE | IN_ATTRIB | IN_MODIFY;
+// A file written less than this long ago may still be being written (an editor saving in place,
+// `>` redirection): its last version stays in force and it is read again a little later.
+constexpr auto kQuietTime = std::chrono::milliseconds(200);
+// Larger files are refused whole with an error (their last version stays): a configuration
+// directory holds objects, not bulk data, and decoding is memory-hungry.
+constexpr uintmax_t kMaxFileBytes = 64u << 20;
 
 template <typename T>
 void Append(std::vector<T>* into, const std::vector<T>& from) {
   into->insert(into->end(), from.begin(), from.end());
+}
+
+// Calls fn(ref) for every object of every kind in `s`.
+template <typename S, typename Fn>
+void ForEachKind(S& s, Fn&& fn) {
+  fn("IPAddressPool", s.pools);
+  fn("L2Advertisement", s.l2_advertisements);
+  fn("BGPAdvertisement", s.bgp_advertisements);
+  fn("BGPPeer", s.peers);
+  fn("BFDProfile", s.bfd_profiles);
+  fn("Community", s.communities);
+  fn("Service", s.services);
+  fn("EndpointSlice", s.endpoint_slices);
+  fn("Node", s.nodes);
+  fn("Namespace", s.namespaces);
+  fn("Secret", s.secrets);
+}
+
+std::set<ObjectRef> RefsOf(const Snapshot& s) {
+  std::set<ObjectRef> out;
+  ForEachKind(s, [&](const char* kind, const auto& list) {
+    for (const auto& o : list) out.insert({kind, o.meta.ns, o.meta.name});
+  });
+  return out;
+}
+
+// Objects of `old` that `now` lacks are carried over into `now`: a document that failed to
+// decode must not delete what it held before.
+void KeepMissing(const Snapshot& old, Snapshot* now) {
+  const std::set<ObjectRef> have = RefsOf(*now);
+  ForEachKind(*now, [&](const char* kind, auto& list) {
+    using List = std::remove_reference_t<decltype(list)>;
+    const List* from = nullptr;
+    ForEachKind(old, [&](const char* k, const auto& l) {
+      if constexpr (std::is_same_v<std::remove_cvref_t<decltype(l)>, List>)
+        if (std::strcmp(k, kind) == 0) from = &l;
+    });
+    for (const auto& o : *from)
+      if (!have.count({kind, o.meta.ns, o.meta.name})) list.push_back(o);
+  });
 }
 
 bool IsConfigFile(const fs::path& p) {
@@ -33,7 +81,111 @@ bool IsConfigFile(const fs::path& p) {
   return p.extension() == ".yaml" || p.extension() == ".yml";
 }
 
+// Reads a regular file without blocking on FIFOs or devices. Returns nullopt with *error set.
+std::optional<std::string> ReadRegularFile(const fs::path& p, struct stat* st, std::string* error) {
+  const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) {
+    *error = std::string("cannot open: ") + std::strerror(errno);
+    return std::nullopt;
+  }
+  std::string text;
+  if (::fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+    *error = "not a regular file";
+    ::close(fd);
+    return std::nullopt;
+  }
+  if (static_cast<uintmax_t>(st->st_size) > kMaxFileBytes) {
+    *error = "file is " + std::to_string(st->st_size) + " bytes, more than the limit of " +
+             std::to_string(kMaxFileBytes);
+    ::close(fd);
+    return std::nullopt;
+  }
+  text.resize(static_cast<size_t>(st->st_size));
+  size_t off = 0;
+  while (off < text.size()) {
+    const ssize_t n = ::read(fd, text.data() + off, text.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      *error = std::string("cannot read: ") + std::strerror(errno);
+      ::close(fd);
+      return std::nullopt;
+    }
+    if (n == 0) break;
+    off += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  if (off != text.size()) {
+    *error = "file changed while it was read";
+    return std::nullopt;
+  }
+  return text;
+}
+
 }  // namespace
+
+// Writes status files on a thread of its own, newest version per Service, so that the event
+// loop never waits for the disk (10,000 fsyncs at start-up took seconds).
+class StatusWriter {
+ public:
+  explicit StatusWriter(std::string dir) : dir_(std::move(dir)), thread_([this] { Run(); }) {}
+  ~StatusWriter() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();  // drains what is queued first
+  }
+  void Put(const std::string& key, std::optional<ServiceStatus> s) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      pending_[key] = std::move(s);
+      ++queued_;
+    }
+    cv_.notify_all();
+  }
+  void Flush() {
+    std::unique_lock<std::mutex> l(mu_);
+    const uint64_t target = queued_;
+    done_cv_.wait(l, [&] { return done_ >= target && pending_.empty(); });
+  }
+
+ private:
+  void Run() {
+    std::unique_lock<std::mutex> l(mu_);
+    for (;;) {
+      cv_.wait(l, [&] { return stop_ || !pending_.empty(); });
+      if (pending_.empty() && stop_) return;
+      auto batch = std::move(pending_);
+      pending_.clear();
+      const uint64_t upto = queued_;
+      l.unlock();
+      for (const auto& [key, s] : batch) {
+        try {
+          if (s) {
+            WriteStatusFile(dir_, *s);
+          } else {
+            const auto slash = key.find('/');
+            RemoveStatusFile(dir_, key.substr(0, slash), key.substr(slash + 1));
+          }
+        } catch (const std::exception& e) {
+          log::Error("store", "cannot write status of " + key + ": " + e.what());
+        }
+      }
+      l.lock();
+      done_ = upto;
+      done_cv_.notify_all();
+    }
+  }
+
+  std::string dir_;
+  std::mutex mu_;
+  std::condition_variable cv_, done_cv_;
+  std::map<std::string, std::optional<ServiceStatus>> pending_;
+  uint64_t queued_ = 0, done_ = 0;
+  bool stop_ = false;
+  std::thread thread_;
+};
 
 void AppendSnapshot(Snapshot* into, const Snapshot& from) {
   Append(&into->pools, from.pools);
@@ -50,30 +202,42 @@ void AppendSnapshot(Snapshot* into, const Snapshot& from) {
   Append(&into->decode_errors, from.decode_errors);
 }
 
-FileStore::FileStore(boost::asio::io_context& io, std::string dir, std::function<void()> on_change,
-                     std::chrono::milliseconds settle)
-    : io_(io),
-      dir_(std::move(dir)),
-      on_change_(std::move(on_change)),
-      settle_(settle),
-      inotify_(io),
-      settle_timer_(io) {}
+FileStore::FileStore(boost::asio::io_context& io, std::string dir, std::chrono::milliseconds settle)
+    : io_(io), dir_(std::move(dir)), settle_(settle), inotify_(io), settle_timer_(io) {}
 
 FileStore::~FileStore() {
   boost::system::error_code ec;
   inotify_.close(ec);
 }
 
-void FileStore::Start() {
-  if (!fs::is_directory(dir_)) {
+void FileStore::Start(ChangeHandler on_change) {
+  on_change_ = std::move(on_change);
+  std::error_code ec;
+  if (!fs::is_directory(dir_, ec)) {
     throw std::runtime_error("config directory " + dir_ + " does not exist or is not a directory");
   }
   inotify_fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (inotify_fd_ < 0) throw std::system_error(errno, std::generic_category(), "inotify_init1");
   inotify_.assign(inotify_fd_);
   AddWatches();
-  Reload();
+  writer_ = std::make_unique<StatusWriter>(status_dir());
+  ReadStatuses();
+  bool retry = false;
+  Reload(&retry);
+  if (retry) ScheduleRescan(kQuietTime);
+  started_ = true;
   ArmRead();
+}
+
+void FileStore::Stop() {
+  settle_timer_.cancel();
+  boost::system::error_code ec;
+  inotify_.cancel(ec);
+  if (writer_) writer_->Flush();
+}
+
+void FileStore::FlushStatus() {
+  if (writer_) writer_->Flush();
 }
 
 void FileStore::AddWatches() {
@@ -84,80 +248,211 @@ void FileStore::AddWatches() {
   std::error_code ec;
   fs::create_directories(status_dir(), ec);
   if (inotify_add_watch(inotify_fd_, status_dir().c_str(), kWatchMask) < 0) {
-    std::cerr << "ironlb: cannot watch " << status_dir() << ": " << strerror(errno)
-              << " (status changes will be seen only with config changes)\n";
+    log::Warn("store", "cannot watch " + status_dir() + ": " + std::strerror(errno) +
+                           " (status changes will be seen only with config changes)");
   }
 }
 
 void FileStore::ArmRead() {
   inotify_.async_read_some(boost::asio::buffer(buf_),
-                           [this](const boost::system::error_code& ec, size_t n) {
+                           [this](const boost::system::error_code& ec, size_t) {
                              if (ec) return;  // closed on shutdown
-                             OnInotify(n);
+                             OnInotify();
                              ArmRead();
                            });
 }
 
-void FileStore::OnInotify(size_t /*n*/) {
+void FileStore::OnInotify() {
   // The event contents do not matter: any change triggers a rescan, which stats every file and
   // re-decodes only those whose mtime or size moved. Coalesce a burst into one rescan.
+  ScheduleRescan(settle_);
+}
+
+void FileStore::ScheduleRescan(std::chrono::milliseconds after) {
   if (settle_armed_) return;
   settle_armed_ = true;
-  settle_timer_.expires_after(settle_);
+  settle_timer_.expires_after(after);
   settle_timer_.async_wait([this](const boost::system::error_code& ec) {
     settle_armed_ = false;
     if (ec) return;
-    Reload();
-    if (on_change_) on_change_();
+    bool retry = false;
+    auto events = Reload(&retry);
+    if (retry) ScheduleRescan(kQuietTime);
+    if (!events.empty() && on_change_) on_change_(events);
   });
 }
 
-void FileStore::Reload() {
+std::vector<StoreEvent> FileStore::Reload(bool* retry) {
+  ++generation_;
+  const std::set<ObjectRef> before = RefsOf(merged_);
+  std::set<ObjectRef> touched;
   std::map<std::string, FileEntry> next;
   std::vector<fs::path> paths;
+  dir_errors_.clear();
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir_, ec)) {
-    if (e.is_regular_file() && IsConfigFile(e.path())) paths.push_back(e.path());
+  fs::directory_iterator it(dir_, ec), end;
+  if (ec) {
+    // Nothing can be told about any file: keep every one as it was (never read as "all gone").
+    dir_errors_.push_back({dir_,
+                           {},
+                           "",
+                           "cannot list the directory: " + ec.message() +
+                               "; the last version of every file stays in force"});
+    *retry = true;
+    Merge();
+    return {};
+  }
+  for (; it != end; it.increment(ec)) {
+    if (ec) break;
+    const fs::path& p = it->path();
+    if (!IsConfigFile(p)) continue;
+    std::error_code sec;
+    const auto type = it->status(sec).type();
+    if (sec) {
+      // A symlink loop or a dangling link: name it; it holds no objects.
+      dir_errors_.push_back({p.string(), {}, "", "cannot read: " + sec.message()});
+      continue;
+    }
+    if (type == fs::file_type::regular || files_.count(p.string())) paths.push_back(p);
+  }
+  if (ec) {
+    dir_errors_.push_back({dir_,
+                           {},
+                           "",
+                           "listing the directory failed part way: " + ec.message() +
+                               "; unlisted files keep their version"});
+    for (const auto& [path, fe] : files_)
+      if (std::find(paths.begin(), paths.end(), fs::path(path)) == paths.end())
+        paths.push_back(path);
+    *retry = true;
   }
   std::sort(paths.begin(), paths.end());
+  const auto now = fs::file_time_type::clock::now();
   for (const auto& p : paths) {
     const std::string key = p.string();
+    auto old = files_.find(key);
     std::error_code sec;
     const auto mtime = fs::last_write_time(p, sec);
-    const auto size = fs::file_size(p, sec);
-    if (sec) continue;  // vanished between listing and stat
-    auto old = files_.find(key);
-    if (old != files_.end() && old->second.mtime == mtime && old->second.size == size) {
+    const auto size = sec ? 0 : fs::file_size(p, sec);
+    if (!sec && old != files_.end() && old->second.mtime == mtime && old->second.size == size) {
       next.emplace(key, std::move(old->second));
       continue;
     }
-    FileEntry fe{mtime, size, {}};
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    config::DecodeYaml(text.str(), key, &fe.objects);
+    if (!sec && now - mtime < kQuietTime && old != files_.end()) {
+      next.emplace(key, std::move(old->second));  // still being written: look again shortly
+      *retry = true;
+      continue;
+    }
+    FileEntry fe;
+    struct stat st {};
+    std::string error;
+    auto text = ReadRegularFile(p, &st, &error);
+    if (!text) {
+      if (old != files_.end()) {
+        fe = std::move(old->second);
+        error += "; its last version stays in force";
+      }
+      fe.errors = {{key, {}, "", error}};
+      if (error.find("changed while") != std::string::npos) *retry = true;
+      next.emplace(key, std::move(fe));
+      continue;
+    }
+    fe.mtime = mtime;
+    fe.size = static_cast<uintmax_t>(st.st_size);
+    config::DecodeYaml(*text, key, &fe.objects);
+    fe.errors = std::move(fe.objects.decode_errors);
+    fe.objects.decode_errors.clear();
+    if (!fe.errors.empty() && old != files_.end()) {
+      // A document that fails to decode keeps what it held: only deleting the file or the
+      // document deletes objects (an object missing from an error-free file is deleted).
+      KeepMissing(old->second.objects, &fe.objects);
+    }
+    for (const auto& r : RefsOf(fe.objects)) touched.insert(r);
     next.emplace(key, std::move(fe));
   }
   files_ = std::move(next);
+  Merge();
 
+  std::vector<StoreEvent> events;
+  const std::string version = std::to_string(generation_);
+  const std::set<ObjectRef> after = RefsOf(merged_);
+  for (const auto& r : after) {
+    if (!before.count(r)) {
+      events.push_back({StoreEvent::Type::kAdded, r, version});
+      versions_[r] = version;
+    } else if (touched.count(r)) {
+      events.push_back({StoreEvent::Type::kModified, r, version});
+      versions_[r] = version;
+    }
+  }
+  for (const auto& r : before) {
+    if (after.count(r)) continue;
+    events.push_back({StoreEvent::Type::kDeleted, r, versions_[r]});
+    versions_.erase(r);
+  }
+  return events;
+}
+
+void FileStore::Merge() {
   merged_ = Snapshot{};
-  for (const auto& [path, fe] : files_) AppendSnapshot(&merged_, fe.objects);
-
-  std::vector<std::string> errors;
-  statuses_ = ReadStatusDir(status_dir(), &errors);
-  for (const auto& e : errors) std::cerr << "ironlb: ignoring unreadable status file " << e << "\n";
-  std::map<std::string, const ServiceStatus*> by_key;
-  for (const auto& s : statuses_) by_key[s.key()] = &s;
-  for (auto& svc : merged_.services) {
-    auto it = by_key.find(svc.key());
-    if (it != by_key.end()) ApplyStatusToService(*it->second, &svc);
+  for (const auto& [path, fe] : files_) {
+    AppendSnapshot(&merged_, fe.objects);
+    Append(&merged_.decode_errors, fe.errors);
+  }
+  Append(&merged_.decode_errors, dir_errors_);
+  service_index_.clear();
+  for (size_t i = 0; i < merged_.services.size(); ++i) {
+    Service& svc = merged_.services[i];
+    service_index_[svc.key()].push_back(i);
+    auto it = statuses_.find(svc.key());
+    if (it != statuses_.end()) ApplyStatusToService(it->second, &svc);
   }
 }
 
-void FileStore::WriteStatus(const ServiceStatus& s) { WriteStatusFile(status_dir(), s); }
+void FileStore::ReadStatuses() {
+  // Only at start: afterwards this process is the one writer of status/, so its memory is the
+  // truth and reading its own writes back would only add a pass.
+  std::vector<std::string> errors;
+  for (auto& s : ReadStatusDir(status_dir(), &errors)) {
+    const std::string key = s.key();
+    statuses_[key] = std::move(s);
+  }
+  for (const auto& e : errors) log::Warn("store", "ignoring unreadable status file " + e);
+}
+
+std::vector<ServiceStatus> FileStore::statuses() const {
+  std::vector<ServiceStatus> out;
+  out.reserve(statuses_.size());
+  for (const auto& [key, s] : statuses_) out.push_back(s);
+  return out;
+}
+
+void FileStore::WriteStatus(const ServiceStatus& s) {
+  CheckStatusName(s.ns, s.name);
+  statuses_[s.key()] = s;
+  auto it = service_index_.find(s.key());
+  if (it != service_index_.end())
+    for (size_t i : it->second) ApplyStatusToService(s, &merged_.services[i]);
+  writer_->Put(s.key(), s);
+}
 
 void FileStore::RemoveStatus(const std::string& ns, const std::string& name) {
-  RemoveStatusFile(status_dir(), ns, name);
+  CheckStatusName(ns, name);
+  const std::string key = ns + "/" + name;
+  statuses_.erase(key);
+  auto it = service_index_.find(key);
+  if (it != service_index_.end())
+    for (size_t i : it->second) ApplyStatusToService({ns, name, "", {}, ""}, &merged_.services[i]);
+  writer_->Put(key, std::nullopt);
+}
+
+void FileStore::EmitEvent(const ObjectEvent& ev) {
+  const std::string text = "event " + ev.about.str() + " " + ev.reason + ": " + ev.message;
+  if (ev.type == ObjectEvent::Type::kWarning) {
+    log::Warn("store", text);
+  } else {
+    log::Info("store", text);
+  }
 }
 
 }  // namespace ironlb

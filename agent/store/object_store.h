@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "model/event.h"
 #include "model/snapshot.h"
 #include "store/service_status.h"
 
@@ -19,16 +20,6 @@ struct StoreEvent {
   ObjectRef object;
   std::string version;
   bool operator==(const StoreEvent&) const = default;
-};
-
-// What an Event on an object says (Kubernetes' core/v1 Event, MetalLB's reasons).
-struct ObjectEvent {
-  enum class Type { kNormal, kWarning };
-  ObjectRef about;
-  Type type = Type::kNormal;
-  std::string reason;   // "IPAllocated", "AllocationFailed", "nodeAssigned", ...
-  std::string message;  // for people
-  bool operator==(const ObjectEvent&) const = default;
 };
 
 class ObjectStore {

@@ -21,7 +21,7 @@ nlohmann::json ToJson(const ServiceStatus& s) {
       {"pool", s.pool},
       {"ingress", nlohmann::json::array()},
   };
-  for (const auto& ip : s.ips) j["ingress"].push_back({{"ip", ip}});
+  for (const auto& ip : s.ips) j["ingress"].push_back({{"ip", ip.str()}});
   if (!s.error.empty()) j["error"] = s.error;
   return j;
 }
@@ -40,12 +40,50 @@ ServiceStatus ServiceStatusFromJson(const nlohmann::json& j) {
   s.pool = j.value("pool", "");
   s.error = j.value("error", "");
   if (j.contains("ingress")) {
-    for (const auto& ing : j.at("ingress")) s.ips.push_back(need(ing, "ip").get<std::string>());
+    for (const auto& ing : j.at("ingress")) {
+      const auto text = need(ing, "ip").get<std::string>();
+      auto ip = IPAddr::Parse(text);
+      if (!ip) throw std::runtime_error("ingress: \"" + text + "\" is not an IP address");
+      s.ips.push_back(*ip);
+    }
   }
   return s;
 }
 
+namespace {
+
+bool IsDnsLabel(const std::string& s, size_t max = 63) {
+  if (s.empty() || s.size() > max) return false;
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!alnum(s.front()) || !alnum(s.back())) return false;
+  for (char c : s)
+    if (!alnum(c) && c != '-') return false;
+  return true;
+}
+
+bool IsDnsSubdomain(const std::string& s) {
+  if (s.empty() || s.size() > 253) return false;
+  size_t start = 0;
+  while (true) {
+    const size_t dot = s.find('.', start);
+    if (!IsDnsLabel(s.substr(start, dot == std::string::npos ? std::string::npos : dot - start)))
+      return false;
+    if (dot == std::string::npos) return true;
+    start = dot + 1;
+  }
+}
+
+}  // namespace
+
+void CheckStatusName(const std::string& ns, const std::string& name) {
+  if (!IsDnsLabel(ns))
+    throw std::invalid_argument("namespace \"" + ns + "\" is not a DNS-1123 label");
+  if (!IsDnsSubdomain(name))
+    throw std::invalid_argument("name \"" + name + "\" is not a DNS-1123 subdomain");
+}
+
 std::string StatusFileName(const std::string& ns, const std::string& name) {
+  CheckStatusName(ns, name);
   return ns + "_" + name + ".json";
 }
 
@@ -85,6 +123,11 @@ std::vector<ServiceStatus> ReadStatusDir(const std::string& dir, std::vector<std
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     const auto& p = e.path();
     if (p.extension() != ".json" || p.filename().string().front() == '.') continue;
+    std::error_code tec;
+    if (!e.is_regular_file(tec) || tec) {
+      if (errors) errors->push_back(p.string() + ": not a regular file");
+      continue;
+    }
     try {
       std::ifstream in(p);
       out.push_back(ServiceStatusFromJson(nlohmann::json::parse(in)));

@@ -1,27 +1,16 @@
-// A Service's load-balancer status as the controller decides it: the standalone stand-in for
-// status.loadBalancer.ingress, written as one JSON file per Service under <config>/status/.
+// A Service's assignment on disk: the standalone stand-in for status.loadBalancer.ingress,
+// one JSON file per Service under <config>/status/, and how a store folds it into the Service.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json_fwd.hpp>
-
 #include "model/objects.h"
+#include "model/service_status.h"
 
 namespace ironlb {
-
-struct ServiceStatus {
-  std::string ns;
-  std::string name;
-  std::string pool;              // empty while pending
-  std::vector<std::string> ips;  // ingress IPs, in family order
-  std::string error;             // why the Service has no IP (pending), or empty
-
-  std::string key() const { return ns + "/" + name; }
-  bool operator==(const ServiceStatus&) const = default;
-};
 
 // Annotation MetalLB sets on a Service to record which pool its IP came from.
 inline constexpr const char* kAllocatedFromPoolAnnotation = "metallb.io/ip-allocated-from-pool";
@@ -29,6 +18,11 @@ inline constexpr const char* kAllocatedFromPoolAnnotation = "metallb.io/ip-alloc
 nlohmann::json ToJson(const ServiceStatus& s);
 // Throws std::runtime_error naming the missing or mistyped field.
 ServiceStatus ServiceStatusFromJson(const nlohmann::json& j);
+
+// Status files are named after the Service, so a name must be what Kubernetes allows (a DNS-1123
+// label for the namespace, a DNS-1123 subdomain for the name) before it becomes a path: anything
+// else could point outside status/. Throws std::invalid_argument naming the bad part.
+void CheckStatusName(const std::string& ns, const std::string& name);
 
 // File name for a Service's status: "<namespace>_<name>.json" (both are DNS labels/subdomains,
 // which cannot contain '_', so the mapping is unambiguous).
@@ -39,7 +33,8 @@ std::string StatusFileName(const std::string& ns, const std::string& name);
 void WriteStatusFile(const std::string& dir, const ServiceStatus& s);
 void RemoveStatusFile(const std::string& dir, const std::string& ns, const std::string& name);
 
-// Reads every *.json in dir; unreadable files are reported through `errors` and skipped.
+// Reads every regular *.json file in dir (never blocking on a FIFO); unreadable files are
+// reported through `errors` and skipped.
 std::vector<ServiceStatus> ReadStatusDir(const std::string& dir, std::vector<std::string>* errors);
 
 // Copies the assignment into the Service the way the API server would show it to a speaker:

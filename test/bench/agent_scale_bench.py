@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Scale benchmark of the whole agent: N LoadBalancer Services (one port, three endpoints each)
+"""Scale benchmark of the whole agent: N LoadBalancer Services (one port, E endpoints each)
 handed to a real ironlb-agent (controller + speaker, XDP on a veth, BGP to BIRD 2) inside network
 namespaces this script creates. Reports, from one run:
   - time until the controller has written every Service's status (allocation),
@@ -12,7 +12,10 @@ BIRD that originates the same number of static routes; each is timed from the re
 router holds all N routes from that neighbour. Five resets each, median ratio. Last, the time
 from SIGTERM to the router holding none of the agent's routes.
 Not a pass/fail test. Use a Release build (`scripts/build.sh` into build-rel):
-  sudo /usr/bin/python3 test/bench/agent_scale_bench.py --bin build-rel/bin --services 10000
+  sudo /usr/bin/python3 test/bench/agent_scale_bench.py --bin build-rel/bin --services 10000 \
+      --endpoints 10 [--bin-before OLD/bin] [--no-resend]
+With --bin-before the same measurements run first with that build (e.g. the previous commit),
+so both sets of numbers come from one run on one machine.
 Every address used lives inside the namespaces created here; all is removed on exit."""
 import argparse
 import datetime
@@ -38,7 +41,7 @@ def rss_kib(pid, field):
     return 0
 
 
-def config(n):
+def config(n, per):
     head = """apiVersion: metallb.io/v1beta1
 kind: IPAddressPool
 metadata: {name: scale, namespace: ironlb-system}
@@ -62,8 +65,8 @@ status: {addresses: [{type: InternalIP, address: 10.0.0.2}]}
     docs = [head]
     for i in range(n):
         eps = "".join(
-            f"- {{addresses: [10.{200 + k}.{i // 256 % 256}.{i % 256}], conditions: {{ready: true}},"
-            f" nodeName: node-a}}\n" for k in range(3))
+            f"- {{addresses: [10.{100 + k}.{i // 256 % 256}.{i % 256}], conditions: {{ready: true}},"
+            f" nodeName: node-a}}\n" for k in range(per))
         docs.append(f"""apiVersion: v1
 kind: Service
 metadata: {{name: s{i}, namespace: bench}}
@@ -85,9 +88,21 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default="build-rel/bin")
     ap.add_argument("--services", type=int, default=10000)
+    ap.add_argument("--endpoints", type=int, default=10)
     ap.add_argument("--timeout", type=float, default=600)
+    ap.add_argument("--bin-before", default="")
+    ap.add_argument("--no-resend", action="store_true")
     args = ap.parse_args()
-    binp = os.path.abspath(args.bin)
+    results = []
+    for label, b in (("before", args.bin_before), ("this build", args.bin)):
+        if b:
+            print(f"== {label}: {b}", flush=True)
+            results.append((label, run(args, os.path.abspath(b))))
+    for label, r in results:
+        print(f"{label}: {json.dumps(r)}")
+
+
+def run(args, binp):
     tag = f"ilbs{os.getpid() % 100000}"
     work = tempfile.mkdtemp(prefix=f"{tag}-")
     node, router, peer = f"{tag}-n", f"{tag}-r", f"{tag}-p"
@@ -133,7 +148,7 @@ def main():
         os.makedirs(cfg)
         t = time.monotonic()
         with open(os.path.join(cfg, "all.yaml"), "w") as f:
-            f.write(config(args.services))
+            f.write(config(args.services, args.endpoints))
         print(f"config: {args.services} Services + EndpointSlices written in "
               f"{time.monotonic() - t:.1f} s", flush=True)
         bpffs = os.path.join(work, "bpf")
@@ -153,6 +168,14 @@ def main():
 
         def vips():
             r = sh(os.path.join(binp, "ironlbctl"), "--bpffs", bpffs, "-j", "vip", "list",
+                   check=False)
+            try:
+                return len(json.loads(r.stdout))
+            except ValueError:
+                return 0
+
+        def backends():
+            r = sh(os.path.join(binp, "ironlbctl"), "--bpffs", bpffs, "-j", "backend", "list",
                    check=False)
             try:
                 return len(json.loads(r.stdout))
@@ -202,6 +225,8 @@ def main():
         checks = {"allocated": lambda: os.path.isdir(statusdir) and
                   len(os.listdir(statusdir)) >= args.services,
                   "in XDP maps": lambda: vips() >= args.services,
+                  "XDP maps complete": lambda: "in XDP maps" in marks and
+                  backends() >= args.services * args.endpoints,
                   "announced to BIRD": lambda: routes() >= args.services}
         while len(marks) < len(checks) and time.monotonic() - t0 < args.timeout:
             if agent.poll() is not None:
@@ -211,20 +236,21 @@ def main():
                 if name not in marks and pred():
                     marks[name] = time.monotonic() - t0
                     print(f"{name}: {marks[name]:.1f} s", flush=True)
-            time.sleep(0.5)
+            time.sleep(0.05)
         time.sleep(3)
         rest = rss_kib(agent.pid, "VmRSS")
         hwm = rss_kib(agent.pid, "VmHWM")
         while routes("peer") < args.services and time.monotonic() - t0 < args.timeout:
             time.sleep(0.2)
         runs = {"ironlb": [], "bird": []}
-        for _ in range(5):
+        for _ in range(0 if args.no_resend else 5):
             runs["ironlb"].append(resend("node"))
             runs["bird"].append(resend("peer"))
         for who, xs in runs.items():
             print(f"{args.services} routes over a fresh session from {who}: "
                   + " ".join(f"{x:.2f}" for x in xs) + " s", flush=True)
-        ratio = sorted(runs["ironlb"])[2] / sorted(runs["bird"])[2]
+        ratio = (sorted(runs["ironlb"])[2] / sorted(runs["bird"])[2]
+                 if runs["bird"] else float("nan"))
         # SIGTERM: Cease/Administrative Shutdown, and the router drops every route at once.
         t = time.monotonic()
         agent.send_signal(signal.SIGTERM)
@@ -234,10 +260,13 @@ def main():
         agent.wait(timeout=30)
         print(f"SIGTERM to all {args.services} routes gone at the router: {withdrawn * 1000:.0f} ms",
               flush=True)
-        print(json.dumps({"services": args.services, "seconds": marks, "rss_at_rest_mib":
+        result = {"services": args.services, "endpoints_each": args.endpoints, "seconds": marks,
+                  "rss_at_rest_mib":
                           round(rest / 1024, 1), "rss_peak_mib": round(max(hwm, peak) / 1024, 1),
                           "resend_s": runs, "resend_ratio_ironlb_to_bird_median":
-                          round(ratio, 2), "sigterm_to_withdrawn_ms": round(withdrawn * 1000)}))
+                          round(ratio, 2), "sigterm_to_withdrawn_ms": round(withdrawn * 1000)}
+        print(json.dumps(result), flush=True)
+        return result
     finally:
         for p in reversed(procs):
             if p.poll() is None:

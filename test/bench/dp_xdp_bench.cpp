@@ -170,8 +170,8 @@ void BM_XdpPath(benchmark::State& state) {
 }
 BENCHMARK(BM_XdpPath)->DenseRange(kPass, kNewFlow)->Iterations(20)->Unit(benchmark::kMillisecond);
 
-// Programming N services of 3 endpoints each (Maglev tables built beforehand) into real,
-// unpinned maps, from empty; then the no-op re-sync a restarted agent does.
+// Programming N services of 3 endpoints each (Maglev tables built by the sync, as in the agent)
+// into real, unpinned maps, from empty; then the no-op re-sync a restarted agent does.
 void BM_MapSync(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));
   dataplane::DesiredDataplane d;
@@ -182,9 +182,6 @@ void BM_MapSync(benchmark::State& state) {
     for (int b = 0; b < 3; ++b)
       s.backends.push_back(
           {IPAddr::V4(0x0a000000u + static_cast<uint32_t>(i * 3 + b)), 8080, false, 1});
-    std::vector<maglev::Backend> mb;
-    for (const auto& b : s.backends) mb.push_back({b.id(s.proto), 1});
-    s.table = maglev::Build(mb, maglev::TableSizeFor(mb.size()));
     d.services.push_back(std::move(s));
   }
   for (auto _ : state) {

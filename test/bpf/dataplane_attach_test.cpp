@@ -39,7 +39,6 @@ class DataplaneAttach : public ::testing::Test {
     s.vip = *IPAddr::Parse("198.51.100.10");
     s.port = 80;
     s.backends = {{*IPAddr::Parse("10.1.0.5"), 8080, false, 1}};
-    s.table = maglev::Build({{s.backends[0].id(Proto::kTCP), 1}}, maglev::TableSizeFor(1));
     DesiredDataplane d;
     d.services = {s};
     d.l2 = {{s.vip, true, {}}};

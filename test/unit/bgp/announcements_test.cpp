@@ -3,10 +3,14 @@
 
 #include <gtest/gtest.h>
 
+#include "config/validate_rules.h"
+
 namespace ironlb::bgp {
 namespace {
 
-IPPrefix P(const char* s) { return *IPPrefix::Parse(s); }
+IPPrefix P(const char* s) {
+  return *IPPrefix::Parse(s);
+}
 
 struct World {
   Config cfg;
@@ -47,7 +51,7 @@ struct World {
     s.meta.name = name;
     s.type = "LoadBalancer";
     s.external_traffic_policy = policy;
-    s.ingress = {{ip, "", ""}};
+    s.ingress = {{IPAddr::Parse(ip), "", ""}};
     return s;
   }
   static EndpointSlice Slice(const char* svc, const char* node, bool ready) {
@@ -62,7 +66,15 @@ struct World {
     es.endpoints = {e};
     return es;
   }
-  Announcements Run(const std::string& node = "node-a") { return ComputeAnnouncements(cfg, snap, node); }
+  Announcements Run(const std::string& node = "node-a") {
+    // Communities reach BGP parsed, as validation leaves them (aliases resolved).
+    for (auto& [name, adv] : cfg.bgp_advertisements) {
+      config::RuleContext ctx{&snap.nodes, &snap.namespaces, &snap.secrets, &cfg};
+      const BGPAdvertisement in = adv;
+      EXPECT_TRUE(config::CheckBGPAdvertisement(in, ctx, &adv).empty());
+    }
+    return ComputeAnnouncements(Model(cfg, snap), node);
+  }
 };
 
 TEST(Announcements, ClusterPolicyAnnouncesFromEveryNodeWhileAnEndpointServes) {
@@ -135,13 +147,14 @@ TEST(Announcements, Ipv6Vip) {
   EXPECT_TRUE(w.Run().by_peer["ext"].count(P("2001:db8::10/128")));
 }
 
-TEST(Announcements, ParseCommunity) {
-  RouteAttrs r;
-  EXPECT_TRUE(ParseCommunity("1:2", r));
-  EXPECT_FALSE(ParseCommunity("70000:1", r));
-  EXPECT_FALSE(ParseCommunity("large:1:2", r));
-  EXPECT_FALSE(ParseCommunity("x", r));
-  EXPECT_TRUE(ParseCommunity("large:4200000000:1:2", r));
+TEST(Announcements, NodeWithoutNodeObjectMatchesByHostnameLikeTheDataPlane) {
+  // The same rule as the L2 decision: a node with no Node object carries its hostname label.
+  World w;
+  LabelSelector by_host;
+  by_host.match_labels = {{"kubernetes.io/hostname", "node-z"}};
+  w.cfg.peers["ext"].node_selectors = {by_host};
+  EXPECT_TRUE(w.Run("node-z").by_peer.count("ext"));
+  EXPECT_FALSE(w.Run("node-a").by_peer.count("ext"));
 }
 
 }  // namespace

@@ -18,7 +18,7 @@ struct Fixture {
     peer.my_asn = 64512;
     peer.peer_asn = 64513;
     peer.source_address = "10.0.0.2";
-    session = *Speaker::SessionConfigFor(peer, Snapshot{}, "node-a");
+    session = *Speaker::SessionConfigFor(peer, Model(Config{}, Snapshot{}), "node-a");
   }
 };
 
@@ -58,7 +58,7 @@ TEST(BfdSpeaker, DefaultsAreMetalLBs) {
   f.cfg.bfd_profiles["default"] = b;
   f.peer.bfd_profile = "default";
   f.peer.source_address.clear();
-  f.session = *Speaker::SessionConfigFor(f.peer, Snapshot{}, "node-a");
+  f.session = *Speaker::SessionConfigFor(f.peer, Model(Config{}, Snapshot{}), "node-a");
   auto l = Speaker::BfdConfigFor(f.peer, f.cfg, f.session);
   ASSERT_TRUE(l);
   EXPECT_FALSE(l->local);  // the kernel picks the source by route, as for the BGP connection

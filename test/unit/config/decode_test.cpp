@@ -360,7 +360,7 @@ stringData: {username: admin}
   EXPECT_EQ(svc.external_traffic_policy, "Local");
   EXPECT_EQ(svc.ip_families, (std::vector<std::string>{"IPv4", "IPv6"}));
   EXPECT_EQ(svc.ip_family_policy, "PreferDualStack");
-  EXPECT_EQ(svc.ingress[0].ip, "10.0.0.5");
+  EXPECT_EQ(svc.ingress[0].ip, IPAddr::Parse("10.0.0.5"));
   EXPECT_EQ(svc.ingress[0].ip_mode, "VIP");
   EXPECT_EQ(MetalLBAnnotation(svc.meta, "loadBalancerIPs"), "10.0.0.5");
 

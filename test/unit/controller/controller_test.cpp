@@ -42,8 +42,8 @@ TEST_F(ControllerTest, AssignsInNameOrderAndReportsExhaustion) {
   Controller c;
   auto r = c.Reconcile(snap, cfg);
   ASSERT_EQ(r.desired.size(), 4u);
-  EXPECT_EQ(Find(r, "demo/a")->ips, std::vector<std::string>{"192.0.2.1"});
-  EXPECT_EQ(Find(r, "demo/c")->ips, std::vector<std::string>{"192.0.2.3"});
+  EXPECT_EQ(Find(r, "demo/a")->ips, std::vector<IPAddr>{*IPAddr::Parse("192.0.2.1")});
+  EXPECT_EQ(Find(r, "demo/c")->ips, std::vector<IPAddr>{*IPAddr::Parse("192.0.2.3")});
   const auto* d = Find(r, "demo/d");
   EXPECT_TRUE(d->ips.empty());
   EXPECT_FALSE(d->error.empty()) << "a pending Service must say why";
@@ -66,12 +66,12 @@ TEST_F(ControllerTest, IgnoresOtherTypesAndClasses) {
 TEST_F(ControllerTest, AdoptsHeldAddressesBeforeAllocating) {
   // "z" already holds .1 (from status); "a" sorts first and would take .1 without adoption.
   auto z = LB("z");
-  z.ingress = {{"192.0.2.1", "", ""}};
+  z.ingress = {{IPAddr::Parse("192.0.2.1"), "", ""}};
   snap.services = {LB("a"), z};
   Controller c;
   auto r = c.Reconcile(snap, cfg);
-  EXPECT_EQ(Find(r, "demo/z")->ips, std::vector<std::string>{"192.0.2.1"});
-  EXPECT_EQ(Find(r, "demo/a")->ips, std::vector<std::string>{"192.0.2.2"});
+  EXPECT_EQ(Find(r, "demo/z")->ips, std::vector<IPAddr>{*IPAddr::Parse("192.0.2.1")});
+  EXPECT_EQ(Find(r, "demo/a")->ips, std::vector<IPAddr>{*IPAddr::Parse("192.0.2.2")});
 }
 
 TEST_F(ControllerTest, ReleasesOnDeleteAndOnTypeChange) {
@@ -86,18 +86,19 @@ TEST_F(ControllerTest, ReleasesOnDeleteAndOnTypeChange) {
   EXPECT_FALSE(c.allocator().Get("demo/b").has_value());
   snap.services = {LB("c")};
   r = c.Reconcile(snap, cfg);
-  EXPECT_EQ(Find(r, "demo/c")->ips, std::vector<std::string>{"192.0.2.1"}) << "freed address reused";
+  EXPECT_EQ(Find(r, "demo/c")->ips, std::vector<IPAddr>{*IPAddr::Parse("192.0.2.1")})
+      << "freed address reused";
 }
 
 TEST_F(ControllerTest, BrokenAnnotationKeepsHeldAddress) {
   snap.services = {LB("a")};
   Controller c;
   auto r = c.Reconcile(snap, cfg);
-  ASSERT_EQ(Find(r, "demo/a")->ips, std::vector<std::string>{"192.0.2.1"});
+  ASSERT_EQ(Find(r, "demo/a")->ips, std::vector<IPAddr>{*IPAddr::Parse("192.0.2.1")});
   snap.services[0].meta.annotations["metallb.io/loadBalancerIPs"] = "192.0.2.999";
   r = c.Reconcile(snap, cfg);
   const auto* a = Find(r, "demo/a");
-  EXPECT_EQ(a->ips, std::vector<std::string>{"192.0.2.1"});
+  EXPECT_EQ(a->ips, std::vector<IPAddr>{*IPAddr::Parse("192.0.2.1")});
   EXPECT_NE(a->error.find("loadBalancerIPs"), std::string::npos) << a->error;
 }
 
@@ -107,8 +108,9 @@ TEST_F(ControllerTest, PoolShrinkReassigns) {
   c.Reconcile(snap, cfg);
   cfg.pools["pool"] = Pool("pool", "192.0.2.2", "192.0.2.3");  // .1 (a's) leaves the pool
   auto r = c.Reconcile(snap, cfg);
-  EXPECT_EQ(Find(r, "demo/a")->ips, std::vector<std::string>{"192.0.2.3"});
-  EXPECT_EQ(Find(r, "demo/b")->ips, std::vector<std::string>{"192.0.2.2"}) << "b keeps its address";
+  EXPECT_EQ(Find(r, "demo/a")->ips, std::vector<IPAddr>{*IPAddr::Parse("192.0.2.3")});
+  EXPECT_EQ(Find(r, "demo/b")->ips, std::vector<IPAddr>{*IPAddr::Parse("192.0.2.2")})
+      << "b keeps its address";
 }
 
 }  // namespace

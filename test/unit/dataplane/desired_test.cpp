@@ -6,6 +6,11 @@
 namespace ironlb::dataplane {
 namespace {
 
+// The model as the agent builds it for one pass, without controller decisions.
+DesiredDataplane Desired(const Snapshot& snap, const Config& cfg, const std::string& node) {
+  return ComputeDesired(Model(cfg, snap), node);
+}
+
 Service LbService(const std::string& name, const std::string& vip,
                   std::vector<ServicePort> ports = {{"http", "TCP", 80, "8080", 0}}) {
   Service s;
@@ -13,7 +18,7 @@ Service LbService(const std::string& name, const std::string& vip,
   s.meta.name = name;
   s.type = "LoadBalancer";
   s.ports = std::move(ports);
-  if (!vip.empty()) s.ingress.push_back({vip, "", ""});
+  if (!vip.empty()) s.ingress.push_back({IPAddr::Parse(vip), "", ""});
   return s;
 }
 
@@ -70,16 +75,16 @@ TEST(ComputeDesired, ExternalTrafficPolicyLocalKeepsOnlyThisNodesEndpoints) {
   snap.endpoint_slices = {
       Slice("web", {on(Ep("10.1.0.5"), "node-a"), on(Ep("10.2.0.5"), "node-b")}),
       Slice("api", {on(Ep("10.1.0.6"), "node-a"), on(Ep("10.2.0.6"), "node-b")})};
-  auto d = ComputeDesired(snap, Config{}, "node-b");
+  auto d = Desired(snap, Config{}, "node-b");
   ASSERT_EQ(d.services.size(), 2u);
   ASSERT_EQ(d.services[0].key(), "198.51.100.10:80/TCP");
   ASSERT_EQ(d.services[0].backends.size(), 1u);
   EXPECT_EQ(d.services[0].backends[0].id(Proto::kTCP), "10.2.0.5:8080/TCP");
   EXPECT_EQ(d.services[1].backends.size(), 2u) << "Cluster policy keeps every endpoint";
   // A node without a local endpoint has the VIP with no backend: counted and dropped.
-  auto c = ComputeDesired(snap, Config{}, "node-c");
+  auto c = Desired(snap, Config{}, "node-c");
   EXPECT_TRUE(c.services[0].backends.empty());
-  EXPECT_TRUE(c.services[0].table.entries.empty());
+  EXPECT_TRUE(c.services[0].BuildTable().entries.empty());
 }
 
 TEST(ComputeDesired, ReadyEndpointsInTableTerminatingDrainedNotReadyExcluded) {
@@ -87,7 +92,7 @@ TEST(ComputeDesired, ReadyEndpointsInTableTerminatingDrainedNotReadyExcluded) {
   snap.services = {LbService("web", "198.51.100.10")};
   snap.endpoint_slices = {Slice("web", {Ep("10.1.0.7"), Ep("10.1.0.5", true),
                                         Ep("10.1.0.6", false, true), Ep("10.1.0.8", false)})};
-  auto d = ComputeDesired(snap, Config{}, "node-a");
+  auto d = Desired(snap, Config{}, "node-a");
   ASSERT_EQ(d.services.size(), 1u);
   const auto& s = d.services[0];
   EXPECT_EQ(s.key(), "198.51.100.10:80/TCP");
@@ -95,10 +100,11 @@ TEST(ComputeDesired, ReadyEndpointsInTableTerminatingDrainedNotReadyExcluded) {
   ASSERT_EQ(s.backends.size(), 3u);  // .5 .6 .7, not the not-ready .8
   EXPECT_EQ(s.backends[1].id(s.proto), "10.1.0.6:8080/TCP");
   EXPECT_TRUE(s.backends[1].draining);
-  ASSERT_EQ(s.table.backends.size(), 2u);
-  EXPECT_EQ(s.table.backends[0].id, "10.1.0.5:8080/TCP");
-  EXPECT_EQ(s.table.backends[1].id, "10.1.0.7:8080/TCP");
-  EXPECT_EQ(s.table.entries.size(), maglev::TableSizeFor(2));
+  const maglev::Table table = s.BuildTable();
+  ASSERT_EQ(table.backends.size(), 2u);
+  EXPECT_EQ(table.backends[0].id, "10.1.0.5:8080/TCP");
+  EXPECT_EQ(table.backends[1].id, "10.1.0.7:8080/TCP");
+  EXPECT_EQ(table.entries.size(), maglev::TableSizeFor(2));
   EXPECT_TRUE(d.l2.empty()) << "no L2Advertisement, no L2 decision";
 }
 
@@ -110,7 +116,7 @@ TEST(ComputeDesired, SkipsNonLoadBalancerUnassignedSctpAndOtherFamilies) {
                    LbService("sctp", "198.51.100.21", {{"s", "SCTP", 9, "9", 0}}),
                    LbService("v6", "2001:db8::10")};
   snap.endpoint_slices = {Slice("v6", {Ep("10.1.0.5")}), Slice("v6", {Ep("fd00::5")}, "IPv6")};
-  auto d = ComputeDesired(snap, Config{}, "node-a");
+  auto d = Desired(snap, Config{}, "node-a");
   ASSERT_EQ(d.services.size(), 1u);
   EXPECT_EQ(d.services[0].key(), "[2001:db8::10]:80/TCP");
   ASSERT_EQ(d.services[0].backends.size(), 1u);
@@ -120,9 +126,9 @@ TEST(ComputeDesired, SkipsNonLoadBalancerUnassignedSctpAndOtherFamilies) {
 TEST(ComputeDesired, NoReadyEndpointGivesAnEmptyTable) {
   Snapshot snap;
   snap.services = {LbService("web", "198.51.100.10")};
-  auto d = ComputeDesired(snap, Config{}, "node-a");
+  auto d = Desired(snap, Config{}, "node-a");
   ASSERT_EQ(d.services.size(), 1u);
-  EXPECT_TRUE(d.services[0].table.entries.empty());
+  EXPECT_TRUE(d.services[0].BuildTable().entries.empty());
 }
 
 TEST(ComputeDesired, SameTableWhateverTheSliceOrder) {
@@ -130,29 +136,29 @@ TEST(ComputeDesired, SameTableWhateverTheSliceOrder) {
   a.services = b.services = {LbService("web", "198.51.100.10")};
   a.endpoint_slices = {Slice("web", {Ep("10.1.0.5"), Ep("10.1.0.6"), Ep("10.1.0.7")})};
   b.endpoint_slices = {Slice("web", {Ep("10.1.0.7"), Ep("10.1.0.5"), Ep("10.1.0.6")})};
-  EXPECT_EQ(ComputeDesired(a, {}, "x").services[0].table,
-            ComputeDesired(b, {}, "y").services[0].table);
+  EXPECT_EQ(Desired(a, Config{}, "x").services[0].BuildTable(),
+            Desired(b, Config{}, "y").services[0].BuildTable());
 }
 
 TEST(ComputeDesired, L2OwnedOnlyWhenTheSoleEligibleNode) {
   Snapshot snap;
   snap.services = {LbService("web", "198.51.100.10"), LbService("other", "203.0.113.5")};
   snap.nodes = {MakeNode("node-a")};
-  auto d = ComputeDesired(snap, PoolWithL2(), "node-a");
+  auto d = Desired(snap, PoolWithL2(), "node-a");
   ASSERT_EQ(d.l2.size(), 1u) << "only the VIP inside an L2-advertised pool";
   EXPECT_TRUE(d.l2[0].owned);
 
   snap.nodes.push_back(MakeNode("node-b"));
-  d = ComputeDesired(snap, PoolWithL2(), "node-a");
+  d = Desired(snap, PoolWithL2(), "node-a");
   ASSERT_EQ(d.l2.size(), 1u);
   EXPECT_FALSE(d.l2[0].owned) << "two eligible nodes: wait for elections, keep quiet";
 
   LabelSelector only_b;
   only_b.match_labels["kubernetes.io/hostname"] = "node-b";
-  d = ComputeDesired(snap, PoolWithL2({only_b}), "node-a");
+  d = Desired(snap, PoolWithL2({only_b}), "node-a");
   ASSERT_EQ(d.l2.size(), 1u);
   EXPECT_FALSE(d.l2[0].owned) << "node-b is the announcer";
-  EXPECT_TRUE(ComputeDesired(snap, PoolWithL2({only_b}), "node-b").l2[0].owned);
+  EXPECT_TRUE(Desired(snap, PoolWithL2({only_b}), "node-b").l2[0].owned);
 }
 
 TEST(ComputeDesired, L2InterfacesFromTheAdvertisement) {
@@ -160,7 +166,7 @@ TEST(ComputeDesired, L2InterfacesFromTheAdvertisement) {
   snap.services = {LbService("web", "198.51.100.10")};
   Config cfg = PoolWithL2();
   cfg.l2_advertisements["l2"].interfaces = {"eth1", "eth0"};
-  auto d = ComputeDesired(snap, cfg, "solo");
+  auto d = Desired(snap, cfg, "solo");
   ASSERT_EQ(d.l2.size(), 1u);
   EXPECT_TRUE(d.l2[0].owned);
   EXPECT_EQ(d.l2[0].interfaces, (std::vector<std::string>{"eth0", "eth1"}));

@@ -31,12 +31,17 @@ class FakeMapOps : public MapOps {
       for (const auto& [k, v] : m->second) keys.push_back(k);
     return keys;
   }
+  uint32_t Capacity(MapId map) const override {
+    auto it = capacity.find(map);
+    return it == capacity.end() ? MapOps::Capacity(map) : it->second;
+  }
   size_t size(MapId map) const {
     auto m = maps_.find(map);
     return m == maps_.end() ? 0 : m->second.size();
   }
 
   size_t writes = 0;
+  std::map<MapId, uint32_t> capacity;  // overrides of the compiled sizes
 
  private:
   std::map<MapId, std::map<Bytes, Bytes>> maps_;

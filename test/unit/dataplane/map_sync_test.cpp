@@ -19,10 +19,6 @@ DesiredService Svc(const std::string& vip, uint16_t port, std::vector<DesiredBac
   s.vip = A(vip);
   s.port = port;
   s.backends = std::move(backends);
-  std::vector<maglev::Backend> ready;
-  for (const auto& b : s.backends)
-    if (!b.draining) ready.push_back({b.id(s.proto), b.weight});
-  if (!ready.empty()) s.table = maglev::Build(ready, maglev::TableSizeFor(ready.size()));
   return s;
 }
 
@@ -154,7 +150,78 @@ TEST(RangeAllocator, FirstFitReusesFreedGaps) {
   r.Free(0);
   EXPECT_EQ(r.Allocate(100), 0u);
   EXPECT_EQ(r.Allocate(200), 502u);
-  EXPECT_THROW(r.Allocate(600), std::runtime_error);
+  EXPECT_EQ(r.Allocate(600), std::nullopt);
+}
+
+DesiredService Named(const std::string& vip, const std::string& name,
+                     std::vector<DesiredBackend> backends) {
+  DesiredService s = Svc(vip, 80, std::move(backends));
+  s.name = name;
+  s.service = {"Service", "default", name};
+  return s;
+}
+
+TEST(MapSyncCapacity, ServiceTableFullRefusesOnlyTheNewcomerAndServesItWhenRoomAppears) {
+  FakeMapOps ops;
+  ops.capacity[MapId::kServices] = 2;
+  MapSync sync(ops);
+  DesiredDataplane d;
+  d.services = {Named("198.51.100.20", "b", {B("10.1.0.5")}),
+                Named("198.51.100.30", "c", {B("10.1.0.6")})};
+  EXPECT_TRUE(sync.Apply(d, {}).refused.empty());
+  // A newcomer that sorts first must not take the room of a Service already serving.
+  d.services.insert(d.services.begin(), Named("198.51.100.10", "a", {B("10.1.0.7")}));
+  auto st = sync.Apply(d, {});
+  ASSERT_EQ(st.refused.size(), 1u);
+  EXPECT_EQ(st.refused[0].name, "a");
+  EXPECT_EQ(st.refused[0].service.name, "a");
+  EXPECT_NE(st.refused[0].reason.find("service table full"), std::string::npos);
+  EXPECT_EQ(ops.size(MapId::kServices), 2u);
+  EXPECT_EQ(ops.size(MapId::kRevNat), 2u) << "no reverse NAT for a refused Service";
+  // Room appears: the refused Service is served in the same pass that frees it.
+  d.services.erase(d.services.begin() + 1);
+  st = sync.Apply(d, {});
+  EXPECT_TRUE(st.refused.empty());
+  EXPECT_EQ(ops.size(MapId::kServices), 2u);
+}
+
+TEST(MapSyncCapacity, BackendTableFullRefusesOneServiceNotAll) {
+  FakeMapOps ops;
+  ops.capacity[MapId::kBackends] = 4;  // slot 0 is never used: 3 endpoints fit
+  MapSync sync(ops);
+  DesiredDataplane d;
+  d.services = {Named("198.51.100.10", "small", {B("10.1.0.5"), B("10.1.0.6")}),
+                Named("198.51.100.20", "big", {B("10.1.0.7"), B("10.1.0.8")}),
+                Named("198.51.100.30", "shares", {B("10.1.0.5")})};
+  auto st = sync.Apply(d, {});
+  ASSERT_EQ(st.refused.size(), 1u);
+  EXPECT_EQ(st.refused[0].name, "big");
+  EXPECT_NE(st.refused[0].reason.find("backend table full"), std::string::npos);
+  EXPECT_EQ(ops.size(MapId::kServices), 2u) << "a shared endpoint needs no new slot";
+  // The refused Service left no half-written backend behind.
+  size_t used = 0;
+  for (uint32_t id = 1; id < 4; ++id)
+    if (auto v = ops.Lookup(MapId::kBackends, ToBytes(id)))
+      used += FromBytes<lb_backend>(*v).action != LB_ACTION_NONE;
+  EXPECT_EQ(used, 2u);
+  // Endpoints scaled down elsewhere free slots; the refused Service then fits.
+  d.services[0].backends = {B("10.1.0.5")};
+  st = sync.Apply(d, {});
+  EXPECT_TRUE(st.refused.empty());
+  EXPECT_EQ(ops.size(MapId::kServices), 3u);
+}
+
+TEST(MapSyncCapacity, MaglevArrayFullRefusesTheService) {
+  FakeMapOps ops;
+  ops.capacity[MapId::kMaglev] = maglev::TableSizeFor(1) + 10;
+  MapSync sync(ops);
+  DesiredDataplane d;
+  d.services = {Named("198.51.100.10", "a", {B("10.1.0.5")}),
+                Named("198.51.100.20", "b", {B("10.1.0.6")})};
+  auto st = sync.Apply(d, {});
+  ASSERT_EQ(st.refused.size(), 1u);
+  EXPECT_EQ(st.refused[0].name, "b");
+  EXPECT_NE(st.refused[0].reason.find("Maglev array full"), std::string::npos);
 }
 
 }  // namespace

@@ -16,8 +16,9 @@ namespace fs = std::filesystem;
 class StatusDir : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir = fs::temp_directory_path() / ("ironlb-status-" + std::to_string(::getpid()) + "-" +
-                                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir = fs::temp_directory_path() /
+          ("ironlb-status-" + std::to_string(::getpid()) + "-" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir);
   }
   void TearDown() override { fs::remove_all(dir); }
@@ -25,7 +26,8 @@ class StatusDir : public ::testing::Test {
 };
 
 TEST_F(StatusDir, RoundTripsAndLeavesNoTempFiles) {
-  ServiceStatus a{"demo", "web", "public", {"198.51.100.1", "2001:db8::1"}, ""};
+  ServiceStatus a{
+      "demo", "web", "public", {*IPAddr::Parse("198.51.100.1"), *IPAddr::Parse("2001:db8::1")}, ""};
   ServiceStatus b{"demo", "pending", "", {}, "pool public is exhausted"};
   WriteStatusFile(dir, a);
   WriteStatusFile(dir, b);
@@ -43,7 +45,7 @@ TEST_F(StatusDir, RoundTripsAndLeavesNoTempFiles) {
 }
 
 TEST_F(StatusDir, BadFilesAreReportedAndSkipped) {
-  WriteStatusFile(dir, ServiceStatus{"demo", "ok", "p", {"192.0.2.1"}, ""});
+  WriteStatusFile(dir, ServiceStatus{"demo", "ok", "p", {*IPAddr::Parse("192.0.2.1")}, ""});
   std::ofstream(dir / "demo_broken.json") << "{not json";
   std::ofstream(dir / "demo_nofield.json") << R"({"pool":"p"})";
   std::ofstream(dir / ".demo_x.json.tmp") << "half";
@@ -60,9 +62,10 @@ TEST(ServiceStatus, AppliesLikeTheApiServer) {
   Service svc;
   svc.meta.ns = "demo";
   svc.meta.name = "web";
-  ApplyStatusToService(ServiceStatus{"demo", "web", "public", {"198.51.100.1"}, ""}, &svc);
+  ApplyStatusToService(ServiceStatus{"demo", "web", "public", {*IPAddr::Parse("198.51.100.1")}, ""},
+                       &svc);
   ASSERT_EQ(svc.ingress.size(), 1u);
-  EXPECT_EQ(svc.ingress[0].ip, "198.51.100.1");
+  EXPECT_EQ(svc.ingress[0].ip, IPAddr::Parse("198.51.100.1"));
   EXPECT_EQ(svc.meta.annotations.at(kAllocatedFromPoolAnnotation), "public");
   ApplyStatusToService(ServiceStatus{"demo", "web", "", {}, "pending"}, &svc);
   EXPECT_TRUE(svc.ingress.empty());

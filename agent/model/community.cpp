@@ -1,10 +1,10 @@
-#include "config/community.h"
+#include "model/community.h"
 
 #include <charconv>
 #include <limits>
 #include <vector>
 
-namespace ironlb::config {
+namespace ironlb {
 namespace {
 
 constexpr const char* kLargeMarker = "large";
@@ -70,4 +70,4 @@ CommunityParse ParseCommunity(const std::string& text, BGPCommunity* out, std::s
   return CommunityParse::kBadFormat;
 }
 
-}  // namespace ironlb::config
+}  // namespace ironlb

@@ -1,5 +1,5 @@
-// BGP community literals as MetalLB writes them: "A:B" (RFC 1997, two 16-bit halves) and
-// "large:G:L1:L2" (RFC 8092, three 32-bit parts).
+// BGP communities as types: parsed once from MetalLB's literals "A:B" (RFC 1997) and
+// "large:G:L1:L2" (RFC 8092) at validation, then carried typed to the BGP encoder.
 #pragma once
 
 #include <cstdint>
@@ -7,20 +7,20 @@
 #include <string>
 #include <variant>
 
-namespace ironlb::config {
+namespace ironlb {
 
 struct StandardCommunity {
   uint16_t high = 0;  // usually the AS number
   uint16_t low = 0;
   uint32_t value() const { return (uint32_t(high) << 16) | low; }
-  bool operator==(const StandardCommunity&) const = default;
+  auto operator<=>(const StandardCommunity&) const = default;
 };
 
 struct LargeCommunity {
   uint32_t global_administrator = 0;
   uint32_t local_data1 = 0;
   uint32_t local_data2 = 0;
-  bool operator==(const LargeCommunity&) const = default;
+  auto operator<=>(const LargeCommunity&) const = default;
 };
 
 using BGPCommunity = std::variant<StandardCommunity, LargeCommunity>;
@@ -31,4 +31,4 @@ enum class CommunityParse { kOk, kBadFormat, kBadValue };
 // like one but a part is out of range or not a number. *error says which.
 CommunityParse ParseCommunity(const std::string& text, BGPCommunity* out, std::string* error);
 
-}  // namespace ironlb::config
+}  // namespace ironlb

@@ -1,0 +1,124 @@
+// The agent's pass driven through a fake store: the controller's decisions reach the speakers in
+// the same pass from memory, status is written once per change, events carry MetalLB's reasons.
+#include "runtime/agent.h"
+
+#include <gtest/gtest.h>
+
+#include "fake_store.h"
+
+namespace ironlb {
+namespace {
+
+// Records what each Apply saw, as a speaker would read it.
+class RecordingComponent : public SpeakerComponent {
+ public:
+  std::string name() const override { return "recorder"; }
+  void Apply(const Model& model) override {
+    std::map<std::string, std::vector<IPAddr>> seen;
+    for (const Service& s : model.snap().services) seen[s.key()] = model.Ingress(s);
+    passes.push_back(std::move(seen));
+  }
+  nlohmann::json Status() const override { return {}; }
+  std::vector<std::map<std::string, std::vector<IPAddr>>> passes;
+};
+
+IPAddressPool Pool(const std::string& first, const std::string& last) {
+  IPAddressPool p;
+  p.meta.name = "public";
+  p.addresses = {first + "-" + last};
+  return p;
+}
+
+Service LB(const std::string& name) {
+  Service s;
+  s.meta.ns = "demo";
+  s.meta.name = name;
+  s.type = "LoadBalancer";
+  s.ports = {{"http", "TCP", 80, "8080", 0}};
+  return s;
+}
+
+struct Harness {
+  boost::asio::io_context io;
+  FakeStore* store = nullptr;
+  RecordingComponent* rec = nullptr;
+  std::unique_ptr<Agent> agent;
+
+  explicit Harness(Snapshot snap, bool controller = true) {
+    AgentOptions o;
+    o.node = "node-a";
+    o.metrics_addr = "";
+    o.api_socket = "";
+    o.want_controller = controller;
+    auto s = std::make_unique<FakeStore>();
+    s->snap = std::move(snap);
+    store = s.get();
+    agent = std::make_unique<Agent>(io, o, std::move(s));
+    auto r = std::make_unique<RecordingComponent>();
+    rec = r.get();
+    agent->AddComponent(std::move(r));
+    agent->Start();
+  }
+};
+
+TEST(Agent, ControllerDecisionReachesSpeakersInTheSamePass) {
+  Snapshot snap;
+  snap.pools = {Pool("192.0.2.10", "192.0.2.11")};
+  snap.services = {LB("web")};
+  Harness h(snap);
+  ASSERT_EQ(h.rec->passes.size(), 1u) << "one pass at start, no second pass waiting on status";
+  EXPECT_EQ(h.rec->passes[0].at("demo/web"), std::vector<IPAddr>{*IPAddr::Parse("192.0.2.10")});
+  // The store never echoed the status back into the Service: speakers did not need it.
+  EXPECT_TRUE(h.store->snap.services[0].ingress.empty());
+  ASSERT_EQ(h.store->writes.size(), 1u);
+  EXPECT_EQ(h.store->writes[0].pool, "public");
+  ASSERT_EQ(h.store->events.size(), 1u);
+  EXPECT_EQ(h.store->events[0].reason, "IPAllocated");
+  EXPECT_EQ(h.store->events[0].about, (ObjectRef{"Service", "demo", "web"}));
+}
+
+TEST(Agent, UnchangedAssignmentIsNotWrittenAgainAndReleaseClearsIt) {
+  Snapshot snap;
+  snap.pools = {Pool("192.0.2.10", "192.0.2.11")};
+  snap.services = {LB("web")};
+  Harness h(snap);
+  h.store->Changed();
+  EXPECT_EQ(h.store->writes.size(), 1u);
+  EXPECT_EQ(h.store->events.size(), 1u);
+  h.store->snap.services.clear();
+  h.store->Changed();
+  ASSERT_EQ(h.store->removals, std::vector<std::string>{"demo/web"});
+  EXPECT_EQ(h.store->events.back().reason, "ClearAssignment");
+  EXPECT_TRUE(h.rec->passes.back().empty());
+}
+
+TEST(Agent, ExhaustedPoolEmitsAllocationFailedOnce) {
+  Snapshot snap;
+  snap.pools = {Pool("192.0.2.10", "192.0.2.10")};
+  snap.services = {LB("a"), LB("b")};
+  Harness h(snap);
+  h.store->Changed();
+  size_t failed = 0;
+  for (const auto& e : h.store->events)
+    if (e.reason == "AllocationFailed") {
+      ++failed;
+      EXPECT_EQ(e.type, ObjectEvent::Type::kWarning);
+      EXPECT_EQ(e.about.name, "b");
+    }
+  EXPECT_EQ(failed, 1u);
+  EXPECT_TRUE(h.rec->passes.back().at("demo/b").empty());
+}
+
+TEST(Agent, SpeakerOnlyReadsAssignmentsFromTheStore) {
+  Snapshot snap;
+  snap.pools = {Pool("192.0.2.10", "192.0.2.11")};
+  Service web = LB("web");
+  web.ingress = {{IPAddr::Parse("192.0.2.11"), "", "VIP"}};
+  snap.services = {web};
+  Harness h(snap, /*controller=*/false);
+  EXPECT_TRUE(h.store->writes.empty());
+  EXPECT_EQ(h.rec->passes[0].at("demo/web"), std::vector<IPAddr>{*IPAddr::Parse("192.0.2.11")});
+}
+
+}  // namespace
+}  // namespace ironlb

@@ -1,0 +1,176 @@
+// FileStore as an ObjectStore: watch events, and bad files that must never delete objects
+// (a decode error, an unreadable file, a directory in a file's place, a symlink loop, a FIFO).
+#include "store/file_store.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+namespace ironlb {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kTwoServices = R"(apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: demo}
+spec: {type: LoadBalancer, ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: demo}
+spec: {type: LoadBalancer, ports: [{port: 80}]}
+)";
+
+class FileStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = fs::temp_directory_path() / ("ironlb-fs-" + std::to_string(getpid()) + "-" +
+                                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+  }
+  void TearDown() override {
+    store.reset();
+    fs::remove_all(dir);
+  }
+  void Write(const std::string& name, const std::string& text) {
+    std::ofstream(dir / name) << text;
+    // Older than the store's quiet time, so it is read at once rather than deferred.
+    const auto old = fs::file_time_type::clock::now() - std::chrono::seconds(2);
+    fs::last_write_time(dir / name, old);
+  }
+  void Open() {
+    store = std::make_unique<FileStore>(io, dir.string(), std::chrono::milliseconds(5));
+    store->Start([this](const std::vector<StoreEvent>& ev) {
+      batches.push_back(ev);
+    });
+  }
+  // Runs the loop until a batch of changes arrives (or a bound passes).
+  bool WaitBatch() {
+    const size_t have = batches.size();
+    for (int i = 0; i < 200 && batches.size() == have; ++i) {
+      io.run_for(std::chrono::milliseconds(20));
+      io.restart();
+    }
+    return batches.size() > have;
+  }
+  std::set<std::string> Names() {
+    std::set<std::string> out;
+    for (const auto& s : store->snapshot().services) out.insert(s.meta.name);
+    return out;
+  }
+  bool HasErrorMentioning(const std::string& text) {
+    for (const auto& e : store->snapshot().decode_errors)
+      if (e.str().find(text) != std::string::npos) return true;
+    return false;
+  }
+
+  boost::asio::io_context io;
+  fs::path dir;
+  std::unique_ptr<FileStore> store;
+  std::vector<std::vector<StoreEvent>> batches;
+};
+
+TEST_F(FileStoreTest, WatchReportsAddModifyDelete) {
+  Write("a.yaml", kTwoServices);
+  Open();
+  EXPECT_EQ(Names(), (std::set<std::string>{"web", "api"}));
+  Write("a.yaml", std::string(kTwoServices).substr(0, std::string(kTwoServices).find("---")));
+  ASSERT_TRUE(WaitBatch());
+  const auto& ev = batches.back();
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ev[0].type, StoreEvent::Type::kModified);
+  EXPECT_EQ(ev[0].object, (ObjectRef{"Service", "demo", "web"}));
+  EXPECT_EQ(ev[1].type, StoreEvent::Type::kDeleted);
+  EXPECT_EQ(ev[1].object, (ObjectRef{"Service", "demo", "api"}));
+}
+
+TEST_F(FileStoreTest, DecodeErrorKeepsTheFilesLastObjects) {
+  Write("a.yaml", kTwoServices);
+  Open();
+  // A wrong-typed field in one document, and a YAML syntax error, each keep every object.
+  std::string typo = kTwoServices;
+  typo.replace(typo.find("port: 80"), 8, "port: eighty");
+  Write("a.yaml", typo);
+  ASSERT_TRUE(WaitBatch());
+  EXPECT_EQ(Names(), (std::set<std::string>{"web", "api"}));
+  EXPECT_TRUE(HasErrorMentioning("a.yaml"));
+  Write("a.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: [unclosed\n");
+  io.run_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(Names(), (std::set<std::string>{"web", "api"}));
+  // Fixed: the file is the truth again, and a document removed from a clean file is deleted.
+  Write("a.yaml", std::string(kTwoServices).substr(0, std::string(kTwoServices).find("---")));
+  io.run_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(Names(), (std::set<std::string>{"web"}));
+  EXPECT_FALSE(HasErrorMentioning("a.yaml"));
+}
+
+TEST_F(FileStoreTest, UnreadableFileOrDirectoryInItsPlaceKeepsObjects) {
+  Write("a.yaml", kTwoServices);
+  Write("b.yaml", std::string(kTwoServices).replace(std::string(kTwoServices).find("web"), 3, "db"));
+  Open();
+  ASSERT_EQ(Names().size(), 3u);
+  // Replaced by a directory of the same name.
+  fs::remove(dir / "a.yaml");
+  fs::create_directory(dir / "a.yaml");
+  io.run_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(Names().count("web"), 1u);
+  EXPECT_TRUE(HasErrorMentioning("a.yaml"));
+  // A file that cannot be opened (mode 000 is not enough for root: a FIFO opened
+  // non-blocking is refused as "not a regular file" just the same).
+  fs::remove(dir / "b.yaml");
+  ASSERT_EQ(mkfifo((dir / "b.yaml").c_str(), 0644), 0);
+  io.run_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(Names().count("db"), 1u) << "a FIFO in a file's place neither blocks nor deletes";
+  // Only deleting the path deletes the objects.
+  fs::remove(dir / "a.yaml");
+  fs::remove(dir / "b.yaml");
+  io.run_for(std::chrono::milliseconds(300));
+  EXPECT_TRUE(Names().empty());
+}
+
+TEST_F(FileStoreTest, SymlinkLoopIsNamedAndTheRestLoads) {
+  Write("a.yaml", kTwoServices);
+  fs::create_symlink(dir / "loop.yaml", dir / "loop.yaml");
+  Open();
+  EXPECT_EQ(Names().size(), 2u);
+  EXPECT_TRUE(HasErrorMentioning("loop.yaml"));
+}
+
+TEST_F(FileStoreTest, FileBeingWrittenIsReadOnceQuiet) {
+  Write("a.yaml", kTwoServices);
+  Open();
+  // Truncated as `>` does, and not yet rewritten: the last version stays meanwhile.
+  std::ofstream(dir / "a.yaml", std::ios::trunc).flush();
+  io.run_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(Names().size(), 2u);
+}
+
+TEST_F(FileStoreTest, StatusIsSeenAtOnceAndWrittenInTheBackground) {
+  Write("a.yaml", kTwoServices);
+  Open();
+  ServiceStatus st{"demo", "web", "public", {*IPAddr::Parse("192.0.2.1")}, ""};
+  store->WriteStatus(st);
+  const auto& svc = store->snapshot().services;
+  auto web = std::find_if(svc.begin(), svc.end(), [](const Service& s) { return s.meta.name == "web"; });
+  ASSERT_EQ(web->ingress.size(), 1u);
+  EXPECT_EQ(web->ingress[0].ip, IPAddr::Parse("192.0.2.1"));
+  store->FlushStatus();
+  EXPECT_TRUE(fs::exists(dir / "status" / "demo_web.json"));
+  // A name that is not a DNS-1123 name never becomes a path.
+  EXPECT_THROW(store->WriteStatus({"demo", "../../etc", "", {}, ""}), std::invalid_argument);
+  // A FIFO among the status files is skipped at start, without blocking.
+  ASSERT_EQ(mkfifo((dir / "status" / "demo_x.json").c_str(), 0644), 0);
+  store.reset();
+  Open();
+  EXPECT_EQ(store->statuses().size(), 1u);
+}
+
+}  // namespace
+}  // namespace ironlb
