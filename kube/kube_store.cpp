@@ -41,7 +41,7 @@ std::vector<Resource> Resources(const std::string& ns) {
 // What of a ServiceStatus the API server holds: the pool annotation and the ingress IPs.
 struct Recorded {
   std::string pool;
-  std::vector<std::string> ips;
+  std::vector<IPAddr> ips;
   bool operator==(const Recorded&) const = default;
 };
 
@@ -55,7 +55,7 @@ Recorded RecordedOf(const Service& svc) {
   auto it = svc.meta.annotations.find(kAllocatedFromPoolAnnotation);
   if (it != svc.meta.annotations.end()) r.pool = it->second;
   for (const auto& ing : svc.ingress) {
-    if (!ing.ip.empty()) r.ips.push_back(ing.ip);
+    if (ing.ip) r.ips.push_back(*ing.ip);
   }
   return r;
 }
@@ -284,7 +284,7 @@ asio::awaitable<void> KubeStore::WriteLoop(std::string key) {
         nlohmann::json ingress = nullptr;
         if (!want.ips.empty()) {
           ingress = nlohmann::json::array();
-          for (const auto& ip : want.ips) ingress.push_back({{"ip", ip}});
+          for (const auto& ip : want.ips) ingress.push_back({{"ip", ip.str()}});
         }
         nlohmann::json patch;
         patch["status"]["loadBalancer"]["ingress"] = ingress;

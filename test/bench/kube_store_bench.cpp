@@ -63,7 +63,8 @@ void BM_KubeStoreScale(benchmark::State& state) {
       store.WriteStatus({"bench",
                          name,
                          "pool",
-                         {"198.18." + std::to_string(i / 256) + "." + std::to_string(i % 256)},
+                         {*ironlb::IPAddr::Parse("198.18." + std::to_string(i / 256) + "." +
+                                                 std::to_string(i % 256))},
                          ""});
     }
     auto all_written = [&] {

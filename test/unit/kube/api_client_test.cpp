@@ -5,7 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/buffers_iterator.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/use_future.hpp>
 #include <fstream>
 #include <sstream>

@@ -242,7 +242,7 @@ TEST_F(KubeStoreTest, WritesStatusAnnotationAndEventsOnce) {
   ASSERT_TRUE(RunUntil([&] { return store->synced(); }));
   EXPECT_TRUE(store->statuses().empty());
 
-  const ServiceStatus want{"demo", "web", "pool-a", {"192.0.2.10"}, ""};
+  const ServiceStatus want{"demo", "web", "pool-a", {*IPAddr::Parse("192.0.2.10")}, ""};
   store->WriteStatus(want);
   EXPECT_EQ(store->statuses(), std::vector<ServiceStatus>{want});  // before the watch shows it
   store->WriteStatus(want);                                        // a second pass: no request
@@ -284,7 +284,7 @@ TEST_F(KubeStoreTest, WritesStatusAnnotationAndEventsOnce) {
   other["status"]["loadBalancer"]["ingress"] = {{{"ip", "203.0.113.9"}}};
   Apply(api.url(), other);
   ASSERT_TRUE(RunUntil([&] { return !store->statuses().empty(); }));
-  EXPECT_EQ(store->statuses()[0].ips, std::vector<std::string>{"203.0.113.9"});
+  EXPECT_EQ(store->statuses()[0].ips, std::vector<IPAddr>{*IPAddr::Parse("203.0.113.9")});
 }
 
 TEST_F(KubeStoreTest, TlsWithTheKubeconfigCaAndRotatedToken) {

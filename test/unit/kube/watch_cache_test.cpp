@@ -68,7 +68,8 @@ TEST(WatchCache, ListThenRecordedWatchGivesEachChangeOnce) {
   const Service* web = Find(cache, "demo/web-lb");
   ASSERT_NE(web, nullptr);
   ASSERT_EQ(web->ingress.size(), 1u);
-  EXPECT_EQ(web->ingress[0].ip, "192.0.2.10");
+  ASSERT_TRUE(web->ingress[0].ip);
+  EXPECT_EQ(web->ingress[0].ip->str(), "192.0.2.10");
   EXPECT_EQ(web->type, "LoadBalancer");
   EXPECT_EQ(web->external_traffic_policy, "Local");
   EXPECT_EQ(web->meta.source, "api");
