@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <iostream>
 
+#include "kube/kube_store.h"
 #include "runtime/agent.h"
 #include "runtime/components.h"
 #include "runtime/log.h"
@@ -39,9 +40,26 @@ int main(int argc, char** argv) {
   }
 
   boost::asio::io_context io;
-  // Standalone: the directory is the store (--kubeconfig is refused by the option parser until
-  // the Kubernetes store lands).
-  Agent agent(io, *opts, std::make_unique<FileStore>(io, opts->config_dir));
+  // The one choice between standalone and cluster: which store the objects come from.
+  std::unique_ptr<ObjectStore> store;
+  try {
+    if (opts->cluster()) {
+      kube::ClusterConfig cluster =
+          opts->in_cluster ? kube::InClusterConfig()
+                           : kube::LoadKubeconfig(opts->kubeconfig, opts->kube_context);
+      kube::KubeStoreOptions ko;
+      ko.ns = opts->ns;
+      ko.rate_limit = {opts->kube_qps, opts->kube_burst};
+      ko.instance = opts->node;
+      store = std::make_unique<kube::KubeStore>(io, std::move(cluster), std::move(ko));
+    } else {
+      store = std::make_unique<FileStore>(io, opts->config_dir);
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "ironlb-agent: " << e.what() << "\n";
+    return 2;
+  }
+  Agent agent(io, *opts, std::move(store));
   try {
     if (opts->want_speaker && !opts->no_dataplane) {
       if (opts->interfaces.empty()) {

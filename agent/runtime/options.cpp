@@ -2,16 +2,22 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <stdexcept>
+#include <string>
 
 namespace ironlb {
 
 const char* const kAgentUsage =
-    R"(usage: ironlb-agent --node NAME (--config DIR | --kubeconfig FILE) [options]
+    R"(usage: ironlb-agent --node NAME (--config DIR | --kubeconfig FILE | --in-cluster) [options]
 
   --node NAME            this node's name (matches Node objects and EndpointSlice nodeName)
   --config DIR           standalone mode: read every *.yaml in DIR and watch it; assignments
                          are written to DIR/status/ (the API server's part)
-  --kubeconfig FILE      cluster mode (not available in this build)
+  --kubeconfig FILE      cluster mode: the API server and credentials of FILE's current context
+  --context NAME         with --kubeconfig: use this context instead of the current one
+  --in-cluster           cluster mode from the pod's service account (KUBERNETES_SERVICE_HOST)
+  --kube-qps N           requests per second to the API server (default 5; 0: unlimited)
+  --kube-burst N         requests allowed at once above that rate (default 10)
   --role ROLE            controller | speaker | all (default all)
   --interface IFACE      uplink to attach XDP to and announce on (repeatable)
   --xdp-mode MODE        native | generic | auto (default auto: native, else generic with a warning)
@@ -56,6 +62,26 @@ std::optional<AgentOptions> ParseAgentOptions(const std::vector<std::string>& ar
       if (!value(&o.config_dir)) return std::nullopt;
     } else if (a == "--kubeconfig") {
       if (!value(&o.kubeconfig)) return std::nullopt;
+    } else if (a == "--context") {
+      if (!value(&o.kube_context)) return std::nullopt;
+    } else if (a == "--in-cluster") {
+      o.in_cluster = true;
+    } else if (a == "--kube-qps" || a == "--kube-burst") {
+      std::string v;
+      if (!value(&v)) return std::nullopt;
+      try {
+        size_t used = 0;
+        const double n = std::stod(v, &used);
+        if (used != v.size() || n < 0) throw std::invalid_argument(v);
+        if (a == "--kube-qps") {
+          o.kube_qps = n;
+        } else {
+          o.kube_burst = static_cast<int>(n);
+        }
+      } catch (const std::exception&) {
+        *error = a + " must be a non-negative number, not '" + v + "'";
+        return std::nullopt;
+      }
     } else if (a == "--role") {
       if (!value(&role)) return std::nullopt;
       if (role == "controller") {
@@ -125,12 +151,11 @@ std::optional<AgentOptions> ParseAgentOptions(const std::vector<std::string>& ar
     *error = "--node is required";
     return std::nullopt;
   }
-  if (o.config_dir.empty() == o.kubeconfig.empty()) {
-    *error = "exactly one of --config DIR (standalone) or --kubeconfig FILE (cluster) is required";
-    return std::nullopt;
-  }
-  if (!o.kubeconfig.empty()) {
-    *error = "--kubeconfig: cluster mode is not available in this build yet; use --config DIR";
+  const int sources = !o.config_dir.empty() + !o.kubeconfig.empty() + o.in_cluster;
+  if (sources != 1) {
+    *error =
+        "exactly one of --config DIR (standalone), --kubeconfig FILE or --in-cluster "
+        "(cluster) is required";
     return std::nullopt;
   }
   return o;

@@ -11,8 +11,12 @@ namespace ironlb {
 
 struct AgentOptions {
   std::string node;
-  std::string config_dir;  // standalone: directory of YAML (FileStore)
-  std::string kubeconfig;  // cluster: not yet supported
+  std::string config_dir;    // standalone: directory of YAML (FileStore)
+  std::string kubeconfig;    // cluster mode through a kubeconfig file
+  bool in_cluster = false;   // cluster mode through the pod's service account
+  std::string kube_context;  // kubeconfig context; empty: current-context
+  double kube_qps = 5;       // client-side rate limit towards the API server (client-go's default)
+  int kube_burst = 10;
   bool want_controller = true;
   bool want_speaker = true;
   std::vector<std::string> interfaces;
@@ -29,6 +33,8 @@ struct AgentOptions {
   std::string log_level = "info";
   uint32_t max_services = 0;  // data-plane map sizes; 0: compiled defaults
   uint32_t max_endpoints = 0;
+
+  bool cluster() const { return !kubeconfig.empty() || in_cluster; }
 };
 
 extern const char* const kAgentUsage;

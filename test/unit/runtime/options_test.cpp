@@ -55,5 +55,26 @@ TEST(AgentOptions, ErrorsNameTheFlag) {
   EXPECT_NE(err.find("--config"), std::string::npos);
 }
 
+TEST(AgentOptions, ClusterModes) {
+  std::string err;
+  auto o = Parse({"--node", "n", "--kubeconfig", "/k", "--context", "prod", "--kube-qps", "20",
+                  "--kube-burst", "40"},
+                 &err);
+  ASSERT_TRUE(o) << err;
+  EXPECT_TRUE(o->cluster());
+  EXPECT_EQ(o->kube_context, "prod");
+  EXPECT_EQ(o->kube_qps, 20);
+  EXPECT_EQ(o->kube_burst, 40);
+  o = Parse({"--node", "n", "--in-cluster"}, &err);
+  ASSERT_TRUE(o) << err;
+  EXPECT_TRUE(o->in_cluster && o->cluster());
+  EXPECT_EQ(o->kube_qps, 5);  // client-go's defaults
+  EXPECT_EQ(o->kube_burst, 10);
+  EXPECT_FALSE(Parse({"--node", "n", "--in-cluster", "--config", "d"}, &err));
+  EXPECT_NE(err.find("exactly one"), std::string::npos);
+  EXPECT_FALSE(Parse({"--node", "n", "--in-cluster", "--kube-qps", "fast"}, &err));
+  EXPECT_NE(err.find("--kube-qps"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ironlb

@@ -1,0 +1,384 @@
+#include "kube/kube_store.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <charconv>
+#include <ctime>
+
+#include "kube/api_object.h"
+#include "runtime/log.h"
+#include "store/file_store.h"
+
+namespace ironlb::kube {
+namespace {
+
+namespace asio = boost::asio;
+using boost::beast::http::verb;
+constexpr unsigned kHttpNotFound = 404;
+constexpr int kWriteAttempts = 5;
+constexpr size_t kMaxEventsInFlight = 64;
+constexpr auto kWriteBackoff = std::chrono::milliseconds(200);
+
+std::vector<Resource> Resources(const std::string& ns) {
+  const std::string m1 = "/apis/metallb.io/v1beta1/namespaces/" + ns + "/";
+  const std::string m2 = "/apis/metallb.io/v1beta2/namespaces/" + ns + "/";
+  return {
+      {"v1", "Namespace", "/api/v1/namespaces"},
+      {"v1", "Node", "/api/v1/nodes"},
+      {"v1", "Secret", "/api/v1/namespaces/" + ns + "/secrets"},
+      {"metallb.io/v1beta1", "IPAddressPool", m1 + "ipaddresspools"},
+      {"metallb.io/v1beta1", "L2Advertisement", m1 + "l2advertisements"},
+      {"metallb.io/v1beta1", "BGPAdvertisement", m1 + "bgpadvertisements"},
+      {"metallb.io/v1beta2", "BGPPeer", m2 + "bgppeers"},
+      {"metallb.io/v1beta1", "BFDProfile", m1 + "bfdprofiles"},
+      {"metallb.io/v1beta1", "Community", m1 + "communities"},
+      {"v1", "Service", "/api/v1/services"},
+      {"discovery.k8s.io/v1", "EndpointSlice", "/apis/discovery.k8s.io/v1/endpointslices"},
+  };
+}
+
+// What of a ServiceStatus the API server holds: the pool annotation and the ingress IPs.
+struct Recorded {
+  std::string pool;
+  std::vector<IPAddr> ips;
+  bool operator==(const Recorded&) const = default;
+};
+
+Recorded RecordedOf(const std::optional<ServiceStatus>& s) {
+  if (!s || s->ips.empty()) return {};
+  return {s->pool, s->ips};
+}
+
+Recorded RecordedOf(const Service& svc) {
+  Recorded r;
+  auto it = svc.meta.annotations.find(kAllocatedFromPoolAnnotation);
+  if (it != svc.meta.annotations.end()) r.pool = it->second;
+  for (const auto& ing : svc.ingress) {
+    if (ing.ip) r.ips.push_back(*ing.ip);
+  }
+  return r;
+}
+
+// resourceVersions are opaque, but every server in practice uses etcd revisions; where both
+// parse as integers this says whether `v` is at or after `since`.
+bool AtOrAfter(const std::string& v, const std::string& since) {
+  uint64_t a = 0, b = 0;
+  const bool na = std::from_chars(v.data(), v.data() + v.size(), a).ec == std::errc();
+  const bool nb = std::from_chars(since.data(), since.data() + since.size(), b).ec == std::errc();
+  return na && nb ? a >= b : v == since;
+}
+
+std::string ApiVersionOfKind(const std::string& kind) {
+  if (kind == "Service" || kind == "Node" || kind == "Namespace" || kind == "Secret") return "v1";
+  if (kind == "EndpointSlice") return "discovery.k8s.io/v1";
+  if (kind == "BGPPeer") return "metallb.io/v1beta2";
+  return "metallb.io/v1beta1";
+}
+
+std::string NowRfc3339() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string PathOfService(const std::string& ns, const std::string& name) {
+  return "/api/v1/namespaces/" + ns + "/services/" + name;
+}
+
+}  // namespace
+
+KubeStore::KubeStore(asio::io_context& io, ClusterConfig cfg, KubeStoreOptions opts)
+    : io_(io),
+      opts_(std::move(opts)),
+      client_(io, std::move(cfg), opts_.rate_limit),
+      settle_timer_(io) {
+  for (auto& res : Resources(opts_.ns)) {
+    informers_.push_back(
+        std::make_unique<Informer>(io_, client_, std::move(res), opts_.informer,
+                                   [this](const std::vector<StoreEvent>& evs) { OnEvents(evs); }));
+  }
+}
+
+KubeStore::~KubeStore() {
+  Stop();
+}
+
+std::string KubeStore::description() const {
+  return "api " + client_.config().url();
+}
+
+void KubeStore::Start(ChangeHandler on_change) {
+  on_change_ = std::move(on_change);
+  log::Info("kube", "watching " + client_.config().url() + " (" + client_.config().source +
+                        "), metallb.io objects in namespace " + opts_.ns);
+  for (auto& inf : informers_) inf->Start();
+}
+
+void KubeStore::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  for (auto& inf : informers_) inf->Stop();
+  client_.Abort();
+  settle_timer_.cancel();
+}
+
+void KubeStore::OnEvents(const std::vector<StoreEvent>& events) {
+  pending_.insert(pending_.end(), events.begin(), events.end());
+  if (settle_armed_ || stopped_) return;
+  settle_armed_ = true;
+  settle_timer_.expires_after(opts_.settle);
+  settle_timer_.async_wait([this](const boost::system::error_code& ec) {
+    settle_armed_ = false;
+    if (!ec && !stopped_) Flush();
+  });
+}
+
+void KubeStore::Flush() {
+  if (!synced_) {
+    for (const auto& inf : informers_) {
+      if (!inf->synced()) return;  // the events wait for the last first list
+    }
+    synced_ = true;
+    log::Info("kube", "all informers synced");
+  }
+  Rebuild();
+  std::vector<StoreEvent> batch = std::move(pending_);
+  pending_.clear();
+  ForgetOutdatedWrites(batch);
+  if (on_change_) on_change_(batch);
+}
+
+void KubeStore::Rebuild() {
+  Snapshot snap;
+  for (const auto& inf : informers_) {
+    for (const auto& [key, entry] : inf->cache().entries()) AppendSnapshot(&snap, entry.decoded);
+  }
+  snapshot_ = std::move(snap);
+  service_index_.clear();
+  for (size_t i = 0; i < snapshot_.services.size(); ++i)
+    service_index_[snapshot_.services[i].key()] = i;
+}
+
+const Service* KubeStore::FindService(const std::string& key) const {
+  auto it = service_index_.find(key);
+  return it == service_index_.end() ? nullptr : &snapshot_.services[it->second];
+}
+
+void KubeStore::ForgetOutdatedWrites(const std::vector<StoreEvent>& events) {
+  for (const auto& ev : events) {
+    if (ev.object.kind != "Service") continue;
+    const std::string key = ev.object.ns + "/" + ev.object.name;
+    auto it = written_.find(key);
+    if (it == written_.end() || it->second.in_flight) continue;
+    const Service* svc = FindService(key);
+    if (!svc) {
+      written_.erase(it);
+      continue;
+    }
+    // Once the watch has passed our write, the API's view is the truth again: someone else
+    // changed the status (or our write was undone), and the controller must decide anew.
+    if (!it->second.version.empty() && AtOrAfter(ev.version, it->second.version) &&
+        RecordedOf(*svc) != RecordedOf(it->second.status)) {
+      written_.erase(it);
+    }
+  }
+}
+
+std::vector<ServiceStatus> KubeStore::statuses() const {
+  std::map<std::string, ServiceStatus> out;
+  for (const auto& svc : snapshot_.services) {
+    const Recorded r = RecordedOf(svc);
+    if (r.ips.empty() && r.pool.empty()) continue;
+    out[svc.key()] = ServiceStatus{svc.meta.ns, svc.meta.name, r.pool, r.ips, ""};
+  }
+  for (const auto& [key, w] : written_) {
+    if (w.status) {
+      out[key] = *w.status;
+    } else {
+      out.erase(key);
+    }
+  }
+  std::vector<ServiceStatus> v;
+  v.reserve(out.size());
+  for (auto& [key, s] : out) v.push_back(std::move(s));
+  return v;
+}
+
+void KubeStore::WriteStatus(const ServiceStatus& s) {
+  Written& w = written_[s.key()];
+  w.status = s;
+  if (w.in_flight) {
+    w.rewrite = true;
+    return;
+  }
+  const Service* svc = FindService(s.key());
+  if (svc && RecordedOf(*svc) == RecordedOf(w.status)) {
+    w.version = svc->meta.resource_version;  // the API already says so (a pending reason only)
+    return;
+  }
+  StartWrite(s.key());
+}
+
+void KubeStore::RemoveStatus(const std::string& ns, const std::string& name) {
+  const std::string key = ns + "/" + name;
+  Written& w = written_[key];
+  w.status.reset();
+  if (w.in_flight) {
+    w.rewrite = true;
+    return;
+  }
+  const Service* svc = FindService(key);
+  if (!svc || RecordedOf(*svc) == Recorded{}) {
+    if (svc) w.version = svc->meta.resource_version;
+    return;
+  }
+  StartWrite(key);
+}
+
+void KubeStore::StartWrite(const std::string& key) {
+  written_[key].in_flight = true;
+  asio::co_spawn(io_, WriteLoop(key), [](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      log::Error("kube", std::string("status writer failed: ") + ex.what());
+    }
+  });
+}
+
+asio::awaitable<void> KubeStore::WriteLoop(std::string key) {
+  const auto slash = key.find('/');
+  const std::string ns = key.substr(0, slash), name = key.substr(slash + 1);
+  const std::string path = PathOfService(ns, name);
+  asio::steady_timer timer(io_);
+  for (int attempt = 1; !stopped_; ++attempt) {
+    auto it = written_.find(key);
+    if (it == written_.end()) co_return;
+    it->second.rewrite = false;
+    const Recorded want = RecordedOf(it->second.status);
+    const Service* svc = FindService(key);
+    const Recorded have = svc ? RecordedOf(*svc) : Recorded{};
+    std::string error, version;
+    bool gone = false;
+    try {
+      // The annotation first: a speaker that sees the ingress IP can then already tell its pool.
+      if (want.pool != have.pool) {
+        nlohmann::json patch;
+        patch["metadata"]["annotations"][kAllocatedFromPoolAnnotation] =
+            want.pool.empty() ? nlohmann::json(nullptr) : nlohmann::json(want.pool);
+        const HttpResponse r = co_await client_.Request(verb::patch, path, patch.dump(),
+                                                        "application/merge-patch+json");
+        if (r.status == kHttpNotFound)
+          gone = true;
+        else if (r.status / 100 != 2)
+          throw ApiError::From("annotate " + key, r);
+        else
+          version = ResourceVersionOf(nlohmann::json::parse(r.body, nullptr, false));
+      }
+      if (!gone && want.ips != have.ips) {
+        nlohmann::json ingress = nullptr;
+        if (!want.ips.empty()) {
+          ingress = nlohmann::json::array();
+          for (const auto& ip : want.ips) ingress.push_back({{"ip", ip.str()}});
+        }
+        nlohmann::json patch;
+        patch["status"]["loadBalancer"]["ingress"] = ingress;
+        const HttpResponse r = co_await client_.Request(verb::patch, path + "/status", patch.dump(),
+                                                        "application/merge-patch+json");
+        if (r.status == kHttpNotFound)
+          gone = true;
+        else if (r.status / 100 != 2)
+          throw ApiError::From("status of " + key, r);
+        else
+          version = ResourceVersionOf(nlohmann::json::parse(r.body, nullptr, false));
+      }
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    it = written_.find(key);
+    if (it == written_.end()) co_return;
+    if (gone) {
+      written_.erase(it);  // the Service was deleted meanwhile; nothing to record
+      co_return;
+    }
+    if (error.empty()) {
+      ++status_writes_;
+      if (!version.empty()) it->second.version = version;
+      if (it->second.rewrite) continue;
+      it->second.in_flight = false;
+      co_return;
+    }
+    log::Warn("kube", "cannot write status of Service " + key + " (attempt " +
+                          std::to_string(attempt) + "): " + error);
+    if (attempt >= kWriteAttempts) {
+      // Give the decision back: forget the write and let the agent run a pass for this Service.
+      written_.erase(it);
+      OnEvents({StoreEvent{StoreEvent::Type::kModified, {"Service", ns, name}, ""}});
+      co_return;
+    }
+    timer.expires_after(kWriteBackoff * (1 << attempt));
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+void KubeStore::EmitEvent(const ObjectEvent& ev) {
+  if (stopped_) return;
+  if (events_in_flight_ >= kMaxEventsInFlight) {
+    log::Debug("kube",
+               "dropping event " + ev.reason + " on " + ev.about.str() + ": too many in flight");
+    return;
+  }
+  ++events_in_flight_;
+  asio::co_spawn(io_, SendEvent(ev), [this](std::exception_ptr) { --events_in_flight_; });
+}
+
+asio::awaitable<void> KubeStore::SendEvent(ObjectEvent ev) {
+  const std::string ns = ev.about.ns.empty() ? "default" : ev.about.ns;
+  nlohmann::json involved = {{"kind", ev.about.kind},
+                             {"namespace", ev.about.ns},
+                             {"name", ev.about.name},
+                             {"apiVersion", ApiVersionOfKind(ev.about.kind)}};
+  if (ev.about.kind == "Service") {
+    if (const Service* svc = FindService(ev.about.ns + "/" + ev.about.name)) {
+      involved["uid"] = svc->meta.uid;
+      involved["resourceVersion"] = svc->meta.resource_version;
+    }
+  }
+  char suffix[24];
+  std::snprintf(
+      suffix, sizeof suffix, "%llx",
+      static_cast<unsigned long long>(std::chrono::system_clock::now().time_since_epoch() /
+                                      std::chrono::nanoseconds(1)));
+  const std::string now = NowRfc3339();
+  const nlohmann::json body = {
+      {"apiVersion", "v1"},
+      {"kind", "Event"},
+      {"metadata", {{"name", ev.about.name + "." + suffix}, {"namespace", ns}}},
+      {"involvedObject", involved},
+      {"reason", ev.reason},
+      {"message", ev.message},
+      {"source", {{"component", opts_.component}}},
+      {"firstTimestamp", now},
+      {"lastTimestamp", now},
+      {"count", 1},
+      {"type", ev.type == ObjectEvent::Type::kWarning ? "Warning" : "Normal"},
+      {"reportingComponent", opts_.component},
+      {"reportingInstance", opts_.instance},
+  };
+  try {
+    const HttpResponse r =
+        co_await client_.Request(verb::post, "/api/v1/namespaces/" + ns + "/events", body.dump());
+    if (r.status / 100 != 2)
+      throw ApiError::From("event " + ev.reason + " on " + ev.about.str(), r);
+  } catch (const std::exception& e) {
+    if (!stopped_) log::Warn("kube", e.what());
+  }
+}
+
+}  // namespace ironlb::kube

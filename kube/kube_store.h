@@ -1,0 +1,89 @@
+// KubeStore: the ObjectStore backed by the Kubernetes API. Informers keep the objects ironlb
+// reads (Services, EndpointSlices, Nodes, Namespaces, Secrets, the metallb.io kinds in the
+// agent's namespace); the controller's decisions go back as Service status, the
+// allocated-from-pool annotation and core/v1 Events. All on the agent's io_context.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kube/api_client.h"
+#include "kube/asio_coroutine.h"
+#include "kube/informer.h"
+#include "store/object_store.h"
+
+namespace ironlb::kube {
+
+struct KubeStoreOptions {
+  std::string ns = "ironlb-system";  // where the metallb.io objects live
+  RateLimit rate_limit;
+  InformerOptions informer;
+  std::chrono::milliseconds settle{50};  // changes within this window reach on_change together
+  std::string component = "metallb-controller";  // Event source, as MetalLB reports it
+  std::string instance;                          // Event reportingInstance (the node)
+};
+
+class KubeStore : public ObjectStore {
+ public:
+  KubeStore(boost::asio::io_context& io, ClusterConfig cfg, KubeStoreOptions opts);
+  ~KubeStore() override;
+
+  void Start(ChangeHandler on_change) override;
+  // Cancels the watches, timers and requests; their coroutines finish on the io_context, so
+  // let it run (the agent's shutdown does) before destroying the store.
+  void Stop() override;
+  const Snapshot& snapshot() const override { return snapshot_; }
+  bool synced() const override { return synced_; }
+  std::string description() const override;
+  std::vector<ServiceStatus> statuses() const override;
+  void WriteStatus(const ServiceStatus& s) override;
+  void RemoveStatus(const std::string& ns, const std::string& name) override;
+  void EmitEvent(const ObjectEvent& ev) override;
+
+  ApiClient& client() { return client_; }
+  const std::vector<std::unique_ptr<Informer>>& informers() const { return informers_; }
+  uint64_t status_writes() const { return status_writes_; }
+
+ private:
+  // What this store last wrote for a Service (or that it removed the assignment), so that the
+  // agent's next pass does not write it again before the watch shows it.
+  struct Written {
+    std::optional<ServiceStatus> status;  // nullopt: removed
+    std::string version;                  // resourceVersion our last write produced
+    bool in_flight = false;
+    bool rewrite = false;  // changed again while in flight
+  };
+
+  void OnEvents(const std::vector<StoreEvent>& events);
+  void Flush();
+  void Rebuild();
+  void ForgetOutdatedWrites(const std::vector<StoreEvent>& events);
+  void StartWrite(const std::string& key);
+  boost::asio::awaitable<void> WriteLoop(std::string key);
+  boost::asio::awaitable<void> SendEvent(ObjectEvent ev);
+  const Service* FindService(const std::string& key) const;
+
+  boost::asio::io_context& io_;
+  KubeStoreOptions opts_;
+  ApiClient client_;
+  std::vector<std::unique_ptr<Informer>> informers_;
+  ChangeHandler on_change_;
+  boost::asio::steady_timer settle_timer_;
+  bool settle_armed_ = false;
+  std::vector<StoreEvent> pending_;
+  Snapshot snapshot_;
+  std::map<std::string, size_t> service_index_;  // ns/name -> index in snapshot_.services
+  std::map<std::string, Written> written_;
+  bool synced_ = false;
+  bool stopped_ = false;
+  uint64_t status_writes_ = 0;
+  size_t events_in_flight_ = 0;
+};
+
+}  // namespace ironlb::kube
