@@ -41,7 +41,9 @@ Announcements ComputeAnnouncements(const Model& model, const std::string& node) 
   const Labels labels = model.NodeLabels(node);
   for (const auto& [name, peer] : cfg.peers)
     if (AnyMatches(peer.node_selectors, labels)) out.by_peer[name];
-  if (out.by_peer.empty()) return out;
+  // An excluded node keeps its sessions (so it can announce again without a reconnect) but
+  // announces nothing.
+  if (out.by_peer.empty() || !model.NodeMayAnnounce(node)) return out;
 
   for (const Service& svc : model.snap().services) {
     if (svc.type != "LoadBalancer") continue;

@@ -70,7 +70,7 @@ std::optional<DesiredL2> L2For(const IPAddr& vip, const Model& model,
       announced = true;
       bool selects_me = false;
       for (const auto& n : node_names)
-        if (AnyMatches(ad.node_selectors, model.NodeLabels(n))) {
+        if (model.NodeMayAnnounce(n) && AnyMatches(ad.node_selectors, model.NodeLabels(n))) {
           eligible.insert(n);
           selects_me = selects_me || n == node;
         }

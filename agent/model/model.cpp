@@ -68,6 +68,13 @@ Labels Model::NodeLabels(const std::string& name) const {
   return {{kHostnameLabel, name}};
 }
 
+bool Model::NodeMayAnnounce(const std::string& name) const {
+  const Node* n = FindNode(name);
+  if (!n) return true;
+  if (n->meta.labels.count(kExcludeFromLBLabel)) return false;
+  return !n->network_unavailable.value_or(false);
+}
+
 bool SelectsPool(const std::vector<std::string>& names, const std::vector<LabelSelector>& selectors,
                  const IPAddressPool& pool) {
   if (names.empty() && selectors.empty()) return true;

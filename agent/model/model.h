@@ -15,6 +15,9 @@ namespace ironlb {
 // Kubernetes' well-known label every Node carries; the fallback identity of a node that has no
 // Node object (standalone configurations often list none).
 inline constexpr const char* kHostnameLabel = "kubernetes.io/hostname";
+// Kubernetes' well-known label that keeps a node out of external load balancers.
+inline constexpr const char* kExcludeFromLBLabel =
+    "node.kubernetes.io/exclude-from-external-load-balancers";
 
 class Model {
  public:
@@ -39,6 +42,10 @@ class Model {
   const Node* FindNode(const std::string& name) const;
   // A node's labels; a node without a Node object carries only kubernetes.io/hostname.
   Labels NodeLabels(const std::string& name) const;
+  // Whether a node may announce VIPs at all (L2 and BGP alike): not when labelled
+  // node.kubernetes.io/exclude-from-external-load-balancers or while its NetworkUnavailable
+  // condition is true. A node without a Node object (standalone) may.
+  bool NodeMayAnnounce(const std::string& name) const;
 
  private:
   const Config& cfg_;

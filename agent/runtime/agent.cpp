@@ -79,7 +79,9 @@ void Agent::ShutdownFrom(size_t remaining) {
 }
 
 void Agent::Reconcile() {
-  if (stopping_) return;
+  // Before the store's first full list a pass would see an empty cluster and withdraw
+  // everything a restarted agent had left serving; the first sync triggers the first pass.
+  if (stopping_ || !store_->synced()) return;
   ++passes_;
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();

@@ -159,3 +159,22 @@ TEST(Announcements, NodeWithoutNodeObjectMatchesByHostnameLikeTheDataPlane) {
 
 }  // namespace
 }  // namespace ironlb::bgp
+
+namespace ironlb::bgp {
+namespace {
+
+TEST(Announcements, ExcludedOrNetworkUnavailableNodeKeepsSessionsButAnnouncesNothing) {
+  World w;
+  w.snap.nodes[0].meta.labels["node.kubernetes.io/exclude-from-external-load-balancers"] = "";
+  auto a = w.Run();
+  ASSERT_EQ(a.by_peer.size(), 2u) << "sessions stay up";
+  EXPECT_TRUE(a.by_peer["ext"].empty());
+  w.snap.nodes[0].meta.labels.erase("node.kubernetes.io/exclude-from-external-load-balancers");
+  w.snap.nodes[0].network_unavailable = true;
+  EXPECT_TRUE(w.Run().by_peer["ext"].empty());
+  w.snap.nodes[0].network_unavailable = false;
+  EXPECT_FALSE(w.Run().by_peer["ext"].empty());
+}
+
+}  // namespace
+}  // namespace ironlb::bgp

@@ -161,6 +161,19 @@ TEST(ComputeDesired, L2OwnedOnlyWhenTheSoleEligibleNode) {
   EXPECT_TRUE(Desired(snap, PoolWithL2({only_b}), "node-b").l2[0].owned);
 }
 
+TEST(ComputeDesired, ExcludedNodeIsNeverAnL2Announcer) {
+  Snapshot snap;
+  snap.services = {LbService("web", "198.51.100.10")};
+  snap.nodes = {MakeNode("node-a"), MakeNode("node-b")};
+  snap.nodes[1].meta.labels["node.kubernetes.io/exclude-from-external-load-balancers"] = "true";
+  EXPECT_TRUE(Desired(snap, PoolWithL2(), "node-a").l2[0].owned) << "node-b does not count";
+  EXPECT_FALSE(Desired(snap, PoolWithL2(), "node-b").l2[0].owned);
+  snap.nodes[1].meta.labels.clear();
+  snap.nodes[0].network_unavailable = true;
+  EXPECT_FALSE(Desired(snap, PoolWithL2(), "node-a").l2[0].owned);
+  EXPECT_TRUE(Desired(snap, PoolWithL2(), "node-b").l2[0].owned);
+}
+
 TEST(ComputeDesired, L2InterfacesFromTheAdvertisement) {
   Snapshot snap;
   snap.services = {LbService("web", "198.51.100.10")};
