@@ -151,7 +151,8 @@ TEST(RangeAllocator, AppendsWhileThereIsRoomThenReusesFreedGaps) {
   EXPECT_EQ(r.Allocate(100), 502u);
   EXPECT_EQ(r.Allocate(300), 602u);
   EXPECT_EQ(r.Allocate(200), 0u) << "end reached: the freed gap is used";
-  EXPECT_EQ(r.Allocate(60), 200u);
+  EXPECT_EQ(r.Allocate(60), 902u);
+  EXPECT_EQ(r.Allocate(50), 200u) << "the rest of the freed gap";
   EXPECT_EQ(r.Allocate(600), std::nullopt);
 }
 
