@@ -57,6 +57,14 @@ bool SameBytes(const T& a, const T& b) {
 }  // namespace
 
 std::optional<uint32_t> RangeAllocator::Allocate(uint32_t size) {
+  // Past the last table first: O(log n). Only when the end of the array is reached are the gaps
+  // that replaced and removed tables left searched, first fit. (A first-fit walk from the start
+  // for every table made 10,000 Services cost seconds.)
+  const uint32_t tail = used_.empty() ? 0 : used_.rbegin()->first + used_.rbegin()->second;
+  if (tail + static_cast<uint64_t>(size) <= capacity_) {
+    used_[tail] = size;
+    return tail;
+  }
   uint32_t next = 0;
   for (const auto& [base, len] : used_) {
     if (base - next >= size) break;
@@ -204,10 +212,11 @@ std::optional<std::string> MapSync::ApplyService(const DesiredService& s,
   if (cur != services_.end()) {
     v.id = cur->second.value.id;
   } else {
-    uint32_t id = 0;
-    while (used_service_ids_.count(id)) ++id;
-    v.id = id;
-    used_service_ids_.insert(id);
+    // Next-fit from the last id handed out (the capacity check above guarantees a free one).
+    while (used_service_ids_.count(next_service_id_))
+      next_service_id_ = next_service_id_ + 1 < max_services_ ? next_service_id_ + 1 : 0;
+    v.id = next_service_id_;
+    used_service_ids_.insert(v.id);
   }
   if (cur == services_.end() || !SameBytes(cur->second.value, v)) {
     ops_.Update(MapId::kServices, key, ToBytes(v));  // the atomic switch to the new table

@@ -22,7 +22,7 @@ namespace ironlb::dataplane {
 class RangeAllocator {
  public:
   explicit RangeAllocator(uint32_t capacity) : capacity_(capacity) {}
-  // First fit; nullopt when no gap is large enough.
+  // After the last range when there is room there, else first fit; nullopt when no gap fits.
   std::optional<uint32_t> Allocate(uint32_t size);
   void Reserve(uint32_t base, uint32_t size) { used_[base] = size; }
   void Free(uint32_t base) { used_.erase(base); }
@@ -95,6 +95,7 @@ class MapSync {
   RangeAllocator ranges_;
   std::set<uint32_t> used_service_ids_;
   uint32_t next_backend_id_ = 1;
+  uint32_t next_service_id_ = 0;
 };
 
 }  // namespace ironlb::dataplane

@@ -1,6 +1,7 @@
 #include "store/file_store.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -375,6 +376,9 @@ std::vector<StoreEvent> FileStore::Reload(bool* retry) {
   }
   files_ = std::move(next);
   Merge();
+  // yaml-cpp builds a node tree several times the size of the text and frees it in small pieces;
+  // hand those pages back rather than keep the peak of the largest decode for the agent's life.
+  if (decoded_bytes > (1u << 20)) malloc_trim(0);
   const auto took = std::chrono::steady_clock::now() - started;
   if (took > std::chrono::milliseconds(100))
     log::Info(

@@ -280,6 +280,8 @@ def run(args, binp):
             sh("ip", "netns", "del", ns, check=False)
         if mounted:
             sh("umount", mounted, check=False)
+        if os.environ.get("IRONLB_BENCH_KEEP_LOG"):
+            shutil.copy(os.path.join(work, "agent.log"), os.environ["IRONLB_BENCH_KEEP_LOG"])
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -143,13 +143,16 @@ TEST(MapSync, L2OwnershipPerInterfaceWithSilentWildcard) {
                       {{10, 0}, LB_L2_SILENT}, {{10, 7}, LB_L2_OWNED}, {{11, 0}, LB_L2_SILENT}}));
 }
 
-TEST(RangeAllocator, FirstFitReusesFreedGaps) {
+TEST(RangeAllocator, AppendsWhileThereIsRoomThenReusesFreedGaps) {
   RangeAllocator r(1000);
   EXPECT_EQ(r.Allocate(251), 0u);
   EXPECT_EQ(r.Allocate(251), 251u);
   r.Free(0);
-  EXPECT_EQ(r.Allocate(100), 0u);
-  EXPECT_EQ(r.Allocate(200), 502u);
+  EXPECT_EQ(r.Allocate(100), 502u);
+  EXPECT_EQ(r.Allocate(300), 602u);
+  EXPECT_EQ(r.Allocate(200), 0u) << "end reached: the freed gap is used";
+  EXPECT_EQ(r.Allocate(60), 902u);
+  EXPECT_EQ(r.Allocate(50), 200u) << "the rest of the freed gap";
   EXPECT_EQ(r.Allocate(600), std::nullopt);
 }
 
