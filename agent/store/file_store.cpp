@@ -277,9 +277,11 @@ void FileStore::ScheduleRescan(std::chrono::milliseconds after) {
     settle_armed_ = false;
     if (ec) return;
     bool retry = false;
+    content_changed_ = false;
     auto events = Reload(&retry);
     if (retry) ScheduleRescan(kQuietTime);
-    if (!events.empty() && on_change_) on_change_(events);
+    // Also without object events: a new decode error or a status change must reach the agent.
+    if ((!events.empty() || content_changed_) && on_change_) on_change_(events);
   });
 }
 
@@ -349,6 +351,7 @@ std::vector<StoreEvent> FileStore::Reload(bool* retry) {
     FileEntry fe;
     struct stat st {};
     std::string error;
+    content_changed_ = true;  // errors count too: a new decode error must reach the agent
     auto text = ReadRegularFile(p, &st, &error);
     if (!text) {
       if (old != files_.end()) {
@@ -374,7 +377,27 @@ std::vector<StoreEvent> FileStore::Reload(bool* retry) {
     for (const auto& r : RefsOf(fe.objects)) touched.insert(r);
     next.emplace(key, std::move(fe));
   }
+  if (files_.size() != next.size()) content_changed_ = true;
   files_ = std::move(next);
+  if (!wrote_status_) {
+    // Another process (the controller on another node) writes status/: follow it. This agent's
+    // own writes are already in memory and must not be replaced by a half-finished disk state.
+    std::map<std::string, ServiceStatus> before_st = std::move(statuses_);
+    statuses_.clear();
+    ReadStatuses();
+    for (const auto& [key, st] : statuses_) {
+      auto it = before_st.find(key);
+      if (it == before_st.end() || !(it->second == st)) {
+        touched.insert({"Service", st.ns, st.name});
+        content_changed_ = true;
+      }
+    }
+    for (const auto& [key, st] : before_st)
+      if (!statuses_.count(key)) {
+        touched.insert({"Service", st.ns, st.name});
+        content_changed_ = true;
+      }
+  }
   Merge();
   // yaml-cpp builds a node tree several times the size of the text and frees it in small pieces;
   // hand those pages back rather than keep the peak of the largest decode for the agent's life.
@@ -424,8 +447,8 @@ void FileStore::Merge() {
 }
 
 void FileStore::ReadStatuses() {
-  // Only at start: afterwards this process is the one writer of status/, so its memory is the
-  // truth and reading its own writes back would only add a pass.
+  // At start, and on every rescan while another process is the writer. Once this process has
+  // written status it is the one writer, and its memory is the truth.
   std::vector<std::string> errors;
   for (auto& s : ReadStatusDir(status_dir(), &errors)) {
     const std::string key = s.key();
@@ -443,6 +466,7 @@ std::vector<ServiceStatus> FileStore::statuses() const {
 
 void FileStore::WriteStatus(const ServiceStatus& s) {
   CheckStatusName(s.ns, s.name);
+  wrote_status_ = true;
   statuses_[s.key()] = s;
   auto it = service_index_.find(s.key());
   if (it != service_index_.end())
@@ -452,6 +476,7 @@ void FileStore::WriteStatus(const ServiceStatus& s) {
 
 void FileStore::RemoveStatus(const std::string& ns, const std::string& name) {
   CheckStatusName(ns, name);
+  wrote_status_ = true;
   const std::string key = ns + "/" + name;
   statuses_.erase(key);
   auto it = service_index_.find(key);

@@ -80,6 +80,8 @@ class FileStore : public ObjectStore {
   boost::asio::steady_timer settle_timer_;
   bool settle_armed_ = false;
   bool started_ = false;
+  bool content_changed_ = false;  // set by Reload when any file or status was read anew
+  bool wrote_status_ = false;     // this process writes status/ (controller role)
   uint64_t generation_ = 0;
   std::array<char, 8192> buf_{};
   std::map<std::string, FileEntry> files_;  // path -> last decode

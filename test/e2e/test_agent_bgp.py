@@ -209,27 +209,30 @@ def test_agent_graceful_restart_keeps_routes_across_restart(env):
 def test_agent_peer_edits_reach_the_session(env):
     """Editing a BGPPeer's holdTime or enableGracefulRestart on a running agent restarts the
     session with the new values, as BIRD sees them (a hand-written comparison once ignored
-    graceful restart, so that edit never reached the wire)."""
+    graceful restart, so that edit never reached the wire). BIRD is configured with hold 9, so
+    the negotiated hold shows ours only when ours is lower."""
     lab, n, bird, cfg, start = env
     agent = start()
     assert wait_for(lambda: bird.route("198.51.100.15/32"), 30), agent.logs()
 
+    def show():
+        return bird.cmd("show", "protocols", "all", "n0")
+
     def hold():
-        m = re.search(r"Hold timer:\s+[\d.]+/(\d+)", bird.cmd("show", "protocols", "all", "n0"))
+        m = re.search(r"Hold timer:\s+[\d.]+/(\d+)", show())
         return int(m.group(1)) if m else None
 
-    assert wait_for(lambda: hold() == 9, 10), bird.cmd("show", "protocols", "all", "n0")
-    write_atomic(os.path.join(cfg, "metallb.yaml"), CONFIG.replace("holdTime: 9s", "holdTime: 30s"))
-    assert wait_for(lambda: hold() == 30, 30), bird.cmd("show", "protocols", "all", "n0")
-    assert "Graceful restart" not in bird.cmd("show", "protocols", "all", "n0").split(
-        "Neighbor caps:")[1].split("\n")[0]
-    write_atomic(os.path.join(cfg, "metallb.yaml"), CONFIG.replace(
-        "holdTime: 9s", "holdTime: 30s\n  enableGracefulRestart: true"))
-
     def neighbor_caps():
-        out = bird.cmd("show", "protocols", "all", "n0")
-        return out.split("Neighbor caps:")[1].split("\n")[0] if "Neighbor caps:" in out else ""
+        out = show()
+        if "Neighbor capabilities" not in out:
+            return ""
+        return out.split("Neighbor capabilities")[1].split("Session:")[0]
 
-    assert wait_for(lambda: "GR-aware" in neighbor_caps() or "Graceful restart" in
-                    neighbor_caps(), 30), bird.cmd("show", "protocols", "all", "n0")
+    assert wait_for(lambda: hold() == 9, 10), show()
+    assert "Graceful restart" not in neighbor_caps(), show()
+    write_atomic(os.path.join(cfg, "metallb.yaml"), CONFIG.replace("holdTime: 9s", "holdTime: 6s"))
+    assert wait_for(lambda: hold() == 6, 30), show() + agent.logs()
+    write_atomic(os.path.join(cfg, "metallb.yaml"), CONFIG.replace(
+        "holdTime: 9s", "holdTime: 6s\n  enableGracefulRestart: true"))
+    assert wait_for(lambda: "Graceful restart" in neighbor_caps(), 30), show() + agent.logs()
     assert wait_for(lambda: bird.route("198.51.100.15/32"), 30), agent.logs()
