@@ -166,16 +166,10 @@ def run(args, binp):
         procs.append(agent)
         marks, peak = {}, 0
 
-        def vips():
-            r = sh(os.path.join(binp, "ironlbctl"), "--bpffs", bpffs, "-j", "vip", "list",
-                   check=False)
-            try:
-                return len(json.loads(r.stdout))
-            except ValueError:
-                return 0
-
-        def backends():
-            r = sh(os.path.join(binp, "ironlbctl"), "--bpffs", bpffs, "-j", "backend", "list",
+        def pinned(obj):
+            """How many entries `ironlbctl OBJ list` reads from the pinned maps (0 until they
+            exist)."""
+            r = sh(os.path.join(binp, "ironlbctl"), "--bpffs", bpffs, "-j", obj, "list",
                    check=False)
             try:
                 return len(json.loads(r.stdout))
@@ -224,9 +218,9 @@ def run(args, binp):
         statusdir = os.path.join(cfg, "status")
         checks = {"allocated": lambda: os.path.isdir(statusdir) and
                   len(os.listdir(statusdir)) >= args.services,
-                  "in XDP maps": lambda: vips() >= args.services,
+                  "in XDP maps": lambda: pinned("vip") >= args.services,
                   "XDP maps complete": lambda: "in XDP maps" in marks and
-                  backends() >= args.services * args.endpoints,
+                  pinned("backend") >= args.services * args.endpoints,
                   "announced to BIRD": lambda: routes() >= args.services}
         while len(marks) < len(checks) and time.monotonic() - t0 < args.timeout:
             if agent.poll() is not None:
