@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "kube/kube_store.h"
+#include "kube/lease_leadership.h"
 #include "runtime/agent.h"
 #include "runtime/components.h"
 #include "runtime/log.h"
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
   boost::asio::io_context io;
   // The one choice between standalone and cluster: which store the objects come from.
   std::unique_ptr<ObjectStore> store;
+  std::unique_ptr<Leadership> leadership;
   try {
     if (opts->cluster()) {
       kube::ClusterConfig cluster =
@@ -51,7 +53,14 @@ int main(int argc, char** argv) {
       ko.ns = opts->ns;
       ko.rate_limit = {opts->kube_qps, opts->kube_burst};
       ko.instance = opts->node;
-      store = std::make_unique<kube::KubeStore>(io, std::move(cluster), std::move(ko));
+      auto ks = std::make_unique<kube::KubeStore>(io, std::move(cluster), std::move(ko));
+      if (opts->want_controller && opts->leader_elect) {
+        kube::LeaderElectionOptions lo;
+        lo.ns = opts->ns;
+        lo.identity = kube::LeaseLeadership::MakeIdentity(opts->node);
+        leadership = std::make_unique<kube::LeaseLeadership>(io, ks->client(), std::move(lo));
+      }
+      store = std::move(ks);
     } else {
       store = std::make_unique<FileStore>(io, opts->config_dir);
     }
@@ -60,6 +69,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   Agent agent(io, *opts, std::move(store));
+  if (leadership) agent.SetLeadership(std::move(leadership));
   try {
     if (opts->want_speaker && !opts->no_dataplane) {
       if (opts->interfaces.empty()) {

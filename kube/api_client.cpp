@@ -1,5 +1,6 @@
 #include "kube/api_client.h"
 
+#include <algorithm>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
@@ -151,7 +152,18 @@ ApiClient::ApiClient(asio::io_context& io, ClusterConfig cfg, RateLimit limit)
 
 ApiClient::~ApiClient() {
   Abort();
+  // Coroutines still suspended in the loop hold a copy of this flag: once false they must not
+  // touch the client again (they end with operation_aborted when they next resume).
+  *alive_ = false;
 }
+
+namespace {
+// After every suspension of a coroutine of the client: the client may have been destroyed
+// while it waited (shutdown with requests in flight).
+void ThrowIfGone(const std::shared_ptr<bool>& alive) {
+  if (!*alive) throw boost::system::system_error(asio::error::operation_aborted);
+}
+}  // namespace
 
 void ApiClient::Abort() {
   aborted_ = true;
@@ -178,18 +190,32 @@ asio::awaitable<void> ApiClient::Throttle() {
   ++requests_sent_;
   const auto wait = bucket_.Reserve(TokenBucket::Clock::now());
   if (wait <= TokenBucket::Clock::duration::zero()) co_return;
+  auto alive = alive_;
   asio::steady_timer t(io_);
   t.expires_after(wait);
   co_await t.async_wait(use_awaitable);
+  ThrowIfGone(alive);
 }
 
 asio::awaitable<void> ApiClient::AcquireSlot() {
+  auto alive = alive_;
   while (in_flight_ >= kMaxConcurrentRequests) {
     if (aborted_) throw boost::system::system_error(asio::error::operation_aborted);
     asio::steady_timer wake(io_, asio::steady_timer::time_point::max());
+    // The queue holds a pointer into this frame: it must leave the queue with the frame, also
+    // when the frame is destroyed without resuming (the loop torn down during shutdown).
+    struct Queued {
+      std::deque<asio::steady_timer*>& q;
+      asio::steady_timer* t;
+      std::shared_ptr<bool> alive;
+      ~Queued() {
+        if (*alive) q.erase(std::remove(q.begin(), q.end(), t), q.end());
+      }
+    } queued{slot_waiters_, &wake, alive};
     slot_waiters_.push_back(&wake);
     boost::system::error_code ec;
     co_await wake.async_wait(asio::redirect_error(use_awaitable, ec));
+    ThrowIfGone(alive);
   }
   ++in_flight_;
 }
@@ -203,8 +229,10 @@ void ApiClient::ReleaseSlot() {
 
 asio::awaitable<std::unique_ptr<ApiClient::Connection>> ApiClient::Connect() {
   if (aborted_) throw boost::system::system_error(asio::error::operation_aborted);
+  auto alive = alive_;
   asio::ip::tcp::resolver resolver(io_);
   const auto endpoints = co_await resolver.async_resolve(cfg_.host, cfg_.port, use_awaitable);
+  ThrowIfGone(alive);
   auto c = std::make_unique<Connection>();
   if (cfg_.scheme == "https") {
     c->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(io_, ssl_);
@@ -219,13 +247,16 @@ asio::awaitable<std::unique_ptr<ApiClient::Connection>> ApiClient::Connect() {
   }
   c->tcp().expires_after(kConnectTimeout);
   co_await c->tcp().async_connect(endpoints, use_awaitable);
+  ThrowIfGone(alive);
   c->tcp().socket().set_option(asio::ip::tcp::no_delay(true));
   if (c->tls) co_await c->tls->async_handshake(asio::ssl::stream_base::client, use_awaitable);
+  ThrowIfGone(alive);
   co_return c;
 }
 
 asio::awaitable<HttpResponse> ApiClient::Request(http::verb method, std::string target,
                                                  std::string body, std::string content_type) {
+  auto alive = alive_;
   co_await AcquireSlot();
   struct Slot {
     ApiClient* c;
@@ -233,7 +264,7 @@ asio::awaitable<HttpResponse> ApiClient::Request(http::verb method, std::string 
     ~Slot() {
       if (*alive) c->ReleaseSlot();
     }
-  } slot{this, alive_};
+  } slot{this, alive};
   co_await Throttle();
   http::request<http::string_body> req{method, cfg_.base_path + target, 11};
   req.set(http::field::host, cfg_.host);
@@ -262,9 +293,11 @@ asio::awaitable<HttpResponse> ApiClient::Request(http::verb method, std::string 
     try {
       c->tcp().expires_after(kRequestTimeout);
       co_await c->Write(req);
+      ThrowIfGone(alive);
       http::response_parser<http::string_body> parser;
       parser.body_limit(kMaxBody);
       co_await c->Read(parser);
+      ThrowIfGone(alive);
       HttpResponse out = ToResponse(parser.get());
       if (parser.get().keep_alive() && !aborted_ && idle_.size() < kMaxIdleConnections) {
         c->tcp().expires_never();
@@ -274,7 +307,7 @@ asio::awaitable<HttpResponse> ApiClient::Request(http::verb method, std::string 
     } catch (const boost::system::system_error&) {
       // A pooled connection the server closed while idle fails on first use; that is no
       // failure of the request, so it gets one more try on a fresh connection.
-      if (!reused || attempt > 0 || aborted_) throw;
+      if (!*alive || !reused || attempt > 0 || aborted_) throw;
       retry = true;
     }
     (void)retry;
@@ -283,8 +316,10 @@ asio::awaitable<HttpResponse> ApiClient::Request(http::verb method, std::string 
 
 asio::awaitable<HttpResponse> ApiClient::Stream(std::string target,
                                                 std::function<void(std::string_view)> on_line) {
+  auto alive = alive_;
   co_await Throttle();
   std::unique_ptr<Connection> c = co_await Connect();
+  ThrowIfGone(alive);
   streams_.insert(c.get());
   struct Unregister {
     std::set<Connection*>& set;
@@ -293,7 +328,7 @@ asio::awaitable<HttpResponse> ApiClient::Stream(std::string target,
     ~Unregister() {
       if (*alive) set.erase(c);
     }
-  } unregister{streams_, c.get(), alive_};
+  } unregister{streams_, c.get(), alive};
 
   http::request<http::empty_body> req{http::verb::get, cfg_.base_path + target, 11};
   req.set(http::field::host, cfg_.host);

@@ -5,6 +5,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${IRONLB_BUILD_DIR:-$root/build}"
 gen=()
+# A fresh machine has none of the dependencies; setup.sh is idempotent and quick once they are in.
+[ -n "${IRONLB_SKIP_SETUP:-}" ] || bash "$root/scripts/setup.sh"
 # Let ccache share objects between checkouts of the tree (worktrees, CI's fresh clone).
 export CCACHE_BASEDIR="${CCACHE_BASEDIR:-/}" CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
 command -v ninja >/dev/null && [ ! -f "$build/Makefile" ] && gen=(-G Ninja)

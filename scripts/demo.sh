@@ -9,7 +9,7 @@ bin="${IRONLB_BIN:-$root/build/bin}"
 if [ ! -x "$bin/ironlb-agent" ] || [ ! -x "$bin/ironlbctl" ]; then
   echo "demo: building first (scripts/setup.sh + scripts/build.sh)"
   bash "$root/scripts/setup.sh"
-  bash "$root/scripts/build.sh"
+  IRONLB_SKIP_SETUP=1 bash "$root/scripts/build.sh"
 fi
 # shellcheck source=lab.sh
 source "$root/scripts/lab.sh"

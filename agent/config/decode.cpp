@@ -152,7 +152,8 @@ void DecodeNode(const YAML::Node& root, const std::string& file, const std::stri
 
 }  // namespace
 
-void DecodeYaml(std::string_view text, const std::string& file, Snapshot* out) {
+void DecodeYaml(std::string_view text, const std::string& file, Snapshot* out,
+                const std::atomic<bool>* cancel) {
   const int total_lines =
       std::max<int>(1, static_cast<int>(std::count(text.begin(), text.end(), '\n')) +
                            (text.empty() || text.back() == '\n' ? 0 : 1));
@@ -167,6 +168,7 @@ void DecodeYaml(std::string_view text, const std::string& file, Snapshot* out) {
     return;
   }
   for (const RawDocument& raw : SplitDocuments(text)) {
+    if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) return;
     if (auto v = CheckYamlLimits(raw.text)) {
       const int line = std::min(raw.first_line + v->line + 1, total_lines);
       out->decode_errors.push_back(ConfigError{file, ScanRef(raw.text), v->field,

@@ -2,6 +2,7 @@
 // Namespaces, Secrets, v1 Lists and the legacy MetalLB ConfigMap) into a Snapshot, and back.
 #pragma once
 
+#include <atomic>
 #include <string>
 #include <string_view>
 
@@ -12,8 +13,10 @@ namespace ironlb::config {
 // Appends every object of the multi-document YAML `text` to *out. `file` names the source in
 // errors and in ObjectMeta::source. A document that cannot be decoded adds one ConfigError to
 // out->decode_errors (file, object as far as known, field path); the other documents still load.
-// Kinds ironlb does not use are skipped silently.
-void DecodeYaml(std::string_view text, const std::string& file, Snapshot* out);
+// Kinds ironlb does not use are skipped silently. When `cancel` becomes true the decode stops at
+// the next document boundary (shutdown must not wait for a whole large file); *out is then partial.
+void DecodeYaml(std::string_view text, const std::string& file, Snapshot* out,
+                const std::atomic<bool>* cancel = nullptr);
 
 // Writes the metallb.io objects of `snap` as apply-able YAML (BGPPeers as v1beta2), omitting
 // fields that hold their defaults. Deterministic: the same objects give the same text.

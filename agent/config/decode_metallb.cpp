@@ -1,7 +1,10 @@
 // metallb.io kinds, decoded strictly as MetalLB's typed Go structs are (unknown spec fields and
 // wrong types are errors), with MetalLB's defaults. BGPPeer v1beta1 is converted to the v1beta2
 // hub exactly as MetalLB's ConvertTo does.
+#include <algorithm>
+#include <cctype>
 #include <limits>
+#include <vector>
 
 #include "config/decode_kinds.h"
 
@@ -215,6 +218,44 @@ Community DecodeCommunity(Document& doc) {
   return c;
 }
 
+constexpr const char* kConfigKinds =
+    "IPAddressPool, L2Advertisement, BGPAdvertisement, BGPPeer, BFDProfile, Community";
+
+bool IsMetalLBStatusKind(const std::string& k) {
+  return k == "ServiceL2Status" || k == "ServiceBGPStatus" || k == "ConfigurationState" ||
+         k == "BGPSessionState";
+}
+
+// Levenshtein distance, case-insensitive: "IPAdressPool" and "ipaddresspool" are both near.
+size_t EditDistance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      const bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
+                        std::tolower(static_cast<unsigned char>(b[j - 1]));
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (same ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string NearestKind(const std::string& k) {
+  static const char* const kinds[] = {"IPAddressPool", "L2Advertisement", "BGPAdvertisement",
+                                      "BGPPeer",       "BFDProfile",      "Community"};
+  std::string best;
+  size_t best_d = 4;  // further than a few typos is no suggestion
+  for (const char* c : kinds) {
+    const size_t d = EditDistance(k, c);
+    if (d < best_d) best_d = d, best = c;
+  }
+  return best;
+}
+
 }  // namespace
 
 bool DecodeMetalLBKind(Document& doc, Snapshot* out) {
@@ -236,6 +277,14 @@ bool DecodeMetalLBKind(Document& doc, Snapshot* out) {
     throw DecodeFailure(doc.top.Path("kind"),
                         "AddressPool was removed in MetalLB v0.14; write an IPAddressPool plus an "
                         "L2Advertisement or BGPAdvertisement instead");
+  } else if (!IsMetalLBStatusKind(k)) {
+    // A misspelt kind would otherwise vanish without a word, and with it the pool or peer the
+    // user meant to configure.
+    std::string msg = "unknown kind '" + k + "' in " + doc.api_version;
+    const std::string near = NearestKind(k);
+    msg += near.empty() ? " (ironlb reads " + std::string(kConfigKinds) + ")"
+                        : ": did you mean " + near + "?";
+    throw DecodeFailure(doc.top.Path("kind"), msg);
   }
   // Status kinds (ServiceL2Status, ServiceBGPStatus, ConfigurationState) are MetalLB's output.
   return true;

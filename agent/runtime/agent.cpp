@@ -45,6 +45,19 @@ void Agent::Start() {
     RegisterApi();
     api_->Start();
   }
+  if (controller_ && leadership_) {
+    log::Info("controller", "allocating only while holding " + leadership_->description());
+    leadership_->Start([this](bool leader) {
+      log::Info("controller", std::string(leader ? "became leader: allocating"
+                                                 : "lost leadership: serving the store's status"));
+      if (!leader) {
+        // A new controller's decisions arrive through the store; ours must not linger.
+        assigned_.clear();
+        controller_ = std::make_unique<Controller>(ControllerOptions{opts_.lb_class});
+      }
+      Reconcile();
+    });
+  }
   store_->Start([this](const std::vector<StoreEvent>& events) {
     log::Debug("agent", std::to_string(events.size()) + " change(s) from the store");
     Reconcile();
@@ -71,8 +84,17 @@ void Agent::Stop() {
 void Agent::ShutdownFrom(size_t remaining) {
   // One after the other, last added first (BGP withdraws before anything else), then the loop.
   if (remaining == 0) {
-    store_->Stop();
-    io_.stop();
+    auto finish = [this] {
+      store_->Stop();
+      io_.stop();
+    };
+    if (leadership_ && controller_) {
+      // The Lease is released through the store's API client, over the loop: the store and the
+      // loop stop once that is done (or has failed), so a standby takes over at once.
+      leadership_->Stop(finish);
+      return;
+    }
+    finish();
     return;
   }
   components_[remaining - 1]->Shutdown([this, remaining] { ShutdownFrom(remaining - 1); });
@@ -116,14 +138,15 @@ void Agent::Reconcile() {
   metrics_->config_reloads.Increment();
   lap("validate");
 
-  if (controller_) {
+  const bool controlling = Controlling();
+  if (controlling) {
     ReconcileController(snap);
     lap("controller");
   }
   if (opts_.want_speaker) {
     // The controller's decisions reach the speakers in this same pass, from memory; the store
     // is written for other nodes and tools, and nothing here waits for it to come back.
-    const Model model(cfg_, snap, controller_ ? &assigned_ : nullptr);
+    const Model model(cfg_, snap, controlling ? &assigned_ : nullptr);
     for (auto& c : components_) {
       try {
         c->Apply(model);
@@ -203,7 +226,7 @@ void Agent::WriteStatuses() {
 void Agent::UpdateMetrics() {
   metrics_->config_loaded.Set(state_.valid() ? 1 : 0);
   metrics_->config_errors.Set(static_cast<double>(state_.errors.size()));
-  if (!controller_) return;
+  if (!Controlling()) return;
   double pending = 0;
   for (const auto& [key, s] : assigned_) pending += s.ips.empty() ? 1 : 0;
   metrics_->services_pending.Set(pending);
@@ -217,8 +240,8 @@ void Agent::UpdateMetrics() {
 void Agent::RegisterApi() {
   api_->Handle("/v1/alloc", [this] {
     nlohmann::json out = nlohmann::json::array();
-    // Speakers have no allocator: they show what the store says.
-    if (controller_) {
+    // Speakers and standby controllers have no allocation of their own: they show the store's.
+    if (Controlling()) {
       for (const auto& [key, s] : assigned_) out.push_back(ToJson(s));
     } else {
       for (const auto& s : store_->statuses()) out.push_back(ToJson(s));
@@ -243,12 +266,15 @@ void Agent::RegisterApi() {
                           {"bgpAdvertisements", cfg_.bgp_advertisements.size()}};
   });
   api_->Handle("/v1/agent", [this] {
-    return nlohmann::json{{"node", opts_.node},
-                          {"configDir", opts_.config_dir},
-                          {"store", store_->description()},
-                          {"synced", store_->synced()},
-                          {"controller", opts_.want_controller},
-                          {"speaker", opts_.want_speaker}};
+    return nlohmann::json{
+        {"node", opts_.node},
+        {"configDir", opts_.config_dir},
+        {"store", store_->description()},
+        {"synced", store_->synced()},
+        {"controller", opts_.want_controller},
+        {"leader", Controlling()},
+        {"leadership", leadership_ ? leadership_->description() : "none (sole controller)"},
+        {"speaker", opts_.want_speaker}};
   });
   for (auto& c : components_) {
     auto* comp = c.get();

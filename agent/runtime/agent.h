@@ -15,6 +15,7 @@
 #include "metrics/metrics.h"
 #include "model/snapshot.h"
 #include "runtime/component.h"
+#include "runtime/leadership.h"
 #include "runtime/options.h"
 #include "store/object_store.h"
 
@@ -28,6 +29,10 @@ class Agent {
   Agent(boost::asio::io_context& io, AgentOptions opts, std::unique_ptr<ObjectStore> store);
   ~Agent();
 
+  // With several controller-capable agents (Kubernetes), only the leader allocates; the others
+  // serve what the store's status says. Without one, this process is the controller. Before
+  // Start().
+  void SetLeadership(std::unique_ptr<Leadership> l) { leadership_ = std::move(l); }
   // Speaker components are added before Start(); the agent owns them.
   void AddComponent(std::unique_ptr<SpeakerComponent> c);
   // Loads the store, runs the first reconcile, opens the API and metrics. Throws on fatal errors.
@@ -43,6 +48,8 @@ class Agent {
 
  private:
   void ShutdownFrom(size_t remaining);
+  // The controller role is active: configured, and leader where a Leadership decides.
+  bool Controlling() const { return controller_ && (!leadership_ || leadership_->leader()); }
   void Reconcile();
   void ReconcileController(const Snapshot& snap);
   void WriteStatuses();
@@ -53,6 +60,7 @@ class Agent {
   AgentOptions opts_;
   std::unique_ptr<ObjectStore> store_;
   std::unique_ptr<Controller> controller_;
+  std::unique_ptr<Leadership> leadership_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<LocalApi> api_;
   std::vector<std::unique_ptr<SpeakerComponent>> components_;

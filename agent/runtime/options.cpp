@@ -18,6 +18,9 @@ const char* const kAgentUsage =
   --in-cluster           cluster mode from the pod's service account (KUBERNETES_SERVICE_HOST)
   --kube-qps N           requests per second to the API server (default 5; 0: unlimited)
   --kube-burst N         requests allowed at once above that rate (default 10)
+  --no-leader-elect      cluster mode: allocate without holding the Lease (only with a single
+                         controller replica; by default the controller role allocates only
+                         while it holds the Lease NS/ironlb-controller)
   --role ROLE            controller | speaker | all (default all)
   --interface IFACE      uplink to attach XDP to and announce on (repeatable)
   --xdp-mode MODE        native | generic | auto (default auto: native, else generic with a warning)
@@ -66,6 +69,8 @@ std::optional<AgentOptions> ParseAgentOptions(const std::vector<std::string>& ar
       if (!value(&o.kube_context)) return std::nullopt;
     } else if (a == "--in-cluster") {
       o.in_cluster = true;
+    } else if (a == "--no-leader-elect") {
+      o.leader_elect = false;
     } else if (a == "--kube-qps" || a == "--kube-burst") {
       std::string v;
       if (!value(&v)) return std::nullopt;

@@ -17,6 +17,7 @@ struct AgentOptions {
   std::string kube_context;  // kubeconfig context; empty: current-context
   double kube_qps = 5;       // client-side rate limit towards the API server (client-go's default)
   int kube_burst = 10;
+  bool leader_elect = true;  // cluster mode: the controller allocates only while holding the Lease
   bool want_controller = true;
   bool want_speaker = true;
   std::vector<std::string> interfaces;

@@ -6,8 +6,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <boost/asio/post.hpp>
 #include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -203,10 +207,79 @@ void AppendSnapshot(Snapshot* into, const Snapshot& from) {
   Append(&into->decode_errors, from.decode_errors);
 }
 
+// Runs decode jobs one at a time on a thread of its own. A job hands its result to the event loop
+// through `post`, which checks under the lock that the store still exists: after ~BackgroundDecoder
+// nothing reaches the loop. Shutdown does not wait for a large decode: the job is told to cancel
+// (DecodeYaml stops at the next document) and, if it is still busy after a short grace, the
+// thread is left to finish on its own, holding only its own state.
+class BackgroundDecoder {
+ public:
+  struct Shared {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<std::function<void(Shared&)>> jobs;
+    bool stop = false;
+    bool exited = false;
+    std::condition_variable exited_cv;
+    std::atomic<bool> cancel{false};
+  };
+
+  BackgroundDecoder() : shared_(std::make_shared<Shared>()) {
+    std::thread([s = shared_] { Run(*s); }).swap(thread_);
+  }
+  ~BackgroundDecoder() {
+    {
+      std::unique_lock lock(shared_->mu);
+      shared_->stop = true;
+      shared_->cancel = true;
+      shared_->jobs.clear();
+      shared_->cv.notify_all();
+      if (!shared_->exited_cv.wait_for(lock, kGrace, [&] { return shared_->exited; })) {
+        log::Warn("store", "shutting down with a YAML decode still running; not waiting for it");
+        lock.unlock();
+        thread_.detach();
+        return;
+      }
+    }
+    thread_.join();
+  }
+  BackgroundDecoder(const BackgroundDecoder&) = delete;
+  BackgroundDecoder& operator=(const BackgroundDecoder&) = delete;
+
+  void Submit(std::function<void(Shared&)> job) {
+    std::lock_guard lock(shared_->mu);
+    shared_->jobs.push_back(std::move(job));
+    shared_->cv.notify_one();
+  }
+
+ private:
+  static constexpr auto kGrace = std::chrono::milliseconds(300);
+
+  static void Run(Shared& s) {
+    std::unique_lock lock(s.mu);
+    while (true) {
+      s.cv.wait(lock, [&] { return s.stop || !s.jobs.empty(); });
+      if (s.stop) break;
+      auto job = std::move(s.jobs.front());
+      s.jobs.pop_front();
+      lock.unlock();
+      job(s);
+      lock.lock();
+    }
+    s.exited = true;
+    s.exited_cv.notify_all();
+  }
+
+  std::shared_ptr<Shared> shared_;
+  std::thread thread_;
+};
+
 FileStore::FileStore(boost::asio::io_context& io, std::string dir, std::chrono::milliseconds settle)
     : io_(io), dir_(std::move(dir)), settle_(settle), inotify_(io), settle_timer_(io) {}
 
 FileStore::~FileStore() {
+  *alive_ = false;
+  decoder_.reset();  // first: no decode result may reach the loop once members start going
   boost::system::error_code ec;
   inotify_.close(ec);
 }
@@ -222,18 +295,17 @@ void FileStore::Start(ChangeHandler on_change) {
   inotify_.assign(inotify_fd_);
   AddWatches();
   writer_ = std::make_unique<StatusWriter>(status_dir());
-  ReadStatuses();
-  bool retry = false;
-  Reload(&retry);
-  if (retry) ScheduleRescan(kQuietTime);
-  started_ = true;
+  decoder_ = std::make_unique<BackgroundDecoder>();
   ArmRead();
+  BeginRescan();
 }
 
 void FileStore::Stop() {
+  stopped_ = true;
   settle_timer_.cancel();
   boost::system::error_code ec;
   inotify_.cancel(ec);
+  decoder_.reset();
   if (writer_) writer_->Flush();
 }
 
@@ -270,29 +342,23 @@ void FileStore::OnInotify() {
 }
 
 void FileStore::ScheduleRescan(std::chrono::milliseconds after) {
+  if (stopped_) return;
+  if (decoding_) {
+    rescan_pending_ = true;  // one rescan after the running one covers every change meanwhile
+    return;
+  }
   if (settle_armed_) return;
   settle_armed_ = true;
   settle_timer_.expires_after(after);
   settle_timer_.async_wait([this](const boost::system::error_code& ec) {
     settle_armed_ = false;
     if (ec) return;
-    bool retry = false;
-    content_changed_ = false;
-    auto events = Reload(&retry);
-    if (retry) ScheduleRescan(kQuietTime);
-    // Also without object events: a new decode error or a status change must reach the agent.
-    if ((!events.empty() || content_changed_) && on_change_) on_change_(events);
+    BeginRescan();
   });
 }
 
-std::vector<StoreEvent> FileStore::Reload(bool* retry) {
-  ++generation_;
-  const auto started = std::chrono::steady_clock::now();
-  size_t decoded_bytes = 0;
-  const std::set<ObjectRef> before = RefsOf(merged_);
-  std::set<ObjectRef> touched;
-  std::map<std::string, FileEntry> next;
-  std::vector<fs::path> paths;
+FileStore::Plan FileStore::ScanDirectory() {
+  Plan plan;
   dir_errors_.clear();
   std::error_code ec;
   fs::directory_iterator it(dir_, ec), end;
@@ -303,9 +369,9 @@ std::vector<StoreEvent> FileStore::Reload(bool* retry) {
                            "",
                            "cannot list the directory: " + ec.message() +
                                "; the last version of every file stays in force"});
-    *retry = true;
-    Merge();
-    return {};
+    plan.retry = true;
+    plan.list_failed = true;
+    return plan;
   }
   for (; it != end; it.increment(ec)) {
     if (ec) break;
@@ -318,7 +384,7 @@ std::vector<StoreEvent> FileStore::Reload(bool* retry) {
       dir_errors_.push_back({p.string(), {}, "", "cannot read: " + sec.message()});
       continue;
     }
-    if (type == fs::file_type::regular || files_.count(p.string())) paths.push_back(p);
+    if (type == fs::file_type::regular || files_.count(p.string())) plan.paths.push_back(p);
   }
   if (ec) {
     dir_errors_.push_back({dir_,
@@ -327,46 +393,128 @@ std::vector<StoreEvent> FileStore::Reload(bool* retry) {
                            "listing the directory failed part way: " + ec.message() +
                                "; unlisted files keep their version"});
     for (const auto& [path, fe] : files_)
-      if (std::find(paths.begin(), paths.end(), fs::path(path)) == paths.end())
-        paths.push_back(path);
-    *retry = true;
+      if (std::find(plan.paths.begin(), plan.paths.end(), fs::path(path)) == plan.paths.end())
+        plan.paths.push_back(path);
+    plan.retry = true;
   }
-  std::sort(paths.begin(), paths.end());
+  std::sort(plan.paths.begin(), plan.paths.end());
   const auto now = fs::file_time_type::clock::now();
-  for (const auto& p : paths) {
+  for (const auto& p : plan.paths) {
     const std::string key = p.string();
     auto old = files_.find(key);
     std::error_code sec;
     const auto mtime = fs::last_write_time(p, sec);
     const auto size = sec ? 0 : fs::file_size(p, sec);
     if (!sec && old != files_.end() && old->second.mtime == mtime && old->second.size == size) {
-      next.emplace(key, std::move(old->second));
-      continue;
+      continue;  // unchanged
     }
     if (!sec && now - mtime < kQuietTime && old != files_.end()) {
-      next.emplace(key, std::move(old->second));  // still being written: look again shortly
-      *retry = true;
+      plan.retry = true;  // still being written: its last version stays; look again shortly
       continue;
     }
+    plan.to_read.push_back({key, mtime});
+  }
+  return plan;
+}
+
+void FileStore::BeginRescan() {
+  if (stopped_ || !decoder_) return;
+  ++generation_;
+  decoding_ = true;
+  rescan_pending_ = false;
+  Plan plan = ScanDirectory();
+  const bool read_statuses = !wrote_status_;
+  // The job owns copies of all it needs: it must not touch the store, which may be gone.
+  decoder_->Submit([this, alive = alive_, plan = std::move(plan), read_statuses,
+                    status_dir = status_dir(),
+                    &io = io_](BackgroundDecoder::Shared& shared) mutable {
+    const auto started = std::chrono::steady_clock::now();
+    DecodeResult r;
+    for (const auto& want : plan.to_read) {
+      if (shared.cancel) return;
+      Decoded d;
+      d.key = want.key;
+      d.mtime = want.mtime;
+      struct stat st {};
+      auto text = ReadRegularFile(want.key, &st, &d.error);
+      if (text) {
+        d.read_ok = true;
+        d.size = static_cast<uintmax_t>(st.st_size);
+        config::DecodeYaml(*text, want.key, &d.objects, &shared.cancel);
+        r.bytes += text->size();
+      }
+      r.files.push_back(std::move(d));
+    }
+    if (read_statuses) {
+      // Another process (the controller on another node) writes status/: follow it.
+      r.read_statuses = true;
+      for (auto& st : ReadStatusDir(status_dir, &r.status_errors)) {
+        const std::string key = st.key();
+        r.statuses[key] = std::move(st);
+      }
+    }
+    // yaml-cpp builds a node tree several times the size of the text and frees it in small
+    // pieces; hand those pages back rather than keep the peak of the largest decode.
+    if (r.bytes > (1u << 20)) malloc_trim(0);
+    r.took = std::chrono::steady_clock::now() - started;
+    std::lock_guard lock(shared.mu);
+    if (shared.cancel) return;
+    boost::asio::post(io, [this, alive, plan = std::move(plan), r = std::move(r)]() mutable {
+      if (!*alive || stopped_) return;
+      decoding_ = false;
+      const bool first = !started_;
+      content_changed_ = false;
+      const bool retry = plan.retry;
+      auto events = Apply(std::move(plan), std::move(r));
+      started_ = true;
+      if (rescan_pending_) {
+        ScheduleRescan(settle_);
+      } else if (retry) {
+        ScheduleRescan(kQuietTime);
+      }
+      // Also without object events: a new decode error or a status change must reach the agent,
+      // and the first load is the store's "synced".
+      if ((first || !events.empty() || content_changed_) && on_change_) on_change_(events);
+    });
+  });
+}
+
+std::vector<StoreEvent> FileStore::Apply(Plan plan, DecodeResult result) {
+  const std::set<ObjectRef> before = RefsOf(merged_);
+  std::set<ObjectRef> touched;
+  if (plan.list_failed) {
+    Merge();
+    return {};
+  }
+  std::map<std::string, Decoded*> decoded;
+  for (auto& d : result.files) decoded[d.key] = &d;
+  std::map<std::string, FileEntry> next;
+  for (const auto& p : plan.paths) {
+    const std::string key = p.string();
+    auto old = files_.find(key);
+    auto d = decoded.find(key);
+    if (d == decoded.end()) {
+      // Unchanged, or deferred while being written: the last version stays.
+      if (old != files_.end()) next.emplace(key, std::move(old->second));
+      continue;
+    }
+    Decoded& got = *d->second;
     FileEntry fe;
-    struct stat st {};
-    std::string error;
     content_changed_ = true;  // errors count too: a new decode error must reach the agent
-    auto text = ReadRegularFile(p, &st, &error);
-    if (!text) {
+    if (!got.read_ok) {
+      std::string error = got.error;
       if (old != files_.end()) {
         fe = std::move(old->second);
         error += "; its last version stays in force";
       }
       fe.errors = {{key, {}, "", error}};
-      if (error.find("changed while") != std::string::npos) *retry = true;
+      if (error.find("changed while") != std::string::npos) plan.retry = true;
       next.emplace(key, std::move(fe));
       continue;
     }
-    fe.mtime = mtime;
-    fe.size = static_cast<uintmax_t>(st.st_size);
-    config::DecodeYaml(*text, key, &fe.objects);
-    decoded_bytes += text->size();
+    fe.mtime = got.mtime;
+    fe.size = got.size;
+    fe.objects = std::move(got.objects);
     fe.errors = std::move(fe.objects.decode_errors);
     fe.objects.decode_errors.clear();
     if (!fe.errors.empty() && old != files_.end()) {
@@ -379,12 +527,13 @@ std::vector<StoreEvent> FileStore::Reload(bool* retry) {
   }
   if (files_.size() != next.size()) content_changed_ = true;
   files_ = std::move(next);
-  if (!wrote_status_) {
-    // Another process (the controller on another node) writes status/: follow it. This agent's
-    // own writes are already in memory and must not be replaced by a half-finished disk state.
+  // Statuses read on the decoder thread count only if this process has not become the writer
+  // since: its own writes are in memory and must not be replaced by a half-finished disk state.
+  if (result.read_statuses && !wrote_status_) {
+    for (const auto& e : result.status_errors)
+      log::Warn("store", "ignoring unreadable status file " + e);
     std::map<std::string, ServiceStatus> before_st = std::move(statuses_);
-    statuses_.clear();
-    ReadStatuses();
+    statuses_ = std::move(result.statuses);
     for (const auto& [key, st] : statuses_) {
       auto it = before_st.find(key);
       if (it == before_st.end() || !(it->second == st)) {
@@ -399,16 +548,12 @@ std::vector<StoreEvent> FileStore::Reload(bool* retry) {
       }
   }
   Merge();
-  // yaml-cpp builds a node tree several times the size of the text and frees it in small pieces;
-  // hand those pages back rather than keep the peak of the largest decode for the agent's life.
-  if (decoded_bytes > (1u << 20)) malloc_trim(0);
-  const auto took = std::chrono::steady_clock::now() - started;
-  if (took > std::chrono::milliseconds(100))
-    log::Info(
-        "store",
-        "decoded " + std::to_string(decoded_bytes) + " bytes of YAML in " +
-            std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()) +
-            " ms");
+  if (result.took > std::chrono::milliseconds(100))
+    log::Info("store",
+              "decoded " + std::to_string(result.bytes) + " bytes of YAML in " +
+                  std::to_string(
+                      std::chrono::duration_cast<std::chrono::milliseconds>(result.took).count()) +
+                  " ms (off the event loop)");
 
   std::vector<StoreEvent> events;
   const std::string version = std::to_string(generation_);
@@ -444,17 +589,6 @@ void FileStore::Merge() {
     auto it = statuses_.find(svc.key());
     if (it != statuses_.end()) ApplyStatusToService(it->second, &svc);
   }
-}
-
-void FileStore::ReadStatuses() {
-  // At start, and on every rescan while another process is the writer. Once this process has
-  // written status it is the one writer, and its memory is the truth.
-  std::vector<std::string> errors;
-  for (auto& s : ReadStatusDir(status_dir(), &errors)) {
-    const std::string key = s.key();
-    statuses_[key] = std::move(s);
-  }
-  for (const auto& e : errors) log::Warn("store", "ignoring unreadable status file " + e);
 }
 
 std::vector<ServiceStatus> FileStore::statuses() const {

@@ -21,6 +21,7 @@
 namespace ironlb {
 
 class StatusWriter;
+class BackgroundDecoder;
 
 class FileStore : public ObjectStore {
  public:
@@ -31,7 +32,10 @@ class FileStore : public ObjectStore {
   FileStore(const FileStore&) = delete;
   FileStore& operator=(const FileStore&) = delete;
 
-  // Loads the directory once and starts watching. Throws if the directory cannot be read.
+  // Starts watching and begins the first load. Files are read and decoded on a thread of their
+  // own (a large directory takes seconds), so the event loop — signals, the local API, BGP
+  // keepalives — never waits for YAML: synced() turns true, and `on_change` is called, when the
+  // first load is in. Throws if the directory does not exist.
   void Start(ChangeHandler on_change) override;
   void Stop() override;
 
@@ -62,10 +66,39 @@ class FileStore : public ObjectStore {
     Snapshot objects;  // the last version that decoded without errors, or what decoded of it
     std::vector<ConfigError> errors;
   };
-  // Rescans the directory; returns the changes. `retry` is set when a file looked mid-write.
-  std::vector<StoreEvent> Reload(bool* retry);
+  // A rescan in three steps: list and stat on the loop (cheap), read and decode the files that
+  // changed on the decoder thread, apply the result on the loop.
+  struct ToRead {
+    std::string key;
+    std::filesystem::file_time_type mtime;
+  };
+  struct Plan {
+    std::vector<std::filesystem::path> paths;  // every config file, sorted
+    std::vector<ToRead> to_read;               // those that changed and must be decoded
+    bool retry = false;                        // a file looked mid-write, or listing failed
+    bool list_failed = false;                  // nothing is known: keep everything
+  };
+  struct Decoded {
+    std::string key;
+    std::filesystem::file_time_type mtime;
+    bool read_ok = false;
+    std::string error;  // when !read_ok
+    uintmax_t size = 0;
+    Snapshot objects;
+  };
+  struct DecodeResult {
+    std::vector<Decoded> files;
+    bool read_statuses = false;
+    std::map<std::string, ServiceStatus> statuses;
+    std::vector<std::string> status_errors;
+    size_t bytes = 0;
+    std::chrono::steady_clock::duration took{};
+  };
+  Plan ScanDirectory();
+  void BeginRescan();
+  // Applies what the decoder produced; returns the changes.
+  std::vector<StoreEvent> Apply(Plan plan, DecodeResult result);
   void Merge();
-  void ReadStatuses();
   void ArmRead();
   void OnInotify();
   void ScheduleRescan(std::chrono::milliseconds after);
@@ -79,6 +112,9 @@ class FileStore : public ObjectStore {
   boost::asio::posix::stream_descriptor inotify_;
   boost::asio::steady_timer settle_timer_;
   bool settle_armed_ = false;
+  bool decoding_ = false;        // a rescan is on the decoder thread
+  bool rescan_pending_ = false;  // a change arrived meanwhile: rescan again when it is in
+  bool stopped_ = false;
   bool started_ = false;
   bool content_changed_ = false;  // set by Reload when any file or status was read anew
   bool wrote_status_ = false;     // this process writes status/ (controller role)
@@ -91,6 +127,9 @@ class FileStore : public ObjectStore {
   std::map<std::string, std::vector<size_t>> service_index_;  // "ns/name" -> merged_.services
   std::map<ObjectRef, std::string> versions_;  // object -> generation it last changed in
   std::unique_ptr<StatusWriter> writer_;
+  std::unique_ptr<BackgroundDecoder> decoder_;
+  // A decode result already queued on the loop when the store goes checks this first.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 // Appends every object of `from` to `into`.

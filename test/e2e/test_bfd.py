@@ -440,7 +440,7 @@ BENCH = [("BFD 100ms x 3", 100, "100,100,3"), ("BFD 300ms x 3", 300, "300,300,3"
          (f"hold timer only ({HOLD_S} s)", 100, None)]
 
 
-@pytest.mark.skipif(not os.environ.get("IRONLB_BFD_BENCH"), reason="set IRONLB_BFD_BENCH=1")
+@pytest.mark.bench  # a measurement, not a test: run with IRONLB_BENCH=1 (conftest.py)
 @pytest.mark.parametrize("failure", ["freeze", "link_down"])
 @pytest.mark.parametrize("router", ["frr", "bird"])
 @pytest.mark.parametrize("config", BENCH, ids=["bfd100", "bfd300", "hold"])

@@ -110,3 +110,51 @@ def test_rotated_token_is_used(cluster):
     api.apply(lb_service("after"))
     wait_for(lambda: ingress(api, "after"), what="allocation with the rotated token")
     assert api.tokens_seen[-1] == "token-2"
+
+
+def lease_holder(api):
+    lease = api.get("coordination.k8s.io/v1", "Lease", NS, "ironlb-controller") or {}
+    return lease.get("spec", {}).get("holderIdentity", "")
+
+
+def test_two_controllers_one_lease_and_fast_handover(tmp_path):
+    """Two controller replicas: only the Lease holder allocates (each Service patched once, never
+    two different IPs); SIGTERM releases the Lease and the standby takes it over and allocates."""
+    api = FakeApiServer(tls_dir=str(tmp_path), token="token-1").start()
+    agents = []
+    try:
+        for o in (obj("v1", "Namespace", "demo"), obj("v1", "Namespace", NS),
+                  obj("metallb.io/v1beta1", "IPAddressPool", "pool-a", NS,
+                      spec={"addresses": ["198.51.100.0/29"]})):
+            api.apply(o)
+        (tmp_path / "token").write_text("token-1\n")
+        kubeconfig = write_kubeconfig(str(tmp_path / "kubeconfig"), api,
+                                      token_file=str(tmp_path / "token"), ca_file=api.tls[0])
+        for node in ("node-a", "node-b"):
+            a = Agent(str(tmp_path), None, node=node, role="controller",
+                      extra=("--namespace", NS, "--no-dataplane", "--no-bgp", "--kube-qps", "0"))
+            i = a.cmd.index("--config")
+            a.cmd[i:i + 2] = ["--kubeconfig", kubeconfig]
+            agents.append(a.start())
+        holder = wait_for(lambda: lease_holder(api), what="a Lease holder")
+        leader = next(a for a in agents if holder.startswith(a.cmd[a.cmd.index("--node") + 1] + "_"))
+        standby = next(a for a in agents if a is not leader)
+        for n in ("a", "b", "c"):
+            api.apply(lb_service(n))
+        wait_for(lambda: all(ingress(api, n) for n in ("a", "b", "c")), what="three allocations")
+        time.sleep(1)  # room for a second writer to show itself
+        assert api.count("PATCH", "/status") == 3, [r for r in api.requests if r[1] == "PATCH"]
+        assert "became leader" in leader.logs() and "became leader" not in standby.logs()
+
+        before = {n: ingress(api, n) for n in ("a", "b", "c")}
+        assert leader.stop() == 0
+        assert lease_holder(api) == "", "SIGTERM releases the Lease"
+        # The released Lease is free at once: the standby needs no 15 s expiry to take it.
+        wait_for(lambda: lease_holder(api) not in ("", holder), what="the standby taking the Lease")
+        api.apply(lb_service("d"))
+        wait_for(lambda: ingress(api, "d"), what="allocation by the new leader")
+        assert {n: ingress(api, n) for n in ("a", "b", "c")} == before, "the new leader keeps them"
+    finally:
+        for a in agents:
+            a.stop()
+        api.stop()

@@ -424,6 +424,31 @@ status: {node: n}
   EXPECT_EQ(s.decode_errors[0].object.name, "b");
 }
 
+TEST(Decode, MisspeltMetalLBKindIsAnErrorNamingTheNearestKind) {
+  Snapshot s = Decode(R"(
+apiVersion: metallb.io/v1beta1
+kind: IPAdressPool
+metadata: {name: public, namespace: metallb-system}
+spec: {addresses: [10.0.0.0/24]}
+---
+apiVersion: metallb.io/v1beta1
+kind: Gateway
+metadata: {name: g}
+---
+apiVersion: metallb.io/v1beta1
+kind: L2Advertisement
+metadata: {name: l2}
+)");
+  EXPECT_EQ(s.l2_advertisements.size(), 1u) << "the other documents still load";
+  ASSERT_EQ(s.decode_errors.size(), 2u) << Errors(s);
+  EXPECT_EQ(s.decode_errors[0].field, "kind");
+  EXPECT_EQ(s.decode_errors[0].object.name, "public");
+  EXPECT_NE(s.decode_errors[0].message.find("did you mean IPAddressPool?"), std::string::npos)
+      << s.decode_errors[0].message;
+  EXPECT_NE(s.decode_errors[1].message.find("unknown kind 'Gateway'"), std::string::npos)
+      << s.decode_errors[1].message;
+}
+
 TEST(Decode, FieldNamesMatchCaseInsensitivelyLikeGo) {
   Snapshot s = Decode(R"(
 apiVersion: metallb.io/v1beta1

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/executor_work_guard.hpp>
+
 #include "fake_store.h"
 
 namespace ironlb {
@@ -38,13 +40,33 @@ Service LB(const std::string& name) {
   return s;
 }
 
+// A Lease the test hands out and takes back; Stop answers only when the test says so, as a
+// release over the network would.
+class FakeLeadership : public Leadership {
+ public:
+  void Start(std::function<void(bool)> on_change) override { on_change_ = std::move(on_change); }
+  void Stop(std::function<void()> done) override { stop_done = std::move(done); }
+  bool leader() const override { return leader_; }
+  std::string description() const override { return "fake lease"; }
+  void Set(bool l) {
+    leader_ = l;
+    on_change_(l);
+  }
+  std::function<void()> stop_done;
+
+ private:
+  bool leader_ = false;
+  std::function<void(bool)> on_change_;
+};
+
 struct Harness {
   boost::asio::io_context io;
   FakeStore* store = nullptr;
   RecordingComponent* rec = nullptr;
+  FakeLeadership* lease = nullptr;
   std::unique_ptr<Agent> agent;
 
-  explicit Harness(Snapshot snap, bool controller = true) {
+  explicit Harness(Snapshot snap, bool controller = true, bool with_lease = false) {
     AgentOptions o;
     o.node = "node-a";
     o.metrics_addr = "";
@@ -57,6 +79,11 @@ struct Harness {
     auto r = std::make_unique<RecordingComponent>();
     rec = r.get();
     agent->AddComponent(std::move(r));
+    if (with_lease) {
+      auto l = std::make_unique<FakeLeadership>();
+      lease = l.get();
+      agent->SetLeadership(std::move(l));
+    }
     agent->Start();
   }
 };
@@ -118,6 +145,44 @@ TEST(Agent, SpeakerOnlyReadsAssignmentsFromTheStore) {
   Harness h(snap, /*controller=*/false);
   EXPECT_TRUE(h.store->writes.empty());
   EXPECT_EQ(h.rec->passes[0].at("demo/web"), std::vector<IPAddr>{*IPAddr::Parse("192.0.2.11")});
+}
+
+TEST(Agent, OnlyTheLeaseHolderAllocates) {
+  Snapshot snap;
+  snap.pools = {Pool("192.0.2.10", "192.0.2.11")};
+  snap.services = {LB("web"), LB("api")};
+  // Another replica's decision, as the store shows it.
+  snap.services[0].ingress = {{IPAddr::Parse("192.0.2.11"), "", "VIP"}};
+  Harness h(snap, /*controller=*/true, /*with_lease=*/true);
+  EXPECT_TRUE(h.store->writes.empty()) << "a standby writes no status";
+  EXPECT_TRUE(h.store->events.empty());
+  EXPECT_EQ(h.rec->passes.back().at("demo/web"), std::vector<IPAddr>{*IPAddr::Parse("192.0.2.11")});
+  EXPECT_TRUE(h.rec->passes.back().at("demo/api").empty());
+
+  h.lease->Set(true);  // the Lease is ours: allocate, keeping what the store already records
+  ASSERT_EQ(h.store->writes.size(), 2u);
+  EXPECT_EQ(h.rec->passes.back().at("demo/web"), std::vector<IPAddr>{*IPAddr::Parse("192.0.2.11")});
+  EXPECT_EQ(h.rec->passes.back().at("demo/api"), std::vector<IPAddr>{*IPAddr::Parse("192.0.2.10")});
+
+  h.lease->Set(false);  // lost: back to serving what the store says, writing nothing
+  const size_t writes = h.store->writes.size();
+  h.store->snap.services.push_back(LB("db"));
+  h.store->Changed();
+  EXPECT_EQ(h.store->writes.size(), writes);
+  EXPECT_TRUE(h.rec->passes.back().at("demo/db").empty());
+}
+
+TEST(Agent, ShutdownReleasesTheLeaseBeforeTheLoopStops) {
+  Snapshot snap;
+  Harness h(snap, /*controller=*/true, /*with_lease=*/true);
+  h.lease->Set(true);
+  auto busy = boost::asio::make_work_guard(h.io);  // out of work must not read as "stopped"
+  h.agent->Stop();
+  h.io.run_for(std::chrono::milliseconds(20));
+  ASSERT_TRUE(h.lease->stop_done) << "the agent asked the lease to release";
+  EXPECT_FALSE(h.io.stopped()) << "the loop must keep running until the release is done";
+  h.lease->stop_done();
+  EXPECT_TRUE(h.io.stopped());
 }
 
 }  // namespace

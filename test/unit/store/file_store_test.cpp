@@ -2,13 +2,14 @@
 // (a decode error, an unreadable file, a directory in a file's place, a symlink loop, a FIFO).
 #include "store/file_store.h"
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
-
+#include <boost/asio/steady_timer.hpp>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <thread>
 
 namespace ironlb {
@@ -30,8 +31,9 @@ spec: {type: LoadBalancer, ports: [{port: 80}]}
 class FileStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir = fs::temp_directory_path() / ("ironlb-fs-" + std::to_string(getpid()) + "-" +
-                                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir = fs::temp_directory_path() /
+          ("ironlb-fs-" + std::to_string(getpid()) + "-" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir);
     fs::create_directories(dir);
   }
@@ -47,9 +49,13 @@ class FileStoreTest : public ::testing::Test {
   }
   void Open() {
     store = std::make_unique<FileStore>(io, dir.string(), std::chrono::milliseconds(5));
-    store->Start([this](const std::vector<StoreEvent>& ev) {
-      batches.push_back(ev);
-    });
+    store->Start([this](const std::vector<StoreEvent>& ev) { batches.push_back(ev); });
+    // The first load runs on the decoder thread; synced() says it is in.
+    for (int i = 0; i < 500 && !store->synced(); ++i) {
+      io.run_for(std::chrono::milliseconds(10));
+      io.restart();
+    }
+    ASSERT_TRUE(store->synced());
   }
   // Runs the loop until a batch of changes arrives (or a bound passes).
   bool WaitBatch() {
@@ -113,7 +119,8 @@ TEST_F(FileStoreTest, DecodeErrorKeepsTheFilesLastObjects) {
 
 TEST_F(FileStoreTest, UnreadableFileOrDirectoryInItsPlaceKeepsObjects) {
   Write("a.yaml", kTwoServices);
-  Write("b.yaml", std::string(kTwoServices).replace(std::string(kTwoServices).find("web"), 3, "db"));
+  Write("b.yaml",
+        std::string(kTwoServices).replace(std::string(kTwoServices).find("web"), 3, "db"));
   Open();
   ASSERT_EQ(Names().size(), 3u);
   // Replaced by a directory of the same name.
@@ -158,7 +165,8 @@ TEST_F(FileStoreTest, StatusIsSeenAtOnceAndWrittenInTheBackground) {
   ServiceStatus st{"demo", "web", "public", {*IPAddr::Parse("192.0.2.1")}, ""};
   store->WriteStatus(st);
   const auto& svc = store->snapshot().services;
-  auto web = std::find_if(svc.begin(), svc.end(), [](const Service& s) { return s.meta.name == "web"; });
+  auto web =
+      std::find_if(svc.begin(), svc.end(), [](const Service& s) { return s.meta.name == "web"; });
   ASSERT_EQ(web->ingress.size(), 1u);
   EXPECT_EQ(web->ingress[0].ip, IPAddr::Parse("192.0.2.1"));
   store->FlushStatus();
@@ -170,6 +178,41 @@ TEST_F(FileStoreTest, StatusIsSeenAtOnceAndWrittenInTheBackground) {
   store.reset();
   Open();
   EXPECT_EQ(store->statuses().size(), 1u);
+}
+
+TEST_F(FileStoreTest, DecodeRunsOffTheLoopAndShutdownDoesNotWaitForIt) {
+  // Enough documents that decoding takes far longer than the loop's timers below.
+  std::string big;
+  for (int i = 0; i < 20000; ++i)
+    big += "---\napiVersion: v1\nkind: Service\nmetadata: {name: s" + std::to_string(i) +
+           ", namespace: demo}\nspec: {type: LoadBalancer, ports: [{port: 80}]}\n";
+  Write("big.yaml", big);
+  store = std::make_unique<FileStore>(io, dir.string(), std::chrono::milliseconds(5));
+  store->Start([this](const std::vector<StoreEvent>& ev) { batches.push_back(ev); });
+  // The loop keeps serving (signals, the API, BGP keepalives) while the file decodes.
+  int ticks = 0;
+  boost::asio::steady_timer tick(io);
+  std::function<void()> arm = [&] {
+    tick.expires_after(std::chrono::milliseconds(10));
+    tick.async_wait([&](const boost::system::error_code& ec) {
+      if (ec || store->synced()) return;
+      ++ticks;
+      arm();
+    });
+  };
+  arm();
+  io.run_for(std::chrono::milliseconds(100));
+  io.restart();
+  EXPECT_GE(ticks, 3) << "the event loop stalled while YAML was decoded";
+  ASSERT_FALSE(store->synced()) << "decode finished too fast for this test to mean anything";
+  // Shutdown mid-decode: the decode is cancelled at a document boundary, not waited for.
+  tick.cancel();
+  const auto t0 = std::chrono::steady_clock::now();
+  store->Stop();
+  store.reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
+  io.run_for(std::chrono::milliseconds(50));
+  EXPECT_TRUE(batches.empty()) << "no result reaches the loop after the store is gone";
 }
 
 }  // namespace
