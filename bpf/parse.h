@@ -19,6 +19,7 @@ struct vlan_tag {
 #define ETH_P_8021AD_BE bpf_htons(ETH_P_8021AD)
 
 // IPv4 flags/fragment-offset field (RFC 791): More Fragments and the 13-bit offset.
+#define IP_DF 0x4000
 #define IP_MF 0x2000
 #define IP_OFFSET 0x1fff
 #define IPV4_IHL_MIN 5  // 20-byte header, no options

@@ -546,17 +546,18 @@ void BM_MapSync(benchmark::State& state) {
     s.vip = IPAddr::V4(0xc6336400u + static_cast<uint32_t>(i / 100));  // 198.51.100.0 + i/100
     s.port = static_cast<uint16_t>(1000 + i % 100);
     for (int b = 0; b < 3; ++b)
-      s.backends.push_back(
-          {IPAddr::V4(0x0a000000u + static_cast<uint32_t>(i * 3 + b)), 8080, false, 1});
+      s.backends.push_back({IPAddr::V4(0x0a000000u + static_cast<uint32_t>(i * 3 + b)), 8080, false,
+                            1, std::nullopt});
     d.services.push_back(std::move(s));
   }
   for (auto _ : state) {
     state.PauseTiming();
     auto objs = dataplane::BpfObjects::OpenAndLoad({});
     std::map<dataplane::MapId, int> fds;
-    for (auto m : {dataplane::MapId::kServices, dataplane::MapId::kBackends,
-                   dataplane::MapId::kMaglev, dataplane::MapId::kConntrack,
-                   dataplane::MapId::kRevNat, dataplane::MapId::kL2, dataplane::MapId::kIfaces})
+    for (auto m :
+         {dataplane::MapId::kServices, dataplane::MapId::kBackends, dataplane::MapId::kMaglev,
+          dataplane::MapId::kConntrack, dataplane::MapId::kEndpoints, dataplane::MapId::kL2,
+          dataplane::MapId::kIfaces, dataplane::MapId::kNode})
       fds[m] = objs->map_fd(dataplane::MapName(m));
     dataplane::BpfMapOps ops(fds);
     dataplane::MapSync sync(ops);
