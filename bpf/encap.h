@@ -24,6 +24,7 @@
 #include "flow_hash.h"
 #include "flows.h"
 #include "forward.h"
+#include "icmp.h"
 #include "lb_bpf_maps.h"
 #include "nat.h"
 #include "parse.h"
@@ -56,9 +57,11 @@ static __always_inline int encap_send(struct xdp_md *ctx, const struct bpf_fib_l
 }
 
 // Sends the untouched client packet (at l2->l3_off, `inner_len` bytes of IPv4) to the endpoint's
-// node. The route is asked before the frame grows, so a failure leaves the packet as it was.
+// node. The route is asked before the frame grows, so a failure leaves the packet as it was; one
+// that no longer fits gets "fragmentation needed" when it may not be fragmented (DF), as any
+// router on the path would send (the outer header cannot be fragmented here), else it is dropped.
 static __always_inline int encap4(struct xdp_md *ctx, struct l2 *l2, __u32 inner_len, __u8 tos,
-                                  const struct lb_ct_key *flow, const struct lb_backend *b,
+                                  int df, const struct lb_ct_key *flow, const struct lb_backend *b,
                                   enum lb_reason *reason) {
   struct lb_node_addrs *node = node_addrs();
   if (l2->vlan || !node || !node->v4) {
@@ -79,7 +82,10 @@ static __always_inline int encap4(struct xdp_md *ctx, struct l2 *l2, __u32 inner
   fib.ipv4_src = saddr;
   fib.ipv4_dst = daddr;
   fib.ifindex = iif;
-  if (bpf_fib_lookup(ctx, &fib, sizeof(fib), 0) != BPF_FIB_LKUP_RET_SUCCESS) {
+  long rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+  if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED && df && fib.mtu_result > ENCAP4_OVERHEAD)
+    return icmp4_frag_needed(ctx, fib.mtu_result - ENCAP4_OVERHEAD, reason);
+  if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
     *reason = LB_R_DROP_ENCAP;
     return XDP_DROP;
   }
@@ -147,7 +153,10 @@ static __always_inline int encap6(struct xdp_md *ctx, struct l2 *l2, __u32 inner
   __builtin_memcpy(endpoint, b->addr, sizeof(endpoint));
   __builtin_memcpy(src, node->v6, sizeof(src));
   __builtin_memcpy(dst, b->tunnel, sizeof(dst));
-  if (bpf_fib_lookup(ctx, &fib, sizeof(fib), 0) != BPF_FIB_LKUP_RET_SUCCESS) {
+  long rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+  if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED && fib.mtu_result > ENCAP6_OVERHEAD)
+    return icmp6_packet_too_big(ctx, fib.mtu_result - ENCAP6_OVERHEAD, reason);
+  if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
     *reason = LB_R_DROP_ENCAP;
     return XDP_DROP;
   }

@@ -219,6 +219,7 @@ enum lb_reason {
   LB_R_DECAP,               // decapsulated for a local endpoint (also counted as it is forwarded)
   LB_R_DROP_ENCAP,          // cannot encapsulate: no own address, no route or neighbour, VLAN
   LB_R_DROP_DECAP,          // GUE to this node that is not a VIP flow for one of its endpoints
+  LB_R_TX_ICMP_TOO_BIG,     // too big once encapsulated: "fragmentation needed" sent to the client
   LB_R_MAX,
 };
 

@@ -123,7 +123,8 @@ static __always_inline int handle_ipv4(struct xdp_md *ctx, struct l2 *l2, enum l
   struct lb_backend *b = balance(&flow, svc, data_end - data, &c, reason);
   if (!b) return XDP_DROP;
   if (b->action == LB_ACTION_ENCAP)
-    return encap4(ctx, l2, bpf_ntohs(ip->tot_len), ip->tos, &flow, b, reason);
+    return encap4(ctx, l2, bpf_ntohs(ip->tot_len), ip->tos, (ip->frag_off & bpf_htons(IP_DF)) != 0,
+                  &flow, b, reason);
   if (c.sync != FLOW_SYNC_NONE) flow_record(&flow, b->addr, b->port, 0, c.sync == FLOW_SYNC_CHECK);
   if (flow.proto == IPPROTO_TCP) {
     if (l4 + sizeof(struct tcphdr) > data_end) return XDP_DROP;

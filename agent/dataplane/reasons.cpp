@@ -28,8 +28,9 @@ const char* ReasonName(uint32_t reason) {
                                                    "fwd_encap",
                                                    "decap",
                                                    "drop_encap",
-                                                   "drop_decap"};
-  static_assert(LB_R_DROP_DECAP == 20 && LB_R_MAX == 21, "update the names with enum lb_reason");
+                                                   "drop_decap",
+                                                   "tx_icmp_too_big"};
+  static_assert(LB_R_TX_ICMP_TOO_BIG == 21 && LB_R_MAX == 22, "update the names with enum lb_reason");
   return reason < LB_R_MAX ? kNames[reason] : "unknown";
 }
 

@@ -100,8 +100,9 @@ class DataplaneComponent : public SpeakerComponent {
   }
 
   void Refresh() {
-    // Neighbour entries of the nodes flows are encapsulated to, kept resolved (see ProbeTunnels).
-    if (++refreshes_ % kProbeEvery == 0) dp_->ProbeTunnels();
+    // Neighbour entries of the nodes flows are encapsulated to, kept resolved (see ProbeTunnels):
+    // a link flap flushes them, and XDP cannot ask for them itself.
+    dp_->ProbeTunnels();
     try {
       const dataplane::PinnedMaps maps(bpffs_);
       const nlohmann::json st = dataplane::DumpStats(maps);
@@ -135,8 +136,6 @@ class DataplaneComponent : public SpeakerComponent {
   std::optional<CounterMirror> reasons_, service_packets_, service_bytes_, backend_packets_,
       backend_bytes_;
   bool warned_ = false;
-  static constexpr unsigned kProbeEvery = 6;  // refresh periods: 30 s
-  unsigned refreshes_ = 0;
   prometheus::Gauge* refused_ = nullptr;
   std::map<std::string, std::string> refused_keys_;  // VIP key -> service name
   std::function<void(const ObjectEvent&)> emit_;

@@ -162,6 +162,49 @@ TEST_F(EncapTest, WithoutRouteOrOwnAddressNothingIsSent) {
   EXPECT_EQ(ReasonCount(LB_R_DROP_ENCAP), 2u);
 }
 
+// A packet that fits the client's path but not the tunnel's (1500-byte MTU here) gets the ICMP
+// error any router would send, from the VIP, quoting the packet, with the MTU left after the
+// encapsulation; never a silent drop unless the client allowed fragmentation (no DF).
+TEST_F(EncapTest, TooBigToEncapsulateAnswersFragmentationNeeded) {
+  const L4 big = Tcp(kClientPort, kVipPort, Bytes(1480 - 40, 'b'));
+  const Bytes inner = InnerIp(kClient4, kVip4, big);
+  ASSERT_EQ(inner.size(), 1480u);
+  RunResult r = RunXdp(Ether(kNodeMac, kClientMac, kEthIPv4, inner));
+  EXPECT_EQ(r.verdict, static_cast<uint32_t>(XDP_TX));
+  Bytes icmp = {3, 4, 0, 0, 0, 0};
+  Put16(icmp, 1500 - 40);
+  icmp.insert(icmp.end(), inner.begin(), inner.begin() + 88);
+  SetChecksum(icmp, 2, Checksum(icmp));
+  EXPECT_EQ(r.out, Ether(kClientMac, kNodeMac, kEthIPv4,
+                         IPv4(kVip4, kClient4, 1, icmp, IPv4Opts{64, {}, 0, 0})));
+  EXPECT_EQ(ReasonCount(LB_R_TX_ICMP_TOO_BIG), 1u);
+
+  const L4 big6 = Tcp(kClientPort, kVipPort, Bytes(1440 - 20, 'b'));
+  const Bytes inner6 = InnerIp(kClient6, kVip6, big6);
+  ASSERT_EQ(inner6.size(), 1480u);
+  RunResult r6 = RunXdp(Ether(kNodeMac, kClientMac, kEthIPv6, inner6));
+  EXPECT_EQ(r6.verdict, static_cast<uint32_t>(XDP_TX));
+  Bytes icmp6 = {2, 0, 0, 0};
+  Put32(icmp6, 1500 - 72);
+  icmp6.insert(icmp6.end(), inner6.begin(), inner6.begin() + 96);
+  SetChecksum(icmp6, 2, Fold(Sum16(icmp6, PseudoSum(kVip6, kClient6, kProtoICMPv6, icmp6.size()))));
+  EXPECT_EQ(r6.out,
+            Ether(kClientMac, kNodeMac, kEthIPv6, IPv6(kVip6, kClient6, kProtoICMPv6, icmp6)));
+  EXPECT_EQ(ReasonCount(LB_R_TX_ICMP_TOO_BIG), 2u);
+
+  // Without DF the client expects routers to fragment, which the tunnel cannot: counted drop.
+  const Bytes no_df = Ether(
+      kNodeMac, kClientMac, kEthIPv4,
+      IPv4(kClient4, kVip4, kProtoTCP, Segment(kClient4, kVip4, big), IPv4Opts{64, {}, 1, 0}));
+  EXPECT_EQ(RunXdp(no_df).verdict, static_cast<uint32_t>(XDP_DROP));
+  EXPECT_EQ(ReasonCount(LB_R_DROP_ENCAP), 1u);
+  // One byte less than the limit still goes through the tunnel.
+  const Bytes fits =
+      Ether(kNodeMac, kClientMac, kEthIPv4,
+            InnerIp(kClient4, kVip4, Tcp(kClientPort, kVipPort, Bytes(1460 - 40, 'b'))));
+  EXPECT_EQ(RunXdp(fits).verdict, static_cast<uint32_t>(XDP_REDIRECT));
+}
+
 TEST_F(EncapTest, EndpointsNodeDecapsulatesRecordsAndDeliversLocally) {
   BecomeNodeB();
   const L4 l4 = Tcp();

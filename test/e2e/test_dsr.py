@@ -247,3 +247,24 @@ def test_full_size_segments_cross_the_encapsulated_path(lab):
             break
     assert seen == set(lab.pods), seen
     assert reasons(lab).get("drop_encap", 0) == 0
+
+
+def test_path_mtu_discovery_through_the_vip(lab):
+    """With a fabric of the clients' own MTU, full-size segments no longer fit once encapsulated:
+    the node answers "fragmentation needed" from the VIP, the client's TCP lowers its segment size
+    and the transfer completes -- path-MTU discovery works through the VIP."""
+    for i, ns in enumerate(lab.nodes, start=1):
+        sh("ip", "link", "set", "eth0", "mtu", "1500", ns=ns)
+        sh("ip", "link", "set", f"n{i}", "mtu", "1500", ns=lab.router)
+    sh("ip", "link", "set", "br0", "mtu", "1500", ns=lab.router)
+    seen = set()
+    for attempt in range(12):
+        pod, peer, n, same = run_client(lab, ECHO_BULK, VIP, PORT, 500_000)[0]
+        assert peer == lab.client_ip and n == "500000" and same == "True", (pod, peer, n, same)
+        seen.add(pod)
+        if seen == set(lab.pods):
+            break
+    assert seen == set(lab.pods), seen
+    assert reasons(lab).get("tx_icmp_too_big", 0) > 0
+    cached = sh("ip", "route", "get", VIP, ns=lab.client)
+    assert "mtu 1460" in cached, cached
