@@ -283,6 +283,23 @@ static __always_inline int decap4(struct xdp_md *ctx, struct l2 *l2, struct iphd
   if (parse_ipv4(data, data_end, sizeof(struct ethhdr), &in, &l4, VIEW_WHOLE_FRAME) != PARSE_OK)
     return XDP_DROP;
   const __u8 proto = in->protocol;
+  if (proto == IPPROTO_ICMP) {
+    // An error about a VIP flow whose endpoint is here (icmp_vip.h sent it on).
+    struct icmp4_error *e = l4;
+    struct lb_ct_key flow = {};
+    if ((void *)(e + 1) > data_end || ipv4_is_fragment(in) || !icmp4_error_flow(in, e, &flow))
+      return XDP_DROP;
+    struct lb_endpoint_value *ep = decap_admit(&flow, endpoint, endpoint_port, bytes);
+    if (!ep) return XDP_DROP;
+    const __u32 backend_id = ep->backend_id;
+    if (in->ttl <= 1) {
+      *reason = LB_R_PASS_TTL;
+      return XDP_PASS;
+    }
+    icmp4_error_dnat(in, e, endpoint[0], endpoint_port);
+    return forward4(ctx, &inner_l2, in, IPPROTO_ICMP, backend_id, bpf_ktime_get_coarse_ns(),
+                    reason);
+  }
   if ((proto != IPPROTO_TCP && proto != IPPROTO_UDP) || ipv4_is_fragment(in)) return XDP_DROP;
   if (l4 + (proto == IPPROTO_TCP ? sizeof(struct tcphdr) : sizeof(struct udphdr)) >
       (void *)in + bpf_ntohs(in->tot_len))

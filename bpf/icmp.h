@@ -1,7 +1,8 @@
 // ICMP the program sends itself: "fragmentation needed" (RFC 792, RFC 1191) and "packet too big"
 // (RFC 4443) to a client whose packet no longer fits once encapsulated towards the endpoint's node.
 // The message comes from the VIP (the address the client's path MTU cache is about), quotes the
-// start of the offending packet, and goes back out of the interface the packet came in on.
+// start of the offending packet, and goes back out of the interface the packet came in on. Also
+// the layout of IPv4 errors about VIP flows and their translation for the endpoint (icmp_vip.h).
 #pragma once
 
 #include <linux/bpf.h>
@@ -15,6 +16,7 @@
 
 #include "csum.h"
 #include "lb_maps.h"
+#include "nat.h"
 #include "parse.h"
 
 // How much of the offending packet is quoted: its IP header with options at most (60) and more
@@ -140,4 +142,54 @@ static __always_inline int icmp6_packet_too_big(struct xdp_md *ctx, __u32 mtu,
   icmp->icmp6_cksum = csum_fold((__u32)sum);
   *reason = LB_R_TX_ICMP_TOO_BIG;
   return XDP_TX;
+}
+
+// Type, code, checksum, then 4 bytes that depend on the type (echo id/sequence, next-hop MTU).
+struct icmp4_hdr {
+  __u8 type;
+  __u8 code;
+  __sum16 checksum;
+  __be32 rest;
+};
+
+// An error quoting a packet the VIP sent: its IP header (no options: endpoints' replies have
+// none) and the first 8 bytes of TCP/UDP, which hold the ports.
+struct icmp4_error {
+  struct icmp4_hdr icmp;
+  struct iphdr quoted;
+  struct l4_ports quoted_ports;
+};
+
+// The flow (client -> VIP:port) an error's quoted reply belongs to; 0 if it quotes no VIP flow.
+static __always_inline int icmp4_error_flow(const struct iphdr *ip, const struct icmp4_error *e,
+                                            struct lb_ct_key *flow) {
+  if (e->quoted.version != 4 || e->quoted.ihl != IPV4_IHL_MIN || e->quoted.saddr != ip->daddr)
+    return 0;
+  if (e->quoted.protocol != IPPROTO_TCP && e->quoted.protocol != IPPROTO_UDP) return 0;
+  flow->src[0] = e->quoted.daddr;
+  flow->dst[0] = e->quoted.saddr;
+  flow->sport = e->quoted_ports.dest;
+  flow->dport = e->quoted_ports.source;
+  flow->proto = e->quoted.protocol;
+  flow->family = LB_FAMILY_V4;
+  return 1;
+}
+
+// Rewrites the error for the endpoint: outer destination, quoted source address and port, and
+// the three checksums that cover them (outer IP header, quoted IP header, ICMP).
+static __always_inline void icmp4_error_dnat(struct iphdr *ip, struct icmp4_error *e,
+                                             __be32 endpoint, __be16 endpoint_port) {
+  const __be32 vip = ip->daddr;
+  csum_replace(&ip->check, &vip, &endpoint, sizeof(vip));
+  ip->daddr = endpoint;
+  const __u16 old_check = e->quoted.check;
+  csum_replace(&e->quoted.check, &vip, &endpoint, sizeof(vip));
+  const __u16 new_check = e->quoted.check;
+  const __be16 old_port = e->quoted_ports.source;
+  __u16 *sum = &e->icmp.checksum;
+  csum_replace(sum, &vip, &endpoint, sizeof(vip));
+  csum_replace(sum, &old_check, &new_check, sizeof(old_check));
+  csum_replace(sum, &old_port, &endpoint_port, sizeof(old_port));
+  e->quoted.saddr = endpoint;
+  e->quoted_ports.source = endpoint_port;
 }

@@ -61,6 +61,13 @@ struct {
 
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, LB_MAX_SERVICES);
+  __type(key, struct lb_vip_addr_key);
+  __type(value, struct lb_vip_addr_value);
+} lb_vip_addrs SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, LB_MAX_L2_ENTRIES);
   __type(key, struct lb_l2_key);
   __type(value, struct lb_l2_value);

@@ -167,6 +167,17 @@ struct lb_gue_priv6 {
   __u8 pad[2];
 };
 
+// ---- VIP addresses, whatever the port: ping and ICMP errors about VIP flows ------------------
+struct lb_vip_addr_key {
+  __be32 addr[4];
+  __u8 family;
+  __u8 pad[3];
+};
+
+struct lb_vip_addr_value {
+  __u32 services;  // VIP:port/proto entries on this address
+};
+
 // ---- L2 ownership: (VIP, ifindex) -> state ----------------------------------------------------
 // ifindex 0 is a wildcard the program consults when no per-interface entry exists.
 struct lb_l2_key {
@@ -220,6 +231,8 @@ enum lb_reason {
   LB_R_DROP_ENCAP,          // cannot encapsulate: no own address, no route or neighbour, VLAN
   LB_R_DROP_DECAP,          // GUE to this node that is not a VIP flow for one of its endpoints
   LB_R_TX_ICMP_TOO_BIG,     // too big once encapsulated: "fragmentation needed" sent to the client
+  LB_R_TX_ICMP_ECHO_REPLY,  // ping to a VIP answered
+  LB_R_FWD_ICMP_ERROR,      // ICMP error about a VIP flow sent on to the flow's endpoint
   LB_R_MAX,
 };
 
@@ -242,6 +255,7 @@ struct lb_ct_rate {
 #define LB_MAP_ENDPOINTS "lb_endpoints"
 #define LB_MAP_FLOWS "lb_flows"
 #define LB_MAP_NODE "lb_node"
+#define LB_MAP_VIP_ADDRS "lb_vip_addrs"
 #define LB_MAP_L2 "lb_l2"
 #define LB_MAP_IFACES "lb_ifaces"
 #define LB_MAP_VIP_STATS "lb_vip_stats"

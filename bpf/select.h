@@ -12,6 +12,27 @@ static __always_inline struct lb_backend *backend_get(__u32 id) {
   return b && b->action != LB_ACTION_NONE ? b : 0;
 }
 
+// The backend a flow is on (conntrack) or would get (Maglev), remembering nothing: for ICMP errors
+// about the flow, which must not create state.
+static __always_inline struct lb_backend *peek_backend(const struct lb_ct_key *key,
+                                                       const struct lb_service *svc,
+                                                       __u32 *backend_id) {
+  struct lb_ct_value *ct = bpf_map_lookup_elem(&lb_conntrack, key);
+  if (ct) {
+    struct lb_backend *b = backend_get(ct->backend_id);
+    if (b) {
+      *backend_id = ct->backend_id;
+      return b;
+    }
+  }
+  if (svc->backend_count == 0 || svc->maglev_size == 0) return 0;
+  __u32 slot = svc->maglev_base + lb_flow_hash(key) % svc->maglev_size;
+  __u32 *id = bpf_map_lookup_elem(&lb_maglev, &slot);
+  if (!id) return 0;
+  *backend_id = *id;
+  return backend_get(*id);
+}
+
 // How the flow's per-flow record (flows.h) should be kept after this packet.
 enum flow_sync {
   FLOW_SYNC_NONE = 0,  // conntrack hit, recently checked: nothing to do

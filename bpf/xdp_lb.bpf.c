@@ -6,6 +6,7 @@
 //                                               (FIB, or its recent answer from nexthop.h)
 //                              on another node: encap.h (GUE to that node, FIB, TX/redirect)
 //   UDP to this node's GUE port -> encap.h (decapsulate, check, record, DNAT, forward.h)
+//   ICMP to a VIP         -> icmp_vip.h (echo reply; errors to the flow's endpoint)
 //   anything else         -> XDP_PASS, after one hash lookup at most
 // Replies from endpoints are translated back to VIP:port by tc_lb.bpf.c on the uplink's egress,
 // from the record of their flow.
@@ -24,6 +25,7 @@
 #include "encap.h"
 #include "flows.h"
 #include "forward.h"
+#include "icmp_vip.h"
 #include "lb_bpf_maps.h"
 #include "nat.h"
 #include "ndp.h"
@@ -81,6 +83,7 @@ static __always_inline int handle_ipv4(struct xdp_md *ctx, struct l2 *l2, enum l
     *reason = LB_R_DROP_MALFORMED_L3;
     return XDP_DROP;
   }
+  if (ip->protocol == IPPROTO_ICMP) return icmp4_handle(ctx, l2, ip, l4, reason);
   if (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP) return XDP_PASS;
   if (ip->protocol == IPPROTO_UDP) {
     struct udphdr *udp = l4;

@@ -18,7 +18,8 @@ namespace {
 constexpr const char* kPinnedMaps[] = {LB_MAP_SERVICES,  LB_MAP_BACKENDS,      LB_MAP_MAGLEV,
                                        LB_MAP_CONNTRACK, LB_MAP_ENDPOINTS,     LB_MAP_L2,
                                        LB_MAP_IFACES,    LB_MAP_NODE,          LB_MAP_FLOWS,
-                                       LB_MAP_VIP_STATS, LB_MAP_BACKEND_STATS, LB_MAP_REASON_STATS};
+                                       LB_MAP_VIP_STATS, LB_MAP_BACKEND_STATS, LB_MAP_REASON_STATS,
+                                       LB_MAP_VIP_ADDRS};
 
 std::string Errno(int err) {
   return std::strerror(err < 0 ? -err : err);
@@ -56,7 +57,7 @@ std::unique_ptr<BpfObjects> BpfObjects::Open(const LoadOptions& opts) {
   if (opts.max_ct_inserts_per_sec)
     o->xdp_->rodata->cfg_max_ct_inserts_per_sec = *opts.max_ct_inserts_per_sec;
   // Per-service and per-backend maps share an index space, so they are sized together.
-  for (const char* m : {LB_MAP_SERVICES, LB_MAP_VIP_STATS})
+  for (const char* m : {LB_MAP_SERVICES, LB_MAP_VIP_STATS, LB_MAP_VIP_ADDRS})
     SetSize(o->xdp_->obj, m, opts.max_services);
   for (const char* m : {LB_MAP_BACKENDS, LB_MAP_BACKEND_STATS, LB_MAP_ENDPOINTS})
     SetSize(o->xdp_->obj, m, opts.max_backends);

@@ -22,6 +22,8 @@ static_assert(sizeof(lb_flow_key) == 40 && offsetof(lb_flow_key, client_port) ==
               offsetof(lb_flow_key, family) == 37);
 static_assert(sizeof(lb_flow_value) == 20 && offsetof(lb_flow_value, vip_port) == 16);
 static_assert(sizeof(lb_node_addrs) == 20);
+static_assert(sizeof(lb_vip_addr_key) == 20 && offsetof(lb_vip_addr_key, family) == 16);
+static_assert(sizeof(lb_vip_addr_value) == 4);
 static_assert(sizeof(lb_gue_hdr) == 4 && sizeof(lb_gue_priv4) == 8 && sizeof(lb_gue_priv6) == 20);
 static_assert(sizeof(lb_l2_key) == 24 && offsetof(lb_l2_key, ifindex) == 16);
 static_assert(sizeof(lb_l2_value) == 4);

@@ -22,6 +22,7 @@ enum class MapId {
   kIfaces,
   kNode,
   kFlows,
+  kVipAddrs,
 };
 
 using Bytes = std::vector<uint8_t>;

@@ -126,8 +126,10 @@ void MapSync::Load() {
     backend_ids_[Identity(b)] = id;
   }
   node_ = ops_.Lookup(MapId::kNode, ToBytes(uint32_t{0}));
-  for (auto* m : {&endpoints_, &l2_}) {
-    const MapId id = m == &endpoints_ ? MapId::kEndpoints : MapId::kL2;
+  for (auto* m : {&endpoints_, &l2_, &vip_addrs_}) {
+    const MapId id = m == &endpoints_ ? MapId::kEndpoints
+                     : m == &l2_      ? MapId::kL2
+                                      : MapId::kVipAddrs;
     for (const Bytes& key : ops_.Keys(id))
       if (auto v = ops_.Lookup(id, key)) (*m)[key] = *v;
   }
@@ -330,6 +332,16 @@ SyncStats MapSync::Apply(const DesiredDataplane& desired,
       want_endpoints.emplace(ToBytes(k), ToBytes(lb_endpoint_value{id->second}));
     }
   }
+  std::map<Bytes, Bytes> want_vip_addrs;
+  for (const DesiredService* s : served) {
+    lb_vip_addr_key k{};
+    FillAddr(k.addr, s->vip);
+    k.family = FamilyOf(s->vip);
+    auto& v = want_vip_addrs[ToBytes(k)];
+    auto n = v.empty() ? lb_vip_addr_value{} : FromBytes<lb_vip_addr_value>(v);
+    ++n.services;
+    v = ToBytes(n);
+  }
   lb_node_addrs node{};
   if (desired.node_v4) std::memcpy(&node.v4, desired.node_v4->bytes().data(), sizeof(node.v4));
   if (desired.node_v6) FillAddr(node.v6, *desired.node_v6);
@@ -375,6 +387,7 @@ SyncStats MapSync::Apply(const DesiredDataplane& desired,
   };
   diff(MapId::kEndpoints, endpoints_, want_endpoints, st.endpoints_written, st.endpoints_removed);
   diff(MapId::kL2, l2_, want_l2, st.l2_written, st.l2_removed);
+  diff(MapId::kVipAddrs, vip_addrs_, want_vip_addrs, st.vip_addrs_written, st.vip_addrs_removed);
   return st;
 }
 

@@ -29,8 +29,11 @@ const char* ReasonName(uint32_t reason) {
                                                    "decap",
                                                    "drop_encap",
                                                    "drop_decap",
-                                                   "tx_icmp_too_big"};
-  static_assert(LB_R_TX_ICMP_TOO_BIG == 21 && LB_R_MAX == 22, "update the names with enum lb_reason");
+                                                   "tx_icmp_too_big",
+                                                   "tx_icmp_echo_reply",
+                                                   "fwd_icmp_error"};
+  static_assert(LB_R_FWD_ICMP_ERROR == 23 && LB_R_MAX == 24,
+                "update the names with enum lb_reason");
   return reason < LB_R_MAX ? kNames[reason] : "unknown";
 }
 

@@ -557,7 +557,7 @@ void BM_MapSync(benchmark::State& state) {
     for (auto m :
          {dataplane::MapId::kServices, dataplane::MapId::kBackends, dataplane::MapId::kMaglev,
           dataplane::MapId::kConntrack, dataplane::MapId::kEndpoints, dataplane::MapId::kL2,
-          dataplane::MapId::kIfaces, dataplane::MapId::kNode})
+          dataplane::MapId::kIfaces, dataplane::MapId::kNode, dataplane::MapId::kVipAddrs})
       fds[m] = objs->map_fd(dataplane::MapName(m));
     dataplane::BpfMapOps ops(fds);
     dataplane::MapSync sync(ops);

@@ -140,6 +140,14 @@ class LbTest : public ::testing::Test {
     Put(LB_MAP_NODE, &zero, &n);
   }
 
+  void SetVipAddr(const IPAddr& vip, uint32_t services = 1) {
+    lb_vip_addr_key k{};
+    FillAddr(k.addr, vip);
+    k.family = FamilyOf(vip);
+    lb_vip_addr_value v{services};
+    Put(LB_MAP_VIP_ADDRS, &k, &v);
+  }
+
   static lb_flow_key FlowKey(const IPAddr& client, uint16_t cport, const IPAddr& endpoint,
                              uint16_t eport, uint8_t proto) {
     lb_flow_key k{};

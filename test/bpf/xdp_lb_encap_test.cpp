@@ -292,5 +292,73 @@ TEST_F(EncapTest, RoundTripThroughTwoNodes) {
   EXPECT_TRUE(ChecksumsValid(b.out));
 }
 
+const IPAddr kRouter4 = Addr("203.0.113.1");
+
+Bytes Icmp(uint8_t type, uint8_t code, uint32_t rest, const Bytes& body) {
+  Bytes m = {type, code, 0, 0};
+  Put32(m, rest);
+  Append(m, body);
+  SetChecksum(m, 2, Checksum(m));
+  return m;
+}
+
+// What a router on the reply path sends the VIP: "fragmentation needed", quoting the start of the
+// reply (source `from`:`sport`, the VIP as the client saw it, or the endpoint once translated).
+Bytes FragNeededAbout(const IPAddr& to, const IPAddr& from, uint16_t sport) {
+  const L4 reply{kProtoTCP, sport, kClientPort, kTcpAck, Bytes(1400, 'r'), false};
+  Bytes quoted = IPv4(from, kClient4, kProtoTCP, Segment(from, kClient4, reply),
+                      IPv4Opts{63, {}, 0x4321, 0x4000});
+  quoted.resize(20 + 8);
+  return IPv4(kRouter4, to, 1, Icmp(3, 4, 1400, quoted), IPv4Opts{64, {}, 7, 0});
+}
+
+TEST_F(EncapTest, PingToAVipIsAnsweredByTheNode) {
+  SetVipAddr(kVip4);
+  Bytes echo = {'p', 'i', 'n', 'g'};
+  const Bytes in =
+      Ether(kNodeMac, kClientMac, kEthIPv4,
+            IPv4(kClient4, kVip4, 1, Icmp(8, 0, 0x12340001, echo), IPv4Opts{63, {}, 0x55, 0x4000}));
+  RunResult r = RunXdp(in);
+  EXPECT_EQ(r.verdict, static_cast<uint32_t>(XDP_TX));
+  EXPECT_EQ(r.out, Ether(kClientMac, kNodeMac, kEthIPv4,
+                         IPv4(kVip4, kClient4, 1, Icmp(0, 0, 0x12340001, echo),
+                              IPv4Opts{64, {}, 0x55, 0x4000})));
+  const Bytes other = Ether(kNodeMac, kClientMac, kEthIPv4,
+                            IPv4(kClient4, Addr("198.51.100.99"), 1, Icmp(8, 0, 1, echo)));
+  EXPECT_EQ(RunXdp(other).out, other) << "not a VIP: the kernel's business";
+  EXPECT_EQ(ReasonCount(LB_R_TX_ICMP_ECHO_REPLY), 1u);
+}
+
+// The error reaches the node with the VIP as destination; the flow's endpoint is on node B, so
+// the error goes there in GUE like the flow's own packets, and node B hands the endpoint an error
+// about the endpoint's own address and port: its kernel lowers the path MTU of that socket.
+TEST_F(EncapTest, IcmpErrorAboutAVipFlowReachesTheFlowsEndpoint) {
+  SetVipAddr(kVip4);
+  const Bytes error = FragNeededAbout(kVip4, kVip4, kVipPort);
+  RunResult a = RunXdp(Ether(kNodeMac, kClientMac, kEthIPv4, error));
+  EXPECT_EQ(a.verdict, static_cast<uint32_t>(XDP_REDIRECT));
+  EXPECT_EQ(a.out, Ether(kNodeBMac, kVethMac, kEthIPv4,
+                         Gue(kNodeA4, kNodeB4, SportFor(kClient4, kVip4, kClientPort, kVipPort),
+                             kEndpoint4, kEndpointPort, error)));
+  EXPECT_EQ(ReasonCount(LB_R_FWD_ICMP_ERROR), 1u);
+  EXPECT_EQ(ConntrackEntries(), 0u) << "an error creates no flow";
+
+  BecomeNodeB();
+  RunResult b = RunXdp(a.out);
+  EXPECT_EQ(b.verdict, static_cast<uint32_t>(XDP_PASS));
+  EXPECT_EQ(b.out, Ether(kNodeBMac, kVethMac, kEthIPv4,
+                         FragNeededAbout(kEndpoint4, kEndpoint4, kEndpointPort)));
+
+  // The endpoint on this very node: translated here.
+  SetBackend(kId4, kEndpoint4, kEndpointPort);
+  RunResult local = RunXdp(Ether(kNodeMac, kClientMac, kEthIPv4, error));
+  EXPECT_EQ(local.verdict, static_cast<uint32_t>(XDP_PASS));
+  EXPECT_EQ(local.out, Ether(kNodeMac, kClientMac, kEthIPv4,
+                             FragNeededAbout(kEndpoint4, kEndpoint4, kEndpointPort)));
+  // An error quoting something the VIP never sent on a served port is left alone.
+  const Bytes stray = Ether(kNodeMac, kClientMac, kEthIPv4, FragNeededAbout(kVip4, kVip4, 443));
+  EXPECT_EQ(RunXdp(stray).out, stray);
+}
+
 }  // namespace
 }  // namespace ironlb::testpkt

@@ -268,3 +268,30 @@ def test_path_mtu_discovery_through_the_vip(lab):
     assert reasons(lab).get("tx_icmp_too_big", 0) > 0
     cached = sh("ip", "route", "get", VIP, ns=lab.client)
     assert "mtu 1460" in cached, cached
+
+
+def test_ping_to_a_vip_is_answered(lab):
+    out = sh("ping", "-c", "3", "-i", "0.2", "-W", "2", VIP_INTERNAL, ns=lab.client)
+    assert "3 received" in out, out
+    assert reasons(lab).get("tx_icmp_echo_reply", 0) >= 3
+
+
+def test_fragmentation_needed_on_the_reply_path_reaches_the_endpoint(lab):
+    """A link towards the client narrower than the endpoints' replies (the router's route to the
+    client: MTU 1400): the router's "fragmentation needed" goes to the VIP, a node finds the flow's
+    endpoint from the quoted reply and sends it there (through the tunnel if need be), the
+    endpoint's kernel lowers its path MTU, and the data still arrives."""
+    sh("ip", "route", "add", f"{lab.client_ip}/32", "dev", "r0", "mtu", "lock", "1400",
+       ns=lab.router)
+    seen = set()
+    for attempt in range(12):
+        pod, peer, n, same = run_client(lab, ECHO_BULK, VIP, PORT, 300_000)[0]
+        assert peer == lab.client_ip and n == "300000" and same == "True", (pod, peer, n, same)
+        seen.add(pod)
+        if seen == set(lab.pods):
+            break
+    assert seen == set(lab.pods), seen
+    assert reasons(lab).get("fwd_icmp_error", 0) > 0
+    for pod in lab.pods:
+        cached = sh("ip", "route", "get", lab.client_ip, ns=pod)
+        assert "mtu 1400" in cached, (pod, cached)
