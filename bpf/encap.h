@@ -28,6 +28,7 @@
 #include "lb_bpf_maps.h"
 #include "nat.h"
 #include "parse.h"
+#include "select.h"
 
 #define ENCAP4_OVERHEAD                                                       \
   (sizeof(struct iphdr) + sizeof(struct udphdr) + sizeof(struct lb_gue_hdr) + \
@@ -300,7 +301,22 @@ static __always_inline int decap4(struct xdp_md *ctx, struct l2 *l2, struct iphd
     return forward4(ctx, &inner_l2, in, IPPROTO_ICMP, backend_id, bpf_ktime_get_coarse_ns(),
                     reason);
   }
-  if ((proto != IPPROTO_TCP && proto != IPPROTO_UDP) || ipv4_is_fragment(in)) return XDP_DROP;
+  if (proto != IPPROTO_TCP && proto != IPPROTO_UDP) return XDP_DROP;
+  if (ipv4_is_later_fragment(in)) {
+    // No ports: the endpoint the sender named, if it is one of ours for a VIP (frag.h).
+    struct lb_endpoint_value *ep =
+        vip_addr4(in->daddr) ? local_endpoint(endpoint, endpoint_port, proto, LB_FAMILY_V4) : 0;
+    if (!ep) return XDP_DROP;
+    const __u32 backend_id = ep->backend_id;
+    lb_count_reason(LB_R_DECAP, bytes);
+    lb_count(&lb_backend_stats, backend_id, bytes);
+    if (in->ttl <= 1) {
+      *reason = LB_R_PASS_TTL;
+      return XDP_PASS;
+    }
+    dnat4_addr(in, endpoint[0]);
+    return forward4(ctx, &inner_l2, in, proto, backend_id, bpf_ktime_get_coarse_ns(), reason);
+  }
   if (l4 + (proto == IPPROTO_TCP ? sizeof(struct tcphdr) : sizeof(struct udphdr)) >
       (void *)in + bpf_ntohs(in->tot_len))
     return XDP_DROP;

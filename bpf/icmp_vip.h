@@ -25,13 +25,6 @@
 #define ICMP4_TIME_EXCEEDED 11
 #define ICMP_ECHO_TTL 64
 
-static __always_inline int vip_addr4(__be32 addr) {
-  struct lb_vip_addr_key k = {};
-  k.addr[0] = addr;
-  k.family = LB_FAMILY_V4;
-  return bpf_map_lookup_elem(&lb_vip_addrs, &k) != 0;
-}
-
 static __always_inline int icmp4_echo_reply(struct xdp_md *ctx, struct l2 *l2, struct iphdr *ip,
                                             struct icmp4_hdr *icmp, enum lb_reason *reason) {
   __u8 mac[ETH_ALEN];

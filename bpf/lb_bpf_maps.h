@@ -66,6 +66,14 @@ struct {
   __type(value, struct lb_vip_addr_value);
 } lb_vip_addrs SEC(".maps");
 
+// Not pinned: a datagram's fragments arrive within moments, an agent restart loses nothing.
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, LB_FRAG_ENTRIES);
+  __type(key, struct lb_frag_key);
+  __type(value, struct lb_frag_value);
+} lb_frags SEC(".maps");
+
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, LB_MAX_L2_ENTRIES);

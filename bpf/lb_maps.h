@@ -167,6 +167,24 @@ struct lb_gue_priv6 {
   __u8 pad[2];
 };
 
+// ---- fragments: the first fragment's choice for the rest of its datagram --------------------
+// Only the first fragment carries ports; the later ones find its endpoint here (RFC 791
+// identification with source, destination and protocol names one datagram).
+struct lb_frag_key {
+  __be32 src[4];
+  __be32 dst[4];
+  __be32 id;  // IPv4: the 16-bit identification in the low-addressed half
+  __u8 proto;
+  __u8 family;
+  __u8 pad[2];
+};
+
+struct lb_frag_value {
+  __u32 backend_id;
+};
+
+#define LB_FRAG_ENTRIES 16384
+
 // ---- VIP addresses, whatever the port: ping and ICMP errors about VIP flows ------------------
 struct lb_vip_addr_key {
   __be32 addr[4];
@@ -233,6 +251,7 @@ enum lb_reason {
   LB_R_TX_ICMP_TOO_BIG,     // too big once encapsulated: "fragmentation needed" sent to the client
   LB_R_TX_ICMP_ECHO_REPLY,  // ping to a VIP answered
   LB_R_FWD_ICMP_ERROR,      // ICMP error about a VIP flow sent on to the flow's endpoint
+  LB_R_DROP_FRAGMENT,       // a later fragment to a VIP whose first fragment was not seen
   LB_R_MAX,
 };
 

@@ -92,6 +92,11 @@ static __always_inline int ipv4_is_fragment(const struct iphdr *ip) {
   return (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET)) != 0;
 }
 
+// A fragment other than the first: no L4 header.
+static __always_inline int ipv4_is_later_fragment(const struct iphdr *ip) {
+  return (ip->frag_off & bpf_htons(IP_OFFSET)) != 0;
+}
+
 // IPv6 extension headers (RFC 8200 section 4) the program does not walk.
 static __always_inline int ipv6_is_ext_header(__u8 nexthdr) {
   return nexthdr == 0 /* Hop-by-Hop */ || nexthdr == 43 /* Routing */ ||

@@ -12,6 +12,14 @@ static __always_inline struct lb_backend *backend_get(__u32 id) {
   return b && b->action != LB_ACTION_NONE ? b : 0;
 }
 
+// Whether an IPv4 address is a VIP (of any port).
+static __always_inline int vip_addr4(__be32 addr) {
+  struct lb_vip_addr_key k = {};
+  k.addr[0] = addr;
+  k.family = LB_FAMILY_V4;
+  return bpf_map_lookup_elem(&lb_vip_addrs, &k) != 0;
+}
+
 // The backend a flow is on (conntrack) or would get (Maglev), remembering nothing: for ICMP errors
 // about the flow, which must not create state.
 static __always_inline struct lb_backend *peek_backend(const struct lb_ct_key *key,

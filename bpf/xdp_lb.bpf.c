@@ -7,6 +7,7 @@
 //                              on another node: encap.h (GUE to that node, FIB, TX/redirect)
 //   UDP to this node's GUE port -> encap.h (decapsulate, check, record, DNAT, forward.h)
 //   ICMP to a VIP         -> icmp_vip.h (echo reply; errors to the flow's endpoint)
+//   later IPv4 fragments  -> frag.h (the endpoint their first fragment went to)
 //   anything else         -> XDP_PASS, after one hash lookup at most
 // Replies from endpoints are translated back to VIP:port by tc_lb.bpf.c on the uplink's egress,
 // from the record of their flow.
@@ -25,6 +26,7 @@
 #include "encap.h"
 #include "flows.h"
 #include "forward.h"
+#include "frag.h"
 #include "icmp_vip.h"
 #include "lb_bpf_maps.h"
 #include "nat.h"
@@ -85,16 +87,13 @@ static __always_inline int handle_ipv4(struct xdp_md *ctx, struct l2 *l2, enum l
   }
   if (ip->protocol == IPPROTO_ICMP) return icmp4_handle(ctx, l2, ip, l4, reason);
   if (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP) return XDP_PASS;
+  // Only the first fragment has ports: it is balanced below, the later ones follow it (frag.h).
+  if (ipv4_is_later_fragment(ip)) return frag4_follow(ctx, l2, ip, reason);
   if (ip->protocol == IPPROTO_UDP) {
     struct udphdr *udp = l4;
     if ((void *)(udp + 1) <= data_end && udp->dest == bpf_htons(LB_GUE_PORT) &&
         node_owns4(ip->daddr))
       return decap4(ctx, l2, ip, reason);
-  }
-  // Only the first fragment has ports; the kernel reassembles what it must.
-  if (ipv4_is_fragment(ip)) {
-    *reason = LB_R_PASS_UNSUPPORTED;
-    return XDP_PASS;
   }
   struct l4_ports *ports = l4;
   if ((void *)(ports + 1) > data_end) return XDP_PASS;  // cannot be one of our flows
@@ -125,6 +124,7 @@ static __always_inline int handle_ipv4(struct xdp_md *ctx, struct l2 *l2, enum l
   struct choice c;
   struct lb_backend *b = balance(&flow, svc, data_end - data, &c, reason);
   if (!b) return XDP_DROP;
+  if (ipv4_is_fragment(ip)) frag4_remember(ip, c.backend_id);
   if (b->action == LB_ACTION_ENCAP)
     return encap4(ctx, l2, bpf_ntohs(ip->tot_len), ip->tos, (ip->frag_off & bpf_htons(IP_DF)) != 0,
                   &flow, b, reason);

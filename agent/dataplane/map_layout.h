@@ -24,6 +24,7 @@ static_assert(sizeof(lb_flow_value) == 20 && offsetof(lb_flow_value, vip_port) =
 static_assert(sizeof(lb_node_addrs) == 20);
 static_assert(sizeof(lb_vip_addr_key) == 20 && offsetof(lb_vip_addr_key, family) == 16);
 static_assert(sizeof(lb_vip_addr_value) == 4);
+static_assert(sizeof(lb_frag_key) == 40 && offsetof(lb_frag_key, id) == 32);
 static_assert(sizeof(lb_gue_hdr) == 4 && sizeof(lb_gue_priv4) == 8 && sizeof(lb_gue_priv6) == 20);
 static_assert(sizeof(lb_l2_key) == 24 && offsetof(lb_l2_key, ifindex) == 16);
 static_assert(sizeof(lb_l2_value) == 4);

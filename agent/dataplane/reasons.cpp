@@ -31,8 +31,9 @@ const char* ReasonName(uint32_t reason) {
                                                    "drop_decap",
                                                    "tx_icmp_too_big",
                                                    "tx_icmp_echo_reply",
-                                                   "fwd_icmp_error"};
-  static_assert(LB_R_FWD_ICMP_ERROR == 23 && LB_R_MAX == 24,
+                                                   "fwd_icmp_error",
+                                                   "drop_fragment"};
+  static_assert(LB_R_DROP_FRAGMENT == 24 && LB_R_MAX == 25,
                 "update the names with enum lb_reason");
   return reason < LB_R_MAX ? kNames[reason] : "unknown";
 }

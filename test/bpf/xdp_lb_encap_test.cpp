@@ -292,6 +292,42 @@ TEST_F(EncapTest, RoundTripThroughTwoNodes) {
   EXPECT_TRUE(ChecksumsValid(b.out));
 }
 
+// Both fragments of a datagram go to the endpoint's node with the endpoint named, untouched
+// inside; that node delivers both to the endpoint.
+TEST_F(EncapTest, FragmentsCrossTheTunnelToOneEndpoint) {
+  SetVipAddr(kVip4);
+  SetService(kVip4, kVipPort, kProtoUDP, 9, {kId4}, 2 * kTableSize, kTableSize);
+  const L4 udp{kProtoUDP, kClientPort, kVipPort, 0, Bytes(100, 'f'), false};
+  L4 udp_out = udp;
+  udp_out.dport = kEndpointPort;
+  const Bytes seg = Segment(kClient4, kVip4, udp), seg_out = Segment(kClient4, kEndpoint4, udp_out);
+  const Bytes in1 = IPv4(kClient4, kVip4, kProtoUDP, Bytes(seg.begin(), seg.begin() + 56),
+                         IPv4Opts{64, {}, 0x99, 0x2000});
+  const Bytes in2 = IPv4(kClient4, kVip4, kProtoUDP, Bytes(seg.begin() + 56, seg.end()),
+                         IPv4Opts{64, {}, 0x99, 7});
+  RunResult a1 = RunXdp(Ether(kNodeMac, kClientMac, kEthIPv4, in1));
+  RunResult a2 = RunXdp(Ether(kNodeMac, kClientMac, kEthIPv4, in2));
+  ASSERT_EQ(a1.verdict, static_cast<uint32_t>(XDP_REDIRECT));
+  ASSERT_EQ(a2.verdict, static_cast<uint32_t>(XDP_REDIRECT));
+  for (const auto& [out, inner] : {std::pair{a1.out, in1}, std::pair{a2.out, in2}}) {
+    ASSERT_GT(out.size(), 54u);
+    EXPECT_EQ(Bytes(out.begin() + 54, out.end()), inner) << "the fragment itself, untouched";
+    EXPECT_EQ(Bytes(out.begin() + 46, out.begin() + 52),
+              (Bytes{10, 2, 0, 5, kEndpointPort >> 8, kEndpointPort & 0xff}))
+        << "GUE names the endpoint";
+  }
+  BecomeNodeB();
+  SetLocalEndpoint(kEndpoint4, kEndpointPort, kProtoUDP, kId4);
+  RunResult b1 = RunXdp(a1.out), b2 = RunXdp(a2.out);
+  EXPECT_EQ(b1.out, Ether(kNodeBMac, kVethMac, kEthIPv4,
+                          IPv4(kClient4, kEndpoint4, kProtoUDP,
+                               Bytes(seg_out.begin(), seg_out.begin() + 56),
+                               IPv4Opts{64, {}, 0x99, 0x2000})));
+  EXPECT_EQ(b2.out, Ether(kNodeBMac, kVethMac, kEthIPv4,
+                          IPv4(kClient4, kEndpoint4, kProtoUDP, Bytes(seg.begin() + 56, seg.end()),
+                               IPv4Opts{64, {}, 0x99, 7})));
+}
+
 const IPAddr kRouter4 = Addr("203.0.113.1");
 
 Bytes Icmp(uint8_t type, uint8_t code, uint32_t rest, const Bytes& body) {

@@ -149,8 +149,13 @@ TEST_F(NatTest, MalformedFrames) {
       {"IPv6 version 4 in an IPv6 ethertype", mutate(v6, l3, 0x40), XDP_DROP, {}},
       {"IPv6 with extension header passes", mutate(v6, l3 + 6, 60), XDP_PASS,
        mutate(v6, l3 + 6, 60)},
-      {"IPv4 fragment passes to the kernel", ToVip(Tcp(), {64, {}, 1, 0x2000}), XDP_PASS,
-       ToVip(Tcp(), {64, {}, 1, 0x2000})},
+      {"an IPv4 first fragment is balanced like the whole packet",
+       ToVip(Tcp(), {64, {}, 1, 0x2000}), XDP_PASS,
+       ToBackend(Tcp(), kBackendA4, {64, {}, 1, 0x2000})},
+      {"a later fragment of an unknown datagram to another address passes",
+       L4Frame(kNodeMac, kClientMac, kClient4, Addr("192.0.2.1"), Tcp(), {64, {}, 1, 0x0010}),
+       XDP_PASS,
+       L4Frame(kNodeMac, kClientMac, kClient4, Addr("192.0.2.1"), Tcp(), {64, {}, 1, 0x0010})},
   };
   for (const auto& c : cases) Check(c);
   EXPECT_EQ(ReasonCount(LB_R_DROP_MALFORMED_L4), 1u);
@@ -291,6 +296,46 @@ TEST_F(NatTest, FlowRecordFollowsConntrack) {
   ASSERT_EQ(bpf_map_update_elem(fd(LB_MAP_CONNTRACK), &ck, &cv, BPF_EXIST), 0);
   RunXdp(ToVip(syn));
   EXPECT_TRUE(GetFlow(kClient4, 40010, kBackendA4, kBackendPort, kProtoTCP));
+}
+
+// A datagram split in two: the first fragment has the ports and is balanced (its UDP checksum,
+// which covers the whole datagram, updated for the new address and port); the second has none and
+// follows the first's endpoint by the datagram's identification, even after the table moved.
+TEST_F(NatTest, FragmentsOfOneDatagramReachOneEndpoint) {
+  SetVipAddr(kVip4);
+  const L4 udp{kProtoUDP, kClientPort, kVipPort, 0, Bytes(100, 'f'), false};
+  L4 udp_out = udp;
+  udp_out.dport = kBackendPort;
+  const Bytes seg = Segment(kClient4, kVip4, udp), seg_out = Segment(kClient4, kBackendA4, udp_out);
+  auto part = [](const Bytes& s, size_t from, size_t to) {
+    return Bytes(s.begin() + from, s.begin() + std::min(to, s.size()));
+  };
+  const IPv4Opts first{64, {}, 0x777, 0x2000}, second{64, {}, 0x777, 56 / 8};
+  auto frame = [](const IPAddr& dst, const Bytes& payload, const IPv4Opts& o) {
+    return Ether(kNodeMac, kClientMac, kEthIPv4, IPv4(kClient4, dst, kProtoUDP, payload, o));
+  };
+  RunResult r1 = RunXdp(frame(kVip4, part(seg, 0, 56), first));
+  EXPECT_EQ(r1.verdict, static_cast<uint32_t>(XDP_PASS));
+  EXPECT_EQ(r1.out, frame(kBackendA4, part(seg_out, 0, 56), first));
+  SetService(kVip4, kVipPort, kProtoUDP, kSvcUdp, {kIdB}, kTableSize, kTableSize);
+  lb_ct_key ck{};
+  FillAddr(ck.src, kClient4);
+  FillAddr(ck.dst, kVip4);
+  ck.sport = htons(kClientPort);
+  ck.dport = htons(kVipPort);
+  ck.proto = kProtoUDP;
+  ck.family = LB_FAMILY_V4;
+  bpf_map_delete_elem(fd(LB_MAP_CONNTRACK), &ck);
+  RunResult r2 = RunXdp(frame(kVip4, part(seg, 56, 1000), second));
+  EXPECT_EQ(r2.verdict, static_cast<uint32_t>(XDP_PASS));
+  EXPECT_EQ(r2.out, frame(kBackendA4, part(seg, 56, 1000), second));
+  EXPECT_EQ(PerCpuPackets(LB_MAP_BACKEND_STATS, kIdA), 2u);
+
+  const IPv4Opts orphan{64, {}, 0x778, 56 / 8};
+  EXPECT_EQ(RunXdp(frame(kVip4, part(seg, 56, 1000), orphan)).verdict,
+            static_cast<uint32_t>(XDP_DROP))
+      << "first fragment never seen: nowhere to send it";
+  EXPECT_EQ(ReasonCount(LB_R_DROP_FRAGMENT), 1u);
 }
 
 // With a route and a neighbour the FIB answers: the frame is redirected with the next hop's MACs
