@@ -270,6 +270,12 @@ static __always_inline int decap4(struct xdp_md *ctx, struct l2 *l2, struct iphd
   struct udphdr *udp = (void *)(ip + 1);
   struct lb_gue_hdr *gue = (void *)(udp + 1);
   struct lb_gue_priv4 *priv = (void *)(gue + 1);
+  // The other nodes' agents keep their neighbour entry for this node with empty datagrams
+  // (Dataplane::ProbeTunnels): expected, not a drop worth counting.
+  if ((void *)(udp + 1) <= data_end && udp->len == bpf_htons(sizeof(*udp))) {
+    *reason = LB_R_PASS_NOT_VIP;
+    return XDP_DROP;
+  }
   if ((void *)(priv + 1) > data_end) return XDP_DROP;
   if (gue->hlen != sizeof(*priv) / 4 || gue->proto != IPPROTO_IPIP) return XDP_DROP;
   const __be32 endpoint[4] = {priv->endpoint, 0, 0, 0};
@@ -360,6 +366,10 @@ static __always_inline int decap6(struct xdp_md *ctx, struct l2 *l2, struct ipv6
   struct udphdr *udp = (void *)(ip6 + 1);
   struct lb_gue_hdr *gue = (void *)(udp + 1);
   struct lb_gue_priv6 *priv = (void *)(gue + 1);
+  if ((void *)(udp + 1) <= data_end && udp->len == bpf_htons(sizeof(*udp))) {
+    *reason = LB_R_PASS_NOT_VIP;  // a neighbour probe, as in decap4
+    return XDP_DROP;
+  }
   if ((void *)(priv + 1) > data_end) return XDP_DROP;
   if (gue->hlen != sizeof(*priv) / 4 || gue->proto != IPPROTO_IPV6) return XDP_DROP;
   __be32 endpoint[4];
