@@ -33,3 +33,12 @@ static __always_inline void csum_replace_udp(__u16 *check, const void *from, con
   csum_replace(check, from, to, size);
   if (*check == 0) *check = 0xffff;
 }
+
+// The header checksum of a 20-byte IPv4 header (no options) whose check field is zero.
+static __always_inline __u16 csum_ipv4_header(const void *hdr) {
+  const __u16 *w = hdr;
+  __u32 sum = 0;
+#pragma unroll
+  for (int i = 0; i < 10; i++) sum += w[i];
+  return csum_fold(sum);
+}

@@ -40,9 +40,39 @@ struct {
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, LB_MAX_BACKENDS);
-  __type(key, struct lb_rev_key);
-  __type(value, struct lb_rev_value);
-} lb_rev_nat SEC(".maps");
+  __type(key, struct lb_endpoint_key);
+  __type(value, struct lb_endpoint_value);
+} lb_endpoints SEC(".maps");
+
+// As large as conntrack: every remembered flow to a local endpoint has one.
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, LB_CT_ENTRIES);
+  __type(key, struct lb_flow_key);
+  __type(value, struct lb_flow_value);
+} lb_flows SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct lb_node_addrs);
+} lb_node SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, LB_MAX_SERVICES);
+  __type(key, struct lb_vip_addr_key);
+  __type(value, struct lb_vip_addr_value);
+} lb_vip_addrs SEC(".maps");
+
+// Not pinned: a datagram's fragments arrive within moments, an agent restart loses nothing.
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, LB_FRAG_ENTRIES);
+  __type(key, struct lb_frag_key);
+  __type(value, struct lb_frag_value);
+} lb_frags SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);

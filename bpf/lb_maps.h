@@ -44,16 +44,16 @@ struct lb_service {
 };
 
 // ---- backends: id -> endpoint --------------------------------------------------------------
-// What to do with a flow once a backend is chosen. Only LOCAL exists today; endpoints on other
-// nodes will add an encapsulation action that reads `tunnel` without changing the key layout.
+// What to do with a flow once a backend is chosen.
 #define LB_ACTION_NONE 0   // slot unused
 #define LB_ACTION_LOCAL 1  // DNAT to addr:port, then route (FIB) to it
+#define LB_ACTION_ENCAP 2  // on another node: the original packet, GUE-encapsulated to `tunnel`
 
 #define LB_BACKEND_F_DRAINING 1u  // terminating: existing flows only, absent from Maglev tables
 
 struct lb_backend {
   __be32 addr[4];
-  __be32 tunnel[4];  // node address for future encapsulating actions; zero for LOCAL
+  __be32 tunnel[4];  // the endpoint's node (ENCAP); zero for LOCAL
   __be16 port;
   __u8 family;  // LB_FAMILY_*
   __u8 action;  // LB_ACTION_*
@@ -98,18 +98,102 @@ struct lb_nexthop {
   __u8 pad[2];
 };
 
-// ---- reverse NAT: backend addr:port/proto -> VIP:port (tc egress on the uplink) ---------------
-struct lb_rev_key {
+// ---- endpoints this node delivers to: addr:port/proto -> backend id ---------------------------
+// Encapsulated flows are accepted only for these (a GUE packet names its endpoint; without this
+// check anyone reaching the port could have the node DNAT to any address).
+struct lb_endpoint_key {
   __be32 addr[4];
   __be16 port;
   __u8 proto;
   __u8 family;
 };
 
-struct lb_rev_value {
+struct lb_endpoint_value {
+  __u32 backend_id;  // this node's slot for it (counters, next-hop cache)
+};
+
+// ---- flows: the reply's view of a VIP flow -> the VIP:port it belongs to ----------------------
+// Written by the node that delivers the flow to its endpoint (xdp_lb, on a new flow or after a
+// decapsulation), read by tc_lb for every reply: only a reply whose client, endpoint and protocol
+// match a VIP flow leaves with the VIP as source. The endpoint alone cannot say which VIP: two
+// Services may share it.
+struct lb_flow_key {
+  __be32 client[4];
+  __be32 endpoint[4];
+  __be16 client_port;
+  __be16 endpoint_port;
+  __u8 proto;
+  __u8 family;
+  __u8 pad[2];
+};
+
+#define LB_FLOW_F_DECAP 1u  // the flow reached this node encapsulated by another one
+
+struct lb_flow_value {
   __be32 vip[4];
+  __be16 vip_port;
+  __u8 flags;  // LB_FLOW_F_*
+  __u8 pad;
+};
+
+// ---- this node's own addresses, the outer source of encapsulated packets ----------------------
+struct lb_node_addrs {
+  __be32 v4;     // 0: no IPv4 address, no IPv4 encapsulation
+  __be32 v6[4];  // all zero: none
+};
+
+// GUE (draft-ietf-intarea-gue, variant 0) over UDP: the outer UDP source port carries the flow
+// hash (receivers' RSS spreads flows over queues), the GUE private data names the endpoint the
+// sending node chose, so the receiving node DNATs to that very endpoint (the sender's conntrack
+// may pin one that Maglev would no longer pick).
+#define LB_GUE_PORT 6080
+#define LB_GUE_SPORT_MIN 49152  // RFC 6335 dynamic range, as RFC 8086 asks of UDP encapsulation
+
+struct lb_gue_hdr {
+  __u8 hlen;     // version (2 bits, 0), C (1 bit, 0), header length in 32-bit words (5 bits)
+  __u8 proto;    // inner protocol: IPPROTO_IPIP (IPv4) or IPPROTO_IPV6
+  __be16 flags;  // none
+};
+
+struct lb_gue_priv4 {
+  __be32 endpoint;
   __be16 port;
   __u8 pad[2];
+};
+
+struct lb_gue_priv6 {
+  __be32 endpoint[4];
+  __be16 port;
+  __u8 pad[2];
+};
+
+// ---- fragments: the first fragment's choice for the rest of its datagram --------------------
+// Only the first fragment carries ports; the later ones find its endpoint here (RFC 791
+// identification with source, destination and protocol names one datagram).
+struct lb_frag_key {
+  __be32 src[4];
+  __be32 dst[4];
+  __be32 id;  // IPv4: the 16-bit identification in the low-addressed half
+  __u8 proto;
+  __u8 family;
+  __u8 pad[2];
+};
+
+struct lb_frag_value {
+  __u32 backend_id;
+};
+
+#define LB_FRAG_ENTRIES 16384
+
+// ---- VIP addresses, whatever the port: ping and ICMP errors about VIP flows ------------------
+struct lb_vip_addr_key {
+  __be32 addr[4];
+  __u8 family;
+  __u8 pad[3];
+};
+
+struct lb_vip_addr_value {
+  __u32 services;  // VIP:port/proto entries on this address
 };
 
 // ---- L2 ownership: (VIP, ifindex) -> state ----------------------------------------------------
@@ -160,6 +244,14 @@ enum lb_reason {
   LB_R_DROP_MALFORMED_L4,   // truncated TCP/UDP header to a VIP
   LB_R_CT_INSERT_SKIPPED,   // new flow not remembered: insert rate above the flood guard
   LB_R_REVNAT,              // tc: reply source rewritten to VIP:port
+  LB_R_FWD_ENCAP,           // encapsulated (GUE) to the endpoint's node and sent out
+  LB_R_DECAP,               // decapsulated for a local endpoint (also counted as it is forwarded)
+  LB_R_DROP_ENCAP,          // cannot encapsulate: no own address, no route or neighbour, VLAN
+  LB_R_DROP_DECAP,          // GUE to this node that is not a VIP flow for one of its endpoints
+  LB_R_TX_ICMP_TOO_BIG,     // too big once encapsulated: "fragmentation needed" sent to the client
+  LB_R_TX_ICMP_ECHO_REPLY,  // ping to a VIP answered
+  LB_R_FWD_ICMP_ERROR,      // ICMP error about a VIP flow sent on to the flow's endpoint
+  LB_R_DROP_FRAGMENT,       // a later fragment to a VIP whose first fragment was not seen
   LB_R_MAX,
 };
 
@@ -179,7 +271,10 @@ struct lb_ct_rate {
 #define LB_MAP_BACKENDS "lb_backends"
 #define LB_MAP_MAGLEV "lb_maglev"
 #define LB_MAP_CONNTRACK "lb_conntrack"
-#define LB_MAP_REV_NAT "lb_rev_nat"
+#define LB_MAP_ENDPOINTS "lb_endpoints"
+#define LB_MAP_FLOWS "lb_flows"
+#define LB_MAP_NODE "lb_node"
+#define LB_MAP_VIP_ADDRS "lb_vip_addrs"
 #define LB_MAP_L2 "lb_l2"
 #define LB_MAP_IFACES "lb_ifaces"
 #define LB_MAP_VIP_STATS "lb_vip_stats"

@@ -60,6 +60,13 @@ static __always_inline void dnat6(struct ipv6hdr *ip6, void *l4, __u8 proto,
   ports->dest = b->port;
 }
 
+// The destination address alone, for a datagram's later fragments.
+static __always_inline void dnat4_addr(struct iphdr *ip, __be32 endpoint) {
+  const __be32 from = ip->daddr;
+  csum_replace(&ip->check, &from, &endpoint, sizeof(from));
+  ip->daddr = endpoint;
+}
+
 // TTL decrement as a router does it (RFC 1812 5.3.1), with the header checksum adjusted.
 static __always_inline void ipv4_decrease_ttl(struct iphdr *ip) {
   __u32 from = *(__u16 *)&ip->ttl;  // ttl and protocol share one checksummed 16-bit word

@@ -19,6 +19,7 @@ struct vlan_tag {
 #define ETH_P_8021AD_BE bpf_htons(ETH_P_8021AD)
 
 // IPv4 flags/fragment-offset field (RFC 791): More Fragments and the 13-bit offset.
+#define IP_DF 0x4000
 #define IP_MF 0x2000
 #define IP_OFFSET 0x1fff
 #define IPV4_IHL_MIN 5  // 20-byte header, no options
@@ -89,6 +90,11 @@ static __always_inline enum parse_result parse_ipv6(void *data, void *data_end, 
 
 static __always_inline int ipv4_is_fragment(const struct iphdr *ip) {
   return (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET)) != 0;
+}
+
+// A fragment other than the first: no L4 header.
+static __always_inline int ipv4_is_later_fragment(const struct iphdr *ip) {
+  return (ip->frag_off & bpf_htons(IP_OFFSET)) != 0;
 }
 
 // IPv6 extension headers (RFC 8200 section 4) the program does not walk.

@@ -1,10 +1,16 @@
 // ironlb's XDP program for a node's uplink. The entry point only dispatches:
 //   ARP        -> arp.h    (reply for owned VIPs, silence for others' VIPs, else kernel)
 //   IPv6 NDP   -> ndp.h    (Neighbor Advertisement for owned VIPs, silence for others')
-//   TCP/UDP to a VIP:port -> select.h (conntrack, then Maglev) -> nat.h (DNAT) -> forward.h
-//                            (FIB, or its recent answer for the endpoint from nexthop.h)
+//   TCP/UDP to a VIP:port -> select.h (conntrack, then Maglev), then for an endpoint
+//                              on this node:    flows.h (record) -> nat.h (DNAT) -> forward.h
+//                                               (FIB, or its recent answer from nexthop.h)
+//                              on another node: encap.h (GUE to that node, FIB, TX/redirect)
+//   UDP to this node's GUE port -> encap.h (decapsulate, check, record, DNAT, forward.h)
+//   ICMP to a VIP         -> icmp_vip.h (echo reply; errors to the flow's endpoint)
+//   later IPv4 fragments  -> frag.h (the endpoint their first fragment went to)
 //   anything else         -> XDP_PASS, after one hash lookup at most
-// Replies from endpoints are translated back to VIP:port by tc_lb.bpf.c on the uplink's egress.
+// Replies from endpoints are translated back to VIP:port by tc_lb.bpf.c on the uplink's egress,
+// from the record of their flow.
 #include <linux/bpf.h>
 #include <linux/icmpv6.h>
 #include <linux/if_ether.h>
@@ -17,7 +23,11 @@
 #include <bpf/bpf_helpers.h>
 
 #include "arp.h"
+#include "encap.h"
+#include "flows.h"
 #include "forward.h"
+#include "frag.h"
+#include "icmp_vip.h"
 #include "lb_bpf_maps.h"
 #include "nat.h"
 #include "ndp.h"
@@ -43,6 +53,7 @@ static __always_inline struct lb_service *service_lookup(struct lb_ct_key *flow)
 // What forwarding needs to know about the chosen backend besides its address.
 struct choice {
   __u32 backend_id;
+  enum flow_sync sync;
   __u64 now;  // coarse clock, read once per packet
 };
 
@@ -53,7 +64,8 @@ static __always_inline struct lb_backend *balance(struct lb_ct_key *flow, struct
   lb_count(&lb_vip_stats, svc->id, bytes);
   __u32 backend_id = 0;
   c->now = bpf_ktime_get_coarse_ns();
-  struct lb_backend *b = select_backend(flow, svc, c->now, &backend_id, reason);
+  c->sync = FLOW_SYNC_NONE;
+  struct lb_backend *b = select_backend(flow, svc, c->now, &backend_id, &c->sync, reason);
   if (!b) return 0;
   if (b->family != flow->family) {
     *reason = LB_R_DROP_BAD_BACKEND;
@@ -73,11 +85,15 @@ static __always_inline int handle_ipv4(struct xdp_md *ctx, struct l2 *l2, enum l
     *reason = LB_R_DROP_MALFORMED_L3;
     return XDP_DROP;
   }
+  if (ip->protocol == IPPROTO_ICMP) return icmp4_handle(ctx, l2, ip, l4, reason);
   if (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP) return XDP_PASS;
-  // Only the first fragment has ports; the kernel reassembles what it must.
-  if (ipv4_is_fragment(ip)) {
-    *reason = LB_R_PASS_UNSUPPORTED;
-    return XDP_PASS;
+  // Only the first fragment has ports: it is balanced below, the later ones follow it (frag.h).
+  if (ipv4_is_later_fragment(ip)) return frag4_follow(ctx, l2, ip, reason);
+  if (ip->protocol == IPPROTO_UDP) {
+    struct udphdr *udp = l4;
+    if ((void *)(udp + 1) <= data_end && udp->dest == bpf_htons(LB_GUE_PORT) &&
+        node_owns4(ip->daddr))
+      return decap4(ctx, l2, ip, reason);
   }
   struct l4_ports *ports = l4;
   if ((void *)(ports + 1) > data_end) return XDP_PASS;  // cannot be one of our flows
@@ -108,6 +124,11 @@ static __always_inline int handle_ipv4(struct xdp_md *ctx, struct l2 *l2, enum l
   struct choice c;
   struct lb_backend *b = balance(&flow, svc, data_end - data, &c, reason);
   if (!b) return XDP_DROP;
+  if (ipv4_is_fragment(ip)) frag4_remember(ip, c.backend_id);
+  if (b->action == LB_ACTION_ENCAP)
+    return encap4(ctx, l2, bpf_ntohs(ip->tot_len), ip->tos, (ip->frag_off & bpf_htons(IP_DF)) != 0,
+                  &flow, b, reason);
+  if (c.sync != FLOW_SYNC_NONE) flow_record(&flow, b->addr, b->port, 0, c.sync == FLOW_SYNC_CHECK);
   if (flow.proto == IPPROTO_TCP) {
     if (l4 + sizeof(struct tcphdr) > data_end) return XDP_DROP;
     dnat4(ip, l4, IPPROTO_TCP, b);
@@ -135,6 +156,9 @@ static __always_inline int handle_ipv6(struct xdp_md *ctx, struct l2 *l2, enum l
   void *l4 = ip6 + 1;
   struct l4_ports *ports = l4;
   if ((void *)(ports + 1) > data_end) return XDP_PASS;
+  if (nh == IPPROTO_UDP && ports->dest == bpf_htons(LB_GUE_PORT) &&
+      node_owns6(ip6->daddr.in6_u.u6_addr32))
+    return decap6(ctx, l2, ip6, reason);
 
   struct lb_ct_key flow = {};
   __builtin_memcpy(flow.src, ip6->saddr.in6_u.u6_addr32, sizeof(flow.src));
@@ -158,6 +182,9 @@ static __always_inline int handle_ipv6(struct xdp_md *ctx, struct l2 *l2, enum l
   struct choice c;
   struct lb_backend *b = balance(&flow, svc, data_end - data, &c, reason);
   if (!b) return XDP_DROP;
+  if (b->action == LB_ACTION_ENCAP)
+    return encap6(ctx, l2, plen + sizeof(struct ipv6hdr), &flow, b, reason);
+  if (c.sync != FLOW_SYNC_NONE) flow_record(&flow, b->addr, b->port, 0, c.sync == FLOW_SYNC_CHECK);
   if (nh == IPPROTO_TCP) {
     if (l4 + sizeof(struct tcphdr) > data_end) return XDP_DROP;
     dnat6(ip6, l4, IPPROTO_TCP, b);

@@ -15,9 +15,11 @@ namespace ironlb::dataplane {
 namespace {
 
 // The maps that outlive the agent (state and counters); lb_ct_rate stays per program instance.
-constexpr const char* kPinnedMaps[] = {
-    LB_MAP_SERVICES, LB_MAP_BACKENDS, LB_MAP_MAGLEV,    LB_MAP_CONNTRACK,     LB_MAP_REV_NAT,
-    LB_MAP_L2,       LB_MAP_IFACES,   LB_MAP_VIP_STATS, LB_MAP_BACKEND_STATS, LB_MAP_REASON_STATS};
+constexpr const char* kPinnedMaps[] = {LB_MAP_SERVICES,  LB_MAP_BACKENDS,      LB_MAP_MAGLEV,
+                                       LB_MAP_CONNTRACK, LB_MAP_ENDPOINTS,     LB_MAP_L2,
+                                       LB_MAP_IFACES,    LB_MAP_NODE,          LB_MAP_FLOWS,
+                                       LB_MAP_VIP_STATS, LB_MAP_BACKEND_STATS, LB_MAP_REASON_STATS,
+                                       LB_MAP_VIP_ADDRS};
 
 std::string Errno(int err) {
   return std::strerror(err < 0 ? -err : err);
@@ -55,9 +57,9 @@ std::unique_ptr<BpfObjects> BpfObjects::Open(const LoadOptions& opts) {
   if (opts.max_ct_inserts_per_sec)
     o->xdp_->rodata->cfg_max_ct_inserts_per_sec = *opts.max_ct_inserts_per_sec;
   // Per-service and per-backend maps share an index space, so they are sized together.
-  for (const char* m : {LB_MAP_SERVICES, LB_MAP_VIP_STATS})
+  for (const char* m : {LB_MAP_SERVICES, LB_MAP_VIP_STATS, LB_MAP_VIP_ADDRS})
     SetSize(o->xdp_->obj, m, opts.max_services);
-  for (const char* m : {LB_MAP_BACKENDS, LB_MAP_BACKEND_STATS, LB_MAP_REV_NAT})
+  for (const char* m : {LB_MAP_BACKENDS, LB_MAP_BACKEND_STATS, LB_MAP_ENDPOINTS})
     SetSize(o->xdp_->obj, m, opts.max_backends);
   o->xdp_->rodata->cfg_nexthop_cache_ns = opts.nexthop_cache_ns;
   if (!opts.pin_dir.empty()) SetPinPaths(o->xdp_->obj, opts.pin_dir);

@@ -1,13 +1,16 @@
 #include "dataplane/dataplane.h"
 
+#include <arpa/inet.h>
 #include <linux/magic.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -97,14 +100,16 @@ std::unique_ptr<Dataplane> Dataplane::Open(const DataplaneOptions& opts) {
   BpfObjects& objs = *dp->objects_.front();
   for (auto& a : dp->attachments_) AttachTc(a.ifindex, objs.tc_prog_fd(), &a);
   std::map<MapId, int> fds;
-  for (MapId m : {MapId::kServices, MapId::kBackends, MapId::kMaglev, MapId::kConntrack,
-                  MapId::kRevNat, MapId::kL2, MapId::kIfaces})
+  for (MapId m :
+       {MapId::kServices, MapId::kBackends, MapId::kMaglev, MapId::kConntrack, MapId::kEndpoints,
+        MapId::kL2, MapId::kIfaces, MapId::kNode, MapId::kFlows, MapId::kVipAddrs})
     fds[m] = objs.map_fd(MapName(m));
   dp->ops_ = std::make_unique<BpfMapOps>(fds);
   for (const auto& a : dp->attachments_)
     dp->ops_->Update(MapId::kIfaces, ToBytes(a.ifindex), ToBytes(InterfaceMac(a.name)));
   dp->reason_stats_fd_ = objs.map_fd(LB_MAP_REASON_STATS);
   dp->sync_ = std::make_unique<MapSync>(*dp->ops_);
+  dp->probe_tunnels_ = true;
   return dp;
 }
 
@@ -128,7 +133,42 @@ Dataplane::~Dataplane() = default;
 
 const SyncStats& Dataplane::Apply(const DesiredDataplane& desired) {
   last_ = sync_->Apply(desired, ifindex_);
+  std::set<IPAddr> tunnels;
+  for (const auto& s : desired.services)
+    for (const auto& b : s.backends)
+      if (b.tunnel) tunnels.insert(*b.tunnel);
+  const bool added =
+      !std::includes(tunnels_.begin(), tunnels_.end(), tunnels.begin(), tunnels.end());
+  tunnels_ = std::move(tunnels);
+  if (added) ProbeTunnels();
   return last_;
+}
+
+void Dataplane::ProbeTunnels() {
+  if (!probe_tunnels_) return;
+  for (const IPAddr& t : tunnels_) {
+    const int s = socket(t.is_v4() ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) continue;
+    sockaddr_storage ss{};
+    socklen_t len;
+    const auto bytes = t.bytes();
+    if (t.is_v4()) {
+      auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+      sin->sin_family = AF_INET;
+      sin->sin_port = htons(LB_GUE_PORT);
+      std::memcpy(&sin->sin_addr, bytes.data(), 4);
+      len = sizeof(*sin);
+    } else {
+      auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+      sin6->sin6_family = AF_INET6;
+      sin6->sin6_port = htons(LB_GUE_PORT);
+      std::memcpy(&sin6->sin6_addr, bytes.data(), 16);
+      len = sizeof(*sin6);
+    }
+    // Best effort: a node that is down fails this, and is probed again next time.
+    (void)sendto(s, nullptr, 0, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&ss), len);
+    close(s);
+  }
 }
 
 nlohmann::json Dataplane::Status() const {

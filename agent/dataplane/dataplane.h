@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,10 @@ class Dataplane {
   // do not fit are listed in the result (SyncStats::refused), the rest are served.
   const SyncStats& Apply(const DesiredDataplane& desired);
   nlohmann::json Status() const;
+  // XDP can only send to a node whose neighbour entry the kernel has: an empty UDP datagram to
+  // each node that endpoints are encapsulated to makes the kernel resolve it (and keeps it).
+  // Apply() probes nodes it has not seen before; callers repeat it now and then.
+  void ProbeTunnels();
 
  private:
   Dataplane() = default;
@@ -51,6 +56,8 @@ class Dataplane {
   std::vector<InterfaceAttachment> attachments_;
   SyncStats last_;
   int reason_stats_fd_ = -1;
+  bool probe_tunnels_ = false;  // only a data plane on the kernel's maps sends probes
+  std::set<IPAddr> tunnels_;
 };
 
 // Makes sure `dir` exists on a bpf filesystem, mounting one there if its parent is not.

@@ -27,6 +27,8 @@ std::optional<uint16_t> SlicePort(const EndpointSlice& s, const ServicePort& sp)
 std::vector<DesiredBackend> Backends(const Model& model, const Service& svc, const ServicePort& sp,
                                      Family family, const std::string& node) {
   const bool local_only = svc.external_traffic_policy == "Local";
+  // Encapsulation needs an outer source: this node's own address of the family.
+  const bool can_encap = NodeAddressFor(model, node, family).has_value();
   std::map<std::pair<IPAddr, uint16_t>, DesiredBackend> by_addr;
   for (const EndpointSlice* slice_ptr : model.Slices(svc)) {
     const EndpointSlice& slice = *slice_ptr;
@@ -41,7 +43,9 @@ std::vector<DesiredBackend> Backends(const Model& model, const Service& svc, con
       for (const auto& a : ep.addresses) {
         auto addr = IPAddr::Parse(a);
         if (!addr || addr->family() != family) continue;
-        DesiredBackend b{*addr, *port, !ready, 1};
+        DesiredBackend b{*addr, *port, !ready, 1, std::nullopt};
+        if (can_encap && !ep.node_name.empty() && ep.node_name != node)
+          b.tunnel = NodeAddressFor(model, ep.node_name, family);
         auto [it, inserted] = by_addr.emplace(std::pair{*addr, *port}, b);
         // The same endpoint in two slices (a slice move): ready wins over draining.
         if (!inserted && ready) it->second.draining = false;
@@ -91,6 +95,18 @@ std::optional<DesiredL2> L2For(const IPAddr& vip, const Model& model,
 
 }  // namespace
 
+std::optional<IPAddr> NodeAddressFor(const Model& model, const std::string& node, Family family) {
+  const Node* n = model.FindNode(node);
+  if (!n) return std::nullopt;
+  for (const char* type : {"InternalIP", "ExternalIP"})
+    for (const auto& a : n->addresses) {
+      if (a.type != type) continue;
+      auto ip = IPAddr::Parse(a.address);
+      if (ip && ip->family() == family) return ip;
+    }
+  return std::nullopt;
+}
+
 const char* ProtoName(Proto p) {
   return p == Proto::kTCP ? "TCP" : "UDP";
 }
@@ -118,6 +134,8 @@ maglev::Table DesiredService::BuildTable() const {
 
 DesiredDataplane ComputeDesired(const Model& model, const std::string& node) {
   DesiredDataplane d;
+  d.node_v4 = NodeAddressFor(model, node, Family::kV4);
+  d.node_v6 = NodeAddressFor(model, node, Family::kV6);
   std::set<IPAddr> vips;
   for (const auto& svc : model.snap().services) {
     if (svc.type != "LoadBalancer") continue;

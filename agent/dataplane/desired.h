@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,10 @@ struct DesiredBackend {
   uint16_t port = 0;
   bool draining = false;  // terminating: keeps its live flows, gets no new ones
   uint32_t weight = 1;
+  // The address of the endpoint's node when that is another node: flows are encapsulated there.
+  // Unset for this node's endpoints, and for endpoints whose node is unknown or has no address
+  // of the family (then they are DNAT'ed and routed from here, as on one node).
+  std::optional<IPAddr> tunnel;
   // Identity every node spells alike: "10.1.0.5:8080/TCP", "[fd00::5]:8080/TCP".
   std::string id(Proto proto) const;
   auto operator<=>(const DesiredBackend&) const = default;
@@ -48,13 +53,20 @@ struct DesiredL2 {
 struct DesiredDataplane {
   std::vector<DesiredService> services;  // sorted by VIP, port, protocol; one per key()
   std::vector<DesiredL2> l2;             // sorted by vip
+  // This node's own addresses (its Node object's), the outer source of encapsulated flows and
+  // the destination other nodes encapsulate to. Without one, endpoints elsewhere are routed.
+  std::optional<IPAddr> node_v4, node_v6;
 };
 
 const char* ProtoName(Proto p);
+// The address other nodes reach `node` at for `family`: its first InternalIP of the family, else
+// its first ExternalIP; nullopt without a Node object or such an address.
+std::optional<IPAddr> NodeAddressFor(const Model& model, const std::string& node, Family family);
 std::string VipKey(const IPAddr& vip, uint16_t port, Proto proto);
 
 // Services of type LoadBalancer with the addresses they hold (Model::Ingress), their
-// EndpointSlices, and the L2 announcement rules for `node`. Until L2 elections exist, a node owns
+// EndpointSlices (an endpoint's nodeName and that Node's addresses say where it is), and the L2
+// announcement rules for `node`. Until L2 elections exist, a node owns
 // an L2-announced VIP when it is the only node the matching L2Advertisements select.
 DesiredDataplane ComputeDesired(const Model& model, const std::string& node);
 

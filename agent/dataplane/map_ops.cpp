@@ -11,12 +11,15 @@
 namespace ironlb::dataplane {
 namespace {
 
-constexpr MapId kAllIds[] = {MapId::kServices, MapId::kBackends, MapId::kMaglev, MapId::kConntrack,
-                             MapId::kRevNat,   MapId::kL2,       MapId::kIfaces};
+constexpr MapId kAllIds[] = {MapId::kServices,  MapId::kBackends, MapId::kMaglev, MapId::kConntrack,
+                             MapId::kEndpoints, MapId::kL2,       MapId::kIfaces, MapId::kNode,
+                             MapId::kFlows,     MapId::kVipAddrs};
 
-constexpr const char* kAllPinned[] = {
-    LB_MAP_SERVICES, LB_MAP_BACKENDS, LB_MAP_MAGLEV,    LB_MAP_CONNTRACK,     LB_MAP_REV_NAT,
-    LB_MAP_L2,       LB_MAP_IFACES,   LB_MAP_VIP_STATS, LB_MAP_BACKEND_STATS, LB_MAP_REASON_STATS};
+constexpr const char* kAllPinned[] = {LB_MAP_SERVICES,  LB_MAP_BACKENDS,      LB_MAP_MAGLEV,
+                                      LB_MAP_CONNTRACK, LB_MAP_ENDPOINTS,     LB_MAP_L2,
+                                      LB_MAP_IFACES,    LB_MAP_NODE,          LB_MAP_FLOWS,
+                                      LB_MAP_VIP_STATS, LB_MAP_BACKEND_STATS, LB_MAP_REASON_STATS,
+                                      LB_MAP_VIP_ADDRS};
 
 }  // namespace
 
@@ -26,7 +29,10 @@ const char* MapName(MapId m) {
     case MapId::kBackends: return LB_MAP_BACKENDS;
     case MapId::kMaglev: return LB_MAP_MAGLEV;
     case MapId::kConntrack: return LB_MAP_CONNTRACK;
-    case MapId::kRevNat: return LB_MAP_REV_NAT;
+    case MapId::kEndpoints: return LB_MAP_ENDPOINTS;
+    case MapId::kNode: return LB_MAP_NODE;
+    case MapId::kFlows: return LB_MAP_FLOWS;
+    case MapId::kVipAddrs: return LB_MAP_VIP_ADDRS;
     case MapId::kL2: return LB_MAP_L2;
     case MapId::kIfaces: return LB_MAP_IFACES;
   }
@@ -38,9 +44,12 @@ size_t BpfMapOps::key_size(MapId m) const {
     case MapId::kServices: return sizeof(lb_vip_key);
     case MapId::kBackends:
     case MapId::kMaglev:
-    case MapId::kIfaces: return sizeof(uint32_t);
+    case MapId::kIfaces:
+    case MapId::kNode: return sizeof(uint32_t);
     case MapId::kConntrack: return sizeof(lb_ct_key);
-    case MapId::kRevNat: return sizeof(lb_rev_key);
+    case MapId::kEndpoints: return sizeof(lb_endpoint_key);
+    case MapId::kFlows: return sizeof(lb_flow_key);
+    case MapId::kVipAddrs: return sizeof(lb_vip_addr_key);
     case MapId::kL2: return sizeof(lb_l2_key);
   }
   return 0;
@@ -52,7 +61,10 @@ uint32_t MapOps::Capacity(MapId m) const {
     case MapId::kBackends: return LB_MAX_BACKENDS;
     case MapId::kMaglev: return LB_MAGLEV_RING_ENTRIES;
     case MapId::kConntrack: return LB_CT_ENTRIES;
-    case MapId::kRevNat: return LB_MAX_BACKENDS;
+    case MapId::kEndpoints: return LB_MAX_BACKENDS;
+    case MapId::kNode: return 1;
+    case MapId::kFlows: return LB_CT_ENTRIES;
+    case MapId::kVipAddrs: return LB_MAX_SERVICES;
     case MapId::kL2: return LB_MAX_L2_ENTRIES;
     case MapId::kIfaces: return LB_MAX_IFACES;
   }
@@ -72,7 +84,10 @@ size_t BpfMapOps::value_size(MapId m) const {
     case MapId::kBackends: return sizeof(lb_backend);
     case MapId::kMaglev: return sizeof(uint32_t);
     case MapId::kConntrack: return sizeof(lb_ct_value);
-    case MapId::kRevNat: return sizeof(lb_rev_value);
+    case MapId::kEndpoints: return sizeof(lb_endpoint_value);
+    case MapId::kNode: return sizeof(lb_node_addrs);
+    case MapId::kFlows: return sizeof(lb_flow_value);
+    case MapId::kVipAddrs: return sizeof(lb_vip_addr_value);
     case MapId::kL2: return sizeof(lb_l2_value);
     case MapId::kIfaces: return sizeof(lb_iface);
   }

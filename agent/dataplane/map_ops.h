@@ -12,7 +12,18 @@
 
 namespace ironlb::dataplane {
 
-enum class MapId { kServices, kBackends, kMaglev, kConntrack, kRevNat, kL2, kIfaces };
+enum class MapId {
+  kServices,
+  kBackends,
+  kMaglev,
+  kConntrack,
+  kEndpoints,
+  kL2,
+  kIfaces,
+  kNode,
+  kFlows,
+  kVipAddrs,
+};
 
 using Bytes = std::vector<uint8_t>;
 

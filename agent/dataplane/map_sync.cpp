@@ -32,7 +32,7 @@ lb_vip_key VipKeyOf(const DesiredService& s) {
 // What makes two backend slots the same endpoint: address, port and family (not the protocol:
 // DNAT does not care, and TCP+UDP on one endpoint then share one slot and one counter).
 Bytes Identity(const lb_backend& b) {
-  lb_rev_key k{};
+  lb_endpoint_key k{};
   std::memcpy(k.addr, b.addr, sizeof(k.addr));
   k.port = b.port;
   k.family = b.family;
@@ -44,7 +44,8 @@ lb_backend BackendValue(const DesiredBackend& d, bool draining) {
   FillAddr(b.addr, d.addr);
   b.port = htobe16(d.port);
   b.family = FamilyOf(d.addr);
-  b.action = LB_ACTION_LOCAL;
+  b.action = d.tunnel ? LB_ACTION_ENCAP : LB_ACTION_LOCAL;
+  if (d.tunnel) FillAddr(b.tunnel, *d.tunnel);
   b.flags = draining ? LB_BACKEND_F_DRAINING : 0;
   return b;
 }
@@ -124,8 +125,11 @@ void MapSync::Load() {
     backends_[id] = b;
     backend_ids_[Identity(b)] = id;
   }
-  for (auto* m : {&rev_nat_, &l2_}) {
-    const MapId id = m == &rev_nat_ ? MapId::kRevNat : MapId::kL2;
+  node_ = ops_.Lookup(MapId::kNode, ToBytes(uint32_t{0}));
+  for (auto* m : {&endpoints_, &l2_, &vip_addrs_}) {
+    const MapId id = m == &endpoints_ ? MapId::kEndpoints
+                     : m == &l2_      ? MapId::kL2
+                                      : MapId::kVipAddrs;
     for (const Bytes& key : ops_.Keys(id))
       if (auto v = ops_.Lookup(id, key)) (*m)[key] = *v;
   }
@@ -312,24 +316,38 @@ SyncStats MapSync::Apply(const DesiredDataplane& desired,
   std::sort(st.refused.begin(), st.refused.end(),
             [](const Refusal& a, const Refusal& b) { return a.key < b.key; });
 
-  // 4. Reverse NAT for the served Services, and L2 ownership: plain key/value diffs.
-  std::map<Bytes, Bytes> want_rev;
-  std::sort(served.begin(), served.end(), [](const DesiredService* a, const DesiredService* b) {
-    return std::tie(a->vip, a->port, a->proto) < std::tie(b->vip, b->port, b->proto);
-  });
+  // 4. This node's endpoints of the served Services (encapsulated flows are accepted for
+  // these only), its own addresses, and L2 ownership: plain key/value diffs.
+  std::map<Bytes, Bytes> want_endpoints;
   for (const DesiredService* s : served) {
     for (const auto& b : s->backends) {
-      lb_rev_key rk{};
-      FillAddr(rk.addr, b.addr);
-      rk.port = htobe16(b.port);
-      rk.proto = static_cast<uint8_t>(s->proto);
-      rk.family = FamilyOf(b.addr);
-      lb_rev_value rv{};
-      FillAddr(rv.vip, s->vip);
-      rv.port = htobe16(s->port);
-      // The first Service (VIP order) wins an endpoint two Services share.
-      want_rev.emplace(ToBytes(rk), ToBytes(rv));
+      if (b.tunnel) continue;
+      lb_endpoint_key k{};
+      FillAddr(k.addr, b.addr);
+      k.port = htobe16(b.port);
+      k.proto = static_cast<uint8_t>(s->proto);
+      k.family = FamilyOf(b.addr);
+      auto id = backend_ids_.find(Identity(BackendValue(b, false)));
+      if (id == backend_ids_.end()) continue;
+      want_endpoints.emplace(ToBytes(k), ToBytes(lb_endpoint_value{id->second}));
     }
+  }
+  std::map<Bytes, Bytes> want_vip_addrs;
+  for (const DesiredService* s : served) {
+    lb_vip_addr_key k{};
+    FillAddr(k.addr, s->vip);
+    k.family = FamilyOf(s->vip);
+    auto& v = want_vip_addrs[ToBytes(k)];
+    auto n = v.empty() ? lb_vip_addr_value{} : FromBytes<lb_vip_addr_value>(v);
+    ++n.services;
+    v = ToBytes(n);
+  }
+  lb_node_addrs node{};
+  if (desired.node_v4) std::memcpy(&node.v4, desired.node_v4->bytes().data(), sizeof(node.v4));
+  if (desired.node_v6) FillAddr(node.v6, *desired.node_v6);
+  if (!node_ || *node_ != ToBytes(node)) {
+    ops_.Update(MapId::kNode, ToBytes(uint32_t{0}), ToBytes(node));
+    node_ = ToBytes(node);
   }
   std::map<Bytes, Bytes> want_l2;
   for (const auto& l2 : desired.l2) {
@@ -367,8 +385,9 @@ SyncStats MapSync::Apply(const DesiredDataplane& desired,
       it = have.erase(it);
     }
   };
-  diff(MapId::kRevNat, rev_nat_, want_rev, st.rev_nat_written, st.rev_nat_removed);
+  diff(MapId::kEndpoints, endpoints_, want_endpoints, st.endpoints_written, st.endpoints_removed);
   diff(MapId::kL2, l2_, want_l2, st.l2_written, st.l2_removed);
+  diff(MapId::kVipAddrs, vip_addrs_, want_vip_addrs, st.vip_addrs_written, st.vip_addrs_removed);
   return st;
 }
 
@@ -378,7 +397,7 @@ nlohmann::json MapSync::Summary() const {
           {"backends", backends_.size()},
           {"backends_capacity", max_backends_ > 0 ? max_backends_ - kFirstBackendId : 0},
           {"maglev_entries_used", ranges_.used()},
-          {"rev_nat", rev_nat_.size()},
+          {"local_endpoints", endpoints_.size()},
           {"l2", l2_.size()}};
 }
 

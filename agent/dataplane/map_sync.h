@@ -48,8 +48,10 @@ struct SyncStats {
   size_t services_written = 0;
   size_t services_removed = 0;
   size_t tables_written = 0;
-  size_t rev_nat_written = 0;
-  size_t rev_nat_removed = 0;
+  size_t endpoints_written = 0;  // lb_endpoints: this node's endpoints
+  size_t endpoints_removed = 0;
+  size_t vip_addrs_written = 0;
+  size_t vip_addrs_removed = 0;
   size_t l2_written = 0;
   size_t l2_removed = 0;
   std::vector<Refusal> refused;  // in key order
@@ -89,7 +91,8 @@ class MapSync {
   std::map<Bytes, ServiceState> services_;   // lb_vip_key bytes -> state
   std::map<uint32_t, lb_backend> backends_;  // id -> value (action != NONE)
   std::map<Bytes, uint32_t> backend_ids_;    // identity (addr, port, family) -> id
-  std::map<Bytes, Bytes> rev_nat_, l2_;
+  std::map<Bytes, Bytes> endpoints_, l2_, vip_addrs_;
+  std::optional<Bytes> node_;  // lb_node as last written
   uint32_t max_services_;
   uint32_t max_backends_;
   RangeAllocator ranges_;

@@ -24,8 +24,17 @@ const char* ReasonName(uint32_t reason) {
                                                    "drop_malformed_l3",
                                                    "drop_malformed_l4",
                                                    "ct_insert_skipped",
-                                                   "revnat"};
-  static_assert(LB_R_REVNAT == 16 && LB_R_MAX == 17, "update the names with enum lb_reason");
+                                                   "revnat",
+                                                   "fwd_encap",
+                                                   "decap",
+                                                   "drop_encap",
+                                                   "drop_decap",
+                                                   "tx_icmp_too_big",
+                                                   "tx_icmp_echo_reply",
+                                                   "fwd_icmp_error",
+                                                   "drop_fragment"};
+  static_assert(LB_R_DROP_FRAGMENT == 24 && LB_R_MAX == 25,
+                "update the names with enum lb_reason");
   return reason < LB_R_MAX ? kNames[reason] : "unknown";
 }
 

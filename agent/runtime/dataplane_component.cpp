@@ -44,10 +44,12 @@ class DataplaneComponent : public SpeakerComponent {
     auto counter = [&reg](const char* name, const char* help) -> auto& {
       return prometheus::BuildCounter().Name(name).Help(help).Register(reg);
     };
-    reasons_.emplace(counter("ironlb_dataplane_packets_total",
-                             "Packets the XDP/tc programs handled, by outcome (pass_*, tx_* "
-                             "ARP/NDP replies, fwd_* to an endpoint, drop_* by reason, revnat)"),
-                     "reason");
+    reasons_.emplace(
+        counter(
+            "ironlb_dataplane_packets_total",
+            "Packets the XDP/tc programs handled, by outcome (pass_*, tx_* "
+            "ARP/NDP replies, fwd_* to an endpoint or its node, decap, drop_* by reason, revnat)"),
+        "reason");
     service_packets_.emplace(counter("ironlb_dataplane_service_packets_total",
                                      "Packets to a VIP:port/proto sent to an endpoint"),
                              "service");
@@ -98,6 +100,9 @@ class DataplaneComponent : public SpeakerComponent {
   }
 
   void Refresh() {
+    // Neighbour entries of the nodes flows are encapsulated to, kept resolved (see ProbeTunnels):
+    // a link flap flushes them, and XDP cannot ask for them itself.
+    dp_->ProbeTunnels();
     try {
       const dataplane::PinnedMaps maps(bpffs_);
       const nlohmann::json st = dataplane::DumpStats(maps);

@@ -1,6 +1,8 @@
 // Data plane costs, measured in the kernel with BPF_PROG_TEST_RUN inside a private network
 // namespace: ns per packet of xdp_lb's paths (pass-through, ARP reply, NDP advert, established
-// flow, new flow into an empty and into a full conntrack table) through bench_harness -- which
+// flow, new flow into an empty and into a full conntrack table, an established flow to an
+// endpoint on another node (GUE encapsulation), the endpoint's node's decapsulation, ping to a
+// VIP) through bench_harness -- which
 // restores the frame before every run -- and MapSync's time to program 10,000 services.
 //
 // Every path is measured in rounds; each round runs, one after the other on the same frame, the
@@ -76,6 +78,10 @@ void SetUpNetwork() {
   for (int i = 1; i <= 3; ++i)
     Sh("ip neigh add 10.1.0." + std::to_string(i) + " lladdr 02:00:00:00:01:0" + std::to_string(i) +
        " dev " + kEndpointLink + " nud permanent");
+  // The fabric to the other nodes: node B (203.0.113.22) for the encapsulation path.
+  Sh(std::string("ip addr add 203.0.113.21/24 dev ") + kEndpointLink);
+  Sh(std::string("ip neigh add 203.0.113.22 lladdr 02:00:00:00:02:02 dev ") + kEndpointLink +
+     " nud permanent");
   Sh("sysctl -qw net.ipv4.conf.all.forwarding=1");
 }
 
@@ -287,6 +293,37 @@ void Populate(const LbUnderTest& lb) {
   bpf_map_update_elem(lb.map_fd(LB_MAP_IFACES), &kLoopback, &mac, BPF_ANY);
 }
 
+// This node is 203.0.113.21; for the encapsulation path the three endpoints are on node B
+// (203.0.113.22), for the decapsulation path endpoint 1 is this node's own.
+void PopulateAcrossNodes(const LbUnderTest& lb, bool endpoints_elsewhere) {
+  lb_node_addrs node{};
+  node.v4 = inet_addr("203.0.113.21");
+  uint32_t zero = 0;
+  bpf_map_update_elem(lb.map_fd(LB_MAP_NODE), &zero, &node, BPF_ANY);
+  lb_vip_addr_key vk{};
+  FillAddr(vk.addr, Addr("198.51.100.10"));
+  vk.family = LB_FAMILY_V4;
+  lb_vip_addr_value vv{1};
+  bpf_map_update_elem(lb.map_fd(LB_MAP_VIP_ADDRS), &vk, &vv, BPF_ANY);
+  if (endpoints_elsewhere) {
+    for (uint32_t id = 1; id <= 3; ++id) {
+      lb_backend b{};
+      bpf_map_lookup_elem(lb.map_fd(LB_MAP_BACKENDS), &id, &b);
+      b.action = LB_ACTION_ENCAP;
+      b.tunnel[0] = inet_addr("203.0.113.22");
+      bpf_map_update_elem(lb.map_fd(LB_MAP_BACKENDS), &id, &b, BPF_ANY);
+    }
+    return;
+  }
+  lb_endpoint_key ek{};
+  FillAddr(ek.addr, Addr("10.1.0.1"));
+  ek.port = htons(8080);
+  ek.proto = kProtoTCP;
+  ek.family = LB_FAMILY_V4;
+  lb_endpoint_value ev{1};
+  bpf_map_update_elem(lb.map_fd(LB_MAP_ENDPOINTS), &ek, &ev, BPF_ANY);
+}
+
 void ClearConntrack(const LbUnderTest& lb) {
   const int fd = lb.map_fd(LB_MAP_CONNTRACK);
   std::vector<lb_ct_key> keys;
@@ -387,9 +424,42 @@ Bytes TcpToVip(uint8_t flags) {
   return L4Frame(kNodeMac, kClientMac, Addr("192.0.2.10"), Addr("198.51.100.10"),
                  {kProtoTCP, 40000, 80, flags, Bytes(16, 'x'), false});
 }
+// What node A sends node B for an established flow to endpoint 10.1.0.1:8080 (GUE, lb_maps.h).
+Bytes GueFromNodeA() {
+  Bytes inner = IPv4(Addr("192.0.2.10"), Addr("198.51.100.10"), kProtoTCP,
+                     Segment(Addr("192.0.2.10"), Addr("198.51.100.10"),
+                             {kProtoTCP, 40000, 80, kTcpAck, Bytes(16, 'x'), false}));
+  Bytes d;
+  Put16(d, 50000);
+  Put16(d, LB_GUE_PORT);
+  Put16(d, static_cast<uint16_t>(8 + 4 + 8 + inner.size()));
+  Put16(d, 0);
+  Append(d, Bytes{2, 4, 0, 0, 10, 1, 0, 1, 8080 >> 8, 8080 & 0xff, 0, 0});
+  Append(d, inner);
+  return Ether(
+      kNodeMac, {2, 0, 0, 0, 2, 2}, kEthIPv4,
+      IPv4(Addr("203.0.113.22"), Addr("203.0.113.21"), kProtoUDP, d, IPv4Opts{64, {}, 0, 0x4000}));
+}
+Bytes PingToVip() {
+  Bytes icmp = {8, 0, 0, 0, 0x12, 0x34, 0, 1};
+  Append(icmp, Bytes(16, 'p'));
+  SetChecksum(icmp, 2, Checksum(icmp));
+  return Ether(kNodeMac, kClientMac, kEthIPv4,
+               IPv4(Addr("192.0.2.10"), Addr("198.51.100.10"), 1, icmp));
+}
 constexpr uint32_t kIpv4SourceOffset = 14 + 12;
 
-enum Path { kPass, kArp, kNdp, kEstablished, kNewFlow, kNewFlowEvicting };
+enum Path {
+  kPass,
+  kArp,
+  kNdp,
+  kEstablished,
+  kNewFlow,
+  kNewFlowEvicting,
+  kEncap,
+  kDecap,
+  kPing,
+};
 
 const char* PathName(Path p) {
   switch (p) {
@@ -399,6 +469,9 @@ const char* PathName(Path p) {
     case kEstablished: return "established: CT hit -> DNAT -> FIB -> redirect";
     case kNewFlow: return "new flow, CT table not full: miss -> Maglev -> insert -> redirect";
     case kNewFlowEvicting: return "new flow, CT table full: insert evicts (LRU)";
+    case kEncap: return "established, endpoint on another node: CT hit -> GUE -> FIB -> redirect";
+    case kDecap: return "endpoint's node: GUE -> decap -> record -> DNAT -> FIB -> redirect";
+    case kPing: return "ping to a VIP -> echo reply (XDP_TX)";
   }
   return "?";
 }
@@ -435,7 +508,7 @@ void BM_XdpPath(benchmark::State& state) {
   const bool new_flows = path == kNewFlow || path == kNewFlowEvicting;
   // Lifting the flood guard for new flows makes every run an insert, the cost being measured.
   const uint64_t max_inserts = new_flows ? std::numeric_limits<uint64_t>::max() : 1000000;
-  const bool dnat = path == kEstablished || new_flows;
+  const bool dnat = path == kEstablished || new_flows || path == kEncap || path == kDecap;
   std::vector<std::pair<std::string, std::unique_ptr<LbUnderTest>>> lbs;
   for (const std::string& obj : BaselineObjects())
     lbs.emplace_back(obj.substr(obj.rfind('/') + 1),
@@ -444,17 +517,23 @@ void BM_XdpPath(benchmark::State& state) {
   // The same build with the next-hop cache on (1 ms: the FIB is asked once per clock tick).
   if (dnat)
     lbs.emplace_back("xdp_lb+nexthop_cache", std::make_unique<CurrentLb>(max_inserts, 1000000));
-  for (auto& [name, lb] : lbs) Populate(*lb);
+  for (auto& [name, lb] : lbs) {
+    Populate(*lb);
+    if (path == kEncap || path == kDecap || path == kPing) PopulateAcrossNodes(*lb, path == kEncap);
+  }
   auto ceiling = LoadCeiling();
   std::unique_ptr<KatranPeer> katran;
-  if (const char* k = std::getenv("IRONLB_KATRAN_XDP_OBJ"); k && dnat)
+  if (const char* k = std::getenv("IRONLB_KATRAN_XDP_OBJ");
+      k && (path == kEstablished || new_flows || path == kEncap))
     katran = std::make_unique<KatranPeer>(k, LB_CT_ENTRIES);
   Harness h;
-  Bytes frame = path == kPass  ? PassThrough()
-                : path == kArp ? ArpRequest()
-                : path == kNdp ? NeighborSolicit()
-                : new_flows    ? TcpToVip(kTcpSyn)
-                               : TcpToVip(kTcpAck);
+  Bytes frame = path == kPass    ? PassThrough()
+                : path == kArp   ? ArpRequest()
+                : path == kNdp   ? NeighborSolicit()
+                : new_flows      ? TcpToVip(kTcpSyn)
+                : path == kDecap ? GueFromNodeA()
+                : path == kPing  ? PingToVip()
+                                 : TcpToVip(kTcpAck);
   h.SetFrame(frame, new_flows ? kIpv4SourceOffset : 0);
   const int repeat = new_flows ? kNewFlowRepeat : kRepeat;
   if (path == kNewFlowEvicting) {
@@ -477,7 +556,7 @@ void BM_XdpPath(benchmark::State& state) {
       h.SetTarget(-1);
       const double base = h.Run(frame, repeat).first;
       harness.push_back(base);
-      if (dnat) {
+      if (dnat && path != kDecap) {  // the ceiling has no decapsulation to compare with
         h.SetTarget(bpf_program__fd(ceiling->progs.min_dnat));
         auto [ns, v] = h.Run(frame, repeat);
         net["ceiling"].push_back(ns - base);
@@ -531,10 +610,7 @@ void BM_XdpPath(benchmark::State& state) {
   std::fflush(stdout);
   state.SetLabel(PathName(path));
 }
-BENCHMARK(BM_XdpPath)
-    ->DenseRange(kPass, kNewFlowEvicting)
-    ->Iterations(1)
-    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_XdpPath)->DenseRange(kPass, kPing)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 // Programming N services of 3 endpoints each (Maglev tables built by the sync, as in the agent)
 // into real, unpinned maps, from empty; then the no-op re-sync a restarted agent does.
@@ -546,17 +622,18 @@ void BM_MapSync(benchmark::State& state) {
     s.vip = IPAddr::V4(0xc6336400u + static_cast<uint32_t>(i / 100));  // 198.51.100.0 + i/100
     s.port = static_cast<uint16_t>(1000 + i % 100);
     for (int b = 0; b < 3; ++b)
-      s.backends.push_back(
-          {IPAddr::V4(0x0a000000u + static_cast<uint32_t>(i * 3 + b)), 8080, false, 1});
+      s.backends.push_back({IPAddr::V4(0x0a000000u + static_cast<uint32_t>(i * 3 + b)), 8080, false,
+                            1, std::nullopt});
     d.services.push_back(std::move(s));
   }
   for (auto _ : state) {
     state.PauseTiming();
     auto objs = dataplane::BpfObjects::OpenAndLoad({});
     std::map<dataplane::MapId, int> fds;
-    for (auto m : {dataplane::MapId::kServices, dataplane::MapId::kBackends,
-                   dataplane::MapId::kMaglev, dataplane::MapId::kConntrack,
-                   dataplane::MapId::kRevNat, dataplane::MapId::kL2, dataplane::MapId::kIfaces})
+    for (auto m :
+         {dataplane::MapId::kServices, dataplane::MapId::kBackends, dataplane::MapId::kMaglev,
+          dataplane::MapId::kConntrack, dataplane::MapId::kEndpoints, dataplane::MapId::kL2,
+          dataplane::MapId::kIfaces, dataplane::MapId::kNode, dataplane::MapId::kVipAddrs})
       fds[m] = objs->map_fd(dataplane::MapName(m));
     dataplane::BpfMapOps ops(fds);
     dataplane::MapSync sync(ops);

@@ -38,7 +38,7 @@ class DataplaneAttach : public ::testing::Test {
     s.name = "default/web";
     s.vip = *IPAddr::Parse("198.51.100.10");
     s.port = 80;
-    s.backends = {{*IPAddr::Parse("10.1.0.5"), 8080, false, 1}};
+    s.backends = {{*IPAddr::Parse("10.1.0.5"), 8080, false, 1, std::nullopt}};
     DesiredDataplane d;
     d.services = {s};
     d.l2 = {{s.vip, true, {}}};

@@ -110,17 +110,72 @@ class LbTest : public ::testing::Test {
     Put(LB_MAP_SERVICES, &k, &s);
   }
 
-  void SetRevNat(const IPAddr& backend, uint16_t bport, uint8_t proto, const IPAddr& vip,
-                 uint16_t vport) {
-    lb_rev_key k{};
-    FillAddr(k.addr, backend);
-    k.port = htons(bport);
+  // An endpoint on another node, reached through `node`.
+  void SetRemoteBackend(uint32_t id, const IPAddr& addr, uint16_t port, const IPAddr& node) {
+    lb_backend b{};
+    FillAddr(b.addr, addr);
+    FillAddr(b.tunnel, node);
+    b.port = htons(port);
+    b.family = FamilyOf(addr);
+    b.action = LB_ACTION_ENCAP;
+    Put(LB_MAP_BACKENDS, &id, &b);
+  }
+
+  // An endpoint of this node, which encapsulated flows may name.
+  void SetLocalEndpoint(const IPAddr& addr, uint16_t port, uint8_t proto, uint32_t backend_id) {
+    lb_endpoint_key k{};
+    FillAddr(k.addr, addr);
+    k.port = htons(port);
     k.proto = proto;
-    k.family = FamilyOf(backend);
-    lb_rev_value v{};
+    k.family = FamilyOf(addr);
+    lb_endpoint_value v{backend_id};
+    Put(LB_MAP_ENDPOINTS, &k, &v);
+  }
+
+  void SetNodeAddrs(const IPAddr& v4, const IPAddr& v6) {
+    lb_node_addrs n{};
+    std::memcpy(&n.v4, AddrBytes(v4).data(), 4);
+    FillAddr(n.v6, v6);
+    uint32_t zero = 0;
+    Put(LB_MAP_NODE, &zero, &n);
+  }
+
+  void SetVipAddr(const IPAddr& vip, uint32_t services = 1) {
+    lb_vip_addr_key k{};
+    FillAddr(k.addr, vip);
+    k.family = FamilyOf(vip);
+    lb_vip_addr_value v{services};
+    Put(LB_MAP_VIP_ADDRS, &k, &v);
+  }
+
+  static lb_flow_key FlowKey(const IPAddr& client, uint16_t cport, const IPAddr& endpoint,
+                             uint16_t eport, uint8_t proto) {
+    lb_flow_key k{};
+    FillAddr(k.client, client);
+    FillAddr(k.endpoint, endpoint);
+    k.client_port = htons(cport);
+    k.endpoint_port = htons(eport);
+    k.proto = proto;
+    k.family = FamilyOf(client);
+    return k;
+  }
+
+  // The record of a VIP flow from client:cport delivered to endpoint:eport.
+  void SetFlow(const IPAddr& client, uint16_t cport, const IPAddr& endpoint, uint16_t eport,
+               uint8_t proto, const IPAddr& vip, uint16_t vport) {
+    lb_flow_key k = FlowKey(client, cport, endpoint, eport, proto);
+    lb_flow_value v{};
     FillAddr(v.vip, vip);
-    v.port = htons(vport);
-    Put(LB_MAP_REV_NAT, &k, &v);
+    v.vip_port = htons(vport);
+    Put(LB_MAP_FLOWS, &k, &v);
+  }
+
+  std::optional<lb_flow_value> GetFlow(const IPAddr& client, uint16_t cport, const IPAddr& endpoint,
+                                       uint16_t eport, uint8_t proto) {
+    lb_flow_key k = FlowKey(client, cport, endpoint, eport, proto);
+    lb_flow_value v{};
+    if (bpf_map_lookup_elem(fd(LB_MAP_FLOWS), &k, &v) != 0) return std::nullopt;
+    return v;
   }
 
   RunResult RunXdp(const Bytes& in, uint32_t ifindex = kLoopbackIfindex) {

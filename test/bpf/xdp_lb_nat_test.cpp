@@ -149,8 +149,13 @@ TEST_F(NatTest, MalformedFrames) {
       {"IPv6 version 4 in an IPv6 ethertype", mutate(v6, l3, 0x40), XDP_DROP, {}},
       {"IPv6 with extension header passes", mutate(v6, l3 + 6, 60), XDP_PASS,
        mutate(v6, l3 + 6, 60)},
-      {"IPv4 fragment passes to the kernel", ToVip(Tcp(), {64, {}, 1, 0x2000}), XDP_PASS,
-       ToVip(Tcp(), {64, {}, 1, 0x2000})},
+      {"an IPv4 first fragment is balanced like the whole packet",
+       ToVip(Tcp(), {64, {}, 1, 0x2000}), XDP_PASS,
+       ToBackend(Tcp(), kBackendA4, {64, {}, 1, 0x2000})},
+      {"a later fragment of an unknown datagram to another address passes",
+       L4Frame(kNodeMac, kClientMac, kClient4, Addr("192.0.2.1"), Tcp(), {64, {}, 1, 0x0010}),
+       XDP_PASS,
+       L4Frame(kNodeMac, kClientMac, kClient4, Addr("192.0.2.1"), Tcp(), {64, {}, 1, 0x0010})},
   };
   for (const auto& c : cases) Check(c);
   EXPECT_EQ(ReasonCount(LB_R_DROP_MALFORMED_L4), 1u);
@@ -183,14 +188,17 @@ TEST_F(NatTest, FloodGuardStopsConntrackInsertsAboveTheRate) {
   }
   EXPECT_EQ(ConntrackEntries(), 2u);
   EXPECT_EQ(ReasonCount(LB_R_CT_INSERT_SKIPPED), 3u);
+  EXPECT_TRUE(GetFlow(kClient4, 41001, kBackendA4, kBackendPort, kProtoTCP));
+  EXPECT_FALSE(GetFlow(kClient4, 41002, kBackendA4, kBackendPort, kProtoTCP))
+      << "not remembered, not recorded";
 }
 
 TEST_F(NatTest, ReverseTranslationByTc) {
   L4 reply_in = Tcp(kClientPort, kBackendPort, kTcpSyn | kTcpAck);
   L4 reply_out = Tcp(kClientPort, kVipPort, kTcpSyn | kTcpAck);
-  SetRevNat(kBackendA4, kBackendPort, kProtoTCP, kVip4, kVipPort);
-  SetRevNat(kBackendA4, kBackendPort, kProtoUDP, kVip4, kVipPort);
-  SetRevNat(kBackend6, kBackendPort, kProtoTCP, kVip6, kVipPort);
+  SetFlow(kClient4, kClientPort, kBackendA4, kBackendPort, kProtoTCP, kVip4, kVipPort);
+  SetFlow(kClient4, kClientPort, kBackendA4, kBackendPort, kProtoUDP, kVip4, kVipPort);
+  SetFlow(kClient6, kClientPort, kBackend6, kBackendPort, kProtoTCP, kVip6, kVipPort);
   struct TcCase {
     std::string description;
     Bytes in, out;
@@ -201,6 +209,12 @@ TEST_F(NatTest, ReverseTranslationByTc) {
   L4 udp0_in = udp_in, udp0_out = udp_out;
   udp0_in.udp_zero_checksum = udp0_out.udp_zero_checksum = true;
   const Bytes unrelated = L4Frame(kClientMac, kNodeMac, Addr("10.1.0.9"), kClient4, reply_in);
+  // The endpoint talking to the same client on another port: not a VIP flow (the client reached
+  // it by its own address, or the endpoint called out).
+  const Bytes direct = L4Frame(kClientMac, kNodeMac, kBackendA4, kClient4,
+                               Tcp(kClientPort + 1, kBackendPort, kTcpSyn | kTcpAck));
+  const Bytes other_client =
+      L4Frame(kClientMac, kNodeMac, kBackendA4, Addr("192.0.2.11"), reply_in);
   const std::vector<TcCase> cases = {
       {"TCP reply from the endpoint leaves as the VIP",
        L4Frame(kClientMac, kNodeMac, kBackendA4, kClient4, reply_in),
@@ -212,6 +226,8 @@ TEST_F(NatTest, ReverseTranslationByTc) {
       {"IPv6 TCP reply", L4Frame(kClientMac, kNodeMac, kBackend6, kClient6, reply_in),
        L4Frame(kClientMac, kNodeMac, kVip6, kClient6, reply_out)},
       {"traffic from other addresses is untouched", unrelated, unrelated},
+      {"the endpoint's own traffic to another client port is untouched", direct, direct},
+      {"the endpoint's traffic to another client is untouched", other_client, other_client},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.description);
@@ -221,6 +237,105 @@ TEST_F(NatTest, ReverseTranslationByTc) {
     EXPECT_TRUE(ChecksumsValid(r.out));
   }
   EXPECT_EQ(ReasonCount(LB_R_REVNAT), 4u);
+}
+
+// Two Services with different VIPs on the same endpoint (an internal and an external VIP for one
+// app): each flow's reply leaves with the VIP that flow was sent to. Translating by the endpoint
+// alone gave every reply the first VIP, and the second VIP's clients no answer.
+TEST_F(NatTest, TwoVipsOnOneEndpointEachReplyGetsItsOwnVip) {
+  const IPAddr vip2 = Addr("198.51.100.20");
+  constexpr uint32_t kSvc2 = 7;
+  SetService(vip2, kVipPort, kProtoTCP, kSvc2, {kIdA}, 3 * kTableSize, kTableSize);
+  const L4 to1 = Tcp(kVipPort, 40001), to2 = Tcp(kVipPort, 40002);
+  EXPECT_EQ(RunXdp(ToVip(to1)).out, ToBackend(to1));
+  EXPECT_EQ(RunXdp(L4Frame(kNodeMac, kClientMac, kClient4, vip2, to2)).out, ToBackend(to2));
+  auto f1 = GetFlow(kClient4, 40001, kBackendA4, kBackendPort, kProtoTCP);
+  auto f2 = GetFlow(kClient4, 40002, kBackendA4, kBackendPort, kProtoTCP);
+  ASSERT_TRUE(f1 && f2);
+  EXPECT_EQ(f1->vip[0], htonl(0xc633640a));
+  EXPECT_EQ(f2->vip[0], htonl(0xc6336414));
+  EXPECT_EQ(f1->vip_port, htons(kVipPort));
+  EXPECT_EQ(f1->flags, 0);
+
+  const auto reply = [](uint16_t cport, uint16_t sport) {
+    return Tcp(cport, sport, kTcpSyn | kTcpAck);
+  };
+  EXPECT_EQ(
+      RunTc(L4Frame(kClientMac, kNodeMac, kBackendA4, kClient4, reply(40001, kBackendPort))).out,
+      L4Frame(kClientMac, kNodeMac, kVip4, kClient4, reply(40001, kVipPort)));
+  EXPECT_EQ(
+      RunTc(L4Frame(kClientMac, kNodeMac, kBackendA4, kClient4, reply(40002, kBackendPort))).out,
+      L4Frame(kClientMac, kNodeMac, vip2, kClient4, reply(40002, kVipPort)));
+  const Bytes stray =
+      L4Frame(kClientMac, kNodeMac, kBackendA4, kClient4, reply(40003, kBackendPort));
+  EXPECT_EQ(RunTc(stray).out, stray) << "no VIP flow: never rewritten";
+}
+
+// Conntrack hits re-check the record once a second; a flow the flood guard did not remember
+// gets no record (so a flood cannot evict live flows' records) and the next packet retries.
+TEST_F(NatTest, FlowRecordFollowsConntrack) {
+  const L4 syn = Tcp(kVipPort, 40010);
+  RunXdp(ToVip(syn));
+  ASSERT_TRUE(GetFlow(kClient4, 40010, kBackendA4, kBackendPort, kProtoTCP));
+  lb_flow_key k = FlowKey(kClient4, 40010, kBackendA4, kBackendPort, kProtoTCP);
+  ASSERT_EQ(bpf_map_delete_elem(fd(LB_MAP_FLOWS), &k), 0);
+  RunXdp(ToVip(syn));
+  EXPECT_FALSE(GetFlow(kClient4, 40010, kBackendA4, kBackendPort, kProtoTCP))
+      << "within the touch interval a hit does not look at the record";
+  // Age the conntrack entry past the touch interval: the next hit rewrites the record.
+  lb_ct_key ck{};
+  FillAddr(ck.src, kClient4);
+  FillAddr(ck.dst, kVip4);
+  ck.sport = htons(40010);
+  ck.dport = htons(kVipPort);
+  ck.proto = kProtoTCP;
+  ck.family = LB_FAMILY_V4;
+  lb_ct_value cv{};
+  ASSERT_EQ(bpf_map_lookup_elem(fd(LB_MAP_CONNTRACK), &ck, &cv), 0);
+  cv.last_seen_ns = 0;
+  ASSERT_EQ(bpf_map_update_elem(fd(LB_MAP_CONNTRACK), &ck, &cv, BPF_EXIST), 0);
+  RunXdp(ToVip(syn));
+  EXPECT_TRUE(GetFlow(kClient4, 40010, kBackendA4, kBackendPort, kProtoTCP));
+}
+
+// A datagram split in two: the first fragment has the ports and is balanced (its UDP checksum,
+// which covers the whole datagram, updated for the new address and port); the second has none and
+// follows the first's endpoint by the datagram's identification, even after the table moved.
+TEST_F(NatTest, FragmentsOfOneDatagramReachOneEndpoint) {
+  SetVipAddr(kVip4);
+  const L4 udp{kProtoUDP, kClientPort, kVipPort, 0, Bytes(100, 'f'), false};
+  L4 udp_out = udp;
+  udp_out.dport = kBackendPort;
+  const Bytes seg = Segment(kClient4, kVip4, udp), seg_out = Segment(kClient4, kBackendA4, udp_out);
+  auto part = [](const Bytes& s, size_t from, size_t to) {
+    return Bytes(s.begin() + from, s.begin() + std::min(to, s.size()));
+  };
+  const IPv4Opts first{64, {}, 0x777, 0x2000}, second{64, {}, 0x777, 56 / 8};
+  auto frame = [](const IPAddr& dst, const Bytes& payload, const IPv4Opts& o) {
+    return Ether(kNodeMac, kClientMac, kEthIPv4, IPv4(kClient4, dst, kProtoUDP, payload, o));
+  };
+  RunResult r1 = RunXdp(frame(kVip4, part(seg, 0, 56), first));
+  EXPECT_EQ(r1.verdict, static_cast<uint32_t>(XDP_PASS));
+  EXPECT_EQ(r1.out, frame(kBackendA4, part(seg_out, 0, 56), first));
+  SetService(kVip4, kVipPort, kProtoUDP, kSvcUdp, {kIdB}, kTableSize, kTableSize);
+  lb_ct_key ck{};
+  FillAddr(ck.src, kClient4);
+  FillAddr(ck.dst, kVip4);
+  ck.sport = htons(kClientPort);
+  ck.dport = htons(kVipPort);
+  ck.proto = kProtoUDP;
+  ck.family = LB_FAMILY_V4;
+  bpf_map_delete_elem(fd(LB_MAP_CONNTRACK), &ck);
+  RunResult r2 = RunXdp(frame(kVip4, part(seg, 56, 1000), second));
+  EXPECT_EQ(r2.verdict, static_cast<uint32_t>(XDP_PASS));
+  EXPECT_EQ(r2.out, frame(kBackendA4, part(seg, 56, 1000), second));
+  EXPECT_EQ(PerCpuPackets(LB_MAP_BACKEND_STATS, kIdA), 2u);
+
+  const IPv4Opts orphan{64, {}, 0x778, 56 / 8};
+  EXPECT_EQ(RunXdp(frame(kVip4, part(seg, 56, 1000), orphan)).verdict,
+            static_cast<uint32_t>(XDP_DROP))
+      << "first fragment never seen: nowhere to send it";
+  EXPECT_EQ(ReasonCount(LB_R_DROP_FRAGMENT), 1u);
 }
 
 // With a route and a neighbour the FIB answers: the frame is redirected with the next hop's MACs

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for namesp
 PORT, TCP_PORT_BACKEND = 80, 8080
 UDP_PORT = 5353
 VIP4, VIP6 = "198.51.100.10", "2001:db8:100::10"
+VIP4_INTERNAL = "198.51.100.11"  # a second Service on the same endpoints
 
 
 def config(pods, removed=()):
@@ -31,7 +32,7 @@ def config(pods, removed=()):
         kind: IPAddressPool
         metadata: {name: lab, namespace: ironlb-system}
         spec:
-          addresses: [198.51.100.10/32, 2001:db8:100::10/128]
+          addresses: [198.51.100.10/32, 198.51.100.11/32, 2001:db8:100::10/128]
         ---
         apiVersion: metallb.io/v1beta1
         kind: L2Advertisement
@@ -42,6 +43,15 @@ def config(pods, removed=()):
         apiVersion: v1
         kind: Service
         metadata: {name: web, namespace: demo}
+        spec:
+          type: LoadBalancer
+          ports:
+          - {name: http, port: 80, targetPort: 8080, protocol: TCP}
+          - {name: dns, port: 5353, targetPort: 5353, protocol: UDP}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: web-internal, namespace: demo}
         spec:
           type: LoadBalancer
           ports:
@@ -70,6 +80,19 @@ def config(pods, removed=()):
         - {name: dns, port: 5353, protocol: UDP}
         endpoints:
         """) + textwrap.indent(eps4, "") + textwrap.dedent("""
+        ---
+        apiVersion: discovery.k8s.io/v1
+        kind: EndpointSlice
+        metadata:
+          name: web-internal-1
+          namespace: demo
+          labels: {kubernetes.io/service-name: web-internal}
+        addressType: IPv4
+        ports:
+        - {name: http, port: 8080, protocol: TCP}
+        - {name: dns, port: 5353, protocol: UDP}
+        endpoints:
+        """) + eps4 + textwrap.dedent("""
         ---
         apiVersion: discovery.k8s.io/v1
         kind: EndpointSlice
@@ -104,7 +127,7 @@ def lab(tmp_path):
     write(os.path.join(lab.confdir, "lab.yaml"), config(2))
     # The controller's part, done here: this test is about the speaker's data plane.
     os.makedirs(os.path.join(lab.confdir, "status"))
-    for name, ip in (("web", VIP4), ("web6", VIP6)):
+    for name, ip in (("web", VIP4), ("web-internal", VIP4_INTERNAL), ("web6", VIP6)):
         write(os.path.join(lab.confdir, "status", f"demo_{name}.json"), json.dumps({
             "apiVersion": "ironlb.io/v1alpha1", "kind": "ServiceStatus",
             "service": {"namespace": "demo", "name": name}, "pool": "lab",
@@ -127,7 +150,7 @@ def start_agent(lab, tmp_path):
               extra=("--interface", "n0", "--bpffs", lab.bpffs, "--no-bgp"))
     a.start()
     # Programmed when both services are in the maps.
-    wait_for(lambda: len(ctl(lab, "vip", "list")) == 3, what="3 VIP:port entries in the maps")
+    wait_for(lambda: len(ctl(lab, "vip", "list")) == 5, what="5 VIP:port entries in the maps")
     return a
 
 
@@ -190,6 +213,25 @@ def test_tcp_reaches_every_endpoint_and_sees_the_client(lab):
     replies6 = run_client(lab, CONNECT, VIP6, PORT, 40)
     assert {r[0] for r in replies6} == set(lab.pods)
     assert {r[1] for r in replies6} == {lab.client_ip6}
+
+
+def test_two_vips_on_the_same_endpoints_both_answer(lab):
+    """Replies are translated by their flow, not by the endpoint: with the endpoint alone, every
+    reply left with the first VIP as source and the second VIP's clients got no answer."""
+    for vip in (VIP4, VIP4_INTERNAL):
+        replies = run_client(lab, CONNECT, vip, PORT, 20)
+        assert {r[0] for r in replies} == set(lab.pods), (vip, replies)
+        assert {r[1] for r in replies} == {lab.client_ip}
+        udp = run_client(lab, UDP_ASK, vip, UDP_PORT, 10)  # asserts the reply's source is the VIP
+        assert {r[1] for r in udp} == {lab.client_ip}
+
+
+def test_endpoint_reached_directly_is_not_rewritten(lab):
+    """A client that talks to an endpoint by its own address gets replies from that address."""
+    sh("ip", "route", "add", "10.1.0.0/16", "via", "10.0.0.1", ns=lab.client)
+    out = sh("/usr/bin/python3", "-c", CONNECT, lab.pod_ip(1), str(TCP_PORT_BACKEND), "3",
+             ns=lab.client, timeout=60)
+    assert out.split()[0] == lab.pods[0], out
 
 
 def metric(text, name, label, value):

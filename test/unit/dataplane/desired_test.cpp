@@ -87,6 +87,41 @@ TEST(ComputeDesired, ExternalTrafficPolicyLocalKeepsOnlyThisNodesEndpoints) {
   EXPECT_TRUE(c.services[0].BuildTable().entries.empty());
 }
 
+// Endpoints on other nodes carry that node's address (InternalIP of the family first), so the
+// flow is encapsulated there; without an own address, or for a node without one, they are routed.
+TEST(ComputeDesired, EndpointsElsewhereAreReachedThroughTheirNode) {
+  auto node = [](const std::string& name, std::vector<NodeAddress> addrs) {
+    Node n = MakeNode(name);
+    n.addresses = std::move(addrs);
+    return n;
+  };
+  auto on = [](Endpoint e, const std::string& n) {
+    e.node_name = n;
+    return e;
+  };
+  Snapshot snap;
+  snap.services = {LbService("web", "198.51.100.10")};
+  snap.endpoint_slices = {Slice("web", {on(Ep("10.1.0.5"), "node-a"), on(Ep("10.2.0.5"), "node-b"),
+                                        on(Ep("10.3.0.5"), "node-c"), Ep("10.4.0.5")})};
+  snap.nodes = {node("node-a", {{"InternalIP", "192.0.2.21"}}),
+                node("node-b", {{"ExternalIP", "203.0.113.22"},
+                                {"InternalIP", "192.0.2.22"},
+                                {"InternalIP", "2001:db8::22"}}),
+                node("node-c", {{"InternalIP", "2001:db8::23"}})};
+  auto d = Desired(snap, Config{}, "node-a");
+  EXPECT_EQ(d.node_v4, IPAddr::Parse("192.0.2.21"));
+  EXPECT_FALSE(d.node_v6);
+  const auto& b = d.services.at(0).backends;
+  ASSERT_EQ(b.size(), 4u);
+  EXPECT_FALSE(b[0].tunnel) << "own endpoint";
+  EXPECT_EQ(b[1].tunnel, IPAddr::Parse("192.0.2.22")) << "InternalIP before ExternalIP";
+  EXPECT_FALSE(b[2].tunnel) << "node-c has no IPv4 address: routed";
+  EXPECT_FALSE(b[3].tunnel) << "no nodeName: routed";
+  snap.nodes.erase(snap.nodes.begin());
+  auto alone = Desired(snap, Config{}, "node-a");
+  EXPECT_FALSE(alone.services.at(0).backends[1].tunnel) << "no own address: nothing to send from";
+}
+
 TEST(ComputeDesired, ReadyEndpointsInTableTerminatingDrainedNotReadyExcluded) {
   Snapshot snap;
   snap.services = {LbService("web", "198.51.100.10")};

@@ -23,7 +23,12 @@ DesiredService Svc(const std::string& vip, uint16_t port, std::vector<DesiredBac
 }
 
 DesiredBackend B(const std::string& addr, bool draining = false) {
-  return {A(addr), 8080, draining, 1};
+  return {A(addr), 8080, draining, 1, std::nullopt};
+}
+
+// An endpoint on another node, reached at `node`.
+DesiredBackend Remote(const std::string& addr, const std::string& node) {
+  return {A(addr), 8080, false, 1, A(node)};
 }
 
 DesiredDataplane Three() {
@@ -52,7 +57,7 @@ TEST(MapSync, FillsEveryMap) {
   auto st = sync.Apply(Three(), {});
   EXPECT_EQ(st.backends_written, 3u);
   EXPECT_EQ(st.tables_written, 1u);
-  EXPECT_EQ(ops.size(MapId::kRevNat), 3u);
+  EXPECT_EQ(ops.size(MapId::kEndpoints), 3u);
   EXPECT_EQ(ops.size(MapId::kL2), 1u);
   lb_service s = OnlyService(ops);
   EXPECT_EQ(s.backend_count, 3u);
@@ -84,7 +89,7 @@ TEST(MapSync, RemovingAnEndpointKeepsOtherIdsAndSwapsTheTableRange) {
   auto st = sync.Apply(two, {});
   EXPECT_EQ(st.backends_written, 0u) << "surviving endpoints keep their slots";
   EXPECT_EQ(st.backends_removed, 1u);
-  EXPECT_EQ(st.rev_nat_removed, 1u);
+  EXPECT_EQ(st.endpoints_removed, 1u);
   const lb_service after = OnlyService(ops);
   EXPECT_EQ(after.id, before.id);
   EXPECT_NE(after.maglev_base, before.maglev_base) << "new table written beside the old one";
@@ -110,7 +115,43 @@ TEST(MapSync, DrainingEndpointKeepsItsSlotButLeavesTheTable) {
   EXPECT_EQ(drained.action, LB_ACTION_LOCAL);
   EXPECT_EQ(drained.flags, LB_BACKEND_F_DRAINING);
   for (uint32_t id : Table(ops, OnlyService(ops))) EXPECT_NE(id, 2u);
-  EXPECT_EQ(ops.size(MapId::kRevNat), 3u) << "replies of drained flows still translated";
+  EXPECT_EQ(ops.size(MapId::kEndpoints), 3u) << "drained endpoints still take their flows";
+}
+
+// Endpoints on other nodes are encapsulated to their node and are not this node's to accept;
+// the node's own addresses go to lb_node, written once.
+TEST(MapSync, RemoteEndpointsEncapsulateAndOnlyLocalOnesAreAccepted) {
+  FakeMapOps ops;
+  MapSync sync(ops);
+  DesiredDataplane d;
+  d.services = {Svc("198.51.100.10", 80, {B("10.1.0.5"), Remote("10.2.0.5", "192.0.2.22")})};
+  d.node_v4 = A("192.0.2.21");
+  d.node_v6 = A("2001:db8:ff::21");
+  sync.Apply(d, {});
+  bool saw_remote = false;
+  for (uint32_t id = 1; id <= 2; ++id) {
+    auto b = FromBytes<lb_backend>(*ops.Lookup(MapId::kBackends, ToBytes(id)));
+    if (b.addr[0] == htobe32(0x0a020005)) {
+      saw_remote = true;
+      EXPECT_EQ(b.action, LB_ACTION_ENCAP);
+      EXPECT_EQ(b.tunnel[0], htobe32(0xc0000216));
+    } else {
+      EXPECT_EQ(b.action, LB_ACTION_LOCAL);
+      EXPECT_EQ(b.tunnel[0], 0u);
+    }
+  }
+  EXPECT_TRUE(saw_remote);
+  ASSERT_EQ(ops.size(MapId::kEndpoints), 1u);
+  auto ek = FromBytes<lb_endpoint_key>(ops.Keys(MapId::kEndpoints).at(0));
+  EXPECT_EQ(ek.addr[0], htobe32(0x0a010005));
+  EXPECT_EQ(ek.proto, 6);
+  auto node = FromBytes<lb_node_addrs>(*ops.Lookup(MapId::kNode, ToBytes(uint32_t{0})));
+  EXPECT_EQ(node.v4, htobe32(0xc0000215));
+  EXPECT_EQ(node.v6[0], htobe32(0x20010db8));
+  EXPECT_EQ(node.v6[3], htobe32(0x21));
+  ops.writes = 0;
+  sync.Apply(d, {});
+  EXPECT_EQ(ops.writes, 0u);
 }
 
 TEST(MapSync, ServiceWithoutEndpointsHasNoTableAndRemovalCleansUp) {
@@ -180,7 +221,7 @@ TEST(MapSyncCapacity, ServiceTableFullRefusesOnlyTheNewcomerAndServesItWhenRoomA
   EXPECT_EQ(st.refused[0].service.name, "a");
   EXPECT_NE(st.refused[0].reason.find("service table full"), std::string::npos);
   EXPECT_EQ(ops.size(MapId::kServices), 2u);
-  EXPECT_EQ(ops.size(MapId::kRevNat), 2u) << "no reverse NAT for a refused Service";
+  EXPECT_EQ(ops.size(MapId::kEndpoints), 2u) << "no endpoint entry for a refused Service";
   // Room appears: the refused Service is served in the same pass that frees it.
   d.services.erase(d.services.begin() + 1);
   st = sync.Apply(d, {});

@@ -1,0 +1,322 @@
+"""The data plane across nodes with real kernels and sockets: a router spreads VIP flows over three
+nodes by ECMP, each node runs ironlb-agent (speaker) with XDP on its fabric uplink, and every node
+has one endpoint. A flow reaching a node whose endpoint is elsewhere is GUE-encapsulated to the
+endpoint's node, which decapsulates it, delivers it with the client's address intact, and sends the
+reply straight to the client as the VIP. Two Services with different VIPs share the endpoints.
+Changing the router's multipath route under live connections keeps them alive: every node holds the
+same Maglev table, and the endpoint's node holds the flow's record."""
+import json
+import os
+import subprocess
+import textwrap
+
+import pytest
+
+from lib.agent import BIN, Agent, wait_for
+from lib.netns_dp import sh
+from lib.netns_dsr import DsrLab
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for namespaces and XDP")
+
+PORT, BACKEND_PORT, UDP_PORT = 80, 8080, 5353
+VIP, VIP_INTERNAL = "198.51.100.10", "198.51.100.11"
+NODES = 3
+
+
+def config():
+    nodes = "".join(textwrap.dedent(f"""
+        ---
+        apiVersion: v1
+        kind: Node
+        metadata:
+          name: node-{i}
+          labels: {{kubernetes.io/hostname: node-{i}}}
+        status:
+          addresses: [{{type: InternalIP, address: {DsrLab.node_ip(i)}}}]
+        """) for i in range(1, NODES + 1))
+    eps = "".join(f"\n- addresses: [{DsrLab.pod_ip(i)}]\n  conditions: {{ready: true}}\n"
+                  f"  nodeName: node-{i}" for i in range(1, NODES + 1))
+    services = ""
+    for name in ("web", "web-internal"):
+        services += textwrap.dedent(f"""
+            ---
+            apiVersion: v1
+            kind: Service
+            metadata: {{name: {name}, namespace: demo}}
+            spec:
+              type: LoadBalancer
+              ports:
+              - {{name: http, port: 80, targetPort: 8080, protocol: TCP}}
+              - {{name: dns, port: 5353, targetPort: 5353, protocol: UDP}}
+            ---
+            apiVersion: discovery.k8s.io/v1
+            kind: EndpointSlice
+            metadata:
+              name: {name}-1
+              namespace: demo
+              labels: {{kubernetes.io/service-name: {name}}}
+            addressType: IPv4
+            ports:
+            - {{name: http, port: 8080, protocol: TCP}}
+            - {{name: dns, port: 5353, protocol: UDP}}
+            endpoints:""") + eps + "\n"
+    return textwrap.dedent("""
+        apiVersion: metallb.io/v1beta1
+        kind: IPAddressPool
+        metadata: {name: lab, namespace: ironlb-system}
+        spec:
+          addresses: [198.51.100.10/32, 198.51.100.11/32]
+        """) + nodes + services
+
+
+def write(path, text):
+    with open(path + ".tmp~", "w") as f:
+        f.write(text)
+    os.rename(path + ".tmp~", path)
+
+
+def ctl(bpffs, *args):
+    r = subprocess.run([os.path.join(BIN, "ironlbctl"), "--bpffs", bpffs, "-j", *args],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+@pytest.fixture
+def lab(tmp_path):
+    obj = os.path.join(os.path.dirname(BIN), "bpf", "xdp_count.bpf.o")
+    lab = DsrLab(NODES, xdp_pass_obj=obj if os.path.exists(obj) else None)
+    lab.agents, lab.bpffs, mounts = [], [], []
+    confdir = str(tmp_path / "config")
+    os.makedirs(os.path.join(confdir, "status"))
+    write(os.path.join(confdir, "lab.yaml"), config())
+    for name, ip in (("web", VIP), ("web-internal", VIP_INTERNAL)):
+        write(os.path.join(confdir, "status", f"demo_{name}.json"), json.dumps({
+            "apiVersion": "ironlb.io/v1alpha1", "kind": "ServiceStatus",
+            "service": {"namespace": "demo", "name": name}, "pool": "lab",
+            "ingress": [{"ip": ip}]}))
+    try:
+        lab.build()
+        lab.start_servers(BACKEND_PORT)
+        lab.start_servers(UDP_PORT)
+        for i, ns in enumerate(lab.nodes, start=1):
+            mnt = str(tmp_path / f"bpffs{i}")
+            os.makedirs(mnt)
+            subprocess.run(["mount", "-t", "bpf", "bpf", mnt], check=True)
+            mounts.append(mnt)
+            bpffs = mnt + "/ironlb"
+            lab.bpffs.append(bpffs)
+            workdir = tmp_path / f"node{i}"
+            os.makedirs(workdir)
+            a = Agent(str(workdir), confdir, node=f"node-{i}", role="speaker", netns=ns,
+                      extra=("--interface", "eth0", "--bpffs", bpffs, "--no-bgp"))
+            lab.agents.append(a.start())
+        for bpffs in lab.bpffs:
+            wait_for(lambda: len(ctl(bpffs, "vip", "list")) == 4, what="4 VIP:port entries")
+        yield lab
+    finally:
+        for a in lab.agents:
+            a.stop()
+        lab.close()
+        for m in mounts:
+            subprocess.run(["umount", "-l", m], capture_output=True)
+
+
+CONNECT = r'''
+import socket, sys
+seen = []
+for i in range(int(sys.argv[3])):
+    s = socket.socket()
+    s.settimeout(5)
+    s.connect((sys.argv[1], int(sys.argv[2])))
+    seen.append(s.makefile().readline().strip())
+    s.close()
+print("\n".join(seen))
+'''
+
+UDP_ASK = r'''
+import socket, sys
+seen = []
+for i in range(int(sys.argv[3])):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(5)
+    s.sendto(b"q", (sys.argv[1], int(sys.argv[2])))
+    d, peer = s.recvfrom(4096)
+    assert peer[0] == sys.argv[1], peer
+    seen.append(d.decode().strip())
+    s.close()
+print("\n".join(seen))
+'''
+
+
+def run_client(lab, code, *args):
+    out = sh("/usr/bin/python3", "-c", code, *map(str, args), ns=lab.client, timeout=180)
+    return [line.split() for line in out.splitlines()]
+
+
+def reasons(lab):
+    total = {}
+    for bpffs in lab.bpffs:
+        for name, c in ctl(bpffs, "stats")["reasons"].items():
+            total[name] = total.get(name, 0) + c["packets"]
+    return total
+
+
+def test_tcp_reaches_endpoints_on_every_node_with_the_client_address(lab):
+    for vip in (VIP, VIP_INTERNAL):
+        replies = run_client(lab, CONNECT, vip, PORT, 60)
+        assert {r[0] for r in replies} == set(lab.pods), (vip, replies)
+        assert {r[1] for r in replies} == {lab.client_ip}, "client address preserved"
+    r = reasons(lab)
+    assert r.get("fwd_encap", 0) > 0 and r.get("decap", 0) > 0, r
+    assert r.get("drop_encap", 0) == 0, r
+
+
+def test_udp_replies_come_from_the_vip_across_nodes(lab):
+    for vip in (VIP, VIP_INTERNAL):
+        replies = run_client(lab, UDP_ASK, vip, UDP_PORT, 40)
+        assert {r[0] for r in replies} == set(lab.pods), (vip, replies)
+        assert {r[1] for r in replies} == {lab.client_ip}
+
+
+HOLD = r'''
+import socket, sys
+conns = []
+for i in range(int(sys.argv[3])):
+    s = socket.socket()
+    s.settimeout(5)
+    s.connect((sys.argv[1], int(sys.argv[2])))
+    conns.append((s, s.makefile().readline().split()[0]))
+print(" ".join(p for _, p in conns), flush=True)
+sys.stdin.readline()  # the test changes the router's route now
+alive = []
+for s, pod in conns:
+    try:
+        s.sendall(b"ping\n")
+        alive.append(pod + ("=ok" if s.recv(16) == b"ping\n" else "=bad"))
+    except OSError:
+        alive.append(pod + "=dead")
+print(" ".join(alive), flush=True)
+'''
+
+
+def test_multipath_change_keeps_live_connections(lab):
+    p = lab.client_popen(HOLD, VIP, PORT, 40)
+    pods = p.stdout.readline().split()
+    assert set(pods) == set(lab.pods), pods
+    before = reasons(lab)
+    lab.set_ecmp([1, 2])  # node 3 leaves the multipath route (still up, as after a BGP flap)
+    p.stdin.write("go\n")
+    p.stdin.flush()
+    result = p.stdout.readline().split()
+    assert len(result) == 40 and all(x.endswith("=ok") for x in result), result
+    # Flows that entered at node 3 now enter at nodes 1 and 2; pod 3's flows are encapsulated.
+    after = reasons(lab)
+    assert after.get("fwd_encap", 0) > before.get("fwd_encap", 0), (before, after)
+    replies = run_client(lab, CONNECT, VIP, PORT, 40)
+    assert {r[0] for r in replies} == set(lab.pods), replies
+    lab.set_ecmp([2, 3])
+    replies = run_client(lab, CONNECT, VIP, PORT, 40)
+    assert {r[0] for r in replies} == set(lab.pods), replies
+
+
+ECHO_BULK = r'''
+import socket, sys, threading
+size = int(sys.argv[3])
+s = socket.socket()
+s.settimeout(30)
+s.connect((sys.argv[1], int(sys.argv[2])))
+f = s.makefile("rb")
+who = f.readline().split()
+data = bytes((i * 7) % 251 for i in range(size))
+threading.Thread(target=s.sendall, args=(data,), daemon=True).start()
+got = f.read(size)
+print(who[0].decode(), who[1].decode(), len(got), got == data)
+'''
+
+
+def test_full_size_segments_cross_the_encapsulated_path(lab):
+    """Client-to-VIP segments of the full 1500-byte MTU, once encapsulated, still fit the fabric;
+    the echo checks every byte both ways on connections to every node's endpoint."""
+    seen = set()
+    for attempt in range(12):
+        pod, peer, n, same = run_client(lab, ECHO_BULK, VIP, PORT, 2_000_000)[0]
+        assert peer == lab.client_ip and n == "2000000" and same == "True", (pod, peer, n, same)
+        seen.add(pod)
+        if seen == set(lab.pods):
+            break
+    assert seen == set(lab.pods), seen
+    assert reasons(lab).get("drop_encap", 0) == 0
+
+
+def test_path_mtu_discovery_through_the_vip(lab):
+    """With a fabric of the clients' own MTU, full-size segments no longer fit once encapsulated:
+    the node answers "fragmentation needed" from the VIP, the client's TCP lowers its segment size
+    and the transfer completes -- path-MTU discovery works through the VIP."""
+    for i, ns in enumerate(lab.nodes, start=1):
+        sh("ip", "link", "set", "eth0", "mtu", "1500", ns=ns)
+        sh("ip", "link", "set", f"n{i}", "mtu", "1500", ns=lab.router)
+    sh("ip", "link", "set", "br0", "mtu", "1500", ns=lab.router)
+    seen = set()
+    for attempt in range(12):
+        pod, peer, n, same = run_client(lab, ECHO_BULK, VIP, PORT, 500_000)[0]
+        assert peer == lab.client_ip and n == "500000" and same == "True", (pod, peer, n, same)
+        seen.add(pod)
+        if seen == set(lab.pods):
+            break
+    assert seen == set(lab.pods), seen
+    assert reasons(lab).get("tx_icmp_too_big", 0) > 0
+    cached = sh("ip", "route", "get", VIP, ns=lab.client)
+    assert "mtu 1460" in cached, cached
+
+
+def test_ping_to_a_vip_is_answered(lab):
+    out = sh("ping", "-c", "3", "-i", "0.2", "-W", "2", VIP_INTERNAL, ns=lab.client)
+    assert "3 received" in out, out
+    assert reasons(lab).get("tx_icmp_echo_reply", 0) >= 3
+
+
+def test_fragmentation_needed_on_the_reply_path_reaches_the_endpoint(lab):
+    """A link towards the client narrower than the endpoints' replies (the router's route to the
+    client: MTU 1400): the router's "fragmentation needed" goes to the VIP, a node finds the flow's
+    endpoint from the quoted reply and sends it there (through the tunnel if need be), the
+    endpoint's kernel lowers its path MTU, and the data still arrives."""
+    sh("ip", "route", "add", f"{lab.client_ip}/32", "dev", "r0", "mtu", "lock", "1400",
+       ns=lab.router)
+    seen = set()
+    for attempt in range(12):
+        pod, peer, n, same = run_client(lab, ECHO_BULK, VIP, PORT, 300_000)[0]
+        assert peer == lab.client_ip and n == "300000" and same == "True", (pod, peer, n, same)
+        seen.add(pod)
+        if seen == set(lab.pods):
+            break
+    assert seen == set(lab.pods), seen
+    assert reasons(lab).get("fwd_icmp_error", 0) > 0
+    for pod in lab.pods:
+        cached = sh("ip", "route", "get", lab.client_ip, ns=pod)
+        assert "mtu 1400" in cached, (pod, cached)
+
+
+UDP_BIG = r'''
+import socket, sys
+seen = []
+for i in range(int(sys.argv[3])):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(5)
+    s.sendto(b"x" * 4000, (sys.argv[1], int(sys.argv[2])))  # three fragments at MTU 1500
+    d, peer = s.recvfrom(4096)
+    assert peer[0] == sys.argv[1], peer
+    seen.append(d.decode().strip())
+    s.close()
+print("\n".join(seen))
+'''
+
+
+def test_fragmented_udp_reaches_one_endpoint(lab):
+    """Every fragment of a datagram reaches the same endpoint (which reassembles it and answers),
+    across nodes too; without that, the later fragments of most datagrams went elsewhere."""
+    replies = run_client(lab, UDP_BIG, VIP, UDP_PORT, 30)
+    assert len(replies) == 30
+    assert {r[0] for r in replies} == set(lab.pods), replies
+    assert {r[1] for r in replies} == {lab.client_ip}
+    assert reasons(lab).get("drop_fragment", 0) == 0
