@@ -52,6 +52,10 @@ static __always_inline int arp_handle(struct xdp_md *ctx, struct l2 *l2, enum lb
     *reason = LB_R_DROP_ARP_NOT_OWNER;
     return XDP_DROP;
   }
+  if (state == LB_L2_FENCED) {
+    *reason = LB_R_DROP_L2_FENCED;
+    return XDP_DROP;
+  }
   if (state != LB_L2_OWNED) return XDP_PASS;
   __u32 ifindex = ctx->ingress_ifindex;
   struct lb_iface *iface = bpf_map_lookup_elem(&lb_ifaces, &ifindex);

@@ -52,6 +52,13 @@ struct {
 } lb_l2 SEC(".maps");
 
 struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct lb_l2_live);
+} lb_l2_live SEC(".maps");
+
+struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, LB_MAX_IFACES);
   __type(key, __u32);  // ifindex

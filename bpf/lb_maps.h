@@ -128,6 +128,18 @@ struct lb_l2_value {
   __u32 state;  // LB_L2_*
 };
 
+// Never stored: what l2_state() reports for an OWNED entry while the node is fenced.
+#define LB_L2_FENCED 3
+
+// ---- L2 fencing: the agent's liveness stamp (one entry, index 0) ------------------------------
+// The L2 speaker refreshes it every heartbeat interval. Once it is older than max_age_ns the
+// responder treats OWNED as silent: a dead or hung agent stops answering before the other nodes'
+// detection time ends and a new owner starts, so two nodes never answer for one VIP.
+struct lb_l2_live {
+  __u64 stamp_ns;    // bpf_ktime_get_ns()'s clock (CLOCK_MONOTONIC)
+  __u64 max_age_ns;  // 0: no L2 speaker fences this node, OWNED always answers
+};
+
 // ---- interfaces the program runs on: ifindex -> MAC -------------------------------------------
 // XDP cannot read its interface's address, and ARP/NDP replies must carry it.
 struct lb_iface {
@@ -160,6 +172,7 @@ enum lb_reason {
   LB_R_DROP_MALFORMED_L4,   // truncated TCP/UDP header to a VIP
   LB_R_CT_INSERT_SKIPPED,   // new flow not remembered: insert rate above the flood guard
   LB_R_REVNAT,              // tc: reply source rewritten to VIP:port
+  LB_R_DROP_L2_FENCED,      // ARP/NS for an owned VIP while the agent's liveness stamp is stale
   LB_R_MAX,
 };
 
@@ -182,6 +195,7 @@ struct lb_ct_rate {
 #define LB_MAP_REV_NAT "lb_rev_nat"
 #define LB_MAP_L2 "lb_l2"
 #define LB_MAP_IFACES "lb_ifaces"
+#define LB_MAP_L2_LIVE "lb_l2_live"
 #define LB_MAP_VIP_STATS "lb_vip_stats"
 #define LB_MAP_BACKEND_STATS "lb_backend_stats"
 #define LB_MAP_REASON_STATS "lb_reason_stats"

@@ -98,7 +98,7 @@ std::unique_ptr<Dataplane> Dataplane::Open(const DataplaneOptions& opts) {
   for (auto& a : dp->attachments_) AttachTc(a.ifindex, objs.tc_prog_fd(), &a);
   std::map<MapId, int> fds;
   for (MapId m : {MapId::kServices, MapId::kBackends, MapId::kMaglev, MapId::kConntrack,
-                  MapId::kRevNat, MapId::kL2, MapId::kIfaces})
+                  MapId::kRevNat, MapId::kL2, MapId::kIfaces, MapId::kL2Live})
     fds[m] = objs.map_fd(MapName(m));
   dp->ops_ = std::make_unique<BpfMapOps>(fds);
   for (const auto& a : dp->attachments_)
@@ -127,7 +127,7 @@ Dataplane::Dataplane(std::unique_ptr<MapOps> ops, std::map<std::string, uint32_t
 Dataplane::~Dataplane() = default;
 
 const SyncStats& Dataplane::Apply(const DesiredDataplane& desired) {
-  last_ = sync_->Apply(desired, ifindex_);
+  last_ = sync_->Apply(desired);
   return last_;
 }
 

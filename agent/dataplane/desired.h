@@ -1,6 +1,6 @@
 // The data plane's desired state as a pure function of the model: which VIP:port/proto exist,
 // their endpoints (ready ones in the Maglev table, terminating ones kept only for live flows),
-// and which L2 VIPs this node answers ARP/NDP for. No I/O; the Dataplane applies it by diff.
+// No I/O; the Dataplane applies it by diff. (Who answers ARP/NDP is the L2 speaker's, agent/l2/.)
 #pragma once
 
 #include <cstdint>
@@ -38,24 +38,15 @@ struct DesiredService {
   maglev::Table BuildTable() const;
 };
 
-struct DesiredL2 {
-  IPAddr vip;
-  bool owned = false;                   // answer ARP/NDP here; else keep quiet for it
-  std::vector<std::string> interfaces;  // empty: every interface the program runs on
-  auto operator<=>(const DesiredL2&) const = default;
-};
-
 struct DesiredDataplane {
   std::vector<DesiredService> services;  // sorted by VIP, port, protocol; one per key()
-  std::vector<DesiredL2> l2;             // sorted by vip
 };
 
 const char* ProtoName(Proto p);
 std::string VipKey(const IPAddr& vip, uint16_t port, Proto proto);
 
-// Services of type LoadBalancer with the addresses they hold (Model::Ingress), their
-// EndpointSlices, and the L2 announcement rules for `node`. Until L2 elections exist, a node owns
-// an L2-announced VIP when it is the only node the matching L2Advertisements select.
+// Services of type LoadBalancer with the addresses they hold (Model::Ingress) and their
+// EndpointSlices, as `node` serves them.
 DesiredDataplane ComputeDesired(const Model& model, const std::string& node);
 
 }  // namespace ironlb::dataplane

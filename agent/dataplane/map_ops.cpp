@@ -12,11 +12,12 @@ namespace ironlb::dataplane {
 namespace {
 
 constexpr MapId kAllIds[] = {MapId::kServices, MapId::kBackends, MapId::kMaglev, MapId::kConntrack,
-                             MapId::kRevNat,   MapId::kL2,       MapId::kIfaces};
+                             MapId::kRevNat,   MapId::kL2,       MapId::kIfaces, MapId::kL2Live};
 
-constexpr const char* kAllPinned[] = {
-    LB_MAP_SERVICES, LB_MAP_BACKENDS, LB_MAP_MAGLEV,    LB_MAP_CONNTRACK,     LB_MAP_REV_NAT,
-    LB_MAP_L2,       LB_MAP_IFACES,   LB_MAP_VIP_STATS, LB_MAP_BACKEND_STATS, LB_MAP_REASON_STATS};
+constexpr const char* kAllPinned[] = {LB_MAP_SERVICES,     LB_MAP_BACKENDS,  LB_MAP_MAGLEV,
+                                      LB_MAP_CONNTRACK,    LB_MAP_REV_NAT,   LB_MAP_L2,
+                                      LB_MAP_IFACES,       LB_MAP_VIP_STATS, LB_MAP_BACKEND_STATS,
+                                      LB_MAP_REASON_STATS, LB_MAP_L2_LIVE};
 
 }  // namespace
 
@@ -29,6 +30,7 @@ const char* MapName(MapId m) {
     case MapId::kRevNat: return LB_MAP_REV_NAT;
     case MapId::kL2: return LB_MAP_L2;
     case MapId::kIfaces: return LB_MAP_IFACES;
+    case MapId::kL2Live: return LB_MAP_L2_LIVE;
   }
   return "";
 }
@@ -38,7 +40,8 @@ size_t BpfMapOps::key_size(MapId m) const {
     case MapId::kServices: return sizeof(lb_vip_key);
     case MapId::kBackends:
     case MapId::kMaglev:
-    case MapId::kIfaces: return sizeof(uint32_t);
+    case MapId::kIfaces:
+    case MapId::kL2Live: return sizeof(uint32_t);
     case MapId::kConntrack: return sizeof(lb_ct_key);
     case MapId::kRevNat: return sizeof(lb_rev_key);
     case MapId::kL2: return sizeof(lb_l2_key);
@@ -55,6 +58,7 @@ uint32_t MapOps::Capacity(MapId m) const {
     case MapId::kRevNat: return LB_MAX_BACKENDS;
     case MapId::kL2: return LB_MAX_L2_ENTRIES;
     case MapId::kIfaces: return LB_MAX_IFACES;
+    case MapId::kL2Live: return 1;
   }
   return 0;
 }
@@ -75,6 +79,7 @@ size_t BpfMapOps::value_size(MapId m) const {
     case MapId::kRevNat: return sizeof(lb_rev_value);
     case MapId::kL2: return sizeof(lb_l2_value);
     case MapId::kIfaces: return sizeof(lb_iface);
+    case MapId::kL2Live: return sizeof(lb_l2_live);
   }
   return 0;
 }

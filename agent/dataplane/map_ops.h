@@ -12,7 +12,7 @@
 
 namespace ironlb::dataplane {
 
-enum class MapId { kServices, kBackends, kMaglev, kConntrack, kRevNat, kL2, kIfaces };
+enum class MapId { kServices, kBackends, kMaglev, kConntrack, kRevNat, kL2, kIfaces, kL2Live };
 
 using Bytes = std::vector<uint8_t>;
 

@@ -124,11 +124,8 @@ void MapSync::Load() {
     backends_[id] = b;
     backend_ids_[Identity(b)] = id;
   }
-  for (auto* m : {&rev_nat_, &l2_}) {
-    const MapId id = m == &rev_nat_ ? MapId::kRevNat : MapId::kL2;
-    for (const Bytes& key : ops_.Keys(id))
-      if (auto v = ops_.Lookup(id, key)) (*m)[key] = *v;
-  }
+  for (const Bytes& key : ops_.Keys(MapId::kRevNat))
+    if (auto v = ops_.Lookup(MapId::kRevNat, key)) rev_nat_[key] = *v;
 }
 
 std::optional<std::vector<uint32_t>> MapSync::ReserveBackends(
@@ -228,8 +225,7 @@ std::optional<std::string> MapSync::ApplyService(const DesiredService& s,
   return std::nullopt;
 }
 
-SyncStats MapSync::Apply(const DesiredDataplane& desired,
-                         const std::map<std::string, uint32_t>& ifindex) {
+SyncStats MapSync::Apply(const DesiredDataplane& desired) {
   SyncStats st;
   // The value every wanted backend slot should hold: ready in any Service wins over draining.
   std::map<Bytes, lb_backend> want_backends;
@@ -312,7 +308,7 @@ SyncStats MapSync::Apply(const DesiredDataplane& desired,
   std::sort(st.refused.begin(), st.refused.end(),
             [](const Refusal& a, const Refusal& b) { return a.key < b.key; });
 
-  // 4. Reverse NAT for the served Services, and L2 ownership: plain key/value diffs.
+  // 4. Reverse NAT for the served Services: a plain key/value diff. (lb_l2 is the L2 speaker's.)
   std::map<Bytes, Bytes> want_rev;
   std::sort(served.begin(), served.end(), [](const DesiredService* a, const DesiredService* b) {
     return std::tie(a->vip, a->port, a->proto) < std::tie(b->vip, b->port, b->proto);
@@ -330,23 +326,6 @@ SyncStats MapSync::Apply(const DesiredDataplane& desired,
       // The first Service (VIP order) wins an endpoint two Services share.
       want_rev.emplace(ToBytes(rk), ToBytes(rv));
     }
-  }
-  std::map<Bytes, Bytes> want_l2;
-  for (const auto& l2 : desired.l2) {
-    lb_l2_key k{};
-    FillAddr(k.addr, l2.vip);
-    k.family = FamilyOf(l2.vip);
-    // Wildcard entry: silent unless owned on every interface.
-    const bool everywhere = l2.owned && l2.interfaces.empty();
-    want_l2[ToBytes(k)] =
-        ToBytes(lb_l2_value{static_cast<__u32>(everywhere ? LB_L2_OWNED : LB_L2_SILENT)});
-    if (l2.owned)
-      for (const auto& name : l2.interfaces) {
-        auto it = ifindex.find(name);
-        if (it == ifindex.end()) continue;
-        k.ifindex = it->second;
-        want_l2[ToBytes(k)] = ToBytes(lb_l2_value{LB_L2_OWNED});
-      }
   }
   auto diff = [&](MapId id, std::map<Bytes, Bytes>& have, const std::map<Bytes, Bytes>& want,
                   size_t& written, size_t& removed) {
@@ -368,7 +347,6 @@ SyncStats MapSync::Apply(const DesiredDataplane& desired,
     }
   };
   diff(MapId::kRevNat, rev_nat_, want_rev, st.rev_nat_written, st.rev_nat_removed);
-  diff(MapId::kL2, l2_, want_l2, st.l2_written, st.l2_removed);
   return st;
 }
 
@@ -378,8 +356,7 @@ nlohmann::json MapSync::Summary() const {
           {"backends", backends_.size()},
           {"backends_capacity", max_backends_ > 0 ? max_backends_ - kFirstBackendId : 0},
           {"maglev_entries_used", ranges_.used()},
-          {"rev_nat", rev_nat_.size()},
-          {"l2", l2_.size()}};
+          {"rev_nat", rev_nat_.size()}};
 }
 
 }  // namespace ironlb::dataplane

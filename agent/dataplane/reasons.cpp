@@ -24,8 +24,10 @@ const char* ReasonName(uint32_t reason) {
                                                    "drop_malformed_l3",
                                                    "drop_malformed_l4",
                                                    "ct_insert_skipped",
-                                                   "revnat"};
-  static_assert(LB_R_REVNAT == 16 && LB_R_MAX == 17, "update the names with enum lb_reason");
+                                                   "revnat",
+                                                   "drop_l2_fenced"};
+  static_assert(LB_R_DROP_L2_FENCED == 17 && LB_R_MAX == 18,
+                "update the names with enum lb_reason");
   return reason < LB_R_MAX ? kNames[reason] : "unknown";
 }
 
