@@ -1,0 +1,228 @@
+"""Layer-2 failover with real kernels: three nodes and a client on one bridge (plain veths,
+default offloads), endpoints behind every node, an ironlb-agent per node (--role speaker on one
+shared standalone config, heartbeats sealed with one key). The client's own kernel resolves the
+VIP by ARP to the elected owner's MAC. When the owner's agent is killed (SIGKILL) or hung
+(SIGSTOP), another node takes over: its gratuitous ARP moves the client's neighbour entry without
+the client asking, exactly one MAC answers ARP afterwards (the old owner's XDP is fenced on its
+stale liveness stamp), and TCP connections held across the move keep working. Forged and
+replayed heartbeats are ignored."""
+import json
+import os
+import signal
+import subprocess
+import textwrap
+import time
+
+import pytest
+
+from lib.agent import Agent, wait_for
+from lib.l2_lab import L2Lab, heartbeat, send_udp
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for namespaces and XDP")
+
+VIP, PORT, BACKEND_PORT, HB_PORT = "198.51.100.10", 80, 8080, 7473
+KEY = b"e2e-l2-key-0123456789abcdef-0123456789"
+
+
+def config(nodes):
+    node_docs = "".join(textwrap.dedent(f"""
+        ---
+        apiVersion: v1
+        kind: Node
+        metadata:
+          name: node-{i}
+          labels: {{kubernetes.io/hostname: node-{i}}}
+        status:
+          addresses:
+          - {{type: InternalIP, address: 10.0.0.{i}}}
+        """) for i in range(1, nodes + 1))
+    eps = "".join(f"- addresses: [10.1.{i}.2]\n  conditions: {{ready: true}}\n"
+                  f"  nodeName: node-{i}\n" for i in range(1, nodes + 1))
+    return textwrap.dedent("""
+        apiVersion: metallb.io/v1beta1
+        kind: IPAddressPool
+        metadata: {name: lab, namespace: ironlb-system}
+        spec:
+          addresses: [198.51.100.10/32]
+        ---
+        apiVersion: metallb.io/v1beta1
+        kind: L2Advertisement
+        metadata: {name: lab, namespace: ironlb-system}
+        spec:
+          ipAddressPools: [lab]
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: web, namespace: demo}
+        spec:
+          type: LoadBalancer
+          ports:
+          - {name: http, port: 80, targetPort: 8080, protocol: TCP}
+        ---
+        apiVersion: discovery.k8s.io/v1
+        kind: EndpointSlice
+        metadata:
+          name: web-1
+          namespace: demo
+          labels: {kubernetes.io/service-name: web}
+        addressType: IPv4
+        ports:
+        - {name: http, port: 8080, protocol: TCP}
+        endpoints:
+        """) + eps + node_docs
+
+
+def write(path, text):
+    with open(path + ".tmp~", "w") as f:
+        f.write(text)
+    os.rename(path + ".tmp~", path)
+
+
+@pytest.fixture
+def lab(tmp_path):
+    lab = L2Lab(nodes=3)
+    bpffs = str(tmp_path / "bpffs")
+    os.makedirs(bpffs)
+    subprocess.run(["mount", "-t", "bpf", "bpf", bpffs], check=True)
+    lab.confdir = str(tmp_path / "config")
+    os.makedirs(os.path.join(lab.confdir, "status"))
+    write(os.path.join(lab.confdir, "lab.yaml"), config(3))
+    # The controller's part, done here: this test is about the speakers.
+    write(os.path.join(lab.confdir, "status", "demo_web.json"), json.dumps({
+        "apiVersion": "ironlb.io/v1alpha1", "kind": "ServiceStatus",
+        "service": {"namespace": "demo", "name": "web"}, "pool": "lab",
+        "ingress": [{"ip": VIP}]}))
+    keyfile = str(tmp_path / "l2.key")
+    with open(keyfile, "wb") as f:
+        f.write(KEY + b"\n")
+    lab.agents = {}
+    try:
+        lab.build()
+        lab.start_servers(BACKEND_PORT)
+        for i, ns in enumerate(lab.nodes, start=1):
+            a = Agent(str(tmp_path), lab.confdir, node=f"node-{i}", role="speaker", netns=ns,
+                      extra=("--interface", "n0", "--bpffs", f"{bpffs}/node-{i}", "--no-bgp",
+                             "--xdp-mode", "generic", "--l2-key-file", keyfile))
+            lab.agents[i] = a.start()
+        yield lab
+    finally:
+        for a in lab.agents.values():
+            if a.proc and a.proc.poll() is None:
+                a.proc.send_signal(signal.SIGCONT)
+            a.stop()
+        lab.close()
+        subprocess.run(["umount", "-l", bpffs], capture_output=True)
+
+
+def owners(lab, alive):
+    """The owner of the VIP as each agent in `alive` sees it."""
+    out = {}
+    for i in alive:
+        doc = lab.agents[i].ctl("l2", "show")
+        out[i] = {v["vip"]: v["owner"] for v in doc["vips"]}.get(VIP)
+    return out
+
+
+def agreed_owner(lab, alive):
+    """The one owner every agent in `alive` names, once they agree on a node among them."""
+    def agree():
+        o = set(owners(lab, alive).values())
+        if len(o) == 1:
+            name = o.pop()
+            if name and int(name.split("-")[1]) in alive:
+                return name
+        return None
+    return int(wait_for(agree, timeout=20, what=f"agents {alive} to agree on an owner")
+               .split("-")[1])
+
+
+HOLD = r'''
+import socket, sys
+conns = []
+for i in range(int(sys.argv[3])):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.connect((sys.argv[1], int(sys.argv[2])))
+    conns.append((s, s.makefile().readline().split()[0]))
+print(" ".join(p for _, p in conns), flush=True)
+while sys.stdin.readline():
+    alive = []
+    for s, pod in conns:
+        try:
+            s.sendall(b"ping\n")
+            alive.append(pod + ("=ok" if s.recv(16) == b"ping\n" else "=bad"))
+        except OSError:
+            alive.append(pod + "=dead")
+    print(" ".join(alive), flush=True)
+'''
+
+
+def check_held(p):
+    p.stdin.write("check\n")
+    p.stdin.flush()
+    result = p.stdout.readline().split()
+    assert result and all(r.endswith("=ok") for r in result), result
+    return result
+
+
+def failover(lab, alive, sig, held):
+    """Stops the current owner's agent with `sig`; checks the takeover as the client sees it."""
+    old = agreed_owner(lab, alive)
+    old_mac = lab.node_mac(old)
+    assert lab.client_neigh(VIP)[0] == old_mac
+    lab.agents[old].proc.send_signal(sig)
+    rest = [i for i in alive if i != old]
+    new = agreed_owner(lab, rest)
+    new_mac = lab.node_mac(new)
+    # No traffic from the client meanwhile: only a gratuitous ARP can move its entry.
+    wait_for(lambda: lab.client_neigh(VIP)[0] == new_mac, timeout=10,
+             what=f"client neighbour entry to move from node-{old} to node-{new}")
+    replies = lab.arp_probe(VIP, n=3)
+    assert replies and set(replies) == {new_mac}, (replies, old_mac, new_mac)
+    check_held(held)
+    # Metrics are mirrored from the speaker every second.
+    wait_for(lambda: 'metallb_layer2_gratuitous_sent{ip="198.51.100.10"}'
+             in lab.agents[new].metrics(), timeout=5, what="gratuitous metric")
+    return old, new, rest
+
+
+def test_kill_then_hang_the_owner(lab):
+    owner = agreed_owner(lab, [1, 2, 3])
+    # The client's kernel resolves the VIP (by ARP) to the owner's MAC, and reaches endpoints.
+    held = lab.client_popen(HOLD, VIP, PORT, 12)
+    pods = held.stdout.readline().split()
+    assert len(set(pods)) >= 2, pods
+    assert lab.client_neigh(VIP)[0] == lab.node_mac(owner)
+    assert set(lab.arp_probe(VIP)) == {lab.node_mac(owner)}
+
+    killed, new, rest = failover(lab, [1, 2, 3], signal.SIGKILL, held)
+
+    # Forged (wrong key) and replayed (old sequence from the dead node's own address)
+    # heartbeats change nothing: the dead node stays dead, the owner stays.
+    for i in rest:
+        send_udp(lab.client, lab.node_ip(i), HB_PORT,
+                 heartbeat(b"not-the-key-0123456789", f"node-{killed}", 2**62, 1))
+        send_udp(lab.nodes[killed - 1], lab.node_ip(i), HB_PORT,
+                 heartbeat(KEY, f"node-{killed}", 1, 1))
+    time.sleep(0.5)
+    assert owners(lab, rest) == {i: f"node-{new}" for i in rest}
+    for i in rest:
+        doc = lab.agents[i].ctl("l2", "show")
+        rejected = doc["heartbeats"]["rejected"]
+        assert rejected.get("bad_mac", 0) >= 1 and rejected.get("replay", 0) >= 1, rejected
+        assert not {p["name"]: p["healthy"] for p in doc["peers"]}[f"node-{killed}"]
+    wait_for(lambda: 'ironlb_l2_heartbeats_rejected_total{reason="bad_mac"}'
+             in lab.agents[new].metrics(), timeout=5, what="rejected heartbeats metric")
+
+    # Now hang the new owner: the last node takes over, the hung one's XDP goes quiet by itself.
+    hung, last, _ = failover(lab, rest, signal.SIGSTOP, held)
+    doc = lab.agents[last].ctl("l2", "show")
+    vip = next(v for v in doc["vips"] if v["vip"] == VIP)
+    assert vip["mine"] and vip["previous"] == f"node-{hung}", vip
+    assert f"node-{hung} failed" in vip["cause"], vip
+    table = lab.agents[last].table("l2", "show")
+    print(table)
+    assert f"node-{last} (this node)" in table and f"node-{hung} -> node-{last}" in table, table
+    wait_for(lambda: "ironlb_l2_owner_changes_total 2" in lab.agents[last].metrics(), timeout=5,
+             what="two owner changes counted")
+    lab.agents[hung].proc.send_signal(signal.SIGCONT)
