@@ -4,12 +4,9 @@
 #include <net/if.h>
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
+#include <netlink/route/link.h>
 #include <netlink/socket.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -49,15 +46,20 @@ LinkWatch::~LinkWatch() {
 }
 
 bool LinkWatch::CarrierNow(uint32_t ifindex) {
-  char name[IF_NAMESIZE] = {};
-  if (!if_indextoname(ifindex, name)) return false;
-  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) return false;
-  ifreq req{};
-  std::strncpy(req.ifr_name, name, IFNAMSIZ - 1);
-  const int rc = ioctl(s, SIOCGIFFLAGS, &req);
-  close(s);
-  return rc == 0 && (req.ifr_flags & IFF_UP) && (req.ifr_flags & IFF_RUNNING);
+  // IFF_LOWER_UP follows the carrier at once; IFF_RUNNING (what SIOCGIFFLAGS can tell) waits for
+  // the kernel's deferred operstate work and reads false for a while after a link comes up.
+  nl_sock* sock = nl_socket_alloc();
+  if (!sock) return false;
+  bool up = false;
+  rtnl_link* link = nullptr;
+  if (nl_connect(sock, NETLINK_ROUTE) == 0 &&
+      rtnl_link_get_kernel(sock, static_cast<int>(ifindex), nullptr, &link) == 0) {
+    const unsigned flags = rtnl_link_get_flags(link);
+    up = (flags & IFF_UP) && (flags & kIffLowerUp);
+    rtnl_link_put(link);
+  }
+  nl_socket_free(sock);
+  return up;
 }
 
 void LinkWatch::Wait() {

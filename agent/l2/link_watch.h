@@ -23,7 +23,8 @@ class LinkWatch {
   LinkWatch(const LinkWatch&) = delete;
   LinkWatch& operator=(const LinkWatch&) = delete;
 
-  // The carrier of an interface now (IFF_RUNNING; false when unknown).
+  // The carrier of an interface now (up with IFF_LOWER_UP, asked over rtnetlink; false when
+  // unknown).
   static bool CarrierNow(uint32_t ifindex);
 
  private:

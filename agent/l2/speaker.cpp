@@ -106,6 +106,10 @@ void Speaker::Start() {
                         std::to_string(opts_.interval.count()) + " ms, a peer is dead after " +
                         std::to_string(opts_.threshold) + " missed");
   boost::asio::post(io_, [this] {
+    // Read again now that link events are subscribed: a change between the constructor's read
+    // and the subscription would otherwise go unseen until the next one.
+    if (opts_.watch_links)
+      for (auto& [idx, up] : carrier_) up = LinkWatch::CarrierNow(idx);
     Tick();
     CheckTick();
     if (sock_.is_open()) Receive();

@@ -20,7 +20,9 @@ const char* const kAgentUsage =
   --kube-burst N         requests allowed at once above that rate (default 10)
   --role ROLE            controller | speaker | all (default all)
   --interface IFACE      uplink to attach XDP to and announce on (repeatable)
-  --xdp-mode MODE        native | generic | auto (default auto: native, else generic with a warning)
+  --xdp-mode MODE        native | generic | auto (default auto: generic on a veth, where native
+                         mode's transmitted frames need XDP or GRO on the peer; else native, else
+                         generic with a warning)
   --bpffs DIR            where maps are pinned (default /sys/fs/bpf/ironlb)
   --nexthop-cache-ms MS  let XDP reuse the kernel's route+neighbour answer for an endpoint for up
                          to MS ms (default 0: ask per packet); see docs/benchmarks-dataplane.md

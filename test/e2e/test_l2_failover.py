@@ -102,7 +102,7 @@ def lab(tmp_path):
         for i, ns in enumerate(lab.nodes, start=1):
             a = Agent(str(tmp_path), lab.confdir, node=f"node-{i}", role="speaker", netns=ns,
                       extra=("--interface", "n0", "--bpffs", f"{bpffs}/node-{i}", "--no-bgp",
-                             "--xdp-mode", "generic", "--l2-key-file", keyfile))
+                             "--l2-key-file", keyfile))
             lab.agents[i] = a.start()
         yield lab
     finally:
@@ -187,6 +187,8 @@ def failover(lab, alive, sig, held):
 
 
 def test_kill_then_hang_the_owner(lab):
+    # Default --xdp-mode auto on a plain veth whose peer runs no XDP: generic, and says why.
+    assert "--xdp-mode auto picks generic: veth" in lab.agents[1].logs()
     owner = agreed_owner(lab, [1, 2, 3])
     # The client's kernel resolves the VIP (by ARP) to the owner's MAC, and reaches endpoints.
     held = lab.client_popen(HOLD, VIP, PORT, 12)
