@@ -2,6 +2,7 @@
 default offloads), each node routing to an endpoint "pod" behind it and to the other nodes' pods.
 Every name carries the test's pid; close() removes namespaces by name and processes by PID.
 
+    (and fd00:a::<last octet>/64 on the bridge for NDP)
     client (c0) 10.0.0.100 ─┐
     node-1 (n0) 10.0.0.1  ──┤ bridge br0 (namespace <tag>b)     node-i ── (p1h) 10.1.i.1
     node-2 (n0) 10.0.0.2  ──┤                                          └─ pod-i (eth0) 10.1.i.2
@@ -75,13 +76,16 @@ class L2Lab:
             sh("ip", "link", "set", port, "master", "br0", ns=b)
             sh("ip", "link", "set", port, "up", ns=b)
             sh("ip", "addr", "add", f"{ip}/24", "dev", dev, ns=ns)
+            sh("ip", "addr", "add", f"fd00:a::{ip.split('.')[-1]}/64", "dev", dev, "nodad", ns=ns)
             sh("ip", "link", "set", dev, "up", ns=ns)
         c = self.client
         sh("ip", "route", "add", "198.51.100.0/24", "dev", "c0", ns=c)
+        sh("ip", "-6", "route", "add", "2001:db8:100::/64", "dev", "c0", ns=c)
         # The client's kernel must not ask again on its own during a test: an entry that moves
         # does so because a gratuitous ARP moved it.
         sh("sysctl", "-qw", "net.ipv4.neigh.c0.base_reachable_time_ms=600000",
-           "net.ipv4.neigh.c0.gc_stale_time=600", ns=c)
+           "net.ipv4.neigh.c0.gc_stale_time=600", "net.ipv6.neigh.c0.base_reachable_time_ms=600000",
+           "net.ipv6.neigh.c0.gc_stale_time=600", ns=c)
         for i, (n, p) in enumerate(zip(self.nodes, self.pods), start=1):
             sh("sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=0",
                "net.ipv4.conf.default.rp_filter=0", "net.ipv4.conf.all.send_redirects=0",
@@ -110,7 +114,9 @@ class L2Lab:
 
     def client_neigh(self, vip):
         """The client's neighbour entry for `vip`: (lladdr, state) or None."""
-        out = json.loads(sh("ip", "-j", "neigh", "show", vip, "dev", "c0", ns=self.client) or "[]")
+        fam = "-6" if ":" in vip else "-4"
+        out = json.loads(sh("ip", fam, "-j", "neigh", "show", vip, "dev", "c0", ns=self.client)
+                         or "[]")
         if not out:
             return None
         return out[0].get("lladdr"), out[0].get("state", [])
