@@ -225,9 +225,13 @@ void Speaker::OnDatagram(size_t n) {
   const IPAddr from = FromEndpoint(from_);
   const Decoded d = DecodeHeartbeat(std::span(buf_.data(), n), opts_.key);
   std::string why;
+  // A heartbeat from a peer already counted healthy and still available changes no owner:
+  // skip the re-evaluation (the periodic check still notices peers that go quiet).
+  bool may_change = true;
   if (!d.heartbeat) {
     why = DecodeErrorName(d.error);
   } else {
+    may_change = !healthy_.count(d.heartbeat->node) || !d.heartbeat->available;
     const Verdict v = members_.OnHeartbeat(*d.heartbeat, from, Clock::now());
     if (v != Verdict::kAccepted) why = VerdictName(v);
   }
@@ -243,7 +247,7 @@ void Speaker::OnDatagram(size_t n) {
     return;
   }
   ++counters_.heartbeats_accepted;
-  Reevaluate("");
+  if (may_change) Reevaluate("");
 }
 
 void Speaker::Reevaluate(const std::string& cause) {
