@@ -1,6 +1,7 @@
 // Who answers for a VIP on an interface: lookup in lb_l2 with the per-interface entry first and
 // the interface-wildcard (ifindex 0) entry second. No entry means the VIP is not ours to judge.
 // An OWNED entry reads as LB_L2_FENCED while the agent's liveness stamp (lb_l2_live) is stale.
+// l2_count() keeps the per-VIP request/response counters of owned VIPs (lb_l2_stats).
 #pragma once
 
 #include "lb_bpf_maps.h"
@@ -29,4 +30,23 @@ static __always_inline __u32 l2_state(const __be32 addr[4], __u8 family, __u32 i
   if (!v) return 0;
   if (v->state == LB_L2_OWNED && l2_fenced()) return LB_L2_FENCED;
   return v->state;
+}
+
+// Counts a request for an owned (or fenced) VIP, and the answer when one was sent.
+static __always_inline void l2_count(const __be32 addr[4], __u8 family, int answered) {
+  struct lb_l2_key key = {};
+  key.addr[0] = addr[0];
+  key.addr[1] = addr[1];
+  key.addr[2] = addr[2];
+  key.addr[3] = addr[3];
+  key.family = family;
+  struct lb_l2_counter *c = bpf_map_lookup_elem(&lb_l2_stats, &key);
+  if (!c) {
+    struct lb_l2_counter zero = {};
+    bpf_map_update_elem(&lb_l2_stats, &key, &zero, BPF_NOEXIST);
+    c = bpf_map_lookup_elem(&lb_l2_stats, &key);
+    if (!c) return;  // full: the VIP goes uncounted, never unanswered
+  }
+  c->requests += 1;
+  c->responses += answered ? 1 : 0;
 }

@@ -140,6 +140,15 @@ struct lb_l2_live {
   __u64 max_age_ns;  // 0: no L2 speaker fences this node, OWNED always answers
 };
 
+// ---- L2 per-VIP counters (key: lb_l2_key with ifindex 0; per CPU) ------------------------------
+// ARP requests / Neighbor Solicitations that reached this node for a VIP it owns, and the
+// answers it sent (MetalLB's metallb_layer2_requests_received / _responses_sent). xdp_lb creates
+// an entry on a VIP's first request; the agent reads and prunes them.
+struct lb_l2_counter {
+  __u64 requests;
+  __u64 responses;
+};
+
 // ---- interfaces the program runs on: ifindex -> MAC -------------------------------------------
 // XDP cannot read its interface's address, and ARP/NDP replies must carry it.
 struct lb_iface {
@@ -196,6 +205,7 @@ struct lb_ct_rate {
 #define LB_MAP_L2 "lb_l2"
 #define LB_MAP_IFACES "lb_ifaces"
 #define LB_MAP_L2_LIVE "lb_l2_live"
+#define LB_MAP_L2_STATS "lb_l2_stats"
 #define LB_MAP_VIP_STATS "lb_vip_stats"
 #define LB_MAP_BACKEND_STATS "lb_backend_stats"
 #define LB_MAP_REASON_STATS "lb_reason_stats"

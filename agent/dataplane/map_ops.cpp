@@ -17,7 +17,7 @@ constexpr MapId kAllIds[] = {MapId::kServices, MapId::kBackends, MapId::kMaglev,
 constexpr const char* kAllPinned[] = {LB_MAP_SERVICES,     LB_MAP_BACKENDS,  LB_MAP_MAGLEV,
                                       LB_MAP_CONNTRACK,    LB_MAP_REV_NAT,   LB_MAP_L2,
                                       LB_MAP_IFACES,       LB_MAP_VIP_STATS, LB_MAP_BACKEND_STATS,
-                                      LB_MAP_REASON_STATS, LB_MAP_L2_LIVE};
+                                      LB_MAP_REASON_STATS, LB_MAP_L2_LIVE,   LB_MAP_L2_STATS};
 
 }  // namespace
 

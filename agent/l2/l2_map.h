@@ -4,9 +4,11 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "dataplane/map_layout.h"
 #include "dataplane/map_ops.h"
 #include "l2/election.h"
 
@@ -41,6 +43,10 @@ class L2MapWriter {
   dataplane::MapOps& ops_;
   std::map<Bytes, Bytes> applied_;
 };
+
+// The per-VIP ARP/NDP counters XDP keeps in lb_l2_stats (per CPU, summed here), by VIP; entries
+// for VIPs not in `keep` are deleted (the VIP left, or moved: its counts start over next time).
+std::map<IPAddr, lb_l2_counter> ReadL2Counters(int stats_fd, const std::set<IPAddr>& keep);
 
 // CLOCK_MONOTONIC in ns, the clock bpf_ktime_get_ns reads.
 uint64_t MonotonicNs();

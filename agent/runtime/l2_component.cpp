@@ -28,8 +28,8 @@ class PinnedL2Ops : public dataplane::BpfMapOps {
 class L2Component : public SpeakerComponent {
  public:
   L2Component(boost::asio::io_context& io, l2::SpeakerOptions o,
-              std::unique_ptr<dataplane::MapOps> ops)
-      : io_(io), node_(o.node), refresh_(io, kMetricsPeriod) {
+              std::unique_ptr<dataplane::MapOps> ops, std::string bpffs)
+      : io_(io), node_(o.node), bpffs_(std::move(bpffs)), refresh_(io, kMetricsPeriod) {
     // Events come from the speaker's thread; the store is the agent loop's.
     speaker_ =
         std::make_unique<l2::Speaker>(std::move(o), std::move(ops), [this](const ObjectEvent& ev) {
@@ -67,6 +67,17 @@ class L2Component : public SpeakerComponent {
                             .Help("Gratuitous ARP / unsolicited NA frames sent for the IP")
                             .Register(reg),
                         "ip");
+    requests_.emplace(prometheus::BuildCounter()
+                          .Name("metallb_layer2_requests_received")
+                          .Help("ARP requests / Neighbor Solicitations this node received for an "
+                                "IP it owns")
+                          .Register(reg),
+                      "ip");
+    responses_.emplace(prometheus::BuildCounter()
+                           .Name("metallb_layer2_responses_sent")
+                           .Help("ARP replies / Neighbor Advertisements XDP sent for the IP")
+                           .Register(reg),
+                       "ip");
     rejected_.emplace(prometheus::BuildCounter()
                           .Name("ironlb_l2_heartbeats_rejected_total")
                           .Help("L2 heartbeats ignored, by reason (bad_mac, replay, "
@@ -92,17 +103,34 @@ class L2Component : public SpeakerComponent {
     }
     gratuitous_->Update(speaker_->Gratuitous());
     rejected_->Update(speaker_->Rejected());
+    try {
+      std::set<IPAddr> keep;
+      const nlohmann::json status = speaker_->Status();
+      for (const auto& v : status["vips"])
+        if (auto ip = IPAddr::Parse(v.value("vip", ""))) keep.insert(*ip);
+      const dataplane::PinnedMaps maps(bpffs_);
+      std::map<std::string, uint64_t> req, resp;
+      for (const auto& [vip, c] : l2::ReadL2Counters(maps.fd(LB_MAP_L2_STATS), keep)) {
+        req[vip.str()] = c.requests;
+        resp[vip.str()] = c.responses;
+      }
+      requests_->Update(req);
+      responses_->Update(resp);
+    } catch (const std::exception& e) {
+      log::Debug("l2", std::string("cannot read lb_l2_stats: ") + e.what());
+    }
   }
 
   boost::asio::io_context& io_;
   std::string node_;
+  std::string bpffs_;
   std::unique_ptr<l2::Speaker> speaker_;
   Periodic refresh_;
   bool started_ = false;
   std::function<void(const ObjectEvent&)> emit_;
   prometheus::Counter* owner_changes_ = nullptr;
   uint64_t owner_changes_seen_ = 0;
-  std::optional<CounterMirror> gratuitous_, rejected_;
+  std::optional<CounterMirror> gratuitous_, rejected_, requests_, responses_;
 };
 
 }  // namespace
@@ -117,7 +145,7 @@ std::unique_ptr<SpeakerComponent> MakeL2Component(boost::asio::io_context& io,
   o.threshold = opts.l2_threshold;
   if (!opts.l2_key_file.empty()) o.key = l2::LoadKeyFile(opts.l2_key_file);
   auto ops = std::make_unique<PinnedL2Ops>(std::make_unique<dataplane::PinnedMaps>(opts.bpffs));
-  return std::make_unique<L2Component>(io, std::move(o), std::move(ops));
+  return std::make_unique<L2Component>(io, std::move(o), std::move(ops), opts.bpffs);
 }
 
 }  // namespace ironlb

@@ -163,6 +163,34 @@ TEST_F(L2Test, StaleLivenessStampFencesOwnedVips) {
   Check({"refreshed: answered again", ArpRequest(kVip4), XDP_TX, reply});
 }
 
+// MetalLB's metallb_layer2_requests_received / _responses_sent, per owned VIP.
+TEST_F(L2Test, RequestsAndAnswersCountedPerOwnedVip) {
+  auto counts = [&](const IPAddr& vip) {
+    lb_l2_key k{};
+    FillAddr(k.addr, vip);
+    k.family = FamilyOf(vip);
+    std::vector<lb_l2_counter> v(libbpf_num_possible_cpus());
+    lb_l2_counter sum{};
+    if (bpf_map_lookup_elem(fd(LB_MAP_L2_STATS), &k, v.data()) == 0)
+      for (const auto& c : v) {
+        sum.requests += c.requests;
+        sum.responses += c.responses;
+      }
+    return std::pair<uint64_t, uint64_t>{sum.requests, sum.responses};
+  };
+  Check({"answered", ArpRequest(kVip4), XDP_TX, {}});
+  Check({"answered again", ArpRequest(kVip4), XDP_TX, {}});
+  Check({"another node's VIP", ArpRequest(kOtherVip4), XDP_DROP, {}});
+  Check({"NS answered", NeighborSolicit(kVip6), XDP_TX, {}});
+  const uint32_t zero = 0;
+  lb_l2_live stale{MonotonicNow() - kFenceNs - 1000000, kFenceNs};
+  Put(LB_MAP_L2_LIVE, &zero, &stale);
+  Check({"fenced: received, not answered", ArpRequest(kVip4), XDP_DROP, {}});
+  EXPECT_EQ(counts(kVip4), (std::pair<uint64_t, uint64_t>{3, 2}));
+  EXPECT_EQ(counts(kVip6), (std::pair<uint64_t, uint64_t>{1, 1}));
+  EXPECT_EQ(counts(kOtherVip4), (std::pair<uint64_t, uint64_t>{0, 0})) << "not ours: not counted";
+}
+
 TEST_F(L2Test, NoFenceWithoutAnL2Speaker) {
   const uint32_t zero = 0;
   lb_l2_live off{1, 0};  // max_age 0: no speaker fences this node, however old the stamp

@@ -216,6 +216,10 @@ def test_kill_then_hang_the_owner(lab):
     assert len(set(pods)) >= 2, pods
     assert lab.client_neigh(VIP)[0] == lab.node_mac(owner)
     assert set(lab.arp_probe(VIP)) == {lab.node_mac(owner)}
+    # Counted per VIP under MetalLB's names: three probes answered by the owner at least.
+    wait_for(lambda: 'metallb_layer2_responses_sent{ip="198.51.100.10"}' in
+             lab.agents[owner].metrics() and 'metallb_layer2_requests_received{ip="198.51.100.10"}'
+             in lab.agents[owner].metrics(), timeout=5, what="layer2 request/response metrics")
 
     killed, new, rest = failover(lab, [1, 2, 3], signal.SIGKILL, held)
 
