@@ -78,6 +78,7 @@ int main(int argc, char** argv) {
         return 2;
       }
       agent.AddComponent(MakeDataplaneComponent(io, *opts));
+      if (!opts->no_l2) agent.AddComponent(MakeL2Component(io, *opts));
     }
     // Added after the data plane so that shutdown (last added first) withdraws the routes
     // before anything else stops.

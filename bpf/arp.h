@@ -52,10 +52,19 @@ static __always_inline int arp_handle(struct xdp_md *ctx, struct l2 *l2, enum lb
     *reason = LB_R_DROP_ARP_NOT_OWNER;
     return XDP_DROP;
   }
+  if (state == LB_L2_FENCED) {
+    l2_count(vip, LB_FAMILY_V4, 0);
+    *reason = LB_R_DROP_L2_FENCED;
+    return XDP_DROP;
+  }
   if (state != LB_L2_OWNED) return XDP_PASS;
   __u32 ifindex = ctx->ingress_ifindex;
   struct lb_iface *iface = bpf_map_lookup_elem(&lb_ifaces, &ifindex);
-  if (!iface) return XDP_PASS;  // interface not configured: nothing to answer with
+  if (!iface) {
+    l2_count(vip, LB_FAMILY_V4, 0);
+    return XDP_PASS;  // interface not configured: nothing to answer with
+  }
+  l2_count(vip, LB_FAMILY_V4, 1);
 
   __be32 asker = arp->spa;
   __builtin_memcpy(l2->eth->h_dest, arp->sha, ETH_ALEN);

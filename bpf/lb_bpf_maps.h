@@ -82,6 +82,20 @@ struct {
 } lb_l2 SEC(".maps");
 
 struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct lb_l2_live);
+} lb_l2_live SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+  __uint(max_entries, LB_MAX_L2_ENTRIES);
+  __type(key, struct lb_l2_key);
+  __type(value, struct lb_l2_counter);
+} lb_l2_stats SEC(".maps");
+
+struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, LB_MAX_IFACES);
   __type(key, __u32);  // ifindex

@@ -212,6 +212,27 @@ struct lb_l2_value {
   __u32 state;  // LB_L2_*
 };
 
+// Never stored: what l2_state() reports for an OWNED entry while the node is fenced.
+#define LB_L2_FENCED 3
+
+// ---- L2 fencing: the agent's liveness stamp (one entry, index 0) ------------------------------
+// The L2 speaker refreshes it every heartbeat interval. Once it is older than max_age_ns the
+// responder treats OWNED as silent: a dead or hung agent stops answering before the other nodes'
+// detection time ends and a new owner starts, so two nodes never answer for one VIP.
+struct lb_l2_live {
+  __u64 stamp_ns;    // bpf_ktime_get_ns()'s clock (CLOCK_MONOTONIC)
+  __u64 max_age_ns;  // 0: no L2 speaker fences this node, OWNED always answers
+};
+
+// ---- L2 per-VIP counters (key: lb_l2_key with ifindex 0; per CPU) ------------------------------
+// ARP requests / Neighbor Solicitations that reached this node for a VIP it owns, and the
+// answers it sent (MetalLB's metallb_layer2_requests_received / _responses_sent). xdp_lb creates
+// an entry on a VIP's first request; the agent reads and prunes them.
+struct lb_l2_counter {
+  __u64 requests;
+  __u64 responses;
+};
+
 // ---- interfaces the program runs on: ifindex -> MAC -------------------------------------------
 // XDP cannot read its interface's address, and ARP/NDP replies must carry it.
 struct lb_iface {
@@ -252,6 +273,7 @@ enum lb_reason {
   LB_R_TX_ICMP_ECHO_REPLY,  // ping to a VIP answered
   LB_R_FWD_ICMP_ERROR,      // ICMP error about a VIP flow sent on to the flow's endpoint
   LB_R_DROP_FRAGMENT,       // a later fragment to a VIP whose first fragment was not seen
+  LB_R_DROP_L2_FENCED,      // ARP/NS for an owned VIP while the agent's liveness stamp is stale
   LB_R_MAX,
 };
 
@@ -277,6 +299,8 @@ struct lb_ct_rate {
 #define LB_MAP_VIP_ADDRS "lb_vip_addrs"
 #define LB_MAP_L2 "lb_l2"
 #define LB_MAP_IFACES "lb_ifaces"
+#define LB_MAP_L2_LIVE "lb_l2_live"
+#define LB_MAP_L2_STATS "lb_l2_stats"
 #define LB_MAP_VIP_STATS "lb_vip_stats"
 #define LB_MAP_BACKEND_STATS "lb_backend_stats"
 #define LB_MAP_REASON_STATS "lb_reason_stats"

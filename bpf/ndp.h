@@ -69,6 +69,11 @@ static __always_inline int ndp_handle(struct xdp_md *ctx, struct l2 *l2, enum lb
     *reason = LB_R_DROP_NS_NOT_OWNER;
     return XDP_DROP;
   }
+  if (state == LB_L2_FENCED) {
+    l2_count(target.in6_u.u6_addr32, LB_FAMILY_V6, 0);
+    *reason = LB_R_DROP_L2_FENCED;
+    return XDP_DROP;
+  }
   if (state != LB_L2_OWNED) return XDP_PASS;
   __u32 ifindex = ctx->ingress_ifindex;
   struct lb_iface *iface = bpf_map_lookup_elem(&lb_ifaces, &ifindex);
@@ -128,6 +133,7 @@ static __always_inline int ndp_handle(struct xdp_md *ctx, struct l2 *l2, enum lb
   sum = bpf_csum_diff(0, 0, (void *)na, sizeof(*na), (__u32)sum);
   if (sum < 0) return XDP_DROP;
   na->msg.icmp.icmp6_cksum = csum_fold((__u64)sum);
+  l2_count(target.in6_u.u6_addr32, LB_FAMILY_V6, 1);
   *reason = LB_R_TX_NDP_ADVERT;
   return XDP_TX;
 }

@@ -2,7 +2,12 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/ethtool.h>
 #include <linux/if_link.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <xdp/libxdp.h>
 
@@ -45,6 +50,35 @@ const char* ModeName(enum xdp_attach_mode m) {
   }
 }
 
+// The interface's driver name (ethtool's), "" when it has none to tell.
+std::string DriverName(uint32_t ifindex) {
+  char name[IF_NAMESIZE] = {};
+  if (!if_indextoname(ifindex, name)) return "";
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return "";
+  ethtool_drvinfo info{};
+  info.cmd = ETHTOOL_GDRVINFO;
+  ifreq req{};
+  std::strncpy(req.ifr_name, name, IFNAMSIZ - 1);
+  req.ifr_data = reinterpret_cast<char*>(&info);
+  const int rc = ioctl(s, SIOCETHTOOL, &req);
+  close(s);
+  return rc == 0 ? std::string(info.driver) : "";
+}
+
+// Why native mode, though the kernel accepts it, would not work on this device; "" when it would.
+// A veth delivers the frames XDP sends back out (ARP/NDP replies by XDP_TX, flows redirected to
+// an endpoint) only when its peer runs XDP itself or has GRO on, and the peer usually lives in
+// another namespace (kind, minikube, containers) where it cannot be checked; measured there,
+// native mode's ARP replies never arrive and DNAT'ed TCP from senders that leave checksums to
+// offload fails, while generic mode serves both.
+std::string NativeUnsuitable(uint32_t ifindex) {
+  if (DriverName(ifindex) == "veth")
+    return "veth: frames native XDP transmits reach the peer only if the peer runs XDP or GRO, "
+           "and partial checksums from local senders break DNAT; generic mode handles both";
+  return "";
+}
+
 std::vector<enum xdp_attach_mode> ModesToTry(XdpAttachMode m) {
   switch (m) {
     case XdpAttachMode::kNative: return {XDP_MODE_NATIVE};
@@ -81,6 +115,12 @@ std::unique_ptr<BpfObjects> AttachXdp(uint32_t ifindex, const LoadOptions& load,
                                       InterfaceAttachment* out) {
   libxdp_set_print(QuietLibxdp);
   std::string errors;
+  if (mode == XdpAttachMode::kAuto) {
+    if (const std::string why = NativeUnsuitable(ifindex); !why.empty()) {
+      log::Info(kLog, out->name + ": --xdp-mode auto picks generic: " + why);
+      mode = XdpAttachMode::kGeneric;
+    }
+  }
   // 1. libxdp's dispatcher: libxdp loads the object itself (as a dispatcher component).
   for (auto m : ModesToTry(mode)) {
     auto objs = BpfObjects::Open(load);

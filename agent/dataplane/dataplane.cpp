@@ -100,9 +100,9 @@ std::unique_ptr<Dataplane> Dataplane::Open(const DataplaneOptions& opts) {
   BpfObjects& objs = *dp->objects_.front();
   for (auto& a : dp->attachments_) AttachTc(a.ifindex, objs.tc_prog_fd(), &a);
   std::map<MapId, int> fds;
-  for (MapId m :
-       {MapId::kServices, MapId::kBackends, MapId::kMaglev, MapId::kConntrack, MapId::kEndpoints,
-        MapId::kL2, MapId::kIfaces, MapId::kNode, MapId::kFlows, MapId::kVipAddrs})
+  for (MapId m : {MapId::kServices, MapId::kBackends, MapId::kMaglev, MapId::kConntrack,
+                  MapId::kEndpoints, MapId::kL2, MapId::kIfaces, MapId::kNode, MapId::kFlows,
+                  MapId::kVipAddrs, MapId::kL2Live})
     fds[m] = objs.map_fd(MapName(m));
   dp->ops_ = std::make_unique<BpfMapOps>(fds);
   for (const auto& a : dp->attachments_)
@@ -132,7 +132,7 @@ Dataplane::Dataplane(std::unique_ptr<MapOps> ops, std::map<std::string, uint32_t
 Dataplane::~Dataplane() = default;
 
 const SyncStats& Dataplane::Apply(const DesiredDataplane& desired) {
-  last_ = sync_->Apply(desired, ifindex_);
+  last_ = sync_->Apply(desired);
   std::set<IPAddr> tunnels;
   for (const auto& s : desired.services)
     for (const auto& b : s.backends)

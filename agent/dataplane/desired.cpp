@@ -57,42 +57,6 @@ std::vector<DesiredBackend> Backends(const Model& model, const Service& svc, con
   return out;
 }
 
-// The L2 decision for one VIP, or nullopt when no L2Advertisement covers it.
-std::optional<DesiredL2> L2For(const IPAddr& vip, const Model& model,
-                               const std::vector<std::string>& node_names,
-                               const std::string& node) {
-  const Config& cfg = model.cfg();
-  std::set<std::string> eligible;
-  std::vector<std::string> interfaces;
-  bool announced = false, interfaces_all = false;
-  for (const auto& [pname, pool] : cfg.pools) {
-    if (std::none_of(pool.ranges.begin(), pool.ranges.end(),
-                     [&](const IPRange& r) { return r.contains(vip); }))
-      continue;
-    for (const auto& [aname, ad] : cfg.l2_advertisements) {
-      if (!SelectsPool(ad.ip_address_pools, ad.ip_address_pool_selectors, pool)) continue;
-      announced = true;
-      bool selects_me = false;
-      for (const auto& n : node_names)
-        if (model.NodeMayAnnounce(n) && AnyMatches(ad.node_selectors, model.NodeLabels(n))) {
-          eligible.insert(n);
-          selects_me = selects_me || n == node;
-        }
-      if (!selects_me) continue;
-      if (ad.interfaces.empty()) interfaces_all = true;
-      interfaces.insert(interfaces.end(), ad.interfaces.begin(), ad.interfaces.end());
-    }
-  }
-  if (!announced) return std::nullopt;
-  DesiredL2 l2{vip, eligible.size() == 1 && eligible.count(node) == 1, {}};
-  if (l2.owned && !interfaces_all) {
-    std::sort(interfaces.begin(), interfaces.end());
-    interfaces.erase(std::unique(interfaces.begin(), interfaces.end()), interfaces.end());
-    l2.interfaces = interfaces;
-  }
-  return l2;
-}
-
 }  // namespace
 
 std::optional<IPAddr> NodeAddressFor(const Model& model, const std::string& node, Family family) {
@@ -136,11 +100,9 @@ DesiredDataplane ComputeDesired(const Model& model, const std::string& node) {
   DesiredDataplane d;
   d.node_v4 = NodeAddressFor(model, node, Family::kV4);
   d.node_v6 = NodeAddressFor(model, node, Family::kV6);
-  std::set<IPAddr> vips;
   for (const auto& svc : model.snap().services) {
     if (svc.type != "LoadBalancer") continue;
     for (const IPAddr& vip : model.Ingress(svc)) {
-      vips.insert(vip);
       for (const auto& sp : svc.ports) {
         auto proto = ParseProto(sp.protocol);
         if (!proto || sp.port == 0) continue;
@@ -165,9 +127,6 @@ DesiredDataplane ComputeDesired(const Model& model, const std::string& node) {
                                  return a.vip == b.vip && a.port == b.port && a.proto == b.proto;
                                }),
                    d.services.end());
-  const std::vector<std::string> node_names = model.NodeNames(node);
-  for (const auto& vip : vips)
-    if (auto l2 = L2For(vip, model, node_names, node)) d.l2.push_back(*l2);
   return d;
 }
 

@@ -1,6 +1,6 @@
 // The data plane's desired state as a pure function of the model: which VIP:port/proto exist,
 // their endpoints (ready ones in the Maglev table, terminating ones kept only for live flows),
-// and which L2 VIPs this node answers ARP/NDP for. No I/O; the Dataplane applies it by diff.
+// No I/O; the Dataplane applies it by diff. (Who answers ARP/NDP is the L2 speaker's, agent/l2/.)
 #pragma once
 
 #include <cstdint>
@@ -43,16 +43,8 @@ struct DesiredService {
   maglev::Table BuildTable() const;
 };
 
-struct DesiredL2 {
-  IPAddr vip;
-  bool owned = false;                   // answer ARP/NDP here; else keep quiet for it
-  std::vector<std::string> interfaces;  // empty: every interface the program runs on
-  auto operator<=>(const DesiredL2&) const = default;
-};
-
 struct DesiredDataplane {
   std::vector<DesiredService> services;  // sorted by VIP, port, protocol; one per key()
-  std::vector<DesiredL2> l2;             // sorted by vip
   // This node's own addresses (its Node object's), the outer source of encapsulated flows and
   // the destination other nodes encapsulate to. Without one, endpoints elsewhere are routed.
   std::optional<IPAddr> node_v4, node_v6;
@@ -64,10 +56,9 @@ const char* ProtoName(Proto p);
 std::optional<IPAddr> NodeAddressFor(const Model& model, const std::string& node, Family family);
 std::string VipKey(const IPAddr& vip, uint16_t port, Proto proto);
 
-// Services of type LoadBalancer with the addresses they hold (Model::Ingress), their
-// EndpointSlices (an endpoint's nodeName and that Node's addresses say where it is), and the L2
-// announcement rules for `node`. Until L2 elections exist, a node owns
-// an L2-announced VIP when it is the only node the matching L2Advertisements select.
+// Services of type LoadBalancer with the addresses they hold (Model::Ingress) and their
+// EndpointSlices (an endpoint's nodeName and that Node's addresses say where it is), as `node`
+// serves them. Layer 2 answering is the L2 speaker's (agent/l2/).
 DesiredDataplane ComputeDesired(const Model& model, const std::string& node);
 
 }  // namespace ironlb::dataplane

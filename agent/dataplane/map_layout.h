@@ -28,6 +28,8 @@ static_assert(sizeof(lb_frag_key) == 40 && offsetof(lb_frag_key, id) == 32);
 static_assert(sizeof(lb_gue_hdr) == 4 && sizeof(lb_gue_priv4) == 8 && sizeof(lb_gue_priv6) == 20);
 static_assert(sizeof(lb_l2_key) == 24 && offsetof(lb_l2_key, ifindex) == 16);
 static_assert(sizeof(lb_l2_value) == 4);
+static_assert(sizeof(lb_l2_live) == 16 && offsetof(lb_l2_live, max_age_ns) == 8);
+static_assert(sizeof(lb_l2_counter) == 16);
 static_assert(sizeof(lb_iface) == 8);
 static_assert(sizeof(lb_counter) == 16);
 static_assert(sizeof(lb_ct_rate) == 16);

@@ -11,15 +11,15 @@
 namespace ironlb::dataplane {
 namespace {
 
-constexpr MapId kAllIds[] = {MapId::kServices,  MapId::kBackends, MapId::kMaglev, MapId::kConntrack,
+constexpr MapId kAllIds[] = {MapId::kServices, MapId::kBackends,  MapId::kMaglev, MapId::kConntrack,
                              MapId::kEndpoints, MapId::kL2,       MapId::kIfaces, MapId::kNode,
-                             MapId::kFlows,     MapId::kVipAddrs};
+                             MapId::kFlows,    MapId::kVipAddrs,  MapId::kL2Live};
 
-constexpr const char* kAllPinned[] = {LB_MAP_SERVICES,  LB_MAP_BACKENDS,      LB_MAP_MAGLEV,
-                                      LB_MAP_CONNTRACK, LB_MAP_ENDPOINTS,     LB_MAP_L2,
-                                      LB_MAP_IFACES,    LB_MAP_NODE,          LB_MAP_FLOWS,
-                                      LB_MAP_VIP_STATS, LB_MAP_BACKEND_STATS, LB_MAP_REASON_STATS,
-                                      LB_MAP_VIP_ADDRS};
+constexpr const char* kAllPinned[] = {
+    LB_MAP_SERVICES,  LB_MAP_BACKENDS,  LB_MAP_MAGLEV,        LB_MAP_CONNTRACK,
+    LB_MAP_ENDPOINTS, LB_MAP_L2,        LB_MAP_IFACES,        LB_MAP_NODE,
+    LB_MAP_FLOWS,     LB_MAP_VIP_STATS, LB_MAP_BACKEND_STATS, LB_MAP_REASON_STATS,
+    LB_MAP_VIP_ADDRS, LB_MAP_L2_LIVE,   LB_MAP_L2_STATS};
 
 }  // namespace
 
@@ -35,6 +35,7 @@ const char* MapName(MapId m) {
     case MapId::kVipAddrs: return LB_MAP_VIP_ADDRS;
     case MapId::kL2: return LB_MAP_L2;
     case MapId::kIfaces: return LB_MAP_IFACES;
+    case MapId::kL2Live: return LB_MAP_L2_LIVE;
   }
   return "";
 }
@@ -45,7 +46,8 @@ size_t BpfMapOps::key_size(MapId m) const {
     case MapId::kBackends:
     case MapId::kMaglev:
     case MapId::kIfaces:
-    case MapId::kNode: return sizeof(uint32_t);
+    case MapId::kNode:
+    case MapId::kL2Live: return sizeof(uint32_t);
     case MapId::kConntrack: return sizeof(lb_ct_key);
     case MapId::kEndpoints: return sizeof(lb_endpoint_key);
     case MapId::kFlows: return sizeof(lb_flow_key);
@@ -67,6 +69,7 @@ uint32_t MapOps::Capacity(MapId m) const {
     case MapId::kVipAddrs: return LB_MAX_SERVICES;
     case MapId::kL2: return LB_MAX_L2_ENTRIES;
     case MapId::kIfaces: return LB_MAX_IFACES;
+    case MapId::kL2Live: return 1;
   }
   return 0;
 }
@@ -90,6 +93,7 @@ size_t BpfMapOps::value_size(MapId m) const {
     case MapId::kVipAddrs: return sizeof(lb_vip_addr_value);
     case MapId::kL2: return sizeof(lb_l2_value);
     case MapId::kIfaces: return sizeof(lb_iface);
+    case MapId::kL2Live: return sizeof(lb_l2_live);
   }
   return 0;
 }

@@ -23,6 +23,7 @@ enum class MapId {
   kNode,
   kFlows,
   kVipAddrs,
+  kL2Live,
 };
 
 using Bytes = std::vector<uint8_t>;

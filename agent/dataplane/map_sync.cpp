@@ -126,10 +126,8 @@ void MapSync::Load() {
     backend_ids_[Identity(b)] = id;
   }
   node_ = ops_.Lookup(MapId::kNode, ToBytes(uint32_t{0}));
-  for (auto* m : {&endpoints_, &l2_, &vip_addrs_}) {
-    const MapId id = m == &endpoints_ ? MapId::kEndpoints
-                     : m == &l2_      ? MapId::kL2
-                                      : MapId::kVipAddrs;
+  for (auto* m : {&endpoints_, &vip_addrs_}) {
+    const MapId id = m == &endpoints_ ? MapId::kEndpoints : MapId::kVipAddrs;
     for (const Bytes& key : ops_.Keys(id))
       if (auto v = ops_.Lookup(id, key)) (*m)[key] = *v;
   }
@@ -232,8 +230,7 @@ std::optional<std::string> MapSync::ApplyService(const DesiredService& s,
   return std::nullopt;
 }
 
-SyncStats MapSync::Apply(const DesiredDataplane& desired,
-                         const std::map<std::string, uint32_t>& ifindex) {
+SyncStats MapSync::Apply(const DesiredDataplane& desired) {
   SyncStats st;
   // The value every wanted backend slot should hold: ready in any Service wins over draining.
   std::map<Bytes, lb_backend> want_backends;
@@ -317,7 +314,7 @@ SyncStats MapSync::Apply(const DesiredDataplane& desired,
             [](const Refusal& a, const Refusal& b) { return a.key < b.key; });
 
   // 4. This node's endpoints of the served Services (encapsulated flows are accepted for
-  // these only), its own addresses, and L2 ownership: plain key/value diffs.
+  // these only) and its own addresses: plain key/value diffs. (lb_l2 is the L2 speaker's.)
   std::map<Bytes, Bytes> want_endpoints;
   for (const DesiredService* s : served) {
     for (const auto& b : s->backends) {
@@ -349,23 +346,6 @@ SyncStats MapSync::Apply(const DesiredDataplane& desired,
     ops_.Update(MapId::kNode, ToBytes(uint32_t{0}), ToBytes(node));
     node_ = ToBytes(node);
   }
-  std::map<Bytes, Bytes> want_l2;
-  for (const auto& l2 : desired.l2) {
-    lb_l2_key k{};
-    FillAddr(k.addr, l2.vip);
-    k.family = FamilyOf(l2.vip);
-    // Wildcard entry: silent unless owned on every interface.
-    const bool everywhere = l2.owned && l2.interfaces.empty();
-    want_l2[ToBytes(k)] =
-        ToBytes(lb_l2_value{static_cast<__u32>(everywhere ? LB_L2_OWNED : LB_L2_SILENT)});
-    if (l2.owned)
-      for (const auto& name : l2.interfaces) {
-        auto it = ifindex.find(name);
-        if (it == ifindex.end()) continue;
-        k.ifindex = it->second;
-        want_l2[ToBytes(k)] = ToBytes(lb_l2_value{LB_L2_OWNED});
-      }
-  }
   auto diff = [&](MapId id, std::map<Bytes, Bytes>& have, const std::map<Bytes, Bytes>& want,
                   size_t& written, size_t& removed) {
     for (const auto& [k, v] : want) {
@@ -386,7 +366,6 @@ SyncStats MapSync::Apply(const DesiredDataplane& desired,
     }
   };
   diff(MapId::kEndpoints, endpoints_, want_endpoints, st.endpoints_written, st.endpoints_removed);
-  diff(MapId::kL2, l2_, want_l2, st.l2_written, st.l2_removed);
   diff(MapId::kVipAddrs, vip_addrs_, want_vip_addrs, st.vip_addrs_written, st.vip_addrs_removed);
   return st;
 }
@@ -397,8 +376,7 @@ nlohmann::json MapSync::Summary() const {
           {"backends", backends_.size()},
           {"backends_capacity", max_backends_ > 0 ? max_backends_ - kFirstBackendId : 0},
           {"maglev_entries_used", ranges_.used()},
-          {"local_endpoints", endpoints_.size()},
-          {"l2", l2_.size()}};
+          {"local_endpoints", endpoints_.size()}};
 }
 
 }  // namespace ironlb::dataplane

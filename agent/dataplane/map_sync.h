@@ -52,8 +52,6 @@ struct SyncStats {
   size_t endpoints_removed = 0;
   size_t vip_addrs_written = 0;
   size_t vip_addrs_removed = 0;
-  size_t l2_written = 0;
-  size_t l2_removed = 0;
   std::vector<Refusal> refused;  // in key order
 };
 
@@ -62,11 +60,10 @@ class MapSync {
   // Reads the current contents through `ops` (which must outlive this object).
   explicit MapSync(MapOps& ops);
 
-  // `ifindex` maps interface names (DesiredL2::interfaces) to their index; unknown names are
-  // skipped. A Service that does not fit (service, backend or Maglev table full) is refused
+  // A Service that does not fit (service, backend or Maglev table full) is refused
   // alone and listed in SyncStats::refused; Services already in the maps are never displaced by
   // new ones. Throws std::runtime_error on kernel errors (the next Apply retries the rest).
-  SyncStats Apply(const DesiredDataplane& desired, const std::map<std::string, uint32_t>& ifindex);
+  SyncStats Apply(const DesiredDataplane& desired);
 
   nlohmann::json Summary() const;
 
@@ -91,7 +88,7 @@ class MapSync {
   std::map<Bytes, ServiceState> services_;   // lb_vip_key bytes -> state
   std::map<uint32_t, lb_backend> backends_;  // id -> value (action != NONE)
   std::map<Bytes, uint32_t> backend_ids_;    // identity (addr, port, family) -> id
-  std::map<Bytes, Bytes> endpoints_, l2_, vip_addrs_;
+  std::map<Bytes, Bytes> endpoints_, vip_addrs_;
   std::optional<Bytes> node_;  // lb_node as last written
   uint32_t max_services_;
   uint32_t max_backends_;

@@ -32,8 +32,9 @@ const char* ReasonName(uint32_t reason) {
                                                    "tx_icmp_too_big",
                                                    "tx_icmp_echo_reply",
                                                    "fwd_icmp_error",
-                                                   "drop_fragment"};
-  static_assert(LB_R_DROP_FRAGMENT == 24 && LB_R_MAX == 25,
+                                                   "drop_fragment",
+                                                   "drop_l2_fenced"};
+  static_assert(LB_R_DROP_L2_FENCED == 25 && LB_R_MAX == 26,
                 "update the names with enum lb_reason");
   return reason < LB_R_MAX ? kNames[reason] : "unknown";
 }

@@ -1,4 +1,4 @@
-// Factories for the speaker components the agent runs (data plane, BGP): adapters from each
+// Factories for the speaker components the agent runs (data plane, BGP, L2): adapters from each
 // subsystem's own API to the SpeakerComponent interface, so the runtime knows none of their types.
 #pragma once
 
@@ -20,5 +20,11 @@ std::unique_ptr<SpeakerComponent> MakeDataplaneComponent(boost::asio::io_context
 // BGPAdvertisements select; Cease/Administrative Shutdown to every peer on shutdown.
 std::unique_ptr<SpeakerComponent> MakeBgpComponent(boost::asio::io_context& io,
                                                    const AgentOptions& opts);
+
+// The L2 speaker: heartbeats between nodes, per-VIP owner election, the XDP ARP/NDP map and
+// gratuitous ARP / NA on takeover. Needs the data plane's pinned maps (add it after the data
+// plane).
+std::unique_ptr<SpeakerComponent> MakeL2Component(boost::asio::io_context& io,
+                                                  const AgentOptions& opts);
 
 }  // namespace ironlb

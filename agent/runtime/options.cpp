@@ -23,7 +23,9 @@ const char* const kAgentUsage =
                          while it holds the Lease NS/ironlb-controller)
   --role ROLE            controller | speaker | all (default all)
   --interface IFACE      uplink to attach XDP to and announce on (repeatable)
-  --xdp-mode MODE        native | generic | auto (default auto: native, else generic with a warning)
+  --xdp-mode MODE        native | generic | auto (default auto: generic on a veth, where native
+                         mode's transmitted frames need XDP or GRO on the peer; else native, else
+                         generic with a warning)
   --bpffs DIR            where maps are pinned (default /sys/fs/bpf/ironlb)
   --nexthop-cache-ms MS  let XDP reuse the kernel's route+neighbour answer for an endpoint for up
                          to MS ms (default 0: ask per packet); see docs/benchmarks-dataplane.md
@@ -38,6 +40,14 @@ const char* const kAgentUsage =
                          and served once room appears
   --no-dataplane         do not load XDP (control plane and BGP only)
   --no-bgp               do not run the BGP speaker
+  --no-l2                do not run the L2 speaker (no ARP/NDP answers, no heartbeats)
+  --l2-key-file FILE     shared key (>= 16 bytes) sealing L2 heartbeats with HMAC-SHA256; the
+                         same on every node. Without it there are no heartbeats and no failover
+  --l2-port PORT         UDP port of the L2 heartbeats (default 7473)
+  --l2-interval-ms MS    heartbeat interval (default 100)
+  --l2-threshold N       missed heartbeats before a node is dead (default 3, at least 2): a dead
+                         or hung node loses its VIPs after MS x N, and stops answering itself
+                         after MS x (N - 1)
   --log-level LEVEL      debug | info | warn | error (default info)
 )";
 
@@ -145,6 +155,25 @@ std::optional<AgentOptions> ParseAgentOptions(const std::vector<std::string>& ar
       o.no_dataplane = true;
     } else if (a == "--no-bgp") {
       o.no_bgp = true;
+    } else if (a == "--no-l2") {
+      o.no_l2 = true;
+    } else if (a == "--l2-key-file") {
+      if (!value(&o.l2_key_file)) return std::nullopt;
+    } else if (a == "--l2-port" || a == "--l2-interval-ms" || a == "--l2-threshold") {
+      std::string v;
+      if (!value(&v)) return std::nullopt;
+      uint32_t n = 0;
+      auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      const uint32_t lo = a == "--l2-threshold" ? 2 : a == "--l2-interval-ms" ? 10 : 1;
+      const uint32_t hi = a == "--l2-port" ? 65535 : a == "--l2-threshold" ? 100 : 60000;
+      if (ec != std::errc() || ptr != v.data() + v.size() || n < lo || n > hi) {
+        *error = a + " must be a number from " + std::to_string(lo) + " to " + std::to_string(hi) +
+                 ", not '" + v + "'";
+        return std::nullopt;
+      }
+      if (a == "--l2-port") o.l2_port = static_cast<uint16_t>(n);
+      if (a == "--l2-interval-ms") o.l2_interval_ms = n;
+      if (a == "--l2-threshold") o.l2_threshold = n;
     } else if (a == "--log-level") {
       if (!value(&o.log_level)) return std::nullopt;
     } else {

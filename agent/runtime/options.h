@@ -31,6 +31,11 @@ struct AgentOptions {
   uint32_t nexthop_cache_ms = 0;  // 0: xdp_lb asks the FIB for every packet
   bool no_dataplane = false;      // control plane only (no XDP), e.g. BGP-only tests
   bool no_bgp = false;
+  bool no_l2 = false;
+  std::string l2_key_file;  // empty: no heartbeats (no failover)
+  uint16_t l2_port = 7473;
+  uint32_t l2_interval_ms = 100;
+  uint32_t l2_threshold = 3;
   std::string log_level = "info";
   uint32_t max_services = 0;  // data-plane map sizes; 0: compiled defaults
   uint32_t max_endpoints = 0;

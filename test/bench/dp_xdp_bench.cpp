@@ -638,11 +638,11 @@ void BM_MapSync(benchmark::State& state) {
     dataplane::BpfMapOps ops(fds);
     dataplane::MapSync sync(ops);
     state.ResumeTiming();
-    sync.Apply(d, {});
+    sync.Apply(d);
     state.PauseTiming();
     auto t0 = std::chrono::steady_clock::now();
     dataplane::MapSync restarted(ops);
-    restarted.Apply(d, {});
+    restarted.Apply(d);
     state.counters["restart_resync_s"] =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     state.ResumeTiming();

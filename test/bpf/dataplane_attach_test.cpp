@@ -41,7 +41,6 @@ class DataplaneAttach : public ::testing::Test {
     s.backends = {{*IPAddr::Parse("10.1.0.5"), 8080, false, 1, std::nullopt}};
     DesiredDataplane d;
     d.services = {s};
-    d.l2 = {{s.vip, true, {}}};
     return d;
   }
 

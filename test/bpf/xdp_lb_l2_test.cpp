@@ -1,5 +1,7 @@
 // xdp_lb's ARP and NDP answers: exact reply bytes for owned VIPs, silence for VIPs another node
-// owns, and the kernel's own ARP/NDP left untouched.
+// owns or while the agent's liveness stamp is stale, and the kernel's own ARP/NDP left untouched.
+#include <time.h>
+
 #include "lb_fixture.h"
 
 namespace ironlb::testpkt {
@@ -120,6 +122,80 @@ TEST_F(L2Test, NeighborAdvertChecksumVerifies) {
   ASSERT_EQ(r.out.size(), 14u + 40 + 32);
   Bytes icmp(r.out.begin() + 54, r.out.end());
   EXPECT_EQ(Fold(Sum16(icmp, PseudoSum(kVip6, kClient6, kProtoICMPv6, icmp.size()))), 0);
+}
+
+uint64_t MonotonicNow() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+
+constexpr uint64_t kFenceNs = 200000000;  // the default fence: 2 x 100 ms
+
+// Fencing: the same owned VIPs answer while the agent's liveness stamp is fresh and go quiet,
+// with their own drop reason, once it is older than the fence.
+TEST_F(L2Test, StaleLivenessStampFencesOwnedVips) {
+  const Bytes reply =
+      Ether(kClientMac, kNodeMac, kEthARP, Arp(kArpReply, kNodeMac, kVip4, kClientMac, kClient4));
+  const Bytes na = NeighborAdvert(kClientMac, kClient6, kNaSolicitedOverride);
+  const uint32_t zero = 0;
+  lb_l2_live fresh{MonotonicNow(), kFenceNs};
+  Put(LB_MAP_L2_LIVE, &zero, &fresh);
+  Check({"fresh stamp: ARP answered", ArpRequest(kVip4), XDP_TX, reply});
+  Check({"fresh stamp: NS answered", NeighborSolicit(kVip6), XDP_TX, na});
+
+  lb_l2_live stale{MonotonicNow() - kFenceNs - 1000000, kFenceNs};
+  Put(LB_MAP_L2_LIVE, &zero, &stale);
+  Check({"stale stamp: ARP for an owned VIP is dropped", ArpRequest(kVip4), XDP_DROP, {}});
+  Check({"stale stamp: NS for an owned VIP is dropped", NeighborSolicit(kVip6), XDP_DROP, {}});
+  Check({"stale stamp: another node's VIP stays silent", ArpRequest(kOtherVip4), XDP_DROP, {}});
+  Check({"stale stamp: the kernel's own ARP is untouched", ArpRequest(Addr("192.0.2.1")), XDP_PASS,
+         ArpRequest(Addr("192.0.2.1"))});
+  EXPECT_EQ(ReasonCount(LB_R_DROP_L2_FENCED), 2u);
+  EXPECT_EQ(ReasonCount(LB_R_DROP_ARP_NOT_OWNER), 1u);
+
+  lb_l2_live future{MonotonicNow() + 60000000000ull, kFenceNs};
+  Put(LB_MAP_L2_LIVE, &zero, &future);
+  Check({"a stamp from the future fences too", ArpRequest(kVip4), XDP_DROP, {}});
+
+  lb_l2_live refreshed{MonotonicNow(), kFenceNs};
+  Put(LB_MAP_L2_LIVE, &zero, &refreshed);
+  Check({"refreshed: answered again", ArpRequest(kVip4), XDP_TX, reply});
+}
+
+// MetalLB's metallb_layer2_requests_received / _responses_sent, per owned VIP.
+TEST_F(L2Test, RequestsAndAnswersCountedPerOwnedVip) {
+  auto counts = [&](const IPAddr& vip) {
+    lb_l2_key k{};
+    FillAddr(k.addr, vip);
+    k.family = FamilyOf(vip);
+    std::vector<lb_l2_counter> v(libbpf_num_possible_cpus());
+    lb_l2_counter sum{};
+    if (bpf_map_lookup_elem(fd(LB_MAP_L2_STATS), &k, v.data()) == 0)
+      for (const auto& c : v) {
+        sum.requests += c.requests;
+        sum.responses += c.responses;
+      }
+    return std::pair<uint64_t, uint64_t>{sum.requests, sum.responses};
+  };
+  Check({"answered", ArpRequest(kVip4), XDP_TX, {}});
+  Check({"answered again", ArpRequest(kVip4), XDP_TX, {}});
+  Check({"another node's VIP", ArpRequest(kOtherVip4), XDP_DROP, {}});
+  Check({"NS answered", NeighborSolicit(kVip6), XDP_TX, {}});
+  const uint32_t zero = 0;
+  lb_l2_live stale{MonotonicNow() - kFenceNs - 1000000, kFenceNs};
+  Put(LB_MAP_L2_LIVE, &zero, &stale);
+  Check({"fenced: received, not answered", ArpRequest(kVip4), XDP_DROP, {}});
+  EXPECT_EQ(counts(kVip4), (std::pair<uint64_t, uint64_t>{3, 2}));
+  EXPECT_EQ(counts(kVip6), (std::pair<uint64_t, uint64_t>{1, 1}));
+  EXPECT_EQ(counts(kOtherVip4), (std::pair<uint64_t, uint64_t>{0, 0})) << "not ours: not counted";
+}
+
+TEST_F(L2Test, NoFenceWithoutAnL2Speaker) {
+  const uint32_t zero = 0;
+  lb_l2_live off{1, 0};  // max_age 0: no speaker fences this node, however old the stamp
+  Put(LB_MAP_L2_LIVE, &zero, &off);
+  Check({"unfenced", ArpRequest(kVip4), XDP_TX, {}});
 }
 
 TEST_F(L2Test, WithoutInterfaceMacNothingIsAnswered) {

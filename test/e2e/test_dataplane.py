@@ -203,7 +203,7 @@ def test_vips_resolve_to_the_node_mac(lab):
     assert mac in neigh4, neigh4
     assert mac in neigh6, neigh6
     stats = ctl(lab, "stats")["reasons"]
-    assert stats["tx_arp_reply"]["packets"] >= 1 and stats["tx_ndp_advert"]["packets"] >= 1
+    assert stats["tx_arp_reply"]["packets"] >= 1 and stats["tx_ndp_advert"]["packets"] >= 1, stats
 
 
 def test_tcp_reaches_every_endpoint_and_sees_the_client(lab):

@@ -1,4 +1,4 @@
-// ComputeDesired: which services, endpoints and L2 ownership the model yields for a node.
+// ComputeDesired: which services and endpoints the model yields for a node (L2: test/unit/l2).
 #include "dataplane/desired.h"
 
 #include <gtest/gtest.h>
@@ -41,27 +41,6 @@ EndpointSlice Slice(const std::string& svc, std::vector<Endpoint> eps,
   s.endpoints = std::move(eps);
   s.ports = {{"http", "TCP", 8080}};
   return s;
-}
-
-Config PoolWithL2(const std::vector<LabelSelector>& node_selectors = {}) {
-  Config cfg;
-  IPAddressPool pool;
-  pool.meta.name = "pool";
-  pool.ranges = {{*IPAddr::Parse("198.51.100.0"), *IPAddr::Parse("198.51.100.255")}};
-  cfg.pools["pool"] = pool;
-  L2Advertisement ad;
-  ad.meta.name = "l2";
-  ad.ip_address_pools = {"pool"};
-  ad.node_selectors = node_selectors;
-  cfg.l2_advertisements["l2"] = ad;
-  return cfg;
-}
-
-Node MakeNode(const std::string& name) {
-  Node n;
-  n.meta.name = name;
-  n.meta.labels["kubernetes.io/hostname"] = name;
-  return n;
 }
 
 TEST(ComputeDesired, ExternalTrafficPolicyLocalKeepsOnlyThisNodesEndpoints) {
@@ -140,7 +119,6 @@ TEST(ComputeDesired, ReadyEndpointsInTableTerminatingDrainedNotReadyExcluded) {
   EXPECT_EQ(table.backends[0].id, "10.1.0.5:8080/TCP");
   EXPECT_EQ(table.backends[1].id, "10.1.0.7:8080/TCP");
   EXPECT_EQ(table.entries.size(), maglev::TableSizeFor(2));
-  EXPECT_TRUE(d.l2.empty()) << "no L2Advertisement, no L2 decision";
 }
 
 TEST(ComputeDesired, SkipsNonLoadBalancerUnassignedSctpAndOtherFamilies) {
@@ -173,51 +151,6 @@ TEST(ComputeDesired, SameTableWhateverTheSliceOrder) {
   b.endpoint_slices = {Slice("web", {Ep("10.1.0.7"), Ep("10.1.0.5"), Ep("10.1.0.6")})};
   EXPECT_EQ(Desired(a, Config{}, "x").services[0].BuildTable(),
             Desired(b, Config{}, "y").services[0].BuildTable());
-}
-
-TEST(ComputeDesired, L2OwnedOnlyWhenTheSoleEligibleNode) {
-  Snapshot snap;
-  snap.services = {LbService("web", "198.51.100.10"), LbService("other", "203.0.113.5")};
-  snap.nodes = {MakeNode("node-a")};
-  auto d = Desired(snap, PoolWithL2(), "node-a");
-  ASSERT_EQ(d.l2.size(), 1u) << "only the VIP inside an L2-advertised pool";
-  EXPECT_TRUE(d.l2[0].owned);
-
-  snap.nodes.push_back(MakeNode("node-b"));
-  d = Desired(snap, PoolWithL2(), "node-a");
-  ASSERT_EQ(d.l2.size(), 1u);
-  EXPECT_FALSE(d.l2[0].owned) << "two eligible nodes: wait for elections, keep quiet";
-
-  LabelSelector only_b;
-  only_b.match_labels["kubernetes.io/hostname"] = "node-b";
-  d = Desired(snap, PoolWithL2({only_b}), "node-a");
-  ASSERT_EQ(d.l2.size(), 1u);
-  EXPECT_FALSE(d.l2[0].owned) << "node-b is the announcer";
-  EXPECT_TRUE(Desired(snap, PoolWithL2({only_b}), "node-b").l2[0].owned);
-}
-
-TEST(ComputeDesired, ExcludedNodeIsNeverAnL2Announcer) {
-  Snapshot snap;
-  snap.services = {LbService("web", "198.51.100.10")};
-  snap.nodes = {MakeNode("node-a"), MakeNode("node-b")};
-  snap.nodes[1].meta.labels["node.kubernetes.io/exclude-from-external-load-balancers"] = "true";
-  EXPECT_TRUE(Desired(snap, PoolWithL2(), "node-a").l2[0].owned) << "node-b does not count";
-  EXPECT_FALSE(Desired(snap, PoolWithL2(), "node-b").l2[0].owned);
-  snap.nodes[1].meta.labels.clear();
-  snap.nodes[0].network_unavailable = true;
-  EXPECT_FALSE(Desired(snap, PoolWithL2(), "node-a").l2[0].owned);
-  EXPECT_TRUE(Desired(snap, PoolWithL2(), "node-b").l2[0].owned);
-}
-
-TEST(ComputeDesired, L2InterfacesFromTheAdvertisement) {
-  Snapshot snap;
-  snap.services = {LbService("web", "198.51.100.10")};
-  Config cfg = PoolWithL2();
-  cfg.l2_advertisements["l2"].interfaces = {"eth1", "eth0"};
-  auto d = Desired(snap, cfg, "solo");
-  ASSERT_EQ(d.l2.size(), 1u);
-  EXPECT_TRUE(d.l2[0].owned);
-  EXPECT_EQ(d.l2[0].interfaces, (std::vector<std::string>{"eth0", "eth1"}));
 }
 
 }  // namespace

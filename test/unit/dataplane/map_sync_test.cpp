@@ -34,7 +34,6 @@ DesiredBackend Remote(const std::string& addr, const std::string& node) {
 DesiredDataplane Three() {
   DesiredDataplane d;
   d.services = {Svc("198.51.100.10", 80, {B("10.1.0.5"), B("10.1.0.6"), B("10.1.0.7")})};
-  d.l2 = {{A("198.51.100.10"), true, {}}};
   return d;
 }
 
@@ -54,11 +53,10 @@ lb_service OnlyService(const FakeMapOps& ops) {
 TEST(MapSync, FillsEveryMap) {
   FakeMapOps ops;
   MapSync sync(ops);
-  auto st = sync.Apply(Three(), {});
+  auto st = sync.Apply(Three());
   EXPECT_EQ(st.backends_written, 3u);
   EXPECT_EQ(st.tables_written, 1u);
   EXPECT_EQ(ops.size(MapId::kEndpoints), 3u);
-  EXPECT_EQ(ops.size(MapId::kL2), 1u);
   lb_service s = OnlyService(ops);
   EXPECT_EQ(s.backend_count, 3u);
   EXPECT_EQ(s.maglev_size, maglev::TableSizeFor(3));
@@ -67,26 +65,26 @@ TEST(MapSync, FillsEveryMap) {
 
 TEST(MapSync, SecondApplyAndRestartWriteNothing) {
   FakeMapOps ops;
-  MapSync(ops).Apply(Three(), {});
+  MapSync(ops).Apply(Three());
   MapSync first(ops);
   ops.writes = 0;
-  first.Apply(Three(), {});
+  first.Apply(Three());
   EXPECT_EQ(ops.writes, 0u) << "idempotent";
   MapSync restarted(ops);  // a new agent process adopting the pinned maps
-  restarted.Apply(Three(), {});
+  restarted.Apply(Three());
   EXPECT_EQ(ops.writes, 0u) << "restart must not rewrite (hitless)";
 }
 
 TEST(MapSync, RemovingAnEndpointKeepsOtherIdsAndSwapsTheTableRange) {
   FakeMapOps ops;
   MapSync sync(ops);
-  sync.Apply(Three(), {});
+  sync.Apply(Three());
   const lb_service before = OnlyService(ops);
   const auto table_before = Table(ops, before);
 
   DesiredDataplane two = Three();
   two.services[0] = Svc("198.51.100.10", 80, {B("10.1.0.5"), B("10.1.0.7")});
-  auto st = sync.Apply(two, {});
+  auto st = sync.Apply(two);
   EXPECT_EQ(st.backends_written, 0u) << "surviving endpoints keep their slots";
   EXPECT_EQ(st.backends_removed, 1u);
   EXPECT_EQ(st.endpoints_removed, 1u);
@@ -107,10 +105,10 @@ TEST(MapSync, RemovingAnEndpointKeepsOtherIdsAndSwapsTheTableRange) {
 TEST(MapSync, DrainingEndpointKeepsItsSlotButLeavesTheTable) {
   FakeMapOps ops;
   MapSync sync(ops);
-  sync.Apply(Three(), {});
+  sync.Apply(Three());
   DesiredDataplane d = Three();
   d.services[0] = Svc("198.51.100.10", 80, {B("10.1.0.5"), B("10.1.0.6", true), B("10.1.0.7")});
-  sync.Apply(d, {});
+  sync.Apply(d);
   lb_backend drained = FromBytes<lb_backend>(*ops.Lookup(MapId::kBackends, ToBytes(2u)));
   EXPECT_EQ(drained.action, LB_ACTION_LOCAL);
   EXPECT_EQ(drained.flags, LB_BACKEND_F_DRAINING);
@@ -159,29 +157,13 @@ TEST(MapSync, ServiceWithoutEndpointsHasNoTableAndRemovalCleansUp) {
   MapSync sync(ops);
   DesiredDataplane d;
   d.services = {Svc("198.51.100.11", 80, {})};
-  sync.Apply(d, {});
+  sync.Apply(d);
   lb_service s = OnlyService(ops);
   EXPECT_EQ(s.backend_count, 0u);
   EXPECT_EQ(s.maglev_size, 0u);
-  auto st = sync.Apply(DesiredDataplane{}, {});
+  auto st = sync.Apply(DesiredDataplane{});
   EXPECT_EQ(st.services_removed, 1u);
   EXPECT_EQ(ops.size(MapId::kServices), 0u);
-}
-
-TEST(MapSync, L2OwnershipPerInterfaceWithSilentWildcard) {
-  FakeMapOps ops;
-  MapSync sync(ops);
-  DesiredDataplane d;
-  d.l2 = {{A("198.51.100.10"), true, {"eth0", "missing"}}, {A("198.51.100.11"), false, {}}};
-  sync.Apply(d, {{"eth0", 7}});
-  std::map<std::pair<uint32_t, uint32_t>, uint32_t> seen;  // (last octet, ifindex) -> state
-  for (const auto& k : ops.Keys(MapId::kL2)) {
-    auto key = FromBytes<lb_l2_key>(k);
-    auto v = FromBytes<lb_l2_value>(*ops.Lookup(MapId::kL2, k));
-    seen[{be32toh(key.addr[0]) & 0xff, key.ifindex}] = v.state;
-  }
-  EXPECT_EQ(seen, (std::map<std::pair<uint32_t, uint32_t>, uint32_t>{
-                      {{10, 0}, LB_L2_SILENT}, {{10, 7}, LB_L2_OWNED}, {{11, 0}, LB_L2_SILENT}}));
 }
 
 TEST(RangeAllocator, AppendsWhileThereIsRoomThenReusesFreedGaps) {
@@ -212,10 +194,10 @@ TEST(MapSyncCapacity, ServiceTableFullRefusesOnlyTheNewcomerAndServesItWhenRoomA
   DesiredDataplane d;
   d.services = {Named("198.51.100.20", "b", {B("10.1.0.5")}),
                 Named("198.51.100.30", "c", {B("10.1.0.6")})};
-  EXPECT_TRUE(sync.Apply(d, {}).refused.empty());
+  EXPECT_TRUE(sync.Apply(d).refused.empty());
   // A newcomer that sorts first must not take the room of a Service already serving.
   d.services.insert(d.services.begin(), Named("198.51.100.10", "a", {B("10.1.0.7")}));
-  auto st = sync.Apply(d, {});
+  auto st = sync.Apply(d);
   ASSERT_EQ(st.refused.size(), 1u);
   EXPECT_EQ(st.refused[0].name, "a");
   EXPECT_EQ(st.refused[0].service.name, "a");
@@ -224,7 +206,7 @@ TEST(MapSyncCapacity, ServiceTableFullRefusesOnlyTheNewcomerAndServesItWhenRoomA
   EXPECT_EQ(ops.size(MapId::kEndpoints), 2u) << "no endpoint entry for a refused Service";
   // Room appears: the refused Service is served in the same pass that frees it.
   d.services.erase(d.services.begin() + 1);
-  st = sync.Apply(d, {});
+  st = sync.Apply(d);
   EXPECT_TRUE(st.refused.empty());
   EXPECT_EQ(ops.size(MapId::kServices), 2u);
 }
@@ -237,7 +219,7 @@ TEST(MapSyncCapacity, BackendTableFullRefusesOneServiceNotAll) {
   d.services = {Named("198.51.100.10", "small", {B("10.1.0.5"), B("10.1.0.6")}),
                 Named("198.51.100.20", "big", {B("10.1.0.7"), B("10.1.0.8")}),
                 Named("198.51.100.30", "shares", {B("10.1.0.5")})};
-  auto st = sync.Apply(d, {});
+  auto st = sync.Apply(d);
   ASSERT_EQ(st.refused.size(), 1u);
   EXPECT_EQ(st.refused[0].name, "big");
   EXPECT_NE(st.refused[0].reason.find("backend table full"), std::string::npos);
@@ -250,7 +232,7 @@ TEST(MapSyncCapacity, BackendTableFullRefusesOneServiceNotAll) {
   EXPECT_EQ(used, 2u);
   // Endpoints scaled down elsewhere free slots; the refused Service then fits.
   d.services[0].backends = {B("10.1.0.5")};
-  st = sync.Apply(d, {});
+  st = sync.Apply(d);
   EXPECT_TRUE(st.refused.empty());
   EXPECT_EQ(ops.size(MapId::kServices), 3u);
 }
@@ -262,7 +244,7 @@ TEST(MapSyncCapacity, MaglevArrayFullRefusesTheService) {
   DesiredDataplane d;
   d.services = {Named("198.51.100.10", "a", {B("10.1.0.5")}),
                 Named("198.51.100.20", "b", {B("10.1.0.6")})};
-  auto st = sync.Apply(d, {});
+  auto st = sync.Apply(d);
   ASSERT_EQ(st.refused.size(), 1u);
   EXPECT_EQ(st.refused[0].name, "b");
   EXPECT_NE(st.refused[0].reason.find("Maglev array full"), std::string::npos);

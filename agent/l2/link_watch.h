@@ -1,0 +1,40 @@
+// Carrier of the uplinks, from rtnetlink link events through libnl: a node whose uplinks have
+// all lost carrier drops out of the L2 election at once instead of waiting for its peers'
+// detection time. Runs on the io_context it is given.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <cstdint>
+#include <functional>
+#include <map>
+
+struct nl_sock;
+struct nl_msg;
+
+namespace ironlb::l2 {
+
+class LinkWatch {
+ public:
+  // Calls `changed(ifindex, carrier)` for each watched interface whose carrier changes.
+  LinkWatch(boost::asio::io_context& io, std::map<uint32_t, bool>* carrier,
+            std::function<void(uint32_t, bool)> changed);
+  ~LinkWatch();
+  LinkWatch(const LinkWatch&) = delete;
+  LinkWatch& operator=(const LinkWatch&) = delete;
+
+  // The carrier of an interface now (up with IFF_LOWER_UP, asked over rtnetlink; false when
+  // unknown).
+  static bool CarrierNow(uint32_t ifindex);
+
+ private:
+  void Wait();
+  static int OnMessage(nl_msg* msg, void* self);
+
+  nl_sock* sock_ = nullptr;
+  boost::asio::posix::stream_descriptor fd_;
+  std::map<uint32_t, bool>* carrier_;
+  std::function<void(uint32_t, bool)> changed_;
+};
+
+}  // namespace ironlb::l2

@@ -1,0 +1,317 @@
+"""Layer-2 failover with real kernels: three nodes and a client on one bridge (plain veths,
+default offloads), endpoints behind every node, an ironlb-agent per node (--role speaker on one
+shared standalone config, heartbeats sealed with one key). The client's own kernel resolves the
+VIP by ARP to the elected owner's MAC. When the owner's agent is killed (SIGKILL) or hung
+(SIGSTOP), another node takes over: its gratuitous ARP moves the client's neighbour entry without
+the client asking, exactly one MAC answers ARP afterwards (the old owner's XDP is fenced on its
+stale liveness stamp), and TCP connections held across the move keep working. Forged and
+replayed heartbeats are ignored."""
+import json
+import os
+import signal
+import subprocess
+import textwrap
+import time
+
+import pytest
+
+from lib.agent import Agent, wait_for
+from lib.l2_lab import L2Lab, heartbeat, send_udp
+from lib.netns_dp import sh
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for namespaces and XDP")
+
+VIP, VIP6, PORT, BACKEND_PORT, HB_PORT = "198.51.100.10", "2001:db8:100::10", 80, 8080, 7473
+KEY = b"e2e-l2-key-0123456789abcdef-0123456789"
+
+
+def config(nodes, policy="Cluster", eps_on=None):
+    eps_on = range(1, nodes + 1) if eps_on is None else eps_on
+    node_docs = "".join(textwrap.dedent(f"""
+        ---
+        apiVersion: v1
+        kind: Node
+        metadata:
+          name: node-{i}
+          labels: {{kubernetes.io/hostname: node-{i}}}
+        status:
+          addresses:
+          - {{type: InternalIP, address: 10.0.0.{i}}}
+        """) for i in range(1, nodes + 1))
+    eps = "".join(f"- addresses: [10.1.{i}.2]\n  conditions: {{ready: true}}\n"
+                  f"  nodeName: node-{i}\n" for i in eps_on)
+    return textwrap.dedent(f"""
+        apiVersion: metallb.io/v1beta1
+        kind: IPAddressPool
+        metadata: {{name: lab, namespace: ironlb-system}}
+        spec:
+          addresses: [198.51.100.10/32, 2001:db8:100::10/128]
+        ---
+        apiVersion: metallb.io/v1beta1
+        kind: L2Advertisement
+        metadata: {{name: lab, namespace: ironlb-system}}
+        spec:
+          ipAddressPools: [lab]
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {{name: web, namespace: demo}}
+        spec:
+          type: LoadBalancer
+          externalTrafficPolicy: {policy}
+          ports:
+          - {{name: http, port: 80, targetPort: 8080, protocol: TCP}}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {{name: web6, namespace: demo}}
+        spec:
+          type: LoadBalancer
+          ipFamilyPolicy: SingleStack
+          ipFamilies: [IPv6]
+          ports:
+          - {{name: http, port: 80, targetPort: 8080, protocol: TCP}}
+        ---
+        apiVersion: discovery.k8s.io/v1
+        kind: EndpointSlice
+        metadata:
+          name: web-1
+          namespace: demo
+          labels: {{kubernetes.io/service-name: web}}
+        addressType: IPv4
+        ports:
+        - {{name: http, port: 8080, protocol: TCP}}
+        endpoints:
+        """) + eps + node_docs
+
+
+def write(path, text):
+    with open(path + ".tmp~", "w") as f:
+        f.write(text)
+    os.rename(path + ".tmp~", path)
+
+
+@pytest.fixture
+def lab(tmp_path):
+    lab = L2Lab(nodes=3)
+    bpffs = str(tmp_path / "bpffs")
+    os.makedirs(bpffs)
+    subprocess.run(["mount", "-t", "bpf", "bpf", bpffs], check=True)
+    lab.confdir = str(tmp_path / "config")
+    os.makedirs(os.path.join(lab.confdir, "status"))
+    write(os.path.join(lab.confdir, "lab.yaml"), config(3))
+    # The controller's part, done here: this test is about the speakers.
+    for name, ip in (("web", VIP), ("web6", VIP6)):
+        write(os.path.join(lab.confdir, "status", f"demo_{name}.json"), json.dumps({
+            "apiVersion": "ironlb.io/v1alpha1", "kind": "ServiceStatus",
+            "service": {"namespace": "demo", "name": name}, "pool": "lab",
+            "ingress": [{"ip": ip}]}))
+    keyfile = str(tmp_path / "l2.key")
+    with open(keyfile, "wb") as f:
+        f.write(KEY + b"\n")
+    lab.agents = {}
+    try:
+        lab.build()
+        lab.start_servers(BACKEND_PORT)
+        for i, ns in enumerate(lab.nodes, start=1):
+            a = Agent(str(tmp_path), lab.confdir, node=f"node-{i}", role="speaker", netns=ns,
+                      extra=("--interface", "n0", "--bpffs", f"{bpffs}/node-{i}", "--no-bgp",
+                             "--l2-key-file", keyfile))
+            lab.agents[i] = a.start()
+        yield lab
+    finally:
+        for a in lab.agents.values():
+            if a.proc and a.proc.poll() is None:
+                a.proc.send_signal(signal.SIGCONT)
+            a.stop()
+        lab.close()
+        subprocess.run(["umount", "-l", bpffs], capture_output=True)
+
+
+def owners(lab, alive, vip=VIP):
+    """The owner of the VIP as each agent in `alive` sees it."""
+    out = {}
+    for i in alive:
+        doc = lab.agents[i].ctl("l2", "show")
+        out[i] = {v["vip"]: v["owner"] for v in doc["vips"]}.get(vip)
+    return out
+
+
+def agreed_owner(lab, alive, vip=VIP):
+    """The one owner every agent in `alive` names, once they agree on a node among them."""
+    def agree():
+        o = set(owners(lab, alive, vip).values())
+        if len(o) == 1:
+            name = o.pop()
+            if name and int(name.split("-")[1]) in alive:
+                return name
+        return None
+    return int(wait_for(agree, timeout=20, what=f"agents {alive} to agree on an owner")
+               .split("-")[1])
+
+
+HOLD = r'''
+import socket, sys
+conns = []
+for i in range(int(sys.argv[3])):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.connect((sys.argv[1], int(sys.argv[2])))
+    conns.append((s, s.makefile().readline().split()[0]))
+print(" ".join(p for _, p in conns), flush=True)
+while sys.stdin.readline():
+    alive = []
+    for s, pod in conns:
+        try:
+            s.sendall(b"ping\n")
+            alive.append(pod + ("=ok" if s.recv(16) == b"ping\n" else "=bad"))
+        except OSError:
+            alive.append(pod + "=dead")
+    print(" ".join(alive), flush=True)
+'''
+
+
+def check_held(p, lost_pods=()):
+    """Every held connection still echoes, except those to endpoints in `lost_pods`."""
+    p.stdin.write("check\n")
+    p.stdin.flush()
+    result = p.stdout.readline().split()
+    kept = [r for r in result if r.split("=")[0] not in lost_pods]
+    assert kept and all(r.endswith("=ok") for r in kept), result
+    return result
+
+
+def failover(lab, alive, sig, held, stop=None, lost_pods=()):
+    """Stops the current owner's agent with `sig` (or calls stop(owner)); checks the takeover as
+    the client sees it."""
+    old = agreed_owner(lab, alive)
+    old_mac = lab.node_mac(old)
+    assert lab.client_neigh(VIP)[0] == old_mac
+    if stop:
+        stop(old)
+    else:
+        lab.agents[old].proc.send_signal(sig)
+    rest = [i for i in alive if i != old]
+    new = agreed_owner(lab, rest)
+    new_mac = lab.node_mac(new)
+    # No traffic from the client meanwhile: only a gratuitous ARP can move its entry.
+    wait_for(lambda: lab.client_neigh(VIP)[0] == new_mac, timeout=10,
+             what=f"client neighbour entry to move from node-{old} to node-{new}")
+    replies = lab.arp_probe(VIP, n=3)
+    assert replies and set(replies) == {new_mac}, (replies, old_mac, new_mac)
+    check_held(held, lost_pods)
+    # Metrics are mirrored from the speaker every second.
+    wait_for(lambda: 'metallb_layer2_gratuitous_sent{ip="198.51.100.10"}'
+             in lab.agents[new].metrics(), timeout=5, what="gratuitous metric")
+    return old, new, rest
+
+
+def test_kill_then_hang_the_owner(lab):
+    # Default --xdp-mode auto on a plain veth whose peer runs no XDP: generic, and says why.
+    assert "--xdp-mode auto picks generic: veth" in lab.agents[1].logs()
+    owner = agreed_owner(lab, [1, 2, 3])
+    # The client's kernel resolves the VIP (by ARP) to the owner's MAC, and reaches endpoints.
+    held = lab.client_popen(HOLD, VIP, PORT, 12)
+    pods = held.stdout.readline().split()
+    assert len(set(pods)) >= 2, pods
+    assert lab.client_neigh(VIP)[0] == lab.node_mac(owner)
+    assert set(lab.arp_probe(VIP)) == {lab.node_mac(owner)}
+    # Counted per VIP under MetalLB's names: three probes answered by the owner at least.
+    wait_for(lambda: 'metallb_layer2_responses_sent{ip="198.51.100.10"}' in
+             lab.agents[owner].metrics() and 'metallb_layer2_requests_received{ip="198.51.100.10"}'
+             in lab.agents[owner].metrics(), timeout=5, what="layer2 request/response metrics")
+
+    killed, new, rest = failover(lab, [1, 2, 3], signal.SIGKILL, held)
+
+    # Forged (wrong key) and replayed (old sequence from the dead node's own address)
+    # heartbeats change nothing: the dead node stays dead, the owner stays.
+    for i in rest:
+        send_udp(lab.client, lab.node_ip(i), HB_PORT,
+                 heartbeat(b"not-the-key-0123456789", f"node-{killed}", 2**62, 1))
+        send_udp(lab.nodes[killed - 1], lab.node_ip(i), HB_PORT,
+                 heartbeat(KEY, f"node-{killed}", 1, 1))
+    time.sleep(0.5)
+    assert owners(lab, rest) == {i: f"node-{new}" for i in rest}
+    for i in rest:
+        doc = lab.agents[i].ctl("l2", "show")
+        rejected = doc["heartbeats"]["rejected"]
+        assert rejected.get("bad_mac", 0) >= 1 and rejected.get("replay", 0) >= 1, rejected
+        assert not {p["name"]: p["healthy"] for p in doc["peers"]}[f"node-{killed}"]
+    wait_for(lambda: 'ironlb_l2_heartbeats_rejected_total{reason="bad_mac"}'
+             in lab.agents[new].metrics(), timeout=5, what="rejected heartbeats metric")
+
+    # Now hang the new owner: the last node takes over, the hung one's XDP goes quiet by itself.
+    hung, last, _ = failover(lab, rest, signal.SIGSTOP, held)
+    doc = lab.agents[last].ctl("l2", "show")
+    vip = next(v for v in doc["vips"] if v["vip"] == VIP)
+    assert vip["mine"] and vip["previous"] == f"node-{hung}", vip
+    assert f"node-{hung} failed" in vip["cause"], vip
+    table = lab.agents[last].table("l2", "show")
+    print(table)
+    assert f"node-{last} (this node)" in table and f"node-{hung} -> node-{last}" in table, table
+    def changes():
+        for line in lab.agents[last].metrics().splitlines():
+            if line.startswith("ironlb_l2_owner_changes_total "):
+                return float(line.split()[1])
+        return 0
+    wait_for(lambda: changes() >= 2, timeout=5, what="the IPv4 VIP's two owner changes counted")
+    lab.agents[hung].proc.send_signal(signal.SIGCONT)
+
+
+def resolve(lab, vip):
+    """Makes the client's kernel resolve `vip` by ARP/NDP (the ping itself need not be answered)."""
+    subprocess.run(["ip", "netns", "exec", lab.client, "ping", "-6" if ":" in vip else "-4", "-c",
+                    "1", "-W", "1", vip], capture_output=True)
+
+
+def test_owner_link_down(lab):
+    held = lab.client_popen(HOLD, VIP, PORT, 12)
+    assert len(set(held.stdout.readline().split())) >= 2
+    owner = agreed_owner(lab, [1, 2, 3])
+
+    def link_down(i):
+        sh("ip", "link", "set", "n0", "down", ns=lab.nodes[i - 1])
+
+    # The owner's uplink goes down: it leaves the election (its own agent sees the carrier go),
+    # the others stop hearing it; connections to endpoints behind other nodes are kept (the
+    # endpoint behind the cut-off node is unreachable for everyone).
+    old, new, rest = failover(lab, [1, 2, 3], None, held, stop=link_down,
+                              lost_pods=(lab.pods[owner - 1],))
+    wait_for(lambda: "carrier lost" in lab.agents[old].logs(), timeout=5, what="carrier event")
+    assert not lab.agents[old].ctl("l2", "show")["available"]
+    sh("ip", "link", "set", "n0", "up", ns=lab.nodes[old - 1])
+    wait_for(lambda: lab.agents[old].ctl("l2", "show")["available"], timeout=10,
+             what="node available again with carrier back")
+
+
+def test_external_traffic_policy_local_follows_the_endpoints(lab):
+    # Only nodes 2 and 3 hold a ready endpoint: node 1 is never the owner.
+    write(os.path.join(lab.confdir, "lab.yaml"), config(3, policy="Local", eps_on=(2, 3)))
+    wait_for(lambda: all(o in ("node-2", "node-3") for o in owners(lab, [1, 2, 3]).values()),
+             timeout=20, what="owner among the nodes with a local endpoint")
+    owner = agreed_owner(lab, [1, 2, 3])
+    resolve(lab, VIP)
+    wait_for(lambda: (lab.client_neigh(VIP) or (None,))[0] == lab.node_mac(owner), timeout=10,
+             what="client resolved the VIP to the owner")
+    other = 5 - owner  # 2 <-> 3
+    # The owner's endpoint goes away: the VIP moves to the other node with one.
+    write(os.path.join(lab.confdir, "lab.yaml"), config(3, policy="Local", eps_on=(other,)))
+    wait_for(lambda: set(owners(lab, [1, 2, 3]).values()) == {f"node-{other}"}, timeout=20,
+             what=f"every agent to name node-{other}")
+    wait_for(lambda: lab.client_neigh(VIP)[0] == lab.node_mac(other), timeout=10,
+             what="client entry moved by the new owner's gratuitous ARP")
+    assert set(lab.arp_probe(VIP, n=2)) == {lab.node_mac(other)}
+    vip = next(v for v in lab.agents[other].ctl("l2", "show")["vips"] if v["vip"] == VIP)
+    assert vip["cause"] == "configuration changed" and vip["eligible"] == [f"node-{other}"], vip
+
+
+def test_ipv6_owner_killed_unsolicited_na_moves_the_client(lab):
+    owner = agreed_owner(lab, [1, 2, 3], VIP6)
+    resolve(lab, VIP6)
+    wait_for(lambda: (lab.client_neigh(VIP6) or (None,))[0] == lab.node_mac(owner), timeout=10,
+             what="client resolved the IPv6 VIP to the owner")
+    lab.agents[owner].proc.send_signal(signal.SIGKILL)
+    rest = [i for i in (1, 2, 3) if i != owner]
+    new = agreed_owner(lab, rest, VIP6)
+    wait_for(lambda: lab.client_neigh(VIP6)[0] == lab.node_mac(new), timeout=10,
+             what="client neighbour entry moved by the unsolicited NA")

@@ -1,0 +1,59 @@
+// Gratuitous ARP and unsolicited NA frames, byte for byte.
+#include "l2/announce.h"
+
+#include <gtest/gtest.h>
+
+namespace ironlb::l2 {
+namespace {
+
+const Mac kMac = {0x02, 0x00, 0x00, 0x00, 0x00, 0x0a};
+
+TEST(Announce, GratuitousArpRequestForm) {
+  const auto f = GratuitousArp(kMac, *IPAddr::Parse("198.51.100.10"), false);
+  const std::vector<uint8_t> want = {
+      0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0,  0,   0,  0, 0x0a, 0x08, 0x06,  // Ethernet
+      0,    1,    0x08, 0,    6,    4,    0,    1,                                 // ARP request
+      0x02, 0,    0,    0,    0,    0x0a, 198,  51, 100, 10,                       // sender
+      0,    0,    0,    0,    0,    0,    198,  51, 100, 10};                      // target
+  ASSERT_EQ(f.size(), 60u);
+  EXPECT_EQ(std::vector<uint8_t>(f.begin(), f.begin() + 42), want);
+}
+
+TEST(Announce, GratuitousArpReplyFormNamesItselfAsTarget) {
+  const auto f = GratuitousArp(kMac, *IPAddr::Parse("198.51.100.10"), true);
+  EXPECT_EQ(f[21], 2) << "op reply";
+  EXPECT_EQ(std::vector<uint8_t>(f.begin() + 32, f.begin() + 38),
+            std::vector<uint8_t>(kMac.begin(), kMac.end()))
+      << "Linux takes a reply as gratuitous only when tha == sha";
+}
+
+TEST(Announce, UnsolicitedNaWithOverrideAndValidChecksum) {
+  const auto f = UnsolicitedNa(kMac, *IPAddr::Parse("2001:db8::10"));
+  ASSERT_EQ(f.size(), 14u + 40 + 32);
+  EXPECT_EQ(f[0], 0x33);
+  EXPECT_EQ(f[5], 0x01);
+  EXPECT_EQ(f[12], 0x86);
+  EXPECT_EQ(f[13], 0xdd);
+  EXPECT_EQ(f[14 + 6], 58) << "next header ICMPv6";
+  EXPECT_EQ(f[14 + 7], 255) << "hop limit";
+  const size_t icmp = 14 + 40;
+  EXPECT_EQ(f[icmp], 136);
+  EXPECT_EQ(f[icmp + 4], 0x20) << "Override, not Solicited";
+  EXPECT_EQ(f[icmp + 24], 2) << "target link-layer address option";
+  // The checksum over pseudo-header + message folds to 0xffff when right.
+  std::vector<uint8_t> ph(f.begin() + 22, f.begin() + 54);  // src, dst
+  ph.insert(ph.end(), {0, 0, 0, 32, 0, 0, 0, 58});
+  ph.insert(ph.end(), f.begin() + icmp, f.end());
+  uint32_t sum = 0;
+  for (size_t i = 0; i < ph.size(); i += 2) sum += (ph[i] << 8) | ph[i + 1];
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  EXPECT_EQ(sum, 0xffffu);
+}
+
+TEST(Announce, BothArpFormsForIpv4OneNaForIpv6) {
+  EXPECT_EQ(AnnouncementFrames(kMac, *IPAddr::Parse("198.51.100.10")).size(), 2u);
+  EXPECT_EQ(AnnouncementFrames(kMac, *IPAddr::Parse("2001:db8::10")).size(), 1u);
+}
+
+}  // namespace
+}  // namespace ironlb::l2
