@@ -125,7 +125,7 @@ TEST(MapSync, RemoteEndpointsEncapsulateAndOnlyLocalOnesAreAccepted) {
   d.services = {Svc("198.51.100.10", 80, {B("10.1.0.5"), Remote("10.2.0.5", "192.0.2.22")})};
   d.node_v4 = A("192.0.2.21");
   d.node_v6 = A("2001:db8:ff::21");
-  sync.Apply(d, {});
+  sync.Apply(d);
   bool saw_remote = false;
   for (uint32_t id = 1; id <= 2; ++id) {
     auto b = FromBytes<lb_backend>(*ops.Lookup(MapId::kBackends, ToBytes(id)));
@@ -148,7 +148,7 @@ TEST(MapSync, RemoteEndpointsEncapsulateAndOnlyLocalOnesAreAccepted) {
   EXPECT_EQ(node.v6[0], htobe32(0x20010db8));
   EXPECT_EQ(node.v6[3], htobe32(0x21));
   ops.writes = 0;
-  sync.Apply(d, {});
+  sync.Apply(d);
   EXPECT_EQ(ops.writes, 0u);
 }
 
