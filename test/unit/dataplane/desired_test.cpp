@@ -43,6 +43,13 @@ EndpointSlice Slice(const std::string& svc, std::vector<Endpoint> eps,
   return s;
 }
 
+Node MakeNode(const std::string& name) {
+  Node n;
+  n.meta.name = name;
+  n.meta.labels["kubernetes.io/hostname"] = name;
+  return n;
+}
+
 TEST(ComputeDesired, ExternalTrafficPolicyLocalKeepsOnlyThisNodesEndpoints) {
   Snapshot snap;
   snap.services = {LbService("web", "198.51.100.10"), LbService("api", "198.51.100.11")};
