@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "dataplane/libbpf_log.h"
 #include "dataplane/reasons.h"
 #include "runtime/log.h"
 
@@ -67,6 +68,7 @@ void EnsureBpffs(const std::string& dir) {
 }
 
 std::unique_ptr<Dataplane> Dataplane::Open(const DataplaneOptions& opts) {
+  RouteLibbpfOutput();
   EnsureBpffs(opts.bpffs);
   // libxdp keeps its dispatcher state on a bpffs (default /sys/fs/bpf) and silently degrades to
   // a lone program without one; point it at ours when the default is missing.
@@ -85,10 +87,18 @@ std::unique_ptr<Dataplane> Dataplane::Open(const DataplaneOptions& opts) {
     if (XdpAttached(a.ifindex)) {
       a.xdp = "kept";
       a.mode = "unknown";
-      log::Info(kLog, name + ": xdp_lb already attached, adopting it");
+      log::Info(kLog, name + ": XDP already attached by a previous agent; adopting it as it is");
     } else {
       dp->objects_.push_back(AttachXdp(a.ifindex, load, ToAttachMode(opts.mode), &a));
-      log::Info(kLog, name + ": xdp_lb attached (" + a.xdp + ", " + a.mode + ")");
+      // One line says which mode was chosen and why; libbpf's own output went to debug.
+      const std::string line = name + ": XDP attached in " + a.mode + " mode" +
+                               (a.xdp == "dispatcher" ? " through libxdp's dispatcher" : " alone") +
+                               " (" + a.why + ")";
+      if (a.degraded) {
+        log::Warn(kLog, line);
+      } else {
+        log::Info(kLog, line);
+      }
     }
     dp->attachments_.push_back(a);
   }
@@ -129,6 +139,13 @@ Dataplane::~Dataplane() = default;
 const SyncStats& Dataplane::Apply(const DesiredDataplane& desired) {
   last_ = sync_->Apply(desired, ifindex_);
   return last_;
+}
+
+std::vector<std::string> Dataplane::Detached() const {
+  std::vector<std::string> out;
+  for (const auto& a : attachments_)
+    if (!XdpAttached(a.ifindex)) out.push_back(a.name);
+  return out;
 }
 
 nlohmann::json Dataplane::Status() const {

@@ -41,6 +41,9 @@ class Dataplane {
   // do not fit are listed in the result (SyncStats::refused), the rest are served.
   const SyncStats& Apply(const DesiredDataplane& desired);
   nlohmann::json Status() const;
+  // Interfaces this data plane attached to where xdp_lb no longer runs (someone detached it);
+  // empty when every one still carries it.
+  std::vector<std::string> Detached() const;
 
  private:
   Dataplane() = default;

@@ -46,4 +46,17 @@ class GaugeMirror {
   std::map<std::string, prometheus::Gauge*> series_;
 };
 
+// Gauges with several labels (metallb_speaker_announced{service,protocol,node,ip}): after
+// Update the series present are exactly the label sets given.
+class GaugeSet {
+ public:
+  explicit GaugeSet(prometheus::Family<prometheus::Gauge>& family) : family_(family) {}
+
+  void Update(const std::map<prometheus::Labels, double>& values);
+
+ private:
+  prometheus::Family<prometheus::Gauge>& family_;
+  std::map<prometheus::Labels, prometheus::Gauge*> series_;
+};
+
 }  // namespace ironlb

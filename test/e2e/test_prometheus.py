@@ -39,12 +39,12 @@ scrape_configs:
             with urllib.request.urlopen(url, timeout=5) as r:
                 return json.load(r)["data"]["result"]
 
-        res = wait_for(lambda: query('ironlb_allocator_addresses_in_use_total{pool="public"}'),
+        res = wait_for(lambda: query('metallb_allocator_addresses_in_use_total{pool="public"}'),
                        timeout=60, what="prometheus to scrape the agent")
         assert float(res[0]["value"][1]) == 5.0
         up = query('up{job="ironlb"}')
         assert float(up[0]["value"][1]) == 1.0
-        loaded = query("ironlb_config_loaded_bool")
+        loaded = query("metallb_k8s_client_config_loaded_bool")
         assert float(loaded[0]["value"][1]) == 1.0
     finally:
         if prom:

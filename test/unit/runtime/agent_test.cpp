@@ -19,7 +19,9 @@ class RecordingComponent : public SpeakerComponent {
     passes.push_back(std::move(seen));
   }
   nlohmann::json Status() const override { return {}; }
+  std::string NotReady() const override { return not_ready; }
   std::vector<std::map<std::string, std::vector<IPAddr>>> passes;
+  std::string not_ready;
 };
 
 IPAddressPool Pool(const std::string& first, const std::string& last) {
@@ -44,7 +46,7 @@ struct Harness {
   RecordingComponent* rec = nullptr;
   std::unique_ptr<Agent> agent;
 
-  explicit Harness(Snapshot snap, bool controller = true) {
+  explicit Harness(Snapshot snap, bool controller = true, bool synced = true) {
     AgentOptions o;
     o.node = "node-a";
     o.metrics_addr = "";
@@ -52,6 +54,7 @@ struct Harness {
     o.want_controller = controller;
     auto s = std::make_unique<FakeStore>();
     s->snap = std::move(snap);
+    s->is_synced = synced;
     store = s.get();
     agent = std::make_unique<Agent>(io, o, std::move(s));
     auto r = std::make_unique<RecordingComponent>();
@@ -118,6 +121,31 @@ TEST(Agent, SpeakerOnlyReadsAssignmentsFromTheStore) {
   Harness h(snap, /*controller=*/false);
   EXPECT_TRUE(h.store->writes.empty());
   EXPECT_EQ(h.rec->passes[0].at("demo/web"), std::vector<IPAddr>{*IPAddr::Parse("192.0.2.11")});
+}
+
+TEST(Agent, ReadyOnceObjectsSyncedAndEveryComponentCanServe) {
+  Snapshot snap;
+  snap.pools = {Pool("192.0.2.10", "192.0.2.11")};
+  Harness h(snap, /*controller=*/true, /*synced=*/false);
+  EXPECT_TRUE(h.agent->health().Live().ok) << "the loop beat at start";
+  auto r = h.agent->health().Ready();
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.detail.find("not yet synced"), std::string::npos) << r.detail;
+  EXPECT_TRUE(h.rec->passes.empty());
+
+  h.rec->not_ready = "XDP not attached on eth9";
+  h.store->is_synced = true;
+  h.store->Changed();
+  r = h.agent->health().Ready();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.detail.find("synced"), std::string::npos) << r.detail;
+  EXPECT_NE(r.detail.find("recorder: XDP not attached on eth9"), std::string::npos) << r.detail;
+
+  h.rec->not_ready.clear();
+  h.store->Changed();
+  EXPECT_TRUE(h.agent->health().Ready().ok) << h.agent->health().Ready().detail;
+  h.agent->Stop();
+  EXPECT_FALSE(h.agent->health().Ready().ok) << "not ready while shutting down";
 }
 
 }  // namespace
