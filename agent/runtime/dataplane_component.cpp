@@ -1,7 +1,9 @@
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
 
 #include <atomic>
+#include <chrono>
 
 #include "dataplane/dataplane.h"
 #include "dataplane/map_dump.h"
@@ -83,7 +85,12 @@ class DataplaneComponent : public SpeakerComponent {
   std::string name() const override { return "dataplane"; }
 
   void Apply(const Model& model) override {
+    const auto t0 = std::chrono::steady_clock::now();
     const auto& st = dp_->Apply(dataplane::ComputeDesired(model, node_));
+    if (sync_seconds_)
+      sync_seconds_->Observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    if (tables_written_) tables_written_->Increment(static_cast<double>(st.tables_written));
     ReportRefusals(st.refused);
   }
 
@@ -110,6 +117,23 @@ class DataplaneComponent : public SpeakerComponent {
                         "(see --max-services, --max-endpoints)")
                     .Register(reg)
                     .Add({});
+    // From the model to the maps: desired state, diff and the map writes of one pass.
+    sync_seconds_ =
+        &prometheus::BuildHistogram()
+             .Name("ironlb_dataplane_sync_duration_seconds")
+             .Help(
+                 "Time to bring the BPF maps to a new model (desired state, diff, "
+                 "map writes), per reconcile pass")
+             .Register(reg)
+             .Add({}, prometheus::Histogram::BucketBoundaries{0.0001, 0.0003, 0.001, 0.003, 0.01,
+                                                              0.03, 0.1, 0.3, 1, 3, 10});
+    tables_written_ = &prometheus::BuildCounter()
+                           .Name("ironlb_dataplane_maglev_tables_written_total")
+                           .Help(
+                               "Maglev tables rebuilt and written to the maps (a service's "
+                               "endpoint set changed, or it was added)")
+                           .Register(reg)
+                           .Add({});
   }
 
   void Shutdown(std::function<void()> done) override {
@@ -143,6 +167,8 @@ class DataplaneComponent : public SpeakerComponent {
   std::string node_;
   std::shared_ptr<DataplaneCollectable> collectable_;
   prometheus::Gauge* refused_ = nullptr;
+  prometheus::Histogram* sync_seconds_ = nullptr;
+  prometheus::Counter* tables_written_ = nullptr;
   std::map<std::string, std::string> refused_keys_;  // VIP key -> service name
   std::function<void(const ObjectEvent&)> emit_;
 };

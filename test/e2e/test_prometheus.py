@@ -106,7 +106,15 @@ def series_value(text, name, **labels):
 
 
 def families(text):
-    return {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE ")}
+    """Every series name a scrape exports: families, and a histogram's _bucket/_sum/_count."""
+    out = set()
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split()
+            out.add(name)
+            if kind == "histogram":
+                out |= {name + "_bucket", name + "_sum", name + "_count"}
+    return out
 
 
 def referenced_series():
@@ -248,14 +256,17 @@ def test_prometheus_scrapes_an_agent_carrying_traffic_and_evaluates_rules(lab, t
                           timeout=30, what="alerts pending")
         names = {a["labels"]["alertname"] for a in alerts}
         assert "IronlbConfigStale" not in names and "IronlbDataplaneFull" not in names, names
-        # Every dashboard query runs, and the ones about this lab's traffic have data.
-        empty = []
-        for title, expr in dashboard_queries():
-            if not api("query", query=expr)["result"]:
-                empty.append(title)
-        for title in ("Traffic per VIP", "Traffic per endpoint", "Pool usage", "BGP sessions",
-                      "BFD sessions", "Conntrack occupancy", "Services announced per node"):
-            assert title not in empty, (title, empty)
+        # Every dashboard query runs, and the ones about this lab's traffic have data (rates
+        # need two samples in their window: retried until Prometheus has them).
+        wanted = {"Traffic per VIP", "Traffic per endpoint", "Pool usage", "BGP sessions",
+                  "BFD sessions", "Conntrack occupancy", "Services announced per node",
+                  "Maglev tables written", "Packets by outcome"}
+
+        def empty_panels():
+            empty = {title for title, expr in dashboard_queries()
+                     if not api("query", query=expr)["result"]}
+            return empty if not empty & wanted else None
+        wait_for(lambda: empty_panels() is not None, timeout=30, what="dashboard data")
     finally:
         stop(prom)
 
