@@ -1,5 +1,6 @@
-// Mirrors state kept elsewhere (BPF per-CPU counters, BGP sessions) into Prometheus series, one
-// per label value: counters add what grew since the last update, gauges take the value as is.
+// Mirrors state kept elsewhere (BGP sessions, allocator usage) into Prometheus series, one per
+// label value: counters add what grew since the last update, gauges take the value as is. The
+// data plane's BPF counters are not mirrored: they are read at scrape time (metrics/family.h).
 #pragma once
 
 #include <prometheus/counter.h>
