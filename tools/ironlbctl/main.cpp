@@ -9,6 +9,7 @@
 #include <iostream>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "command.h"
 
@@ -24,12 +25,26 @@ std::string Synopsis(const Command& c) {
   return c.object + (c.verb.empty() ? "" : " " + c.verb) + (c.args.empty() ? "" : " " + c.args);
 }
 
+// Commands by object and verb (registration order is the link order, which says nothing).
+std::vector<const Command*> Sorted() {
+  std::vector<const Command*> out;
+  for (const auto& c : Registry()) out.push_back(&c);
+  std::sort(out.begin(), out.end(), [](const Command* a, const Command* b) {
+    return std::tie(a->object, a->verb) < std::tie(b->object, b->verb);
+  });
+  return out;
+}
+
 void CommandList(std::ostream& os, const std::string& only_object = "") {
-  for (const auto& c : Registry()) {
-    if (!only_object.empty() && c.object != only_object) continue;
-    const std::string syn = Synopsis(c);
-    os << "    " << syn << std::string(std::max<int>(2, 44 - static_cast<int>(syn.size())), ' ')
-       << c.summary << "\n";
+  constexpr size_t kColumn = 44;
+  for (const Command* c : Sorted()) {
+    if (!only_object.empty() && c->object != only_object) continue;
+    const std::string syn = Synopsis(*c);
+    if (syn.size() + 2 > kColumn) {
+      os << "    " << syn << "\n    " << std::string(kColumn, ' ') << c->summary << "\n";
+    } else {
+      os << "    " << syn << std::string(kColumn - syn.size(), ' ') << c->summary << "\n";
+    }
   }
 }
 
@@ -97,12 +112,15 @@ void Manual(std::ostream& os, const Context& ctx) {
 }
 
 void ObjectHelp(std::ostream& os, const Context& ctx, const std::string& object) {
-  os << "usage: " << ctx.program << " [OPTIONS] " << object << " COMMAND [ARGS]\n\n";
+  bool verbs = false;
+  for (const auto& c : Registry()) verbs = verbs || (c.object == object && !c.verb.empty());
+  os << "usage: " << ctx.program << " [OPTIONS] " << object << (verbs ? " COMMAND" : "")
+     << " [ARGS]\n\n";
   CommandList(os, object);
-  for (const auto& c : Registry()) {
-    if (c.object != object || c.details.empty()) continue;
-    os << "\n" << Synopsis(c) << "\n" << c.details;
-    if (c.details.back() != '\n') os << "\n";
+  for (const Command* c : Sorted()) {
+    if (c->object != object || c->details.empty()) continue;
+    os << "\n" << Synopsis(*c) << "\n" << c->details;
+    if (c->details.back() != '\n') os << "\n";
   }
 }
 
