@@ -159,6 +159,7 @@ void Speaker::Apply(const Model& model) {
   if (shutting_down_) return;
   const Config& cfg = model.cfg();
   Announcements ann = ComputeAnnouncements(model, node_);
+  announced_ = ann;
   for (auto it = sessions_.begin(); it != sessions_.end();) {
     if (!ann.by_peer.count(it->first)) {
       ApplyBfd(it->first, std::nullopt);

@@ -25,6 +25,8 @@ class Speaker {
   // never reset a session; only a change of the peer's connection parameters does.
   void Apply(const Model& model);
   nlohmann::json Status() const;
+  // What the last Apply decided to announce to each peer (whether or not its session is up).
+  const Announcements& announcements() const { return announced_; }
   // Cease/Administrative Shutdown to every peer (graceful-restart peers: a close that keeps the
   // routes, RFC 4724), then `done` once sent (or after a bound).
   void Shutdown(std::function<void()> done);
@@ -52,6 +54,7 @@ class Speaker {
   std::map<std::string, bfd::Link*> bfd_links_;  // by BGPPeer name, owned by bfd_
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor4_, acceptor6_;
   std::string listen_error_;
+  Announcements announced_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   bool shutting_down_ = false;
 };

@@ -15,12 +15,11 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "runtime/log.h"
+#include "dataplane/libbpf_log.h"
 
 namespace ironlb::dataplane {
 namespace {
 
-constexpr const char* kLog = "dataplane";
 // Our tc filter's identity on the clsact egress hook.
 constexpr uint32_t kTcHandle = 0x1b;
 constexpr uint32_t kTcPriority = 0x1b;
@@ -34,11 +33,6 @@ std::string ProgName(uint32_t prog_id) {
   if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) name = info.name;
   close(fd);
   return name;
-}
-
-// libxdp prints its own diagnostics; ours say what happened in one line instead.
-int QuietLibxdp(enum libxdp_print_level, const char*, va_list) {
-  return 0;
 }
 
 const char* ModeName(enum xdp_attach_mode m) {
@@ -95,7 +89,7 @@ nlohmann::json InterfaceAttachment::json() const {
 }
 
 bool XdpAttached(uint32_t ifindex) {
-  libxdp_set_print(QuietLibxdp);
+  RouteLibbpfOutput();
   xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(static_cast<int>(ifindex));
   if (libxdp_get_error(mp) || !mp) return false;
   bool found = false;
@@ -113,7 +107,11 @@ bool XdpAttached(uint32_t ifindex) {
 
 std::unique_ptr<BpfObjects> AttachXdp(uint32_t ifindex, const LoadOptions& load, XdpAttachMode mode,
                                       InterfaceAttachment* out) {
-  libxdp_set_print(QuietLibxdp);
+  RouteLibbpfOutput();
+  TakeLibxdpWarning();  // only this attach's warnings explain it
+  const std::string asked = mode == XdpAttachMode::kAuto     ? "--xdp-mode auto"
+                            : mode == XdpAttachMode::kNative ? "--xdp-mode native"
+                                                             : "--xdp-mode generic";
   std::string errors;
   if (mode == XdpAttachMode::kAuto) {
     if (const std::string why = NativeUnsuitable(ifindex); !why.empty()) {
@@ -139,8 +137,16 @@ std::unique_ptr<BpfObjects> AttachXdp(uint32_t ifindex, const LoadOptions& load,
       if (!libxdp_get_error(mp) && mp) xdp_multiprog__close(mp);
       out->xdp = legacy ? "plain" : "dispatcher";
       out->mode = ModeName(m);
+      out->why = asked;
       if (m == XDP_MODE_SKB && mode == XdpAttachMode::kAuto)
-        log::Warn(kLog, out->name + ": native XDP unavailable, running in generic (skb) mode");
+        out->why += ", native refused:" + errors + " generic mode is slower";
+      if (legacy) {
+        const std::string libxdp = TakeLibxdpWarning();
+        out->why += "; libxdp's dispatcher unavailable (" +
+                    (libxdp.empty() ? std::string("no bpffs for its state?") : libxdp) +
+                    "), so xdp_lb runs alone";
+      }
+      out->degraded = (m == XDP_MODE_SKB && mode == XdpAttachMode::kAuto) || legacy;
       return objs;
     }
     xdp_program__close(prog);
@@ -155,8 +161,9 @@ std::unique_ptr<BpfObjects> AttachXdp(uint32_t ifindex, const LoadOptions& load,
     if (err == 0) {
       out->xdp = "plain";
       out->mode = ModeName(m);
-      log::Warn(kLog, out->name + ": libxdp dispatcher unavailable (" + errors +
-                          "), attached alone in " + out->mode + " mode");
+      out->why = asked + "; libxdp's dispatcher refused (" + errors +
+                 "), so xdp_lb runs alone and no other XDP program can share the interface";
+      out->degraded = true;
       return objs;
     }
     errors += std::string(" plain/") + ModeName(m) + ": " + std::strerror(-err) + ";";
@@ -184,7 +191,7 @@ void AttachTc(uint32_t ifindex, int tc_prog_fd, InterfaceAttachment* out) {
 }
 
 void DetachAll(uint32_t ifindex) {
-  libxdp_set_print(QuietLibxdp);
+  RouteLibbpfOutput();
   xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(static_cast<int>(ifindex));
   if (!libxdp_get_error(mp) && mp) {
     if (xdp_multiprog__is_legacy(mp)) {

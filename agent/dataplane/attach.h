@@ -19,9 +19,11 @@ enum class XdpAttachMode { kNative, kGeneric, kAuto };
 struct InterfaceAttachment {
   std::string name;
   uint32_t ifindex = 0;
-  std::string xdp;   // "dispatcher", "plain" or "kept" (already attached before this process)
-  std::string mode;  // "native", "generic", "unknown"
-  std::string tc;    // "attached" or "kept"
+  std::string xdp;        // "dispatcher", "plain" or "kept" (already attached before this process)
+  std::string mode;       // "native", "generic", "unknown"
+  std::string tc;         // "attached" or "kept"
+  std::string why;        // how the mode was chosen, for the one line the agent logs
+  bool degraded = false;  // a fallback (generic mode, no dispatcher): logged as a warning
   nlohmann::json json() const;
 };
 

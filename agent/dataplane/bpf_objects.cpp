@@ -7,6 +7,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "dataplane/libbpf_log.h"
 #include "dataplane/map_layout.h"
 #include "tc_lb.skel.h"
 #include "xdp_lb.skel.h"
@@ -80,7 +81,9 @@ void BpfObjects::Finish() {
       if (!opts_.pin_dir.empty() && (opts_.max_services || opts_.max_backends))
         hint += "; if the maps pinned under " + opts_.pin_dir +
                 " were created with other sizes, remove them to resize (this drops conntrack)";
-      throw std::runtime_error("cannot load xdp_lb: " + Errno(err) + hint);
+      const std::string libbpf = TakeLibbpfWarnings();
+      throw std::runtime_error("cannot load xdp_lb: " + Errno(err) + hint +
+                               (libbpf.empty() ? "" : "; libbpf said: " + libbpf));
     }
     xdp_loaded_by_us_ = true;
   }
@@ -95,7 +98,11 @@ void BpfObjects::Finish() {
       throw std::runtime_error(std::string("cannot share map ") + bpf_map__name(m) + ": " +
                                Errno(err));
   }
-  if (int err = tc_lb::load(tc_)) throw std::runtime_error("cannot load tc_lb: " + Errno(err));
+  if (int err = tc_lb::load(tc_)) {
+    const std::string libbpf = TakeLibbpfWarnings();
+    throw std::runtime_error("cannot load tc_lb: " + Errno(err) +
+                             (libbpf.empty() ? "" : "; libbpf said: " + libbpf));
+  }
 }
 
 bpf_object* BpfObjects::xdp_object() const {

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "dataplane/libbpf_log.h"
 #include "dataplane/reasons.h"
 #include "runtime/log.h"
 
@@ -70,6 +71,7 @@ void EnsureBpffs(const std::string& dir) {
 }
 
 std::unique_ptr<Dataplane> Dataplane::Open(const DataplaneOptions& opts) {
+  RouteLibbpfOutput();
   EnsureBpffs(opts.bpffs);
   // libxdp keeps its dispatcher state on a bpffs (default /sys/fs/bpf) and silently degrades to
   // a lone program without one; point it at ours when the default is missing.
@@ -88,10 +90,18 @@ std::unique_ptr<Dataplane> Dataplane::Open(const DataplaneOptions& opts) {
     if (XdpAttached(a.ifindex)) {
       a.xdp = "kept";
       a.mode = "unknown";
-      log::Info(kLog, name + ": xdp_lb already attached, adopting it");
+      log::Info(kLog, name + ": XDP already attached by a previous agent; adopting it as it is");
     } else {
       dp->objects_.push_back(AttachXdp(a.ifindex, load, ToAttachMode(opts.mode), &a));
-      log::Info(kLog, name + ": xdp_lb attached (" + a.xdp + ", " + a.mode + ")");
+      // One line says which mode was chosen and why; libbpf's own output went to debug.
+      const std::string line = name + ": XDP attached in " + a.mode + " mode" +
+                               (a.xdp == "dispatcher" ? " through libxdp's dispatcher" : " alone") +
+                               " (" + a.why + ")";
+      if (a.degraded) {
+        log::Warn(kLog, line);
+      } else {
+        log::Info(kLog, line);
+      }
     }
     dp->attachments_.push_back(a);
   }
@@ -100,9 +110,9 @@ std::unique_ptr<Dataplane> Dataplane::Open(const DataplaneOptions& opts) {
   BpfObjects& objs = *dp->objects_.front();
   for (auto& a : dp->attachments_) AttachTc(a.ifindex, objs.tc_prog_fd(), &a);
   std::map<MapId, int> fds;
-  for (MapId m : {MapId::kServices, MapId::kBackends, MapId::kMaglev, MapId::kConntrack,
-                  MapId::kEndpoints, MapId::kL2, MapId::kIfaces, MapId::kNode, MapId::kFlows,
-                  MapId::kVipAddrs, MapId::kL2Live})
+  for (MapId m :
+       {MapId::kServices, MapId::kBackends, MapId::kMaglev, MapId::kConntrack, MapId::kEndpoints,
+        MapId::kL2, MapId::kIfaces, MapId::kNode, MapId::kFlows, MapId::kVipAddrs, MapId::kL2Live})
     fds[m] = objs.map_fd(MapName(m));
   dp->ops_ = std::make_unique<BpfMapOps>(fds);
   for (const auto& a : dp->attachments_)
@@ -169,6 +179,13 @@ void Dataplane::ProbeTunnels() {
     (void)sendto(s, nullptr, 0, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&ss), len);
     close(s);
   }
+}
+
+std::vector<std::string> Dataplane::Detached() const {
+  std::vector<std::string> out;
+  for (const auto& a : attachments_)
+    if (!XdpAttached(a.ifindex)) out.push_back(a.name);
+  return out;
 }
 
 nlohmann::json Dataplane::Status() const {

@@ -46,6 +46,9 @@ class Dataplane {
   // each node that endpoints are encapsulated to makes the kernel resolve it (and keeps it).
   // Apply() probes nodes it has not seen before; callers repeat it now and then.
   void ProbeTunnels();
+  // Interfaces this data plane attached to where xdp_lb no longer runs (someone detached it);
+  // empty when every one still carries it.
+  std::vector<std::string> Detached() const;
 
  private:
   Dataplane() = default;

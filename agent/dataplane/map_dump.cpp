@@ -10,9 +10,11 @@
 #include <vector>
 
 #include "dataplane/desired.h"
+#include "dataplane/flow.h"
 #include "dataplane/map_layout.h"
 #include "dataplane/reasons.h"
 #include "model/ip.h"
+#include "model/model.h"
 
 namespace ironlb::dataplane {
 namespace {
@@ -115,7 +117,7 @@ nlohmann::json DumpBackends(const PinnedMaps& maps) {
   return out;
 }
 
-nlohmann::json DumpMaglev(const PinnedMaps& maps, const std::string& service) {
+lb_vip_key ParseServiceKey(const std::string& service) {
   const auto slash = service.rfind('/');
   const auto colon = service.rfind(':', slash);
   if (slash == std::string::npos || colon == std::string::npos)
@@ -138,6 +140,11 @@ nlohmann::json DumpMaglev(const PinnedMaps& maps, const std::string& service) {
   k.port = htobe16(static_cast<uint16_t>(port));
   k.proto = static_cast<uint8_t>(proto == "TCP" ? Proto::kTCP : Proto::kUDP);
   k.family = vip->is_v4() ? LB_FAMILY_V4 : LB_FAMILY_V6;
+  return k;
+}
+
+nlohmann::json DumpMaglev(const PinnedMaps& maps, const std::string& service) {
+  const lb_vip_key k = ParseServiceKey(service);
   lb_service s{};
   if (bpf_map_lookup_elem(maps.fd(LB_MAP_SERVICES), &k, &s) != 0)
     throw std::runtime_error("no service " + service + " in the data plane");
@@ -198,6 +205,109 @@ nlohmann::json DumpStats(const PinnedMaps& maps) {
   for (const auto& b : DumpBackends(maps))
     backends.push_back({{"backend", b["backend"]}, {"stats", b["stats"]}});
   return {{"reasons", reasons}, {"vips", vips}, {"backends", backends}};
+}
+
+Occupancy ConntrackOccupancy(const PinnedMaps& maps) {
+  const int fd = maps.fd(LB_MAP_CONNTRACK);
+  Occupancy o;
+  bpf_map_info info{};
+  uint32_t len = sizeof(info);
+  if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) != 0) return o;
+  o.capacity = info.max_entries;
+  constexpr uint32_t kChunk = 4096;
+  std::vector<lb_ct_key> keys(kChunk);
+  std::vector<lb_ct_value> values(kChunk);
+  lb_ct_key out_batch{};
+  bool first = true;
+  for (;;) {
+    uint32_t count = kChunk;
+    LIBBPF_OPTS(bpf_map_batch_opts, opts);
+    const int err = bpf_map_lookup_batch(fd, first ? nullptr : &out_batch, &out_batch, keys.data(),
+                                         values.data(), &count, &opts);
+    if (err != 0 && errno != ENOENT) break;  // no batch ops: walk the keys below
+    o.entries += count;
+    first = false;
+    if (err != 0) return o;  // ENOENT: the walk reached the end
+  }
+  o.entries = 0;
+  ForEach<lb_ct_key, lb_ct_value>(fd, [&](const lb_ct_key&, const lb_ct_value&) { ++o.entries; });
+  return o;
+}
+
+nlohmann::json ExplainFlow(const PinnedMaps& maps, const std::string& service,
+                           const std::string& client) {
+  const lb_vip_key vk = ParseServiceKey(service);
+  const auto hp = ParseHostPort(client);
+  const auto src = hp ? IPAddr::Parse(hp->host) : std::nullopt;
+  if (!src)
+    throw std::invalid_argument("expected the client as ADDR:PORT ([v6]:PORT), got " + client);
+  if (src->is_v4() != (vk.family == LB_FAMILY_V4))
+    throw std::invalid_argument("client " + client + " and " + service + " differ in family");
+  lb_service s{};
+  if (bpf_map_lookup_elem(maps.fd(LB_MAP_SERVICES), &vk, &s) != 0)
+    throw std::runtime_error("no service " + service + " in the data plane");
+  // The conntrack key exactly as the XDP program builds it from the packet.
+  lb_ct_key key{};
+  const auto sb = src->bytes();
+  std::memcpy(key.src, sb.data(), src->is_v4() ? 4 : 16);
+  std::memcpy(key.dst, vk.addr, sizeof(key.dst));
+  key.sport = htobe16(hp->port);
+  key.dport = vk.port;
+  key.proto = vk.proto;
+  key.family = vk.family;
+  const auto backends = Backends(maps);
+  auto backend_json = [&](uint32_t id) -> nlohmann::json {
+    auto it = backends.find(id);
+    if (it == backends.end()) return nullptr;
+    return {{"id", id}, {"address", BackendStr(it->second)}};
+  };
+  nlohmann::json out = {{"service", service},
+                        {"client", client},
+                        {"service_id", s.id},
+                        {"backends", s.backend_count}};
+  // select_backend() in bpf/select.h, step by step: a live conntrack entry whose backend still
+  // exists wins; otherwise the Maglev slot the flow hash picks.
+  lb_ct_value ct{};
+  out["conntrack"] = nullptr;
+  if (bpf_map_lookup_elem(maps.fd(LB_MAP_CONNTRACK), &key, &ct) == 0) {
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    const uint64_t now_ns = uint64_t(now.tv_sec) * 1000000000ull + now.tv_nsec;
+    out["conntrack"] = {{"backend_id", ct.backend_id},
+                        {"age_s", (now_ns - ct.created_ns) / 1000000000ull},
+                        {"idle_s", (now_ns - ct.last_seen_ns) / 1000000000ull}};
+    if (backends.count(ct.backend_id)) {
+      out["decision"] = "conntrack";
+      out["backend"] = backend_json(ct.backend_id);
+      out["why"] = "a live conntrack entry keeps this flow on the endpoint it started on";
+    }
+  }
+  const uint32_t hash = FlowHash(key);
+  nlohmann::json maglev = {{"hash", hash}, {"table_size", s.maglev_size}, {"base", s.maglev_base}};
+  if (s.backend_count == 0 || s.maglev_size == 0) {
+    if (!out.contains("decision")) {
+      out["decision"] = "drop";
+      out["backend"] = nullptr;
+      out["why"] = "the service has no endpoint (drop_no_backend)";
+    }
+  } else {
+    const uint32_t index = hash % s.maglev_size, slot = s.maglev_base + index;
+    uint32_t id = 0;
+    bpf_map_lookup_elem(maps.fd(LB_MAP_MAGLEV), &slot, &id);
+    maglev["index"] = index;
+    maglev["slot"] = slot;
+    maglev["backend"] = backend_json(id);
+    if (!out.contains("decision")) {
+      out["decision"] = backends.count(id) ? "maglev" : "drop";
+      out["backend"] = backend_json(id);
+      out["why"] = backends.count(id)
+                       ? "no live conntrack entry: entry " + std::to_string(index) + " of " +
+                             std::to_string(s.maglev_size) + " in the service's Maglev table"
+                       : "the Maglev entry names no endpoint (drop_bad_backend)";
+    }
+  }
+  out["maglev"] = maglev;
+  return out;
 }
 
 }  // namespace ironlb::dataplane

@@ -9,6 +9,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <deque>
+#include <iterator>
 #include <stdexcept>
 
 namespace ironlb {
@@ -42,8 +43,11 @@ tcp::endpoint ParseListen(const std::string& listen) {
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(tcp::socket s, prometheus::Registry& registry)
-      : sock_(std::move(s)), deadline_(sock_.get_executor()), registry_(registry) {}
+  Connection(tcp::socket s, prometheus::Registry& registry, const MetricsSources& sources)
+      : sock_(std::move(s)),
+        deadline_(sock_.get_executor()),
+        registry_(registry),
+        sources_(sources) {}
 
   void Run() {
     auto self = shared_from_this();
@@ -74,15 +78,27 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (const size_t q = target.find('?'); q != std::string::npos) target.resize(q);
     if (req.method() != http::verb::get && req.method() != http::verb::head) {
       res_.result(http::status::method_not_allowed);
-    } else if (target != "/metrics") {
-      res_.result(http::status::not_found);
-      res_.set(http::field::content_type, "text/plain");
-      res_.body() = "see /metrics\n";
-    } else {
+    } else if (target == "/metrics") {
       res_.result(http::status::ok);
       res_.set(http::field::content_type, "text/plain; version=0.0.4");
-      if (req.method() == http::verb::get)
-        res_.body() = prometheus::TextSerializer().Serialize(registry_.Collect());
+      if (req.method() == http::verb::get) {
+        auto families = registry_.Collect();
+        if (sources_.collect) {
+          auto more = sources_.collect();
+          std::move(more.begin(), more.end(), std::back_inserter(families));
+        }
+        res_.body() = prometheus::TextSerializer().Serialize(families);
+      }
+    } else if ((target == "/healthz" && sources_.healthz) ||
+               (target == "/readyz" && sources_.readyz)) {
+      const ProbeResult r = target == "/healthz" ? sources_.healthz() : sources_.readyz();
+      res_.result(r.ok ? http::status::ok : http::status::service_unavailable);
+      res_.set(http::field::content_type, "text/plain");
+      if (req.method() == http::verb::get) res_.body() = r.detail + "\n";
+    } else {
+      res_.result(http::status::not_found);
+      res_.set(http::field::content_type, "text/plain");
+      res_.body() = "see /metrics, /healthz, /readyz\n";
     }
     res_.prepare_payload();
     auto self = shared_from_this();
@@ -96,6 +112,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   tcp::socket sock_;
   asio::steady_timer deadline_;
   prometheus::Registry& registry_;
+  const MetricsSources& sources_;
   boost::beast::flat_buffer buf_{kMaxRequestBytes};
   http::request_parser<http::empty_body> parser_;
   http::response<http::string_body> res_;
@@ -105,8 +122,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
 class MetricsServer::Impl {
  public:
-  Impl(const tcp::endpoint& ep, std::shared_ptr<prometheus::Registry> registry)
-      : acceptor_(io_), retry_(io_), registry_(std::move(registry)) {
+  Impl(const tcp::endpoint& ep, std::shared_ptr<prometheus::Registry> registry,
+       MetricsSources sources)
+      : acceptor_(io_), retry_(io_), registry_(std::move(registry)), sources_(std::move(sources)) {
     acceptor_.open(ep.protocol());
     acceptor_.set_option(tcp::acceptor::reuse_address(true));
     boost::system::error_code ec;
@@ -146,7 +164,7 @@ class MetricsServer::Impl {
         if (auto oldest = connections_.front().lock()) oldest->Close();
         connections_.pop_front();
       }
-      auto c = std::make_shared<Connection>(std::move(s), *registry_);
+      auto c = std::make_shared<Connection>(std::move(s), *registry_, sources_);
       connections_.push_back(c);
       c->Run();
       Accept();
@@ -157,12 +175,13 @@ class MetricsServer::Impl {
   tcp::acceptor acceptor_;
   asio::steady_timer retry_;
   std::shared_ptr<prometheus::Registry> registry_;
+  MetricsSources sources_;
   std::deque<std::weak_ptr<Connection>> connections_;
 };
 
 MetricsServer::MetricsServer(const std::string& listen,
-                             std::shared_ptr<prometheus::Registry> registry)
-    : impl_(std::make_unique<Impl>(ParseListen(listen), std::move(registry))),
+                             std::shared_ptr<prometheus::Registry> registry, MetricsSources sources)
+    : impl_(std::make_unique<Impl>(ParseListen(listen), std::move(registry), std::move(sources))),
       thread_([this] { impl_->Run(); }) {}
 
 MetricsServer::~MetricsServer() {

@@ -1,16 +1,19 @@
-// The /metrics HTTP endpoint on its own thread and io_context: every connection is asynchronous
-// with a deadline, so idle or slow clients cannot hold the endpoint the way they held civetweb's
-// few worker threads, and a busy agent loop never delays a scrape.
+// The /metrics, /healthz and /readyz HTTP endpoints on their own thread and io_context: every
+// connection is asynchronous with a deadline, so idle or slow clients cannot hold the endpoint
+// the way they held civetweb's few worker threads, and a busy agent loop never delays a scrape.
 #pragma once
 
+#include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace ironlb {
 
@@ -20,11 +23,27 @@ inline constexpr std::chrono::seconds kMetricsConnectionTimeout{3};
 // Connections served at once; the oldest is closed to make room for a new one.
 inline constexpr size_t kMetricsMaxConnections = 64;
 
+// The answer of a health probe: 200 with `detail` when ok, else 503 with `detail`.
+struct ProbeResult {
+  bool ok = true;
+  std::string detail;
+};
+
+// What the server answers beyond the registry. Every function is called on the server's thread
+// and must be safe to call from there.
+struct MetricsSources {
+  // Families read at scrape time (per-CPU BPF counters), appended to the registry's.
+  std::function<std::vector<prometheus::MetricFamily>()> collect;
+  // /healthz and /readyz; unset: 404.
+  std::function<ProbeResult()> healthz, readyz;
+};
+
 class MetricsServer {
  public:
   // `listen` is "host:port", "[v6]:port" or ":port"; throws std::runtime_error when it cannot
   // be parsed or bound.
-  MetricsServer(const std::string& listen, std::shared_ptr<prometheus::Registry> registry);
+  MetricsServer(const std::string& listen, std::shared_ptr<prometheus::Registry> registry,
+                MetricsSources sources = {});
   ~MetricsServer();
 
   MetricsServer(const MetricsServer&) = delete;

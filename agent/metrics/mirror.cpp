@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "metrics/family.h"
+
 namespace ironlb {
 namespace {
 
@@ -19,38 +21,13 @@ void RemoveAbsent(prometheus::Family<T>& family, Series& series, const Keep& kee
   }
 }
 
-// The exposition format is UTF-8: one stray byte in a label value breaks the whole scrape.
-// Names are validated long before they get here; this is the last edge, so it never trusts that.
-std::string LabelValue(const std::string& v) {
-  std::string out;
-  out.reserve(v.size());
-  for (size_t i = 0; i < v.size();) {
-    const auto c = static_cast<unsigned char>(v[i]);
-    size_t len = c < 0x80           ? 1
-                 : (c >> 5) == 0x6  ? 2
-                 : (c >> 4) == 0xe  ? 3
-                 : (c >> 3) == 0x1e ? 4
-                                    : 0;
-    bool ok = len > 0 && i + len <= v.size();
-    for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(v[i + k]) >> 6) == 0x2;
-    if (ok) {
-      out.append(v, i, len);
-      i += len;
-    } else {
-      out += "\xef\xbf\xbd";  // U+FFFD
-      ++i;
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 void CounterMirror::Update(const std::map<std::string, uint64_t>& totals) {
   for (const auto& [value, total] : totals) {
     auto it = series_.find(value);
     if (it == series_.end())
-      it = series_.emplace(value, Series{&family_.Add({{label_, LabelValue(value)}}), 0}).first;
+      it = series_.emplace(value, Series{&family_.Add({{label_, SafeLabelValue(value)}}), 0}).first;
     Series& s = it->second;
     const uint64_t grew = total >= s.seen ? total - s.seen : total;
     if (grew > 0) s.counter->Increment(static_cast<double>(grew));
@@ -63,7 +40,20 @@ void GaugeMirror::Update(const std::map<std::string, double>& values) {
   for (const auto& [value, v] : values) {
     auto it = series_.find(value);
     if (it == series_.end())
-      it = series_.emplace(value, &family_.Add({{label_, LabelValue(value)}})).first;
+      it = series_.emplace(value, &family_.Add({{label_, SafeLabelValue(value)}})).first;
+    it->second->Set(v);
+  }
+  RemoveAbsent(family_, series_, values, [](prometheus::Gauge* g) { return g; });
+}
+
+void GaugeSet::Update(const std::map<prometheus::Labels, double>& values) {
+  for (const auto& [labels, v] : values) {
+    auto it = series_.find(labels);
+    if (it == series_.end()) {
+      prometheus::Labels clean;
+      for (const auto& [k, lv] : labels) clean[k] = SafeLabelValue(lv);
+      it = series_.emplace(labels, &family_.Add(clean)).first;
+    }
     it->second->Set(v);
   }
   RemoveAbsent(family_, series_, values, [](prometheus::Gauge* g) { return g; });

@@ -1,5 +1,6 @@
-// Mirrors state kept elsewhere (BPF per-CPU counters, BGP sessions) into Prometheus series, one
-// per label value: counters add what grew since the last update, gauges take the value as is.
+// Mirrors state kept elsewhere (BGP sessions, allocator usage) into Prometheus series, one per
+// label value: counters add what grew since the last update, gauges take the value as is. The
+// data plane's BPF counters are not mirrored: they are read at scrape time (metrics/family.h).
 #pragma once
 
 #include <prometheus/counter.h>
@@ -44,6 +45,19 @@ class GaugeMirror {
   prometheus::Family<prometheus::Gauge>& family_;
   std::string label_;
   std::map<std::string, prometheus::Gauge*> series_;
+};
+
+// Gauges with several labels (metallb_speaker_announced{service,protocol,node,ip}): after
+// Update the series present are exactly the label sets given.
+class GaugeSet {
+ public:
+  explicit GaugeSet(prometheus::Family<prometheus::Gauge>& family) : family_(family) {}
+
+  void Update(const std::map<prometheus::Labels, double>& values);
+
+ private:
+  prometheus::Family<prometheus::Gauge>& family_;
+  std::map<prometheus::Labels, prometheus::Gauge*> series_;
 };
 
 }  // namespace ironlb

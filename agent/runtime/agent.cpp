@@ -16,6 +16,9 @@ constexpr const char* kReasonAllocated = "IPAllocated";
 constexpr const char* kReasonAllocationFailed = "AllocationFailed";
 constexpr const char* kReasonClearAssignment = "ClearAssignment";
 
+// How often the event loop proves it is alive (see kLoopStaleAfter).
+constexpr auto kHeartbeatPeriod = std::chrono::seconds(1);
+
 ObjectRef ServiceRef(const std::string& ns, const std::string& name) {
   return {"Service", ns, name};
 }
@@ -23,7 +26,11 @@ ObjectRef ServiceRef(const std::string& ns, const std::string& name) {
 }  // namespace
 
 Agent::Agent(boost::asio::io_context& io, AgentOptions opts, std::unique_ptr<ObjectStore> store)
-    : io_(io), opts_(std::move(opts)), store_(std::move(store)), signals_(io, SIGTERM, SIGINT) {}
+    : io_(io),
+      opts_(std::move(opts)),
+      store_(std::move(store)),
+      signals_(io, SIGTERM, SIGINT),
+      heartbeat_(io, kHeartbeatPeriod) {}
 
 Agent::~Agent() = default;
 
@@ -35,6 +42,7 @@ void Agent::Start() {
   metrics_ = std::make_unique<Metrics>(opts_.metrics_addr);
   for (auto& c : components_) {
     c->BindMetrics(metrics_->registry());
+    if (auto coll = c->ScrapeCollectable()) metrics_->AddCollectable(coll);
     c->BindEvents([this](const ObjectEvent& ev) { store_->EmitEvent(ev); });
   }
   if (opts_.want_controller) {
@@ -72,11 +80,27 @@ void Agent::Start() {
                          (opts_.want_controller ? "controller " : "") +
                          (opts_.want_speaker ? "speaker" : ""));
   Reconcile();
+  heartbeat_.Start([this] { Heartbeat(); });
+}
+
+void Agent::Heartbeat() {
+  std::vector<std::string> not_ready;
+  if (stopping_) not_ready.push_back("shutting down");
+  if (!store_->synced())
+    not_ready.push_back("objects not yet synced from " + store_->description() +
+                        (opts_.cluster() ? " (informers)" : ""));
+  else if (passes_ == 0)
+    not_ready.push_back("no configuration loaded yet");
+  for (const auto& c : components_)
+    if (auto why = c->NotReady(); !why.empty()) not_ready.push_back(c->name() + ": " + why);
+  metrics_->health().Beat(std::move(not_ready));
 }
 
 void Agent::Stop() {
   if (stopping_) return;
   stopping_ = true;
+  heartbeat_.Cancel();
+  if (metrics_) metrics_->health().Beat({"shutting down"});
   signals_.cancel();
   ShutdownFrom(components_.size());
 }
@@ -117,6 +141,8 @@ void Agent::Reconcile() {
     last = now;
   };
   metrics_->reconciles.Increment();
+  metrics_->config_updates.Increment();
+  pass_failed_ = false;
   const Snapshot& snap = store_->snapshot();
 
   config::ValidateOptions vo;
@@ -152,11 +178,13 @@ void Agent::Reconcile() {
         c->Apply(model);
       } catch (const std::exception& e) {
         log::Error(c->name(), std::string("apply failed: ") + e.what());
+        pass_failed_ = true;
       }
       lap(c->name());
     }
   }
   UpdateMetrics();
+  Heartbeat();  // readiness follows the first pass at once, not a second later
   // A slow pass delays every other event on the loop: say where its time went.
   const auto total = Clock::now() - t0;
   if (total > std::chrono::milliseconds(100))
@@ -197,6 +225,7 @@ void Agent::WriteStatuses() {
       store_->WriteStatus(want);
     } catch (const std::exception& e) {
       log::Error("controller", "cannot write status of " + key + ": " + e.what());
+      pass_failed_ = true;
       continue;
     }
     if (!want.ips.empty() && ips_changed) {
@@ -215,6 +244,7 @@ void Agent::WriteStatuses() {
       store_->RemoveStatus(st.ns, st.name);
     } catch (const std::exception& e) {
       log::Error("controller", "cannot clear status of " + key + ": " + e.what());
+      pass_failed_ = true;
       continue;
     }
     if (!st.ips.empty())
@@ -224,16 +254,23 @@ void Agent::WriteStatuses() {
 }
 
 void Agent::UpdateMetrics() {
-  metrics_->config_loaded.Set(state_.valid() ? 1 : 0);
+  // Objects in error keep their last valid version: a configuration with some valid objects is
+  // loaded, and stale while any error is in force.
+  config_loaded_once_ = config_loaded_once_ || state_.valid() || !cfg_.pools.empty();
+  metrics_->config_loaded.Set(config_loaded_once_ ? 1 : 0);
+  metrics_->config_stale.Set(state_.valid() ? 0 : 1);
   metrics_->config_errors.Set(static_cast<double>(state_.errors.size()));
+  if (pass_failed_ || !state_.valid()) metrics_->config_update_errors.Increment();
   if (!Controlling()) return;
   double pending = 0;
   for (const auto& [key, s] : assigned_) pending += s.ips.empty() ? 1 : 0;
   metrics_->services_pending.Set(pending);
   std::map<std::string, Metrics::PoolUsage> pools;
-  for (const auto& [name, u] : controller_->allocator().AllUsage())
-    pools[name] = {static_cast<double>(u.size), static_cast<double>(u.assigned_ips),
-                   static_cast<double>(u.services)};
+  for (const auto& [name, u] : controller_->allocator().AllUsage()) {
+    auto d = [](auto v) { return static_cast<double>(v); };
+    pools[name] = {d(u.size),        d(u.size_v4),     d(u.size_v6), d(u.assigned_ips),
+                   d(u.assigned_v4), d(u.assigned_v6), d(u.services)};
+  }
   metrics_->SetPoolUsage(pools);
 }
 

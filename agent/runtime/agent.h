@@ -17,6 +17,7 @@
 #include "runtime/component.h"
 #include "runtime/leadership.h"
 #include "runtime/options.h"
+#include "runtime/periodic.h"
 #include "store/object_store.h"
 
 namespace ironlb {
@@ -45,6 +46,8 @@ class Agent {
   // The controller's assignments of the last pass, by "ns/name" (empty without the role).
   const std::map<std::string, ServiceStatus>& assignments() const { return assigned_; }
   size_t reconciles() const { return passes_; }
+  // What /healthz and /readyz answer (valid after Start()).
+  const Health& health() const { return metrics_->health(); }
 
  private:
   void ShutdownFrom(size_t remaining);
@@ -55,6 +58,8 @@ class Agent {
   void WriteStatuses();
   void UpdateMetrics();
   void RegisterApi();
+  // The event loop's heartbeat for /healthz, with what keeps the agent from being ready.
+  void Heartbeat();
 
   boost::asio::io_context& io_;
   AgentOptions opts_;
@@ -65,11 +70,14 @@ class Agent {
   std::unique_ptr<LocalApi> api_;
   std::vector<std::unique_ptr<SpeakerComponent>> components_;
   boost::asio::signal_set signals_;
+  Periodic heartbeat_;
   Config cfg_;
   ConfigState state_;
   std::set<std::string> logged_errors_;
   std::map<std::string, ServiceStatus> assigned_;  // this pass's decisions, by key
   size_t passes_ = 0;
+  bool config_loaded_once_ = false;
+  bool pass_failed_ = false;  // something of this pass could not be applied or written
   bool stopping_ = false;
 };
 

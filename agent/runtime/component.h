@@ -2,9 +2,11 @@
 // the whole model after every change and diffs it itself (level-triggered).
 #pragma once
 
+#include <prometheus/collectable.h>
 #include <prometheus/registry.h>
 
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -23,6 +25,12 @@ class SpeakerComponent {
   virtual nlohmann::json Status() const = 0;
   // Registers the component's own metrics once the agent's registry exists (before Apply).
   virtual void BindMetrics(prometheus::Registry&) {}
+  // Families read at scrape time on the metrics thread (so must be thread-safe and touch no
+  // state of the io_context), e.g. per-CPU BPF counters; null when the component has none.
+  virtual std::shared_ptr<prometheus::Collectable> ScrapeCollectable() { return nullptr; }
+  // Why the component cannot serve yet (e.g. the data plane is not attached); empty when it can.
+  // Called on the io_context about once a second for /readyz.
+  virtual std::string NotReady() const { return {}; }
   // Where the component reports something about an object (a Service refused for capacity, an
   // L2 owner change); the agent forwards it to the store. Called before the first Apply.
   virtual void BindEvents(std::function<void(const ObjectEvent&)>) {}

@@ -1,11 +1,13 @@
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
 
-#include <boost/asio/steady_timer.hpp>
+#include <atomic>
+#include <chrono>
 
 #include "dataplane/dataplane.h"
 #include "dataplane/map_dump.h"
-#include "metrics/mirror.h"
+#include "metrics/family.h"
 #include "runtime/components.h"
 #include "runtime/log.h"
 #include "runtime/periodic.h"
@@ -14,9 +16,69 @@ namespace ironlb {
 
 namespace {
 
-// The data plane counts in per-CPU BPF maps; Prometheus sees them through counters refreshed
-// on this period (a scrape every 15-30 s is usual, so this adds at most a few seconds of lag).
-constexpr auto kMetricsPeriod = std::chrono::seconds(5);
+// How often the nodes endpoints are encapsulated to are probed (their neighbour entries).
+constexpr auto kProbePeriod = std::chrono::seconds(5);
+
+using prometheus::MetricType;
+
+// The data plane counts in per-CPU BPF maps; each scrape reads and sums them then, so a scrape
+// sees the packet it caused and nothing is copied on a timer. Runs on the metrics thread: it
+// opens the pins itself and shares nothing with the component on the io_context.
+class DataplaneCollectable : public prometheus::Collectable {
+ public:
+  explicit DataplaneCollectable(std::string bpffs) : bpffs_(std::move(bpffs)) {}
+
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    try {
+      const dataplane::PinnedMaps maps(bpffs_);
+      const nlohmann::json st = dataplane::DumpStats(maps);
+      auto reasons = MakeFamily(
+          "ironlb_dataplane_packets_total",
+          "Packets the XDP/tc programs handled, by outcome (pass_*, tx_* "
+          "ARP/NDP replies, fwd_* to an endpoint or its node, decap, drop_* by reason, revnat)",
+          MetricType::Counter);
+      auto svc_p =
+          MakeFamily("ironlb_dataplane_service_packets_total",
+                     "Packets to a VIP:port/proto sent to an endpoint", MetricType::Counter);
+      auto svc_b = MakeFamily("ironlb_dataplane_service_bytes_total",
+                              "Bytes to a VIP:port/proto sent to an endpoint", MetricType::Counter);
+      auto be_p = MakeFamily("ironlb_dataplane_backend_packets_total",
+                             "Packets sent to an endpoint", MetricType::Counter);
+      auto be_b = MakeFamily("ironlb_dataplane_backend_bytes_total", "Bytes sent to an endpoint",
+                             MetricType::Counter);
+      for (const auto& [reason, c] : st["reasons"].items())
+        AddSample(reasons, {{"reason", reason}}, c["packets"].get<double>());
+      for (const auto& v : st["vips"]) {
+        AddSample(svc_p, {{"service", v["service"]}}, v["stats"]["packets"].get<double>());
+        AddSample(svc_b, {{"service", v["service"]}}, v["stats"]["bytes"].get<double>());
+      }
+      for (const auto& b : st["backends"]) {
+        AddSample(be_p, {{"backend", b["backend"]}}, b["stats"]["packets"].get<double>());
+        AddSample(be_b, {{"backend", b["backend"]}}, b["stats"]["bytes"].get<double>());
+      }
+      const auto ct = dataplane::ConntrackOccupancy(maps);
+      auto ct_entries = MakeFamily("ironlb_dataplane_conntrack_entries",
+                                   "Flows in the XDP conntrack LRU", MetricType::Gauge);
+      AddSample(ct_entries, {}, static_cast<double>(ct.entries));
+      auto ct_capacity = MakeFamily("ironlb_dataplane_conntrack_capacity",
+                                    "Flows the XDP conntrack LRU holds before it evicts the least "
+                                    "recently used",
+                                    MetricType::Gauge);
+      AddSample(ct_capacity, {}, static_cast<double>(ct.capacity));
+      warned_ = false;
+      return {std::move(reasons), std::move(svc_p),      std::move(svc_b),      std::move(be_p),
+              std::move(be_b),    std::move(ct_entries), std::move(ct_capacity)};
+    } catch (const std::exception& e) {
+      if (!warned_.exchange(true))  // once per outage, not every scrape
+        log::Warn("dataplane", std::string("cannot read counters for metrics: ") + e.what());
+      return {};
+    }
+  }
+
+ private:
+  std::string bpffs_;
+  mutable std::atomic<bool> warned_{false};
+};
 
 class DataplaneComponent : public SpeakerComponent {
  public:
@@ -24,13 +86,22 @@ class DataplaneComponent : public SpeakerComponent {
                      std::string node, std::string bpffs)
       : dp_(std::move(dp)),
         node_(std::move(node)),
-        bpffs_(std::move(bpffs)),
-        refresh_(io, kMetricsPeriod) {}
+        collectable_(std::make_shared<DataplaneCollectable>(std::move(bpffs))),
+        probe_(io, kProbePeriod) {
+    // Neighbour entries of the nodes flows are encapsulated to, kept resolved (see
+    // Dataplane::ProbeTunnels): a link flap flushes them, and XDP cannot ask for them itself.
+    probe_.Start([this] { dp_->ProbeTunnels(); });
+  }
 
   std::string name() const override { return "dataplane"; }
 
   void Apply(const Model& model) override {
+    const auto t0 = std::chrono::steady_clock::now();
     const auto& st = dp_->Apply(dataplane::ComputeDesired(model, node_));
+    if (sync_seconds_)
+      sync_seconds_->Observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    if (tables_written_) tables_written_->Increment(static_cast<double>(st.tables_written));
     ReportRefusals(st.refused);
   }
 
@@ -40,27 +111,16 @@ class DataplaneComponent : public SpeakerComponent {
 
   nlohmann::json Status() const override { return dp_->Status(); }
 
+  std::shared_ptr<prometheus::Collectable> ScrapeCollectable() override { return collectable_; }
+
+  std::string NotReady() const override {
+    std::string out;
+    for (const auto& ifc : dp_->Detached())
+      out += (out.empty() ? "XDP not attached on " : ", ") + ifc;
+    return out;
+  }
+
   void BindMetrics(prometheus::Registry& reg) override {
-    auto counter = [&reg](const char* name, const char* help) -> auto& {
-      return prometheus::BuildCounter().Name(name).Help(help).Register(reg);
-    };
-    reasons_.emplace(
-        counter(
-            "ironlb_dataplane_packets_total",
-            "Packets the XDP/tc programs handled, by outcome (pass_*, tx_* "
-            "ARP/NDP replies, fwd_* to an endpoint or its node, decap, drop_* by reason, revnat)"),
-        "reason");
-    service_packets_.emplace(counter("ironlb_dataplane_service_packets_total",
-                                     "Packets to a VIP:port/proto sent to an endpoint"),
-                             "service");
-    service_bytes_.emplace(counter("ironlb_dataplane_service_bytes_total",
-                                   "Bytes to a VIP:port/proto sent to an endpoint"),
-                           "service");
-    backend_packets_.emplace(
-        counter("ironlb_dataplane_backend_packets_total", "Packets sent to an endpoint"),
-        "backend");
-    backend_bytes_.emplace(
-        counter("ironlb_dataplane_backend_bytes_total", "Bytes sent to an endpoint"), "backend");
     refused_ = &prometheus::BuildGauge()
                     .Name("ironlb_dataplane_services_refused")
                     .Help(
@@ -68,11 +128,27 @@ class DataplaneComponent : public SpeakerComponent {
                         "(see --max-services, --max-endpoints)")
                     .Register(reg)
                     .Add({});
-    refresh_.Start([this] { Refresh(); });
+    // From the model to the maps: desired state, diff and the map writes of one pass.
+    sync_seconds_ =
+        &prometheus::BuildHistogram()
+             .Name("ironlb_dataplane_sync_duration_seconds")
+             .Help(
+                 "Time to bring the BPF maps to a new model (desired state, diff, "
+                 "map writes), per reconcile pass")
+             .Register(reg)
+             .Add({}, prometheus::Histogram::BucketBoundaries{0.0001, 0.0003, 0.001, 0.003, 0.01,
+                                                              0.03, 0.1, 0.3, 1, 3, 10});
+    tables_written_ = &prometheus::BuildCounter()
+                           .Name("ironlb_dataplane_maglev_tables_written_total")
+                           .Help(
+                               "Maglev tables rebuilt and written to the maps (a service's "
+                               "endpoint set changed, or it was added)")
+                           .Register(reg)
+                           .Add({});
   }
 
   void Shutdown(std::function<void()> done) override {
-    refresh_.Cancel();
+    probe_.Cancel();
     // Programs stay attached and maps pinned: traffic keeps flowing while the agent restarts
     // or upgrades, and the next agent adopts them. `ironlbctl` can still read the maps.
     log::Info("dataplane", "leaving XDP programs attached and maps pinned for the next agent");
@@ -99,44 +175,13 @@ class DataplaneComponent : public SpeakerComponent {
     if (refused_) refused_->Set(static_cast<double>(now.size()));
   }
 
-  void Refresh() {
-    // Neighbour entries of the nodes flows are encapsulated to, kept resolved (see ProbeTunnels):
-    // a link flap flushes them, and XDP cannot ask for them itself.
-    dp_->ProbeTunnels();
-    try {
-      const dataplane::PinnedMaps maps(bpffs_);
-      const nlohmann::json st = dataplane::DumpStats(maps);
-      std::map<std::string, uint64_t> reasons, svc_p, svc_b, be_p, be_b;
-      for (const auto& [reason, c] : st["reasons"].items()) reasons[reason] = c["packets"];
-      for (const auto& v : st["vips"]) {
-        svc_p[v["service"]] = v["stats"]["packets"];
-        svc_b[v["service"]] = v["stats"]["bytes"];
-      }
-      for (const auto& b : st["backends"]) {
-        be_p[b["backend"]] = b["stats"]["packets"];
-        be_b[b["backend"]] = b["stats"]["bytes"];
-      }
-      reasons_->Update(reasons);
-      service_packets_->Update(svc_p);
-      service_bytes_->Update(svc_b);
-      backend_packets_->Update(be_p);
-      backend_bytes_->Update(be_b);
-      warned_ = false;
-    } catch (const std::exception& e) {
-      if (!warned_)
-        log::Warn("dataplane", std::string("cannot read counters for metrics: ") + e.what());
-      warned_ = true;  // once per outage, not every period
-    }
-  }
-
   std::unique_ptr<dataplane::Dataplane> dp_;
   std::string node_;
-  std::string bpffs_;
-  Periodic refresh_;
-  std::optional<CounterMirror> reasons_, service_packets_, service_bytes_, backend_packets_,
-      backend_bytes_;
-  bool warned_ = false;
+  std::shared_ptr<DataplaneCollectable> collectable_;
+  Periodic probe_;
   prometheus::Gauge* refused_ = nullptr;
+  prometheus::Histogram* sync_seconds_ = nullptr;
+  prometheus::Counter* tables_written_ = nullptr;
   std::map<std::string, std::string> refused_keys_;  // VIP key -> service name
   std::function<void(const ObjectEvent&)> emit_;
 };

@@ -80,12 +80,6 @@ void KeepMissing(const Snapshot& old, Snapshot* now) {
   });
 }
 
-bool IsConfigFile(const fs::path& p) {
-  const auto name = p.filename().string();
-  if (name.empty() || name.front() == '.') return false;  // editor swap files, our temp files
-  return p.extension() == ".yaml" || p.extension() == ".yml";
-}
-
 // Reads a regular file without blocking on FIFOs or devices. Returns nullopt with *error set.
 std::optional<std::string> ReadRegularFile(const fs::path& p, struct stat* st, std::string* error) {
   const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
@@ -282,6 +276,12 @@ FileStore::~FileStore() {
   decoder_.reset();  // first: no decode result may reach the loop once members start going
   boost::system::error_code ec;
   inotify_.close(ec);
+}
+
+bool IsConfigFile(const std::filesystem::path& p) {
+  const auto name = p.filename().string();
+  if (name.empty() || name.front() == '.') return false;  // editor swap files, our temp files
+  return p.extension() == ".yaml" || p.extension() == ".yml";
 }
 
 void FileStore::Start(ChangeHandler on_change) {

@@ -23,6 +23,10 @@ namespace ironlb {
 class StatusWriter;
 class BackgroundDecoder;
 
+// Whether FileStore reads `p` from its directory: *.yaml and *.yml, not hidden (editors' swap
+// files, temporary files). `ironlbctl config check DIR` picks files by the same rule.
+bool IsConfigFile(const std::filesystem::path& p);
+
 class FileStore : public ObjectStore {
  public:
   // Changes are coalesced over `settle`, so an editor's write-rename-chmod is one batch.

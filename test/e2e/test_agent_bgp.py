@@ -126,8 +126,11 @@ def test_agent_announces_and_withdraws(env):
     assert sess["tor"]["prefixes_sent"] == 1 and sess["tor"]["local_address"] == "10.0.0.2", st
     table = agent.table("bgp", "show")
     assert re.search(r"tor\s+10\.0\.0\.1\s+64513\s+Established\s+\S+\s+1/1", table), table
-    assert wait_for(lambda: 'ironlb_bgp_session_up{peer="tor"} 1' in agent.metrics() and
-                    'ironlb_bgp_announced_prefixes_total{peer="tor"} 1' in agent.metrics(), 5), \
+    assert wait_for(lambda: 'metallb_bgp_session_up{peer="10.0.0.1"} 1' in agent.metrics() and
+                    'metallb_bgp_announced_prefixes_total{peer="10.0.0.1"} 1' in agent.metrics()
+                    and 'metallb_bgp_pending_prefixes_total{peer="10.0.0.1"} 1' in agent.metrics()
+                    and re.search(r'metallb_speaker_announced\{ip="198.51.100.15",node="node-a",'
+                                  r'protocol="bgp",service="[^"]+"\} 1', agent.metrics()), 5), \
         agent.metrics()
 
     # A second Service and then its removal: minimal UPDATEs, the session is never reset.

@@ -356,7 +356,7 @@ def test_bfd_node_status_reports_negotiation(lab):
     # The operator's view: the table and the metric.
     table = node.agent.table("bgp", "show")
     assert re.search(r"Established\s+\S+\s+1/1\s+Up 800ms\s", table), table
-    assert wait_for(lambda: 'ironlb_bfd_session_up{peer="tor"} 1' in node.agent.metrics(), 5), \
+    assert wait_for(lambda: f'metallb_bfd_session_up{{peer="{ROUTER_ADDR}"}} 1' in node.agent.metrics(), 5), \
         node.agent.metrics()
 
 

@@ -173,14 +173,14 @@ def test_metrics_report_pool_usage(agent, confdir):
 
     def in_use():
         for line in agent.metrics().splitlines():
-            if line.startswith('ironlb_allocator_addresses_in_use_total{pool="public"}'):
+            if line.startswith('metallb_allocator_addresses_in_use_total{pool="public"}'):
                 return float(line.split()[-1])
         return None
 
     # web, dns (shared: one address), web6, web-dual (two) = 5 addresses in use from public.
     assert wait_for(lambda: in_use() == 5, what="5 addresses in use")
     text = agent.metrics()
-    assert "ironlb_config_loaded_bool 1" in text
+    assert "metallb_k8s_client_config_loaded_bool 1" in text
 
 
 def test_speaker_reads_controller_status(tmp_path, confdir):

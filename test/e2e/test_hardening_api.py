@@ -153,7 +153,7 @@ def test_metrics_answer_despite_idle_connections(agents, tmp_path, confdir):
         times = []
         for _ in range(9):
             t0 = time.monotonic()
-            assert "ironlb_config_loaded_bool" in scrape(a.metrics_port)
+            assert "metallb_k8s_client_config_loaded_bool" in scrape(a.metrics_port)
             times.append(time.monotonic() - t0)
         print(f"9 scrapes with {len(idle)} idle connections: slowest "
               f"{1000 * max(times):.0f} ms")
@@ -186,5 +186,5 @@ spec: {type: LoadBalancer, ports: [{port: 80}]}
     # The well-formed copies in all.yaml still serve; every scrape parses.
     body = scrape(a.metrics_port)
     body.encode("utf-8")
-    assert 'ironlb_allocator_addresses_total{pool="public"} 10' in body, body
+    assert 'metallb_allocator_addresses_total{pool="public"} 10' in body, body
     assert "\ufffd" not in body

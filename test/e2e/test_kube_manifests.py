@@ -2,6 +2,7 @@
 base, every overlay renders and every object parses, the CRDs accept MetalLB's objects as they
 are, RBAC covers exactly what the informers and writers use, and the Containerfile and the
 manifests only name binaries, flags and libraries the build really has."""
+import json
 import os
 import re
 import subprocess
@@ -45,6 +46,22 @@ def test_every_object_parses(overlay):
     ds = next(o for o in objs if o["kind"] == "DaemonSet")
     args = ds["spec"]["template"]["spec"]["containers"][0]["args"]
     assert ("--no-bgp" in args) == (overlay == "overlays/l2")
+    # Kubelet probes the agent's health endpoints, on the metrics port.
+    for o in objs:
+        if o["kind"] not in ("Deployment", "DaemonSet"):
+            continue
+        c = o["spec"]["template"]["spec"]["containers"][0]
+        assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}, o
+        assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}, o
+        assert {"name": "metrics", "containerPort": 7472} in c["ports"], c["ports"]
+
+
+def test_monitoring_renders_rules_monitor_and_dashboard():
+    objs = docs(render(os.path.join(KUBE, "deploy", "monitoring")))
+    assert {o["kind"] for o in objs} == {"PrometheusRule", "ServiceMonitor", "ConfigMap"}
+    cm = next(o for o in objs if o["kind"] == "ConfigMap")
+    assert cm["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert json.loads(cm["data"]["grafana-dashboard.json"])["uid"] == "ironlb-overview"
 
 
 def crds():

@@ -10,10 +10,7 @@ namespace ironlbctl {
 namespace {
 
 int MaglevShow(const Context& ctx, const std::vector<std::string>& args) {
-  if (args.size() != 1) {
-    std::cerr << "usage: ironlbctl maglev show VIP:PORT/PROTO\n";
-    return 2;
-  }
+  if (args.size() != 1) throw UsageError("maglev show takes one VIP:PORT/PROTO");
   ironlb::dataplane::PinnedMaps maps(ctx.bpffs);
   const auto doc = ironlb::dataplane::DumpMaglev(maps, args[0]);
   Emit(ctx, doc, [&] {

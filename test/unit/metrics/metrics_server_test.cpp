@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <prometheus/gauge.h>
 
+#include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
@@ -59,6 +60,46 @@ TEST(MetricsServer, RefusesWhatItCannotBind) {
   EXPECT_THROW(MetricsServer("no-port", Registry()), std::runtime_error);
   EXPECT_THROW(MetricsServer("example.com:7472", Registry()), std::runtime_error);
   EXPECT_THROW(MetricsServer("127.0.0.1:99999", Registry()), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace ironlb
+
+namespace ironlb {
+namespace {
+
+TEST(MetricsServer, HealthProbesAnswer200Or503WithTheirDetail) {
+  std::atomic<bool> ready = false;
+  MetricsSources sources;
+  sources.healthz = [] { return ProbeResult{true, "ok"}; };
+  sources.readyz = [&ready] { return ProbeResult{ready, ready ? "ok" : "not ready: no config"}; };
+  MetricsServer server("127.0.0.1:0", Registry(), sources);
+  EXPECT_NE(Get("127.0.0.1", server.port(), "/healthz").find("200 OK"), std::string::npos);
+  const std::string res = Get("127.0.0.1", server.port(), "/readyz");
+  EXPECT_NE(res.find("503"), std::string::npos) << res;
+  EXPECT_NE(res.find("no config"), std::string::npos) << res;
+  ready = true;
+  EXPECT_NE(Get("127.0.0.1", server.port(), "/readyz").find("200 OK"), std::string::npos);
+}
+
+TEST(MetricsServer, ScrapeTimeFamiliesAreReadOnEveryScrape) {
+  int scrapes = 0;
+  MetricsSources sources;
+  sources.collect = [&scrapes] {
+    prometheus::MetricFamily f;
+    f.name = "scrapes_total";
+    f.help = "h";
+    f.type = prometheus::MetricType::Counter;
+    prometheus::ClientMetric m;
+    m.counter.value = ++scrapes;
+    f.metric.push_back(m);
+    return std::vector<prometheus::MetricFamily>{f};
+  };
+  MetricsServer server("127.0.0.1:0", Registry(), sources);
+  EXPECT_NE(Get("127.0.0.1", server.port(), "/metrics").find("scrapes_total 1"), std::string::npos);
+  const std::string res = Get("127.0.0.1", server.port(), "/metrics");
+  EXPECT_NE(res.find("scrapes_total 2"), std::string::npos) << res;
+  EXPECT_NE(res.find("up_gauge 7"), std::string::npos) << res;
 }
 
 }  // namespace

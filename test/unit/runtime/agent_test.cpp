@@ -21,7 +21,9 @@ class RecordingComponent : public SpeakerComponent {
     passes.push_back(std::move(seen));
   }
   nlohmann::json Status() const override { return {}; }
+  std::string NotReady() const override { return not_ready; }
   std::vector<std::map<std::string, std::vector<IPAddr>>> passes;
+  std::string not_ready;
 };
 
 IPAddressPool Pool(const std::string& first, const std::string& last) {
@@ -66,7 +68,8 @@ struct Harness {
   FakeLeadership* lease = nullptr;
   std::unique_ptr<Agent> agent;
 
-  explicit Harness(Snapshot snap, bool controller = true, bool with_lease = false) {
+  explicit Harness(Snapshot snap, bool controller = true, bool synced = true,
+                   bool with_lease = false) {
     AgentOptions o;
     o.node = "node-a";
     o.metrics_addr = "";
@@ -74,6 +77,7 @@ struct Harness {
     o.want_controller = controller;
     auto s = std::make_unique<FakeStore>();
     s->snap = std::move(snap);
+    s->is_synced = synced;
     store = s.get();
     agent = std::make_unique<Agent>(io, o, std::move(s));
     auto r = std::make_unique<RecordingComponent>();
@@ -153,7 +157,7 @@ TEST(Agent, OnlyTheLeaseHolderAllocates) {
   snap.services = {LB("web"), LB("api")};
   // Another replica's decision, as the store shows it.
   snap.services[0].ingress = {{IPAddr::Parse("192.0.2.11"), "", "VIP"}};
-  Harness h(snap, /*controller=*/true, /*with_lease=*/true);
+  Harness h(snap, /*controller=*/true, /*synced=*/true, /*with_lease=*/true);
   EXPECT_TRUE(h.store->writes.empty()) << "a standby writes no status";
   EXPECT_TRUE(h.store->events.empty());
   EXPECT_EQ(h.rec->passes.back().at("demo/web"), std::vector<IPAddr>{*IPAddr::Parse("192.0.2.11")});
@@ -174,7 +178,7 @@ TEST(Agent, OnlyTheLeaseHolderAllocates) {
 
 TEST(Agent, ShutdownReleasesTheLeaseBeforeTheLoopStops) {
   Snapshot snap;
-  Harness h(snap, /*controller=*/true, /*with_lease=*/true);
+  Harness h(snap, /*controller=*/true, /*synced=*/true, /*with_lease=*/true);
   h.lease->Set(true);
   auto busy = boost::asio::make_work_guard(h.io);  // out of work must not read as "stopped"
   h.agent->Stop();
@@ -183,6 +187,31 @@ TEST(Agent, ShutdownReleasesTheLeaseBeforeTheLoopStops) {
   EXPECT_FALSE(h.io.stopped()) << "the loop must keep running until the release is done";
   h.lease->stop_done();
   EXPECT_TRUE(h.io.stopped());
+}
+
+TEST(Agent, ReadyOnceObjectsSyncedAndEveryComponentCanServe) {
+  Snapshot snap;
+  snap.pools = {Pool("192.0.2.10", "192.0.2.11")};
+  Harness h(snap, /*controller=*/true, /*synced=*/false);
+  EXPECT_TRUE(h.agent->health().Live().ok) << "the loop beat at start";
+  auto r = h.agent->health().Ready();
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.detail.find("not yet synced"), std::string::npos) << r.detail;
+  EXPECT_TRUE(h.rec->passes.empty());
+
+  h.rec->not_ready = "XDP not attached on eth9";
+  h.store->is_synced = true;
+  h.store->Changed();
+  r = h.agent->health().Ready();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.detail.find("synced"), std::string::npos) << r.detail;
+  EXPECT_NE(r.detail.find("recorder: XDP not attached on eth9"), std::string::npos) << r.detail;
+
+  h.rec->not_ready.clear();
+  h.store->Changed();
+  EXPECT_TRUE(h.agent->health().Ready().ok) << h.agent->health().Ready().detail;
+  h.agent->Stop();
+  EXPECT_FALSE(h.agent->health().Ready().ok) << "not ready while shutting down";
 }
 
 }  // namespace

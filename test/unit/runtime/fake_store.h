@@ -15,7 +15,7 @@ class FakeStore : public ObjectStore {
  public:
   void Start(ChangeHandler on_change) override { on_change_ = std::move(on_change); }
   const Snapshot& snapshot() const override { return snap; }
-  bool synced() const override { return true; }
+  bool synced() const override { return is_synced; }
   std::string description() const override { return "fake"; }
   std::vector<ServiceStatus> statuses() const override {
     std::vector<ServiceStatus> out;
@@ -38,6 +38,7 @@ class FakeStore : public ObjectStore {
   }
 
   Snapshot snap;
+  bool is_synced = true;  // false: as a KubeStore before its informers' first list
   std::map<std::string, ServiceStatus> recorded;
   std::vector<ServiceStatus> writes;
   std::vector<std::string> removals;
