@@ -16,9 +16,12 @@
 #include <stdexcept>
 
 #include "dataplane/libbpf_log.h"
+#include "runtime/log.h"
 
 namespace ironlb::dataplane {
 namespace {
+
+constexpr const char* kLog = "dataplane";
 
 // Our tc filter's identity on the clsact egress hook.
 constexpr uint32_t kTcHandle = 0x1b;
