@@ -97,6 +97,14 @@ void Speaker::Start() {
       SendHeartbeats(SelfAvailable());
       Reevaluate(std::string("uplink ") + name + (up ? " carrier up" : " lost carrier"));
     });
+  if (opts_.watch_conflicts) {
+    try {
+      arp_watch_ = std::make_unique<ArpWatch>(
+          io_, [this](uint32_t idx, const ArpClaim& c) { OnClaim(idx, c); });
+    } catch (const std::exception& e) {
+      log::Warn(kLog, std::string("no conflict detection: ") + e.what());
+    }
+  }
   if (opts_.key.empty())
     log::Warn(kLog,
               "no --l2-key-file: no heartbeats, so no failover; every eligible node is presumed "
@@ -144,6 +152,7 @@ void Speaker::Stop() {
       log::Warn(kLog, std::string("cannot silence VIPs on the way out: ") + e.what());
     }
     links_.reset();
+    arp_watch_.reset();
     done.set_value();
     io_.stop();
   });
@@ -318,6 +327,9 @@ void Speaker::Reevaluate(const std::string& cause) {
     next[o.vip] = r;
   }
   records_ = std::move(next);
+  mine_.clear();
+  for (const Ownership& o : owners)
+    if (o.owner && *o.owner == opts_.node) mine_.insert(o.vip);
   owners_ = std::move(owners);
   healthy_ = std::move(healthy);
   lock.unlock();
@@ -359,6 +371,30 @@ void Speaker::Announce(const IPAddr& vip, const std::vector<std::string>& interf
   });
 }
 
+void Speaker::OnClaim(uint32_t ifindex, const ArpClaim& claim) {
+  if (stopping_ || !macs_.count(ifindex) || !mine_.count(claim.sender_ip)) return;
+  for (const auto& [idx, mac] : macs_)
+    if (mac == claim.sender_mac) return;  // one of ours (another uplink on the same segment)
+  {
+    std::lock_guard lock(mu_);
+    ++counters_.conflicts[claim.sender_ip.str()];
+  }
+  if (conflicts_logged_.insert({claim.sender_ip, claim.sender_mac}).second) {
+    char mac[18];
+    const auto& m = claim.sender_mac;
+    std::snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+                  m[5]);
+    log::Warn(kLog, "conflict: " + std::string(mac) + " claims " + claim.sender_ip.str() +
+                        ", which this node owns (logged once per MAC; see "
+                        "ironlb_l2_conflicts_total)");
+  }
+}
+
+std::map<std::string, uint64_t> Speaker::Conflicts() const {
+  std::lock_guard lock(mu_);
+  return counters_.conflicts;
+}
+
 std::map<std::string, uint64_t> Speaker::Rejected() const {
   std::lock_guard lock(mu_);
   return counters_.rejected;
@@ -391,6 +427,8 @@ nlohmann::json Speaker::Status() const {
         {"moves", r.moves},
         {"cause", r.cause}};
     if (r.moves) v["previous"] = r.previous;
+    if (auto c = counters_.conflicts.find(o.vip.str()); c != counters_.conflicts.end())
+      v["conflicts"] = c->second;
     vips.push_back(std::move(v));
   }
   nlohmann::json peers = nlohmann::json::array();

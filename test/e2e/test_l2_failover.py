@@ -315,3 +315,16 @@ def test_ipv6_owner_killed_unsolicited_na_moves_the_client(lab):
     new = agreed_owner(lab, rest, VIP6)
     wait_for(lambda: lab.client_neigh(VIP6)[0] == lab.node_mac(new), timeout=10,
              what="client neighbour entry moved by the unsolicited NA")
+
+
+def test_a_conflicting_claim_is_detected_and_counted(lab):
+    owner = agreed_owner(lab, [1, 2, 3])
+    lab.claim_from_client(VIP)
+    wait_for(lambda: 'ironlb_l2_conflicts_total{ip="198.51.100.10"}' in
+             lab.agents[owner].metrics(), timeout=5, what="conflict counted on the owner")
+    vip = next(v for v in lab.agents[owner].ctl("l2", "show")["vips"] if v["vip"] == VIP)
+    assert vip.get("conflicts", 0) >= 1, vip
+    assert "conflict: " in lab.agents[owner].logs() and "claims 198.51.100.10" in \
+        lab.agents[owner].logs()
+    others = [i for i in (1, 2, 3) if i != owner]
+    assert all("conflict: " not in lab.agents[i].logs() for i in others), "only the owner judges"
