@@ -297,6 +297,13 @@ void Speaker::Reevaluate(const std::string& cause) {
   }
   const bool first = !evaluated_;
   evaluated_ = true;
+  // A node that comes back (a healed partition, a restarted agent) may have claimed our VIPs
+  // while it could not hear us: the owners that keep their VIPs announce them again.
+  bool someone_joined = false;
+  if (!first)
+    for (const auto& n : healthy)
+      if (n != opts_.node && !healthy_.count(n)) someone_joined = true;
+  std::vector<const Ownership*> reannounce;
   std::map<IPAddr, OwnerRecord> next;
   for (const Ownership& o : owners) {
     auto it = records_.find(o.vip);
@@ -323,6 +330,8 @@ void Speaker::Reevaluate(const std::string& cause) {
       } else {
         ++announce_gen_[o.vip];  // cancels announcements still scheduled
       }
+    } else if (someone_joined && o.owner && *o.owner == opts_.node) {
+      reannounce.push_back(&o);
     }
     next[o.vip] = r;
   }
@@ -334,6 +343,7 @@ void Speaker::Reevaluate(const std::string& cause) {
   healthy_ = std::move(healthy);
   lock.unlock();
   // owners_ is only written on this thread: the pointers stay valid here.
+  for (const Ownership* o : reannounce) Announce(o->vip, o->interfaces, 0, ++announce_gen_[o->vip]);
   for (const Ownership* o : announce) {
     Announce(o->vip, o->interfaces, 0, ++announce_gen_[o->vip]);
     if (emit_)

@@ -328,3 +328,30 @@ def test_a_conflicting_claim_is_detected_and_counted(lab):
         lab.agents[owner].logs()
     others = [i for i in (1, 2, 3) if i != owner]
     assert all("conflict: " not in lab.agents[i].logs() for i in others), "only the owner judges"
+
+
+def test_a_partition_heals_to_one_owner(lab):
+    owner = agreed_owner(lab, [1, 2, 3])
+    others = [i for i in (1, 2, 3) if i != owner]
+    resolve(lab, VIP)
+
+    def partition(cmd):
+        # Heartbeats (and anything else) between the owner and the other nodes go nowhere.
+        for i in others:
+            sh("ip", "route", cmd, "blackhole", f"{lab.node_ip(i)}/32", ns=lab.nodes[owner - 1])
+            sh("ip", "route", cmd, "blackhole", f"{lab.node_ip(owner)}/32", ns=lab.nodes[i - 1])
+
+    partition("add")
+    # Each side elects among the nodes it hears: the old owner keeps the VIP, the others pick one
+    # of themselves and announce it (a partition of one segment cannot avoid two owners).
+    rival = agreed_owner(lab, others)
+    assert owners(lab, [owner]) == {owner: f"node-{owner}"}
+    wait_for(lambda: lab.client_neigh(VIP)[0] == lab.node_mac(rival), timeout=10,
+             what="the rival's gratuitous ARP reaching the client during the partition")
+    partition("del")
+    # Healed: everyone agrees on the deterministic owner again, the rival goes quiet, and the
+    # owner announces again (a node came back), which brings the client back without it asking.
+    assert agreed_owner(lab, [1, 2, 3]) == owner
+    wait_for(lambda: lab.client_neigh(VIP)[0] == lab.node_mac(owner), timeout=10,
+             what="client entry back on the owner by its new announcement")
+    assert set(lab.arp_probe(VIP, n=2)) == {lab.node_mac(owner)}
