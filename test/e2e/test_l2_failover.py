@@ -355,3 +355,25 @@ def test_a_partition_heals_to_one_owner(lab):
     wait_for(lambda: lab.client_neigh(VIP)[0] == lab.node_mac(owner), timeout=10,
              what="client entry back on the owner by its new announcement")
     assert set(lab.arp_probe(VIP, n=2)) == {lab.node_mac(owner)}
+
+
+def test_sigterm_hands_over_and_a_restarted_agent_rejoins(lab):
+    owner = agreed_owner(lab, [1, 2, 3])
+    resolve(lab, VIP)
+    # SIGTERM: the agent tells its peers it is leaving and goes quiet for the VIP at once.
+    lab.agents[owner].stop()
+    others = [i for i in (1, 2, 3) if i != owner]
+    new = agreed_owner(lab, others)
+    wait_for(lambda: lab.client_neigh(VIP)[0] == lab.node_mac(new), timeout=10,
+             what="client moved to the new owner")
+    assert set(lab.arp_probe(VIP, n=2)) == {lab.node_mac(new)}
+    # The same node comes back with a new boot id: its heartbeats are accepted (not taken for
+    # replays of its previous life), it is healthy again everywhere and takes its VIP back.
+    lab.agents[owner].start()
+    assert agreed_owner(lab, [1, 2, 3]) == owner
+    for i in others:
+        peers = {p["name"]: p["healthy"] for p in lab.agents[i].ctl("l2", "show")["peers"]}
+        assert peers[f"node-{owner}"], peers
+    wait_for(lambda: lab.client_neigh(VIP)[0] == lab.node_mac(owner), timeout=10,
+             what="client back on the restarted owner")
+    assert set(lab.arp_probe(VIP, n=2)) == {lab.node_mac(owner)}
