@@ -97,6 +97,14 @@ void Speaker::Start() {
       SendHeartbeats(SelfAvailable());
       Reevaluate(std::string("uplink ") + name + (up ? " carrier up" : " lost carrier"));
     });
+  if (opts_.watch_conflicts) {
+    try {
+      arp_watch_ = std::make_unique<ArpWatch>(
+          io_, [this](uint32_t idx, const ArpClaim& c) { OnClaim(idx, c); });
+    } catch (const std::exception& e) {
+      log::Warn(kLog, std::string("no conflict detection: ") + e.what());
+    }
+  }
   if (opts_.key.empty())
     log::Warn(kLog,
               "no --l2-key-file: no heartbeats, so no failover; every eligible node is presumed "
@@ -144,6 +152,7 @@ void Speaker::Stop() {
       log::Warn(kLog, std::string("cannot silence VIPs on the way out: ") + e.what());
     }
     links_.reset();
+    arp_watch_.reset();
     done.set_value();
     io_.stop();
   });
@@ -288,6 +297,13 @@ void Speaker::Reevaluate(const std::string& cause) {
   }
   const bool first = !evaluated_;
   evaluated_ = true;
+  // A node that comes back (a healed partition, a restarted agent) may have claimed our VIPs
+  // while it could not hear us: the owners that keep their VIPs announce them again.
+  bool someone_joined = false;
+  if (!first)
+    for (const auto& n : healthy)
+      if (n != opts_.node && !healthy_.count(n)) someone_joined = true;
+  std::vector<const Ownership*> reannounce;
   std::map<IPAddr, OwnerRecord> next;
   for (const Ownership& o : owners) {
     auto it = records_.find(o.vip);
@@ -314,14 +330,20 @@ void Speaker::Reevaluate(const std::string& cause) {
       } else {
         ++announce_gen_[o.vip];  // cancels announcements still scheduled
       }
+    } else if (someone_joined && o.owner && *o.owner == opts_.node) {
+      reannounce.push_back(&o);
     }
     next[o.vip] = r;
   }
   records_ = std::move(next);
+  mine_.clear();
+  for (const Ownership& o : owners)
+    if (o.owner && *o.owner == opts_.node) mine_.insert(o.vip);
   owners_ = std::move(owners);
   healthy_ = std::move(healthy);
   lock.unlock();
   // owners_ is only written on this thread: the pointers stay valid here.
+  for (const Ownership* o : reannounce) Announce(o->vip, o->interfaces, 0, ++announce_gen_[o->vip]);
   for (const Ownership* o : announce) {
     Announce(o->vip, o->interfaces, 0, ++announce_gen_[o->vip]);
     if (emit_)
@@ -359,6 +381,30 @@ void Speaker::Announce(const IPAddr& vip, const std::vector<std::string>& interf
   });
 }
 
+void Speaker::OnClaim(uint32_t ifindex, const ArpClaim& claim) {
+  if (stopping_ || !macs_.count(ifindex) || !mine_.count(claim.sender_ip)) return;
+  for (const auto& [idx, mac] : macs_)
+    if (mac == claim.sender_mac) return;  // one of ours (another uplink on the same segment)
+  {
+    std::lock_guard lock(mu_);
+    ++counters_.conflicts[claim.sender_ip.str()];
+  }
+  if (conflicts_logged_.insert({claim.sender_ip, claim.sender_mac}).second) {
+    char mac[18];
+    const auto& m = claim.sender_mac;
+    std::snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+                  m[5]);
+    log::Warn(kLog, "conflict: " + std::string(mac) + " claims " + claim.sender_ip.str() +
+                        ", which this node owns (logged once per MAC; see "
+                        "ironlb_l2_conflicts_total)");
+  }
+}
+
+std::map<std::string, uint64_t> Speaker::Conflicts() const {
+  std::lock_guard lock(mu_);
+  return counters_.conflicts;
+}
+
 std::map<std::string, uint64_t> Speaker::Rejected() const {
   std::lock_guard lock(mu_);
   return counters_.rejected;
@@ -391,6 +437,8 @@ nlohmann::json Speaker::Status() const {
         {"moves", r.moves},
         {"cause", r.cause}};
     if (r.moves) v["previous"] = r.previous;
+    if (auto c = counters_.conflicts.find(o.vip.str()); c != counters_.conflicts.end())
+      v["conflicts"] = c->second;
     vips.push_back(std::move(v));
   }
   nlohmann::json peers = nlohmann::json::array();

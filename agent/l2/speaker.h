@@ -25,6 +25,7 @@
 
 #include "dataplane/map_ops.h"
 #include "l2/announce.h"
+#include "l2/conflict.h"
 #include "l2/election.h"
 #include "l2/l2_map.h"
 #include "l2/link_watch.h"
@@ -39,9 +40,10 @@ struct SpeakerOptions {
   std::vector<std::string> interfaces;  // the uplinks xdp_lb runs on
   uint16_t port = 7473;                 // UDP port of the heartbeats
   std::chrono::milliseconds interval{100};
-  uint32_t threshold = 3;    // missed intervals before a peer is dead (>= 2)
-  std::vector<uint8_t> key;  // HMAC key; empty: no heartbeats (every node presumed alive)
-  bool watch_links = true;   // libnl carrier events (off in tests without a netns)
+  uint32_t threshold = 3;       // missed intervals before a peer is dead (>= 2)
+  std::vector<uint8_t> key;     // HMAC key; empty: no heartbeats (every node presumed alive)
+  bool watch_links = true;      // libnl carrier events (off in tests without a netns)
+  bool watch_conflicts = true;  // read ARP on the uplinks for other MACs claiming our VIPs
 };
 
 // A VIP's owner as this node sees it, with its history for `ironlbctl l2 show`.
@@ -72,10 +74,13 @@ class Speaker {
     std::atomic<uint64_t> heartbeats_sent{0}, heartbeats_accepted{0}, owner_changes{0};
     std::map<std::string, uint64_t> rejected;    // by reason (under mu_)
     std::map<std::string, uint64_t> gratuitous;  // by VIP (under mu_)
+    std::map<std::string, uint64_t> conflicts;   // by VIP (under mu_)
   };
   // Copies of the labelled counters and the plain ones, for metrics.
   std::map<std::string, uint64_t> Rejected() const;
   std::map<std::string, uint64_t> Gratuitous() const;
+  // ARP frames in which another MAC claimed a VIP this node owns, by VIP.
+  std::map<std::string, uint64_t> Conflicts() const;
   uint64_t owner_changes() const { return counters_.owner_changes; }
 
  private:
@@ -89,6 +94,7 @@ class Speaker {
   void Announce(const IPAddr& vip, const std::vector<std::string>& interfaces, size_t round,
                 uint64_t generation);
   bool SelfAvailable() const;
+  void OnClaim(uint32_t ifindex, const ArpClaim& claim);
 
   SpeakerOptions opts_;
   std::unique_ptr<dataplane::MapOps> ops_;
@@ -103,6 +109,9 @@ class Speaker {
   std::map<uint32_t, Mac> macs_;
   std::map<uint32_t, bool> carrier_;
   std::unique_ptr<LinkWatch> links_;
+  std::unique_ptr<ArpWatch> arp_watch_;
+  std::set<IPAddr> mine_;                              // VIPs this node owns now
+  std::set<std::pair<IPAddr, Mac>> conflicts_logged_;  // each (VIP, MAC) logged once
   std::unique_ptr<FrameSender> sender_;
   L2MapWriter writer_;
   Membership members_;

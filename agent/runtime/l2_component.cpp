@@ -67,6 +67,11 @@ class L2Component : public SpeakerComponent {
                             .Help("Gratuitous ARP / unsolicited NA frames sent for the IP")
                             .Register(reg),
                         "ip");
+    conflicts_.emplace(prometheus::BuildCounter()
+                           .Name("ironlb_l2_conflicts_total")
+                           .Help("ARP frames in which another MAC claimed an IP this node owns")
+                           .Register(reg),
+                       "ip");
     requests_.emplace(prometheus::BuildCounter()
                           .Name("metallb_layer2_requests_received")
                           .Help("ARP requests / Neighbor Solicitations this node received for an "
@@ -103,6 +108,7 @@ class L2Component : public SpeakerComponent {
     }
     gratuitous_->Update(speaker_->Gratuitous());
     rejected_->Update(speaker_->Rejected());
+    conflicts_->Update(speaker_->Conflicts());
     try {
       std::set<IPAddr> keep;
       const nlohmann::json status = speaker_->Status();
@@ -130,7 +136,7 @@ class L2Component : public SpeakerComponent {
   std::function<void(const ObjectEvent&)> emit_;
   prometheus::Counter* owner_changes_ = nullptr;
   uint64_t owner_changes_seen_ = 0;
-  std::optional<CounterMirror> gratuitous_, rejected_, requests_, responses_;
+  std::optional<CounterMirror> gratuitous_, rejected_, requests_, responses_, conflicts_;
 };
 
 }  // namespace

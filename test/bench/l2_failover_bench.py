@@ -12,7 +12,9 @@ reachable (from 0.1 s before the event to 3 s after), how long after the event t
 neighbour entry for the VIP moved to the new owner's MAC (by its gratuitous ARP; the client sends
 nothing but the stream meanwhile), and the detection time the flags promise (300 ms).
 Not a pass/fail test:
-  sudo /usr/bin/python3 test/bench/l2_failover_bench.py --bin build/bin [--runs 3]
+  sudo /usr/bin/python3 test/bench/l2_failover_bench.py --bin build/bin [--runs 3] [--no-flood]
+(--no-flood: the bridge drops unknown unicast like a switch that does not flood, so frames
+for a cut-off node's MAC are lost instead of reaching every node.)
 Every address used lives inside the namespaces created here; all is removed on exit."""
 import argparse
 import json
@@ -108,7 +110,7 @@ def config():
         """) + eps + nodes
 
 
-def run_once(binpath, scenario, tmp):
+def run_once(binpath, scenario, tmp, no_flood=False):
     from lib.agent import Agent, wait_for
     from lib.l2_lab import L2Lab
     from lib.netns_dp import sh
@@ -130,6 +132,11 @@ def run_once(binpath, scenario, tmp):
     agents = {}
     try:
         lab.build()
+        if no_flood:
+            # Like a switch that drops unknown unicast instead of flooding it: frames for a MAC
+            # whose port went down are lost rather than delivered to every node.
+            for k in range(1, 4):
+                sh("bridge", "link", "set", "dev", f"bp{k}", "flood", "off", ns=lab.bridge_ns)
         lab.start_servers(BACKEND_PORT)
         for i, ns in enumerate(lab.nodes, start=1):
             a = Agent(tmp, conf, node=f"node-{i}", role="speaker", netns=ns,
@@ -169,7 +176,7 @@ def run_once(binpath, scenario, tmp):
         gap = max((b - a for a, b in zip(times, times[1:])), default=None)
         if scenario == "hang":
             agents[own].proc.send_signal(signal.SIGCONT)
-        return {"scenario": scenario, "owner": own, "max_gap_ms": gap and round(gap * 1000, 1),
+        return {"scenario": scenario + ("/no-flood" if no_flood else ""), "owner": own, "max_gap_ms": gap and round(gap * 1000, 1),
                 "neighbour_moved_ms": moved and round(moved * 1000, 1),
                 "requests": out["sent"], "replies": len(out["replies"])}
     finally:
@@ -186,6 +193,8 @@ def main():
     ap.add_argument("--bin", default="build/bin")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--scenarios", default="kill,hang,link")
+    ap.add_argument("--no-flood", action="store_true",
+                    help="bridge ports do not flood unknown unicast (see docs/benchmarks.md)")
     args = ap.parse_args()
     binpath = os.path.abspath(args.bin)
     os.environ["IRONLB_BIN"] = binpath  # before lib.agent is imported: it reads it once
@@ -193,7 +202,7 @@ def main():
     for scenario in args.scenarios.split(","):
         for _ in range(args.runs):
             with tempfile.TemporaryDirectory() as tmp:
-                r = run_once(binpath, scenario, tmp)
+                r = run_once(binpath, scenario, tmp, args.no_flood)
             print(json.dumps(r), flush=True)
             results.append(r)
     print("detection time the defaults promise: 300 ms (100 ms x 3); fence: 200 ms")

@@ -315,3 +315,65 @@ def test_ipv6_owner_killed_unsolicited_na_moves_the_client(lab):
     new = agreed_owner(lab, rest, VIP6)
     wait_for(lambda: lab.client_neigh(VIP6)[0] == lab.node_mac(new), timeout=10,
              what="client neighbour entry moved by the unsolicited NA")
+
+
+def test_a_conflicting_claim_is_detected_and_counted(lab):
+    owner = agreed_owner(lab, [1, 2, 3])
+    lab.claim_from_client(VIP)
+    wait_for(lambda: 'ironlb_l2_conflicts_total{ip="198.51.100.10"}' in
+             lab.agents[owner].metrics(), timeout=5, what="conflict counted on the owner")
+    vip = next(v for v in lab.agents[owner].ctl("l2", "show")["vips"] if v["vip"] == VIP)
+    assert vip.get("conflicts", 0) >= 1, vip
+    assert "conflict: " in lab.agents[owner].logs() and "claims 198.51.100.10" in \
+        lab.agents[owner].logs()
+    others = [i for i in (1, 2, 3) if i != owner]
+    assert all("conflict: " not in lab.agents[i].logs() for i in others), "only the owner judges"
+
+
+def test_a_partition_heals_to_one_owner(lab):
+    owner = agreed_owner(lab, [1, 2, 3])
+    others = [i for i in (1, 2, 3) if i != owner]
+    resolve(lab, VIP)
+
+    def partition(cmd):
+        # Heartbeats (and anything else) between the owner and the other nodes go nowhere.
+        for i in others:
+            sh("ip", "route", cmd, "blackhole", f"{lab.node_ip(i)}/32", ns=lab.nodes[owner - 1])
+            sh("ip", "route", cmd, "blackhole", f"{lab.node_ip(owner)}/32", ns=lab.nodes[i - 1])
+
+    partition("add")
+    # Each side elects among the nodes it hears: the old owner keeps the VIP, the others pick one
+    # of themselves and announce it (a partition of one segment cannot avoid two owners).
+    rival = agreed_owner(lab, others)
+    assert owners(lab, [owner]) == {owner: f"node-{owner}"}
+    wait_for(lambda: lab.client_neigh(VIP)[0] == lab.node_mac(rival), timeout=10,
+             what="the rival's gratuitous ARP reaching the client during the partition")
+    partition("del")
+    # Healed: everyone agrees on the deterministic owner again, the rival goes quiet, and the
+    # owner announces again (a node came back), which brings the client back without it asking.
+    assert agreed_owner(lab, [1, 2, 3]) == owner
+    wait_for(lambda: lab.client_neigh(VIP)[0] == lab.node_mac(owner), timeout=10,
+             what="client entry back on the owner by its new announcement")
+    assert set(lab.arp_probe(VIP, n=2)) == {lab.node_mac(owner)}
+
+
+def test_sigterm_hands_over_and_a_restarted_agent_rejoins(lab):
+    owner = agreed_owner(lab, [1, 2, 3])
+    resolve(lab, VIP)
+    # SIGTERM: the agent tells its peers it is leaving and goes quiet for the VIP at once.
+    lab.agents[owner].stop()
+    others = [i for i in (1, 2, 3) if i != owner]
+    new = agreed_owner(lab, others)
+    wait_for(lambda: lab.client_neigh(VIP)[0] == lab.node_mac(new), timeout=10,
+             what="client moved to the new owner")
+    assert set(lab.arp_probe(VIP, n=2)) == {lab.node_mac(new)}
+    # The same node comes back with a new boot id: its heartbeats are accepted (not taken for
+    # replays of its previous life), it is healthy again everywhere and takes its VIP back.
+    lab.agents[owner].start()
+    assert agreed_owner(lab, [1, 2, 3]) == owner
+    for i in others:
+        peers = {p["name"]: p["healthy"] for p in lab.agents[i].ctl("l2", "show")["peers"]}
+        assert peers[f"node-{owner}"], peers
+    wait_for(lambda: lab.client_neigh(VIP)[0] == lab.node_mac(owner), timeout=10,
+             what="client back on the restarted owner")
+    assert set(lab.arp_probe(VIP, n=2)) == {lab.node_mac(owner)}

@@ -1,6 +1,6 @@
 // `ironlbctl l2 show`: each L2-announced VIP with its owner, the interfaces this node answers on,
-// since when, and the last move and its cause; then the peers this node hears. From the agent's
-// local API (the speaker's own view: every node computes the same owners).
+// since when, the last move and its cause, ARP conflicts seen; then the peers this node hears. From
+// the agent's local API (the speaker's own view: every node computes the same owners).
 #include <iostream>
 
 #include "command.h"
@@ -24,7 +24,7 @@ int L2Show(const Context& ctx, const std::vector<std::string>& args) {
   }
   Emit(ctx, doc, [&] {
     std::vector<std::vector<std::string>> rows{
-        {"VIP", "OWNER", "INTERFACES", "SINCE", "LAST MOVE", "CAUSE", "SERVICES"}};
+        {"VIP", "OWNER", "INTERFACES", "SINCE", "LAST MOVE", "CAUSE", "CONFLICTS", "SERVICES"}};
     for (const auto& v : doc["vips"]) {
       std::string owner = v.value("owner", "");
       if (owner.empty()) owner = "(none)";
@@ -36,7 +36,8 @@ int L2Show(const Context& ctx, const std::vector<std::string>& args) {
                (v.value("owner", "").empty() ? "(none)" : v.value("owner", ""));
       }
       rows.push_back({v.value("vip", ""), owner, Join(v["interfaces"], "all"), v.value("since", ""),
-                      move, v.value("cause", ""), Join(v["services"], "-")});
+                      move, v.value("cause", ""), std::to_string(v.value("conflicts", uint64_t{0})),
+                      Join(v["services"], "-")});
     }
     PrintTable(rows);
     const auto& hb = doc["heartbeats"];

@@ -42,6 +42,18 @@ print(json.dumps(seen))
 '''
 
 
+# Sends a gratuitous ARP from the client claiming `vip` with the client's own MAC.
+GARP = r'''
+import socket, struct, sys
+vip = socket.inet_aton(sys.argv[1])
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
+s.bind(("c0", 0))
+mac = s.getsockname()[4]
+s.send(b"\xff" * 6 + mac + b"\x08\x06" + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 2) + mac + vip +
+       mac + vip)
+'''
+
+
 class L2Lab:
     def __init__(self, nodes=3):
         tag = f"{os.getpid() % 100000}"
@@ -125,6 +137,10 @@ class L2Lab:
         """Sender MACs of every ARP reply for `vip` to `n` requests from the client."""
         return json.loads(sh("/usr/bin/python3", "-c", ARP_PROBE, vip, self.client_ip, str(n),
                              ns=self.client, timeout=30))
+
+    def claim_from_client(self, vip):
+        """A gratuitous ARP reply from the client claiming `vip` (a conflicting host)."""
+        sh("/usr/bin/python3", "-c", GARP, vip, ns=self.client, timeout=30)
 
     def client_popen(self, code, *args):
         p = subprocess.Popen(["ip", "netns", "exec", self.client, "/usr/bin/python3", "-c", code,

@@ -1,7 +1,9 @@
-// Gratuitous ARP and unsolicited NA frames, byte for byte.
+// Gratuitous ARP and unsolicited NA frames, byte for byte; and reading who claims an address.
 #include "l2/announce.h"
 
 #include <gtest/gtest.h>
+
+#include "l2/conflict.h"
 
 namespace ironlb::l2 {
 namespace {
@@ -53,6 +55,19 @@ TEST(Announce, UnsolicitedNaWithOverrideAndValidChecksum) {
 TEST(Announce, BothArpFormsForIpv4OneNaForIpv6) {
   EXPECT_EQ(AnnouncementFrames(kMac, *IPAddr::Parse("198.51.100.10")).size(), 2u);
   EXPECT_EQ(AnnouncementFrames(kMac, *IPAddr::Parse("2001:db8::10")).size(), 1u);
+}
+
+TEST(Conflict, ArpFramesSayWhoClaimsAnAddress) {
+  const auto vip = *IPAddr::Parse("198.51.100.10");
+  const auto garp = GratuitousArp(kMac, vip, true);
+  EXPECT_EQ(ParseArpClaim(garp), (ArpClaim{kMac, vip}));
+  EXPECT_EQ(ParseArpClaim(GratuitousArp(kMac, vip, false)), (ArpClaim{kMac, vip}));
+  auto probe = garp;
+  std::fill(probe.begin() + 28, probe.begin() + 32, 0);  // sender 0.0.0.0: an RFC 5227 probe
+  EXPECT_EQ(ParseArpClaim(probe), std::nullopt);
+  auto ipv6 = UnsolicitedNa(kMac, *IPAddr::Parse("2001:db8::10"));
+  EXPECT_EQ(ParseArpClaim(ipv6), std::nullopt) << "not ARP";
+  EXPECT_EQ(ParseArpClaim(std::span(garp.data(), 30)), std::nullopt) << "truncated";
 }
 
 }  // namespace

@@ -24,6 +24,30 @@ TEST(AgentOptions, DefaultsMatchTheDocumentedContract) {
   EXPECT_FALSE(o->ns_explicit);
 }
 
+TEST(AgentOptions, L2Flags) {
+  std::string err;
+  auto o = Parse({"--node", "n", "--config", "d"}, &err);
+  ASSERT_TRUE(o) << err;
+  EXPECT_EQ(o->l2_interval_ms, 100u) << "with 3 missed: a dead node found in 300 ms";
+  EXPECT_EQ(o->l2_threshold, 3u);
+  EXPECT_EQ(o->l2_port, 7473);
+  EXPECT_TRUE(o->l2_key_file.empty());
+  o = Parse({"--node", "n", "--config", "d", "--l2-key-file", "/k", "--l2-interval-ms", "50",
+             "--l2-threshold", "4", "--l2-port", "9000", "--no-l2"},
+            &err);
+  ASSERT_TRUE(o) << err;
+  EXPECT_EQ(o->l2_key_file, "/k");
+  EXPECT_EQ(o->l2_interval_ms, 50u);
+  EXPECT_EQ(o->l2_threshold, 4u);
+  EXPECT_EQ(o->l2_port, 9000);
+  EXPECT_TRUE(o->no_l2);
+  // A threshold of 1 would leave no room for the fence before the peers' takeover.
+  EXPECT_FALSE(Parse({"--node", "n", "--config", "d", "--l2-threshold", "1"}, &err));
+  EXPECT_NE(err.find("--l2-threshold"), std::string::npos) << err;
+  EXPECT_FALSE(Parse({"--node", "n", "--config", "d", "--l2-interval-ms", "5"}, &err));
+  EXPECT_FALSE(Parse({"--node", "n", "--config", "d", "--l2-port", "70000"}, &err));
+}
+
 TEST(AgentOptions, RolesAndRepeatableInterfaces) {
   std::string err;
   auto o = Parse({"--node", "n", "--config", "d", "--role", "speaker", "--interface", "eth0",
