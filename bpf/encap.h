@@ -385,6 +385,24 @@ static __always_inline int decap6(struct xdp_md *ctx, struct l2 *l2, struct ipv6
   if (parse_ipv6(data, data_end, sizeof(struct ethhdr), &in, VIEW_WHOLE_FRAME) != PARSE_OK)
     return XDP_DROP;
   const __u8 proto = in->nexthdr;
+  if (proto == IPPROTO_ICMPV6) {
+    // An error about a VIP flow whose endpoint is here (icmp_vip.h sent it on).
+    struct icmp6_error *e = (void *)(in + 1);
+    struct lb_ct_key flow = {};
+    if ((void *)(e + 1) > data_end || !icmp6_is_error(e->icmp.icmp6_type) ||
+        !icmp6_error_flow(in, e, &flow))
+      return XDP_DROP;
+    struct lb_endpoint_value *ep = decap_admit(&flow, endpoint, endpoint_port, bytes);
+    if (!ep) return XDP_DROP;
+    const __u32 backend_id = ep->backend_id;
+    if (in->hop_limit <= 1) {
+      *reason = LB_R_PASS_TTL;
+      return XDP_PASS;
+    }
+    icmp6_error_dnat(in, e, endpoint, endpoint_port);
+    return forward6(ctx, &inner_l2, in, IPPROTO_ICMPV6, backend_id, bpf_ktime_get_coarse_ns(),
+                    reason);
+  }
   if (proto != IPPROTO_TCP && proto != IPPROTO_UDP) return XDP_DROP;
   if (bpf_ntohs(in->payload_len) <
       (proto == IPPROTO_TCP ? sizeof(struct tcphdr) : sizeof(struct udphdr)))

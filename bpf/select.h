@@ -20,6 +20,13 @@ static __always_inline int vip_addr4(__be32 addr) {
   return bpf_map_lookup_elem(&lb_vip_addrs, &k) != 0;
 }
 
+static __always_inline int vip_addr6(const __be32 *addr) {
+  struct lb_vip_addr_key k = {};
+  __builtin_memcpy(k.addr, addr, sizeof(k.addr));
+  k.family = LB_FAMILY_V6;
+  return bpf_map_lookup_elem(&lb_vip_addrs, &k) != 0;
+}
+
 // The backend a flow is on (conntrack) or would get (Maglev), remembering nothing: for ICMP errors
 // about the flow, which must not create state.
 static __always_inline struct lb_backend *peek_backend(const struct lb_ct_key *key,

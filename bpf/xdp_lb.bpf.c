@@ -148,7 +148,12 @@ static __always_inline int handle_ipv6(struct xdp_md *ctx, struct l2 *l2, enum l
     return XDP_DROP;
   }
   __u8 nh = ip6->nexthdr;
-  if (nh == IPPROTO_ICMPV6) return ndp_handle(ctx, l2, reason);
+  if (nh == IPPROTO_ICMPV6) {
+    int verdict = ndp_handle(ctx, l2, reason);
+    // Not a solicitation ndp.h answers or silences: maybe ping or an error for a VIP.
+    if (verdict == XDP_PASS && *reason == LB_R_PASS_ARP_NDP) return icmp6_vip(ctx, l2, reason);
+    return verdict;
+  }
   if (nh != IPPROTO_TCP && nh != IPPROTO_UDP) {
     if (ipv6_is_ext_header(nh)) *reason = LB_R_PASS_UNSUPPORTED;
     return XDP_PASS;

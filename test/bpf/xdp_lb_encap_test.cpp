@@ -396,5 +396,52 @@ TEST_F(EncapTest, IcmpErrorAboutAVipFlowReachesTheFlowsEndpoint) {
   EXPECT_EQ(RunXdp(stray).out, stray);
 }
 
+const IPAddr kRouter6 = Addr("2001:db8:ff::1");
+
+Bytes Icmp6(uint8_t type, uint32_t rest, const Bytes& body, const IPAddr& src, const IPAddr& dst) {
+  Bytes m = {type, 0, 0, 0};
+  Put32(m, rest);
+  Append(m, body);
+  SetChecksum(m, 2, Fold(Sum16(m, PseudoSum(src, dst, kProtoICMPv6, m.size()))));
+  return m;
+}
+
+Bytes PacketTooBigAbout(const IPAddr& to, const IPAddr& from, uint16_t sport) {
+  const L4 reply{kProtoTCP, sport, kClientPort, kTcpAck, Bytes(1400, 'r'), false};
+  Bytes quoted = IPv6(from, kClient6, kProtoTCP, Segment(from, kClient6, reply), 63);
+  quoted.resize(40 + 8);
+  return IPv6(kRouter6, to, kProtoICMPv6, Icmp6(2, 1400, quoted, kRouter6, to), 64);
+}
+
+TEST_F(EncapTest, Ipv6PingAndPacketTooBigForAVipFlow) {
+  SetVipAddr(kVip6);
+  const Bytes echo = {'p', 'i', 'n', 'g'};
+  RunResult ping = RunXdp(Ether(
+      kNodeMac, kClientMac, kEthIPv6,
+      IPv6(kClient6, kVip6, kProtoICMPv6, Icmp6(128, 0x12340001, echo, kClient6, kVip6), 63)));
+  EXPECT_EQ(ping.verdict, static_cast<uint32_t>(XDP_TX));
+  EXPECT_EQ(ping.out, Ether(kClientMac, kNodeMac, kEthIPv6,
+                            IPv6(kVip6, kClient6, kProtoICMPv6,
+                                 Icmp6(129, 0x12340001, echo, kVip6, kClient6), 64)));
+
+  const Bytes error = PacketTooBigAbout(kVip6, kVip6, kVipPort);
+  RunResult a = RunXdp(Ether(kNodeMac, kClientMac, kEthIPv6, error));
+  EXPECT_EQ(a.verdict, static_cast<uint32_t>(XDP_REDIRECT));
+  EXPECT_EQ(a.out, Ether(kNodeBMac, kVethMac, kEthIPv6,
+                         Gue(kNodeA6, kNodeB6, SportFor(kClient6, kVip6, kClientPort, kVipPort),
+                             kEndpoint6, kEndpointPort, error)));
+  BecomeNodeB();
+  RunResult b = RunXdp(a.out);
+  EXPECT_EQ(b.verdict, static_cast<uint32_t>(XDP_PASS));
+  EXPECT_EQ(b.out, Ether(kNodeBMac, kVethMac, kEthIPv6,
+                         PacketTooBigAbout(kEndpoint6, kEndpoint6, kEndpointPort)));
+  SetBackend(kId6, kEndpoint6, kEndpointPort);
+  RunResult local = RunXdp(Ether(kNodeMac, kClientMac, kEthIPv6, error));
+  EXPECT_EQ(local.out, Ether(kNodeMac, kClientMac, kEthIPv6,
+                             PacketTooBigAbout(kEndpoint6, kEndpoint6, kEndpointPort)));
+  EXPECT_EQ(ReasonCount(LB_R_FWD_ICMP_ERROR), 2u);
+  EXPECT_EQ(ReasonCount(LB_R_TX_ICMP_ECHO_REPLY), 1u);
+}
+
 }  // namespace
 }  // namespace ironlb::testpkt
