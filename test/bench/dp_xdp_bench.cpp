@@ -324,10 +324,11 @@ void PopulateAcrossNodes(const LbUnderTest& lb, bool endpoints_elsewhere) {
   bpf_map_update_elem(lb.map_fd(LB_MAP_ENDPOINTS), &ek, &ev, BPF_ANY);
 }
 
-void ClearConntrack(const LbUnderTest& lb) {
-  const int fd = lb.map_fd(LB_MAP_CONNTRACK);
-  std::vector<lb_ct_key> keys;
-  lb_ct_key k{}, next{};
+template <typename Key>
+void ClearMap(int fd) {
+  if (fd < 0) return;  // a baseline without that map
+  std::vector<Key> keys;
+  Key k{}, next{};
   const void* prev = nullptr;
   while (bpf_map_get_next_key(fd, prev, &next) == 0) {
     keys.push_back(next);
@@ -335,6 +336,12 @@ void ClearConntrack(const LbUnderTest& lb) {
     prev = &k;
   }
   for (const auto& key : keys) bpf_map_delete_elem(fd, &key);
+}
+
+// Conntrack and the per-flow records a new local flow also writes: "not full" for both.
+void ClearConntrack(const LbUnderTest& lb) {
+  ClearMap<lb_ct_key>(lb.map_fd(LB_MAP_CONNTRACK));
+  ClearMap<lb_flow_key>(lb.map_fd(LB_MAP_FLOWS));
 }
 
 // The same service in the minimal DNAT + redirect program.
