@@ -100,9 +100,8 @@ std::unique_ptr<Dataplane> Dataplane::Open(const DataplaneOptions& opts) {
   BpfObjects& objs = *dp->objects_.front();
   for (auto& a : dp->attachments_) AttachTc(a.ifindex, objs.tc_prog_fd(), &a);
   std::map<MapId, int> fds;
-  for (MapId m :
-       {MapId::kServices, MapId::kBackends, MapId::kMaglev, MapId::kConntrack, MapId::kEndpoints,
-        MapId::kL2, MapId::kIfaces, MapId::kNode, MapId::kFlows, MapId::kVipAddrs})
+  for (MapId m : {MapId::kServices, MapId::kBackends, MapId::kMaglev, MapId::kConntrack,
+                  MapId::kEndpoints, MapId::kL2, MapId::kIfaces, MapId::kNode, MapId::kVipAddrs})
     fds[m] = objs.map_fd(MapName(m));
   dp->ops_ = std::make_unique<BpfMapOps>(fds);
   for (const auto& a : dp->attachments_)

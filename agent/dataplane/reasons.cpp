@@ -33,8 +33,7 @@ const char* ReasonName(uint32_t reason) {
                                                    "tx_icmp_echo_reply",
                                                    "fwd_icmp_error",
                                                    "drop_fragment"};
-  static_assert(LB_R_DROP_FRAGMENT == 24 && LB_R_MAX == 25,
-                "update the names with enum lb_reason");
+  static_assert(LB_R_DROP_FRAGMENT == 24 && LB_R_MAX == 25, "update the names with enum lb_reason");
   return reason < LB_R_MAX ? kNames[reason] : "unknown";
 }
 

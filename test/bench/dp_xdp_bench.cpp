@@ -320,7 +320,11 @@ void PopulateAcrossNodes(const LbUnderTest& lb, bool endpoints_elsewhere) {
   ek.port = htons(8080);
   ek.proto = kProtoTCP;
   ek.family = LB_FAMILY_V4;
-  lb_endpoint_value ev{1};
+  lb_endpoint_value ev{};
+  ev.backend_id = 1;
+  ev.vip_count = 1;
+  FillAddr(ev.vips[0].vip, Addr("198.51.100.10"));
+  ev.vips[0].port = htons(80);
   bpf_map_update_elem(lb.map_fd(LB_MAP_ENDPOINTS), &ek, &ev, BPF_ANY);
 }
 
@@ -338,10 +342,8 @@ void ClearMap(int fd) {
   for (const auto& key : keys) bpf_map_delete_elem(fd, &key);
 }
 
-// Conntrack and the per-flow records a new local flow also writes: "not full" for both.
 void ClearConntrack(const LbUnderTest& lb) {
   ClearMap<lb_ct_key>(lb.map_fd(LB_MAP_CONNTRACK));
-  ClearMap<lb_flow_key>(lb.map_fd(LB_MAP_FLOWS));
 }
 
 // The same service in the minimal DNAT + redirect program.

@@ -109,8 +109,8 @@ class EncapTest : public LbTest {
   // Becomes node B: its own addresses, the endpoint its own.
   void BecomeNodeB() {
     SetNodeAddrs(kNodeB4, kNodeB6);
-    SetLocalEndpoint(kEndpoint4, kEndpointPort, kProtoTCP, kId4);
-    SetLocalEndpoint(kEndpoint6, kEndpointPort, kProtoTCP, kId6);
+    SetLocalEndpoint(kEndpoint4, kEndpointPort, kProtoTCP, kId4, {{kVip4, kVipPort}});
+    SetLocalEndpoint(kEndpoint6, kEndpointPort, kProtoTCP, kId6, {{kVip6, kVipPort}});
   }
 
   std::string veth_;
@@ -131,8 +131,6 @@ TEST_F(EncapTest, EndpointOnAnotherNodeGetsTheOriginalPacketInGue) {
       << "the inner packet is the client's, untouched";
   EXPECT_GE(sport, 49152);
   EXPECT_NE(sport, SportFor(kClient4, kVip4, kClientPort + 1, kVipPort)) << "per-flow entropy";
-  EXPECT_FALSE(GetFlow(kClient4, kClientPort, kEndpoint4, kEndpointPort, kProtoTCP))
-      << "the endpoint's node records the flow, not this one";
   EXPECT_EQ(ReasonCount(LB_R_FWD_ENCAP), 1u);
 
   // Arriving on the interface the tunnel leaves by: straight back out, XDP_TX.
@@ -218,11 +216,9 @@ TEST_F(EncapTest, EndpointsNodeDecapsulatesRecordsAndDeliversLocally) {
   RunResult r = RunXdp(in);
   EXPECT_EQ(r.verdict, static_cast<uint32_t>(XDP_PASS));
   EXPECT_EQ(r.out, Ether(kNodeMac, kNodeBMac, kEthIPv4, InnerIp(kClient4, kEndpoint4, dnat)));
-  auto flow = GetFlow(kClient4, kClientPort, kEndpoint4, kEndpointPort, kProtoTCP);
-  ASSERT_TRUE(flow);
-  EXPECT_EQ(flow->vip[0], htonl(0xc633640a));
-  EXPECT_EQ(flow->vip_port, htons(kVipPort));
-  EXPECT_EQ(flow->flags, LB_FLOW_F_DECAP);
+  auto ct = GetConntrack(kClient4, kClientPort, kVip4, kVipPort, kProtoTCP);
+  ASSERT_TRUE(ct) << "the endpoint's node remembers the flow";
+  EXPECT_EQ(ct->backend_id, kId4) << "naming its own slot for the endpoint";
   EXPECT_EQ(ReasonCount(LB_R_DECAP), 1u);
   EXPECT_EQ(PerCpuPackets(LB_MAP_BACKEND_STATS, kId4), 1u);
 
@@ -241,7 +237,7 @@ TEST_F(EncapTest, EndpointsNodeDecapsulatesRecordsAndDeliversLocally) {
             Gue(kNodeA6, kNodeB6, 50000, kEndpoint6, kEndpointPort, InnerIp(kClient6, kVip6, l6))));
   EXPECT_EQ(r6.verdict, static_cast<uint32_t>(XDP_PASS));
   EXPECT_EQ(r6.out, Ether(kNodeMac, kNodeBMac, kEthIPv6, InnerIp(kClient6, kEndpoint6, dnat6)));
-  EXPECT_TRUE(GetFlow(kClient6, kClientPort, kEndpoint6, kEndpointPort, kProtoTCP));
+  EXPECT_TRUE(GetConntrack(kClient6, kClientPort, kVip6, kVipPort, kProtoTCP));
 }
 
 TEST_F(EncapTest, DecapsulationRefusesWhatIsNotAVipFlowForItsEndpoints) {

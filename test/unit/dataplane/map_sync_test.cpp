@@ -145,6 +145,11 @@ TEST(MapSync, RemoteEndpointsEncapsulateAndOnlyLocalOnesAreAccepted) {
   auto ek = FromBytes<lb_endpoint_key>(ops.Keys(MapId::kEndpoints).at(0));
   EXPECT_EQ(ek.addr[0], htobe32(0x0a010005));
   EXPECT_EQ(ek.proto, 6);
+  auto ev = FromBytes<lb_endpoint_value>(
+      *ops.Lookup(MapId::kEndpoints, ops.Keys(MapId::kEndpoints).at(0)));
+  EXPECT_EQ(ev.vip_count, 1u) << "replies are found through the VIP:ports it serves";
+  EXPECT_EQ(ev.vips[0].vip[0], htobe32(0xc633640a));
+  EXPECT_EQ(ev.vips[0].port, htobe16(80));
   auto node = FromBytes<lb_node_addrs>(*ops.Lookup(MapId::kNode, ToBytes(uint32_t{0})));
   EXPECT_EQ(node.v4, htobe32(0xc0000215));
   EXPECT_EQ(node.v6[0], htobe32(0x20010db8));
