@@ -1,5 +1,5 @@
 // xdp_lb across nodes: exact GUE-encapsulated frames for endpoints on other nodes (outer headers
-// built independently here), decapsulation on the endpoint's node (DNAT, flow record, exact
+// built independently here), decapsulation on the endpoint's node (DNAT, conntrack entry, exact
 // output), what decapsulation refuses, and a round trip from one node's output into another's.
 #include <unistd.h>
 
