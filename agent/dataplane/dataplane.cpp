@@ -179,6 +179,7 @@ nlohmann::json Dataplane::Status() const {
                      {"services_written", last_.services_written},
                      {"services_removed", last_.services_removed},
                      {"tables_written", last_.tables_written}};
+  j["endpoints_over_vip_limit"] = last_.endpoints_over_vip_limit;
   j["refused"] = nlohmann::json::array();
   for (const auto& r : last_.refused)
     j["refused"].push_back({{"service", r.name}, {"vip", r.key}, {"reason", r.reason}});

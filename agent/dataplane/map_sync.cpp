@@ -336,7 +336,12 @@ SyncStats MapSync::Apply(const DesiredDataplane& desired,
       if (id == backend_ids_.end()) continue;
       lb_endpoint_value& v = endpoints[ToBytes(k)];
       v.backend_id = id->second;
-      if (v.vip_count >= LB_ENDPOINT_VIPS) continue;
+      if (v.vip_count >= LB_ENDPOINT_VIPS) {
+        const std::string name = b.id(s->proto);
+        if (st.endpoints_over_vip_limit.empty() || st.endpoints_over_vip_limit.back() != name)
+          st.endpoints_over_vip_limit.push_back(name);
+        continue;
+      }
       FillAddr(v.vips[v.vip_count].vip, s->vip);
       v.vips[v.vip_count].port = htobe16(s->port);
       ++v.vip_count;

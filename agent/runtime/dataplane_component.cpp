@@ -32,6 +32,12 @@ class DataplaneComponent : public SpeakerComponent {
   void Apply(const Model& model) override {
     const auto& st = dp_->Apply(dataplane::ComputeDesired(model, node_));
     ReportRefusals(st.refused);
+    if (st.endpoints_over_vip_limit != over_vip_limit_) {
+      for (const auto& e : st.endpoints_over_vip_limit)
+        log::Warn("dataplane", e + " serves more than " + std::to_string(LB_ENDPOINT_VIPS) +
+                                   " VIP:ports: replies to the others are not translated");
+      over_vip_limit_ = st.endpoints_over_vip_limit;
+    }
   }
 
   void BindEvents(std::function<void(const ObjectEvent&)> emit) override {
@@ -138,6 +144,7 @@ class DataplaneComponent : public SpeakerComponent {
   bool warned_ = false;
   prometheus::Gauge* refused_ = nullptr;
   std::map<std::string, std::string> refused_keys_;  // VIP key -> service name
+  std::vector<std::string> over_vip_limit_;          // as last logged
   std::function<void(const ObjectEvent&)> emit_;
 };
 

@@ -159,6 +159,23 @@ TEST(MapSync, RemoteEndpointsEncapsulateAndOnlyLocalOnesAreAccepted) {
   EXPECT_EQ(ops.writes, 0u);
 }
 
+// One endpoint behind five VIPs: the first four (VIP order) are kept for reply translation, the
+// fifth is reported.
+TEST(MapSync, EndpointBehindMoreVipsThanTranslatedIsReported) {
+  FakeMapOps ops;
+  MapSync sync(ops);
+  DesiredDataplane d;
+  for (int i = 0; i < 5; ++i)
+    d.services.push_back(Svc("198.51.100." + std::to_string(10 + i), 80, {B("10.1.0.5")}));
+  auto st = sync.Apply(d, {});
+  ASSERT_EQ(ops.size(MapId::kEndpoints), 1u);
+  auto ev = FromBytes<lb_endpoint_value>(
+      *ops.Lookup(MapId::kEndpoints, ops.Keys(MapId::kEndpoints).at(0)));
+  EXPECT_EQ(ev.vip_count, static_cast<uint32_t>(LB_ENDPOINT_VIPS));
+  EXPECT_EQ(ev.vips[0].vip[0], htobe32(0xc633640a));
+  EXPECT_EQ(st.endpoints_over_vip_limit, std::vector<std::string>{"10.1.0.5:8080/TCP"});
+}
+
 TEST(MapSync, ServiceWithoutEndpointsHasNoTableAndRemovalCleansUp) {
   FakeMapOps ops;
   MapSync sync(ops);
