@@ -31,15 +31,10 @@ static __always_inline int ct_insert_allowed(__u64 now) {
   return 1;
 }
 
-// The live entry for this flow, refreshed, or NULL. *touched says whether this packet refreshed
-// it (at most once per LB_CT_TOUCH_NS): the moment to check the state that hangs off the flow.
-static __always_inline struct lb_ct_value *ct_lookup(const struct lb_ct_key *key, __u64 now,
-                                                     int *touched) {
+// The live entry for this flow, refreshed, or NULL.
+static __always_inline struct lb_ct_value *ct_lookup(const struct lb_ct_key *key, __u64 now) {
   struct lb_ct_value *v = bpf_map_lookup_elem(&lb_conntrack, key);
-  if (v && now - v->last_seen_ns > LB_CT_TOUCH_NS) {
-    v->last_seen_ns = now;
-    *touched = 1;
-  }
+  if (v && now - v->last_seen_ns > LB_CT_TOUCH_NS) v->last_seen_ns = now;
   return v;
 }
 

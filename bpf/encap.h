@@ -1,8 +1,9 @@
 // Encapsulated direct server return between nodes. A node that picks an endpoint on another node
 // sends it the client's original packet inside GUE (lb_maps.h) addressed to that node; the other
 // node strips the outer headers, checks the packet is a VIP flow for one of its own endpoints,
-// records the flow (flows.h), DNATs it and delivers it like a local one. The reply then leaves
-// that node straight to the client, translated by tc_lb from the record.
+// remembers the flow in its own conntrack (naming its endpoint), DNATs it and delivers it like a
+// local one. The reply then leaves that node straight to the client, translated by tc_lb from
+// that entry.
 //
 //   IPv4: Ethernet | IPv4 (20) | UDP (8) | GUE (4) | endpoint addr:port (8)  | inner IPv4 packet
 //   IPv6: Ethernet | IPv6 (40) | UDP (8) | GUE (4) | endpoint addr:port (20) | inner IPv6 packet
@@ -22,7 +23,7 @@
 
 #include "csum.h"
 #include "flow_hash.h"
-#include "flows.h"
+#include "conntrack.h"
 #include "forward.h"
 #include "icmp.h"
 #include "lb_bpf_maps.h"
@@ -227,18 +228,33 @@ static __always_inline int strip_outer(struct xdp_md *ctx, __u32 overhead, __be1
   return 0;
 }
 
+// The decapsulated flow in this node's conntrack, naming this node's slot for the endpoint: what
+// tc_lb translates its replies from (and what this node uses should ECMP send the flow here
+// directly). Read per packet, written when missing or naming another endpoint, under the flood
+// guard like any insert.
+static __always_inline void ct_remember_decap(const struct lb_ct_key *flow, __u32 backend_id,
+                                              __u32 service_id) {
+  const __u64 now = bpf_ktime_get_coarse_ns();
+  struct lb_ct_value *v = ct_lookup(flow, now);
+  if (v && v->backend_id == backend_id) return;
+  if (!ct_insert(flow, backend_id, service_id, now)) lb_count_reason(LB_R_CT_INSERT_SKIPPED, 0);
+}
+
 // What both families share once the outer headers are gone: the packet must be a VIP flow of a
-// service this node serves, for an endpoint of this node; then it is recorded, DNAT'ed and
+// service this node serves, for an endpoint of this node; then it is remembered, DNAT'ed and
 // delivered. `flow` is the inner client -> VIP:port flow.
 static __always_inline struct lb_endpoint_value *decap_admit(const struct lb_ct_key *flow,
                                                              const __be32 endpoint[4],
-                                                             __be16 endpoint_port, __u64 bytes) {
+                                                             __be16 endpoint_port, __u64 bytes,
+                                                             __u32 *service_id) {
   struct lb_vip_key vk = {};
   __builtin_memcpy(vk.addr, flow->dst, sizeof(vk.addr));
   vk.port = flow->dport;
   vk.proto = flow->proto;
   vk.family = flow->family;
-  if (!bpf_map_lookup_elem(&lb_services, &vk)) return 0;
+  struct lb_service *svc = bpf_map_lookup_elem(&lb_services, &vk);
+  if (!svc) return 0;
+  *service_id = svc->id;
   struct lb_endpoint_value *ep = local_endpoint(endpoint, endpoint_port, flow->proto, flow->family);
   if (!ep) return 0;
   lb_count_reason(LB_R_DECAP, bytes);
@@ -294,9 +310,10 @@ static __always_inline int decap4(struct xdp_md *ctx, struct l2 *l2, struct iphd
     // An error about a VIP flow whose endpoint is here (icmp_vip.h sent it on).
     struct icmp4_error *e = l4;
     struct lb_ct_key flow = {};
+    __u32 service_id = 0;
     if ((void *)(e + 1) > data_end || ipv4_is_fragment(in) || !icmp4_error_flow(in, e, &flow))
       return XDP_DROP;
-    struct lb_endpoint_value *ep = decap_admit(&flow, endpoint, endpoint_port, bytes);
+    struct lb_endpoint_value *ep = decap_admit(&flow, endpoint, endpoint_port, bytes, &service_id);
     if (!ep) return XDP_DROP;
     const __u32 backend_id = ep->backend_id;
     if (in->ttl <= 1) {
@@ -329,20 +346,21 @@ static __always_inline int decap4(struct xdp_md *ctx, struct l2 *l2, struct iphd
   struct l4_ports *ports = l4;
   if ((void *)(ports + 1) > data_end) return XDP_DROP;
   struct lb_ct_key flow = {};
+  __u32 service_id = 0;
   flow.src[0] = in->saddr;
   flow.dst[0] = in->daddr;
   flow.sport = ports->source;
   flow.dport = ports->dest;
   flow.proto = proto;
   flow.family = LB_FAMILY_V4;
-  struct lb_endpoint_value *ep = decap_admit(&flow, endpoint, endpoint_port, bytes);
+  struct lb_endpoint_value *ep = decap_admit(&flow, endpoint, endpoint_port, bytes, &service_id);
   if (!ep) return XDP_DROP;
   const __u32 backend_id = ep->backend_id;
   if (in->ttl <= 1) {
     *reason = LB_R_PASS_TTL;
     return XDP_PASS;
   }
-  flow_record(&flow, endpoint, endpoint_port, LB_FLOW_F_DECAP, 1);
+  ct_remember_decap(&flow, backend_id, service_id);
   struct lb_backend b = {};
   b.addr[0] = endpoint[0];
   b.port = endpoint_port;
@@ -385,6 +403,25 @@ static __always_inline int decap6(struct xdp_md *ctx, struct l2 *l2, struct ipv6
   if (parse_ipv6(data, data_end, sizeof(struct ethhdr), &in, VIEW_WHOLE_FRAME) != PARSE_OK)
     return XDP_DROP;
   const __u8 proto = in->nexthdr;
+  if (proto == IPPROTO_ICMPV6) {
+    // An error about a VIP flow whose endpoint is here (icmp_vip.h sent it on).
+    struct icmp6_error *e = (void *)(in + 1);
+    struct lb_ct_key flow = {};
+    __u32 service_id = 0;
+    if ((void *)(e + 1) > data_end || !icmp6_is_error(e->icmp.icmp6_type) ||
+        !icmp6_error_flow(in, e, &flow))
+      return XDP_DROP;
+    struct lb_endpoint_value *ep = decap_admit(&flow, endpoint, endpoint_port, bytes, &service_id);
+    if (!ep) return XDP_DROP;
+    const __u32 backend_id = ep->backend_id;
+    if (in->hop_limit <= 1) {
+      *reason = LB_R_PASS_TTL;
+      return XDP_PASS;
+    }
+    icmp6_error_dnat(in, e, endpoint, endpoint_port);
+    return forward6(ctx, &inner_l2, in, IPPROTO_ICMPV6, backend_id, bpf_ktime_get_coarse_ns(),
+                    reason);
+  }
   if (proto != IPPROTO_TCP && proto != IPPROTO_UDP) return XDP_DROP;
   if (bpf_ntohs(in->payload_len) <
       (proto == IPPROTO_TCP ? sizeof(struct tcphdr) : sizeof(struct udphdr)))
@@ -393,20 +430,21 @@ static __always_inline int decap6(struct xdp_md *ctx, struct l2 *l2, struct ipv6
   struct l4_ports *ports = l4;
   if ((void *)(ports + 1) > data_end) return XDP_DROP;
   struct lb_ct_key flow = {};
+  __u32 service_id = 0;
   __builtin_memcpy(flow.src, in->saddr.in6_u.u6_addr32, sizeof(flow.src));
   __builtin_memcpy(flow.dst, in->daddr.in6_u.u6_addr32, sizeof(flow.dst));
   flow.sport = ports->source;
   flow.dport = ports->dest;
   flow.proto = proto;
   flow.family = LB_FAMILY_V6;
-  struct lb_endpoint_value *ep = decap_admit(&flow, endpoint, endpoint_port, bytes);
+  struct lb_endpoint_value *ep = decap_admit(&flow, endpoint, endpoint_port, bytes, &service_id);
   if (!ep) return XDP_DROP;
   const __u32 backend_id = ep->backend_id;
   if (in->hop_limit <= 1) {
     *reason = LB_R_PASS_TTL;
     return XDP_PASS;
   }
-  flow_record(&flow, endpoint, endpoint_port, LB_FLOW_F_DECAP, 1);
+  ct_remember_decap(&flow, backend_id, service_id);
   struct lb_backend b = {};
   __builtin_memcpy(b.addr, endpoint, sizeof(b.addr));
   b.port = endpoint_port;

@@ -193,3 +193,47 @@ static __always_inline void icmp4_error_dnat(struct iphdr *ip, struct icmp4_erro
   e->quoted.saddr = endpoint;
   e->quoted_ports.source = endpoint_port;
 }
+
+// The same for ICMPv6 errors (RFC 4443: destination unreachable 1, packet too big 2, time
+// exceeded 3) quoting a reply of a VIP flow with no extension headers.
+struct icmp6_error {
+  struct icmp6hdr icmp;
+  struct ipv6hdr quoted;
+  struct l4_ports quoted_ports;
+};
+
+static __always_inline int icmp6_is_error(__u8 type) {
+  return type == ICMPV6_DEST_UNREACH || type == ICMPV6_PKT_TOOBIG || type == ICMPV6_TIME_EXCEED;
+}
+
+static __always_inline int icmp6_error_flow(const struct ipv6hdr *ip6, const struct icmp6_error *e,
+                                            struct lb_ct_key *flow) {
+  const __be32 *vip = ip6->daddr.in6_u.u6_addr32, *q = e->quoted.saddr.in6_u.u6_addr32;
+  if (e->quoted.version != 6 || q[0] != vip[0] || q[1] != vip[1] || q[2] != vip[2] ||
+      q[3] != vip[3])
+    return 0;
+  if (e->quoted.nexthdr != IPPROTO_TCP && e->quoted.nexthdr != IPPROTO_UDP) return 0;
+  __builtin_memcpy(flow->src, e->quoted.daddr.in6_u.u6_addr32, sizeof(flow->src));
+  __builtin_memcpy(flow->dst, q, sizeof(flow->dst));
+  flow->sport = e->quoted_ports.dest;
+  flow->dport = e->quoted_ports.source;
+  flow->proto = e->quoted.nexthdr;
+  flow->family = LB_FAMILY_V6;
+  return 1;
+}
+
+// Outer destination and quoted source address and port become the endpoint's; the ICMPv6
+// checksum covers all three (the outer address through the pseudo-header).
+static __always_inline void icmp6_error_dnat(struct ipv6hdr *ip6, struct icmp6_error *e,
+                                             const __be32 endpoint[4], __be16 endpoint_port) {
+  __be32 vip[4];
+  __builtin_memcpy(vip, ip6->daddr.in6_u.u6_addr32, sizeof(vip));
+  __u16 *sum = (__u16 *)&e->icmp.icmp6_cksum;
+  csum_replace(sum, vip, endpoint, sizeof(vip));  // pseudo-header destination
+  csum_replace(sum, vip, endpoint, sizeof(vip));  // quoted source
+  const __be16 old_port = e->quoted_ports.source;
+  csum_replace(sum, &old_port, &endpoint_port, sizeof(old_port));
+  __builtin_memcpy(ip6->daddr.in6_u.u6_addr32, endpoint, sizeof(vip));
+  __builtin_memcpy(e->quoted.saddr.in6_u.u6_addr32, endpoint, sizeof(vip));
+  e->quoted_ports.source = endpoint_port;
+}

@@ -44,14 +44,6 @@ struct {
   __type(value, struct lb_endpoint_value);
 } lb_endpoints SEC(".maps");
 
-// As large as conntrack: every remembered flow to a local endpoint has one.
-struct {
-  __uint(type, BPF_MAP_TYPE_LRU_HASH);
-  __uint(max_entries, LB_CT_ENTRIES);
-  __type(key, struct lb_flow_key);
-  __type(value, struct lb_flow_value);
-} lb_flows SEC(".maps");
-
 struct {
   __uint(type, BPF_MAP_TYPE_ARRAY);
   __uint(max_entries, 1);

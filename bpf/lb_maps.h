@@ -98,9 +98,21 @@ struct lb_nexthop {
   __u8 pad[2];
 };
 
-// ---- endpoints this node delivers to: addr:port/proto -> backend id ---------------------------
+// ---- endpoints this node delivers to: addr:port/proto -> backend id, VIP:ports -----------------
 // Encapsulated flows are accepted only for these (a GUE packet names its endpoint; without this
-// check anyone reaching the port could have the node DNAT to any address).
+// check anyone reaching the port could have the node DNAT to any address). The VIP:ports are how
+// tc_lb finds a reply's flow: it looks up conntrack for (client -> VIP:port) of each and takes the
+// one whose entry names this endpoint. The endpoint alone cannot say which VIP (two Services may
+// share it), and a reply that matches no VIP flow (the endpoint reached by its own address,
+// traffic it starts) is never rewritten.
+#define LB_ENDPOINT_VIPS 4  // VIP:ports served by one endpoint that replies are translated for
+
+struct lb_endpoint_vip {
+  __be32 vip[4];
+  __be16 port;
+  __u8 pad[2];
+};
+
 struct lb_endpoint_key {
   __be32 addr[4];
   __be16 port;
@@ -109,31 +121,9 @@ struct lb_endpoint_key {
 };
 
 struct lb_endpoint_value {
-  __u32 backend_id;  // this node's slot for it (counters, next-hop cache)
-};
-
-// ---- flows: the reply's view of a VIP flow -> the VIP:port it belongs to ----------------------
-// Written by the node that delivers the flow to its endpoint (xdp_lb, on a new flow or after a
-// decapsulation), read by tc_lb for every reply: only a reply whose client, endpoint and protocol
-// match a VIP flow leaves with the VIP as source. The endpoint alone cannot say which VIP: two
-// Services may share it.
-struct lb_flow_key {
-  __be32 client[4];
-  __be32 endpoint[4];
-  __be16 client_port;
-  __be16 endpoint_port;
-  __u8 proto;
-  __u8 family;
-  __u8 pad[2];
-};
-
-#define LB_FLOW_F_DECAP 1u  // the flow reached this node encapsulated by another one
-
-struct lb_flow_value {
-  __be32 vip[4];
-  __be16 vip_port;
-  __u8 flags;  // LB_FLOW_F_*
-  __u8 pad;
+  __u32 backend_id;  // this node's slot for it (conntrack, counters, next-hop cache)
+  __u32 vip_count;   // entries of vips in use, at most LB_ENDPOINT_VIPS
+  struct lb_endpoint_vip vips[LB_ENDPOINT_VIPS];  // sorted
 };
 
 // ---- this node's own addresses, the outer source of encapsulated packets ----------------------
@@ -294,7 +284,6 @@ struct lb_ct_rate {
 #define LB_MAP_MAGLEV "lb_maglev"
 #define LB_MAP_CONNTRACK "lb_conntrack"
 #define LB_MAP_ENDPOINTS "lb_endpoints"
-#define LB_MAP_FLOWS "lb_flows"
 #define LB_MAP_NODE "lb_node"
 #define LB_MAP_VIP_ADDRS "lb_vip_addrs"
 #define LB_MAP_L2 "lb_l2"

@@ -20,6 +20,13 @@ static __always_inline int vip_addr4(__be32 addr) {
   return bpf_map_lookup_elem(&lb_vip_addrs, &k) != 0;
 }
 
+static __always_inline int vip_addr6(const __be32 *addr) {
+  struct lb_vip_addr_key k = {};
+  __builtin_memcpy(k.addr, addr, sizeof(k.addr));
+  k.family = LB_FAMILY_V6;
+  return bpf_map_lookup_elem(&lb_vip_addrs, &k) != 0;
+}
+
 // The backend a flow is on (conntrack) or would get (Maglev), remembering nothing: for ICMP errors
 // about the flow, which must not create state.
 static __always_inline struct lb_backend *peek_backend(const struct lb_ct_key *key,
@@ -41,30 +48,18 @@ static __always_inline struct lb_backend *peek_backend(const struct lb_ct_key *k
   return backend_get(*id);
 }
 
-// How the flow's per-flow record (flows.h) should be kept after this packet.
-enum flow_sync {
-  FLOW_SYNC_NONE = 0,  // conntrack hit, recently checked: nothing to do
-  FLOW_SYNC_CHECK,     // conntrack refreshed this packet: rewrite the record if it is missing
-  FLOW_SYNC_WRITE,     // new flow remembered: write it
-};
-
-// Returns the backend (and its id) or NULL with *reason set to the drop reason. *sync says
-// whether the flow was (re)remembered; a flow the flood guard did not remember gets no record
-// either, so a SYN flood cannot push live flows' records out.
+// Returns the backend (and its id) or NULL with *reason set to the drop reason.
 // `now` is the coarse clock (jiffy resolution): all conntrack needs, as last_seen is refreshed once
 // a second and the flood guard counts per second; the precise clock costs far more per packet.
 static __always_inline struct lb_backend *select_backend(const struct lb_ct_key *key,
                                                          const struct lb_service *svc, __u64 now,
                                                          __u32 *backend_id,
-                                                         enum flow_sync *sync,
                                                          enum lb_reason *reason) {
-  int touched = 0;
-  struct lb_ct_value *ct = ct_lookup(key, now, &touched);
+  struct lb_ct_value *ct = ct_lookup(key, now);
   if (ct) {
     struct lb_backend *b = backend_get(ct->backend_id);
     if (b) {
       *backend_id = ct->backend_id;
-      *sync = touched ? FLOW_SYNC_CHECK : FLOW_SYNC_NONE;
       return b;
     }
     // The backend is gone for good: the flow re-balances below (and its entry is overwritten).
@@ -81,9 +76,6 @@ static __always_inline struct lb_backend *select_backend(const struct lb_ct_key 
     return 0;
   }
   *backend_id = *id;
-  if (ct_insert(key, *id, svc->id, now))
-    *sync = FLOW_SYNC_WRITE;
-  else
-    lb_count_reason(LB_R_CT_INSERT_SKIPPED, 0);
+  if (!ct_insert(key, *id, svc->id, now)) lb_count_reason(LB_R_CT_INSERT_SKIPPED, 0);
   return b;
 }

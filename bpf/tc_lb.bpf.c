@@ -1,7 +1,9 @@
 // ironlb's reverse translation, on the uplink's tc egress: a reply that belongs to a VIP flow
-// delivered by this node (its client, endpoint and protocol in lb_flows) leaves with the VIP:port
-// as source, so the client sees the address it connected to. Anything else from an endpoint (the
-// endpoint reached by its own address, traffic it starts) leaves untouched. It runs in tc rather than XDP because replies come from the node's own
+// delivered by this node leaves with the VIP:port as source, so the client sees the address it
+// connected to. The flow is found through conntrack: for each VIP:port the sending endpoint
+// serves (lb_endpoints), the entry (client:port -> VIP:port) that names this endpoint. Anything
+// else from an endpoint (the endpoint reached by its own address, traffic it starts) leaves
+// untouched. It runs in tc rather than XDP because replies come from the node's own
 // stack (routed from the endpoint's interface), which XDP never sees on the way out; tc's
 // checksum helpers also handle the partial checksums of locally offloaded skbs. Never drops.
 #include <linux/bpf.h>
@@ -35,7 +37,7 @@ static __always_inline __u32 l4_csum_offset(__u32 l4_off, __u8 proto) {
 }
 
 static __always_inline int rewrite(struct __sk_buff *skb, const struct rev_target *t,
-                                   const __be32 *old_addr, const struct lb_flow_value *vip,
+                                   const __be32 *old_addr, const struct lb_endpoint_vip *vip,
                                    __be16 old_port, __u32 addr_len) {
   // UDP: a zero checksum stays zero and a computed zero goes out as all ones (RFC 768).
   __u64 l4_flags = BPF_F_PSEUDO_HDR | (t->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0);
@@ -43,12 +45,29 @@ static __always_inline int rewrite(struct __sk_buff *skb, const struct rev_targe
   if (diff < 0) return -1;
   if (bpf_l4_csum_replace(skb, t->csum_off, 0, diff, l4_flags)) return -1;
   if (t->ip_csum_off && bpf_l3_csum_replace(skb, t->ip_csum_off, 0, diff, 0)) return -1;
-  if (bpf_l4_csum_replace(skb, t->csum_off, old_port, vip->vip_port,
+  if (bpf_l4_csum_replace(skb, t->csum_off, old_port, vip->port,
                           sizeof(__be16) | (l4_flags & BPF_F_MARK_MANGLED_0)))
     return -1;
   if (bpf_skb_store_bytes(skb, t->addr_off, vip->vip, addr_len, 0)) return -1;
-  if (bpf_skb_store_bytes(skb, t->port_off, &vip->vip_port, sizeof(vip->vip_port), 0))
+  if (bpf_skb_store_bytes(skb, t->port_off, &vip->port, sizeof(vip->port), 0))
     return -1;
+  return 0;
+}
+
+// Which of the endpoint's VIP:ports the reply's flow was sent to: the one whose conntrack entry
+// (client:port -> VIP:port) names this endpoint. `flow` holds the client side already.
+static __always_inline int flow_vip(const struct lb_endpoint_value *ep, struct lb_ct_key *flow,
+                                    struct lb_endpoint_vip *out) {
+  const __u32 n = ep->vip_count, backend_id = ep->backend_id;
+  for (__u32 i = 0; i < LB_ENDPOINT_VIPS && i < n; i++) {
+    __builtin_memcpy(flow->dst, ep->vips[i].vip, sizeof(flow->dst));
+    flow->dport = ep->vips[i].port;
+    struct lb_ct_value *ct = bpf_map_lookup_elem(&lb_conntrack, flow);
+    if (ct && ct->backend_id == backend_id) {
+      *out = ep->vips[i];
+      return 1;
+    }
+  }
   return 0;
 }
 
@@ -62,7 +81,8 @@ int tc_lb_egress(struct __sk_buff *skb) {
   struct l2 l2;
   if (parse_l2(data, data_end, &l2) != PARSE_OK) return TC_ACT_OK;
 
-  struct lb_flow_key key = {};
+  struct lb_endpoint_key key = {};
+  struct lb_ct_key flow = {};
   struct rev_target t = {};
   __be32 old_addr[4] = {};
   __u32 addr_len;
@@ -71,8 +91,8 @@ int tc_lb_egress(struct __sk_buff *skb) {
     struct iphdr *ip;
     if (parse_ipv4(data, data_end, l2.l3_off, &ip, &l4, VIEW_LINEAR_HEAD) != PARSE_OK) return TC_ACT_OK;
     if (ipv4_is_fragment(ip)) return TC_ACT_OK;
-    key.endpoint[0] = old_addr[0] = ip->saddr;
-    key.client[0] = ip->daddr;
+    key.addr[0] = old_addr[0] = ip->saddr;
+    flow.src[0] = ip->daddr;
     key.family = LB_FAMILY_V4;
     t.proto = ip->protocol;
     t.addr_off = l2.l3_off + offsetof(struct iphdr, saddr);
@@ -81,9 +101,9 @@ int tc_lb_egress(struct __sk_buff *skb) {
   } else if (l2.proto == bpf_htons(ETH_P_IPV6)) {
     struct ipv6hdr *ip6;
     if (parse_ipv6(data, data_end, l2.l3_off, &ip6, VIEW_LINEAR_HEAD) != PARSE_OK) return TC_ACT_OK;
-    __builtin_memcpy(key.endpoint, ip6->saddr.in6_u.u6_addr32, sizeof(key.endpoint));
-    __builtin_memcpy(key.client, ip6->daddr.in6_u.u6_addr32, sizeof(key.client));
-    __builtin_memcpy(old_addr, key.endpoint, sizeof(old_addr));
+    __builtin_memcpy(key.addr, ip6->saddr.in6_u.u6_addr32, sizeof(key.addr));
+    __builtin_memcpy(flow.src, ip6->daddr.in6_u.u6_addr32, sizeof(flow.src));
+    __builtin_memcpy(old_addr, key.addr, sizeof(old_addr));
     key.family = LB_FAMILY_V6;
     t.proto = ip6->nexthdr;
     t.addr_off = l2.l3_off + offsetof(struct ipv6hdr, saddr);
@@ -97,19 +117,21 @@ int tc_lb_egress(struct __sk_buff *skb) {
   if (l4 + need > data_end) return TC_ACT_OK;
   __be16 *ports = l4;  // source, destination: at the same place in TCP and UDP
   if ((void *)(ports + 2) > data_end) return TC_ACT_OK;
-  key.endpoint_port = ports[0];
-  key.client_port = ports[1];
+  key.port = ports[0];
+  flow.sport = ports[1];
   __u32 l4_off = l4 - data;
-  key.proto = t.proto;
-  struct lb_flow_value *vip = bpf_map_lookup_elem(&lb_flows, &key);
-  if (!vip) return TC_ACT_OK;
-  struct lb_flow_value v = *vip;
+  key.proto = flow.proto = t.proto;
+  flow.family = key.family;
+  struct lb_endpoint_value *ep = bpf_map_lookup_elem(&lb_endpoints, &key);
+  if (!ep) return TC_ACT_OK;
+  struct lb_endpoint_vip v;
+  if (!flow_vip(ep, &flow, &v)) return TC_ACT_OK;
   t.port_off = l4_off;
   t.csum_off = l4_csum_offset(l4_off, t.proto);
   if (addr_len == sizeof(__be32)) {
-    if (rewrite(skb, &t, old_addr, &v, key.endpoint_port, sizeof(__be32))) return TC_ACT_OK;
+    if (rewrite(skb, &t, old_addr, &v, key.port, sizeof(__be32))) return TC_ACT_OK;
   } else {
-    if (rewrite(skb, &t, old_addr, &v, key.endpoint_port, 4 * sizeof(__be32)))
+    if (rewrite(skb, &t, old_addr, &v, key.port, 4 * sizeof(__be32)))
       return TC_ACT_OK;
   }
   lb_count_reason(LB_R_REVNAT, skb->len);

@@ -2,15 +2,15 @@
 //   ARP        -> arp.h    (reply for owned VIPs, silence for others' VIPs, else kernel)
 //   IPv6 NDP   -> ndp.h    (Neighbor Advertisement for owned VIPs, silence for others')
 //   TCP/UDP to a VIP:port -> select.h (conntrack, then Maglev), then for an endpoint
-//                              on this node:    flows.h (record) -> nat.h (DNAT) -> forward.h
+//                              on this node:    nat.h (DNAT) -> forward.h
 //                                               (FIB, or its recent answer from nexthop.h)
 //                              on another node: encap.h (GUE to that node, FIB, TX/redirect)
-//   UDP to this node's GUE port -> encap.h (decapsulate, check, record, DNAT, forward.h)
+//   UDP to this node's GUE port -> encap.h (decapsulate, check, conntrack, DNAT, forward.h)
 //   ICMP to a VIP         -> icmp_vip.h (echo reply; errors to the flow's endpoint)
 //   later IPv4 fragments  -> frag.h (the endpoint their first fragment went to)
 //   anything else         -> XDP_PASS, after one hash lookup at most
 // Replies from endpoints are translated back to VIP:port by tc_lb.bpf.c on the uplink's egress,
-// from the record of their flow.
+// from their flow's conntrack entry.
 #include <linux/bpf.h>
 #include <linux/icmpv6.h>
 #include <linux/if_ether.h>
@@ -24,7 +24,6 @@
 
 #include "arp.h"
 #include "encap.h"
-#include "flows.h"
 #include "forward.h"
 #include "frag.h"
 #include "icmp_vip.h"
@@ -53,7 +52,6 @@ static __always_inline struct lb_service *service_lookup(struct lb_ct_key *flow)
 // What forwarding needs to know about the chosen backend besides its address.
 struct choice {
   __u32 backend_id;
-  enum flow_sync sync;
   __u64 now;  // coarse clock, read once per packet
 };
 
@@ -64,8 +62,7 @@ static __always_inline struct lb_backend *balance(struct lb_ct_key *flow, struct
   lb_count(&lb_vip_stats, svc->id, bytes);
   __u32 backend_id = 0;
   c->now = bpf_ktime_get_coarse_ns();
-  c->sync = FLOW_SYNC_NONE;
-  struct lb_backend *b = select_backend(flow, svc, c->now, &backend_id, &c->sync, reason);
+  struct lb_backend *b = select_backend(flow, svc, c->now, &backend_id, reason);
   if (!b) return 0;
   if (b->family != flow->family) {
     *reason = LB_R_DROP_BAD_BACKEND;
@@ -128,7 +125,6 @@ static __always_inline int handle_ipv4(struct xdp_md *ctx, struct l2 *l2, enum l
   if (b->action == LB_ACTION_ENCAP)
     return encap4(ctx, l2, bpf_ntohs(ip->tot_len), ip->tos, (ip->frag_off & bpf_htons(IP_DF)) != 0,
                   &flow, b, reason);
-  if (c.sync != FLOW_SYNC_NONE) flow_record(&flow, b->addr, b->port, 0, c.sync == FLOW_SYNC_CHECK);
   if (flow.proto == IPPROTO_TCP) {
     if (l4 + sizeof(struct tcphdr) > data_end) return XDP_DROP;
     dnat4(ip, l4, IPPROTO_TCP, b);
@@ -148,7 +144,12 @@ static __always_inline int handle_ipv6(struct xdp_md *ctx, struct l2 *l2, enum l
     return XDP_DROP;
   }
   __u8 nh = ip6->nexthdr;
-  if (nh == IPPROTO_ICMPV6) return ndp_handle(ctx, l2, reason);
+  if (nh == IPPROTO_ICMPV6) {
+    int verdict = ndp_handle(ctx, l2, reason);
+    // Not a solicitation ndp.h answers or silences: maybe ping or an error for a VIP.
+    if (verdict == XDP_PASS && *reason == LB_R_PASS_ARP_NDP) return icmp6_vip(ctx, l2, reason);
+    return verdict;
+  }
   if (nh != IPPROTO_TCP && nh != IPPROTO_UDP) {
     if (ipv6_is_ext_header(nh)) *reason = LB_R_PASS_UNSUPPORTED;
     return XDP_PASS;
@@ -184,7 +185,6 @@ static __always_inline int handle_ipv6(struct xdp_md *ctx, struct l2 *l2, enum l
   if (!b) return XDP_DROP;
   if (b->action == LB_ACTION_ENCAP)
     return encap6(ctx, l2, plen + sizeof(struct ipv6hdr), &flow, b, reason);
-  if (c.sync != FLOW_SYNC_NONE) flow_record(&flow, b->addr, b->port, 0, c.sync == FLOW_SYNC_CHECK);
   if (nh == IPPROTO_TCP) {
     if (l4 + sizeof(struct tcphdr) > data_end) return XDP_DROP;
     dnat6(ip6, l4, IPPROTO_TCP, b);

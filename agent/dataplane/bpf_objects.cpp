@@ -17,10 +17,9 @@ namespace {
 
 // The maps that outlive the agent (state and counters); lb_ct_rate stays per program instance.
 constexpr const char* kPinnedMaps[] = {
-    LB_MAP_SERVICES,  LB_MAP_BACKENDS,  LB_MAP_MAGLEV,        LB_MAP_CONNTRACK,
-    LB_MAP_ENDPOINTS, LB_MAP_L2,        LB_MAP_IFACES,        LB_MAP_NODE,
-    LB_MAP_FLOWS,     LB_MAP_VIP_STATS, LB_MAP_BACKEND_STATS, LB_MAP_REASON_STATS,
-    LB_MAP_VIP_ADDRS, LB_MAP_L2_LIVE,   LB_MAP_L2_STATS};
+    LB_MAP_SERVICES,     LB_MAP_BACKENDS,  LB_MAP_MAGLEV,  LB_MAP_CONNTRACK, LB_MAP_ENDPOINTS,
+    LB_MAP_L2,           LB_MAP_IFACES,    LB_MAP_NODE,    LB_MAP_VIP_STATS, LB_MAP_BACKEND_STATS,
+    LB_MAP_REASON_STATS, LB_MAP_VIP_ADDRS, LB_MAP_L2_LIVE, LB_MAP_L2_STATS};
 
 std::string Errno(int err) {
   return std::strerror(err < 0 ? -err : err);

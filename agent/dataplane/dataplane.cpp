@@ -112,7 +112,7 @@ std::unique_ptr<Dataplane> Dataplane::Open(const DataplaneOptions& opts) {
   std::map<MapId, int> fds;
   for (MapId m :
        {MapId::kServices, MapId::kBackends, MapId::kMaglev, MapId::kConntrack, MapId::kEndpoints,
-        MapId::kL2, MapId::kIfaces, MapId::kNode, MapId::kFlows, MapId::kVipAddrs, MapId::kL2Live})
+        MapId::kL2, MapId::kIfaces, MapId::kNode, MapId::kVipAddrs, MapId::kL2Live})
     fds[m] = objs.map_fd(MapName(m));
   dp->ops_ = std::make_unique<BpfMapOps>(fds);
   for (const auto& a : dp->attachments_)
@@ -197,6 +197,7 @@ nlohmann::json Dataplane::Status() const {
                      {"services_written", last_.services_written},
                      {"services_removed", last_.services_removed},
                      {"tables_written", last_.tables_written}};
+  j["endpoints_over_vip_limit"] = last_.endpoints_over_vip_limit;
   j["refused"] = nlohmann::json::array();
   for (const auto& r : last_.refused)
     j["refused"].push_back({{"service", r.name}, {"vip", r.key}, {"reason", r.reason}});

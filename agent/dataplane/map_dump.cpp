@@ -108,11 +108,17 @@ nlohmann::json DumpBackends(const PinnedMaps& maps) {
   nlohmann::json out = nlohmann::json::array();
   const int stats = maps.fd(LB_MAP_BACKEND_STATS);
   for (const auto& [id, b] : Backends(maps)) {
-    out.push_back({{"id", id},
-                   {"backend", BackendStr(b)},
-                   {"action", b.action == LB_ACTION_LOCAL ? "local" : std::to_string(b.action)},
-                   {"draining", (b.flags & LB_BACKEND_F_DRAINING) != 0},
-                   {"stats", Counter(SumPerCpu(stats, id))}});
+    const char* action = b.action == LB_ACTION_LOCAL   ? "local"
+                         : b.action == LB_ACTION_ENCAP ? "encap"
+                                                       : "unknown";
+    nlohmann::json j = {{"id", id},
+                        {"backend", BackendStr(b)},
+                        {"action", action},
+                        {"draining", (b.flags & LB_BACKEND_F_DRAINING) != 0},
+                        {"stats", Counter(SumPerCpu(stats, id))}};
+    // The endpoint's node, which its flows are encapsulated to.
+    if (b.action == LB_ACTION_ENCAP) j["node"] = AddrOf(b.tunnel, b.family).str();
+    out.push_back(std::move(j));
   }
   return out;
 }

@@ -17,10 +17,8 @@ static_assert(sizeof(lb_ct_key) == 40);
 static_assert(offsetof(lb_ct_key, sport) == 32 && offsetof(lb_ct_key, family) == 37);
 static_assert(sizeof(lb_ct_value) == 24 && offsetof(lb_ct_value, last_seen_ns) == 16);
 static_assert(sizeof(lb_endpoint_key) == 20 && offsetof(lb_endpoint_key, family) == 19);
-static_assert(sizeof(lb_endpoint_value) == 4);
-static_assert(sizeof(lb_flow_key) == 40 && offsetof(lb_flow_key, client_port) == 32 &&
-              offsetof(lb_flow_key, family) == 37);
-static_assert(sizeof(lb_flow_value) == 20 && offsetof(lb_flow_value, vip_port) == 16);
+static_assert(sizeof(lb_endpoint_vip) == 20 && offsetof(lb_endpoint_vip, port) == 16);
+static_assert(sizeof(lb_endpoint_value) == 88 && offsetof(lb_endpoint_value, vips) == 8);
 static_assert(sizeof(lb_node_addrs) == 20);
 static_assert(sizeof(lb_vip_addr_key) == 20 && offsetof(lb_vip_addr_key, family) == 16);
 static_assert(sizeof(lb_vip_addr_value) == 4);

@@ -11,15 +11,14 @@
 namespace ironlb::dataplane {
 namespace {
 
-constexpr MapId kAllIds[] = {MapId::kServices, MapId::kBackends,  MapId::kMaglev, MapId::kConntrack,
+constexpr MapId kAllIds[] = {MapId::kServices,  MapId::kBackends, MapId::kMaglev, MapId::kConntrack,
                              MapId::kEndpoints, MapId::kL2,       MapId::kIfaces, MapId::kNode,
-                             MapId::kFlows,    MapId::kVipAddrs,  MapId::kL2Live};
+                             MapId::kVipAddrs,  MapId::kL2Live};
 
 constexpr const char* kAllPinned[] = {
-    LB_MAP_SERVICES,  LB_MAP_BACKENDS,  LB_MAP_MAGLEV,        LB_MAP_CONNTRACK,
-    LB_MAP_ENDPOINTS, LB_MAP_L2,        LB_MAP_IFACES,        LB_MAP_NODE,
-    LB_MAP_FLOWS,     LB_MAP_VIP_STATS, LB_MAP_BACKEND_STATS, LB_MAP_REASON_STATS,
-    LB_MAP_VIP_ADDRS, LB_MAP_L2_LIVE,   LB_MAP_L2_STATS};
+    LB_MAP_SERVICES,     LB_MAP_BACKENDS,  LB_MAP_MAGLEV,  LB_MAP_CONNTRACK, LB_MAP_ENDPOINTS,
+    LB_MAP_L2,           LB_MAP_IFACES,    LB_MAP_NODE,    LB_MAP_VIP_STATS, LB_MAP_BACKEND_STATS,
+    LB_MAP_REASON_STATS, LB_MAP_VIP_ADDRS, LB_MAP_L2_LIVE, LB_MAP_L2_STATS};
 
 }  // namespace
 
@@ -31,7 +30,6 @@ const char* MapName(MapId m) {
     case MapId::kConntrack: return LB_MAP_CONNTRACK;
     case MapId::kEndpoints: return LB_MAP_ENDPOINTS;
     case MapId::kNode: return LB_MAP_NODE;
-    case MapId::kFlows: return LB_MAP_FLOWS;
     case MapId::kVipAddrs: return LB_MAP_VIP_ADDRS;
     case MapId::kL2: return LB_MAP_L2;
     case MapId::kIfaces: return LB_MAP_IFACES;
@@ -50,7 +48,6 @@ size_t BpfMapOps::key_size(MapId m) const {
     case MapId::kL2Live: return sizeof(uint32_t);
     case MapId::kConntrack: return sizeof(lb_ct_key);
     case MapId::kEndpoints: return sizeof(lb_endpoint_key);
-    case MapId::kFlows: return sizeof(lb_flow_key);
     case MapId::kVipAddrs: return sizeof(lb_vip_addr_key);
     case MapId::kL2: return sizeof(lb_l2_key);
   }
@@ -65,7 +62,6 @@ uint32_t MapOps::Capacity(MapId m) const {
     case MapId::kConntrack: return LB_CT_ENTRIES;
     case MapId::kEndpoints: return LB_MAX_BACKENDS;
     case MapId::kNode: return 1;
-    case MapId::kFlows: return LB_CT_ENTRIES;
     case MapId::kVipAddrs: return LB_MAX_SERVICES;
     case MapId::kL2: return LB_MAX_L2_ENTRIES;
     case MapId::kIfaces: return LB_MAX_IFACES;
@@ -89,7 +85,6 @@ size_t BpfMapOps::value_size(MapId m) const {
     case MapId::kConntrack: return sizeof(lb_ct_value);
     case MapId::kEndpoints: return sizeof(lb_endpoint_value);
     case MapId::kNode: return sizeof(lb_node_addrs);
-    case MapId::kFlows: return sizeof(lb_flow_value);
     case MapId::kVipAddrs: return sizeof(lb_vip_addr_value);
     case MapId::kL2: return sizeof(lb_l2_value);
     case MapId::kIfaces: return sizeof(lb_iface);

@@ -21,7 +21,6 @@ enum class MapId {
   kL2,
   kIfaces,
   kNode,
-  kFlows,
   kVipAddrs,
   kL2Live,
 };

@@ -315,7 +315,12 @@ SyncStats MapSync::Apply(const DesiredDataplane& desired) {
 
   // 4. This node's endpoints of the served Services (encapsulated flows are accepted for
   // these only) and its own addresses: plain key/value diffs. (lb_l2 is the L2 speaker's.)
-  std::map<Bytes, Bytes> want_endpoints;
+  // Each with the VIP:ports it serves, sorted (served is in VIP order): replies are translated
+  // for the first LB_ENDPOINT_VIPS of them.
+  std::map<Bytes, lb_endpoint_value> endpoints;
+  std::sort(served.begin(), served.end(), [](const DesiredService* a, const DesiredService* b) {
+    return std::tie(a->vip, a->port, a->proto) < std::tie(b->vip, b->port, b->proto);
+  });
   for (const DesiredService* s : served) {
     for (const auto& b : s->backends) {
       if (b.tunnel) continue;
@@ -326,9 +331,21 @@ SyncStats MapSync::Apply(const DesiredDataplane& desired) {
       k.family = FamilyOf(b.addr);
       auto id = backend_ids_.find(Identity(BackendValue(b, false)));
       if (id == backend_ids_.end()) continue;
-      want_endpoints.emplace(ToBytes(k), ToBytes(lb_endpoint_value{id->second}));
+      lb_endpoint_value& v = endpoints[ToBytes(k)];
+      v.backend_id = id->second;
+      if (v.vip_count >= LB_ENDPOINT_VIPS) {
+        const std::string name = b.id(s->proto);
+        if (st.endpoints_over_vip_limit.empty() || st.endpoints_over_vip_limit.back() != name)
+          st.endpoints_over_vip_limit.push_back(name);
+        continue;
+      }
+      FillAddr(v.vips[v.vip_count].vip, s->vip);
+      v.vips[v.vip_count].port = htobe16(s->port);
+      ++v.vip_count;
     }
   }
+  std::map<Bytes, Bytes> want_endpoints;
+  for (const auto& [k, v] : endpoints) want_endpoints[k] = ToBytes(v);
   std::map<Bytes, Bytes> want_vip_addrs;
   for (const DesiredService* s : served) {
     lb_vip_addr_key k{};

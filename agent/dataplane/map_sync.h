@@ -50,6 +50,9 @@ struct SyncStats {
   size_t tables_written = 0;
   size_t endpoints_written = 0;  // lb_endpoints: this node's endpoints
   size_t endpoints_removed = 0;
+  // Local endpoints serving more VIP:ports than lb_endpoints holds (LB_ENDPOINT_VIPS): replies of
+  // the flows to the others are not translated. "10.1.0.5:8080/TCP" each.
+  std::vector<std::string> endpoints_over_vip_limit;
   size_t vip_addrs_written = 0;
   size_t vip_addrs_removed = 0;
   std::vector<Refusal> refused;  // in key order

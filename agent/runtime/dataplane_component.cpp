@@ -103,6 +103,12 @@ class DataplaneComponent : public SpeakerComponent {
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     if (tables_written_) tables_written_->Increment(static_cast<double>(st.tables_written));
     ReportRefusals(st.refused);
+    if (st.endpoints_over_vip_limit != over_vip_limit_) {
+      for (const auto& e : st.endpoints_over_vip_limit)
+        log::Warn("dataplane", e + " serves more than " + std::to_string(LB_ENDPOINT_VIPS) +
+                                   " VIP:ports: replies to the others are not translated");
+      over_vip_limit_ = st.endpoints_over_vip_limit;
+    }
   }
 
   void BindEvents(std::function<void(const ObjectEvent&)> emit) override {
@@ -183,6 +189,7 @@ class DataplaneComponent : public SpeakerComponent {
   prometheus::Histogram* sync_seconds_ = nullptr;
   prometheus::Counter* tables_written_ = nullptr;
   std::map<std::string, std::string> refused_keys_;  // VIP key -> service name
+  std::vector<std::string> over_vip_limit_;          // as last logged
   std::function<void(const ObjectEvent&)> emit_;
 };
 

@@ -320,14 +320,19 @@ void PopulateAcrossNodes(const LbUnderTest& lb, bool endpoints_elsewhere) {
   ek.port = htons(8080);
   ek.proto = kProtoTCP;
   ek.family = LB_FAMILY_V4;
-  lb_endpoint_value ev{1};
+  lb_endpoint_value ev{};
+  ev.backend_id = 1;
+  ev.vip_count = 1;
+  FillAddr(ev.vips[0].vip, Addr("198.51.100.10"));
+  ev.vips[0].port = htons(80);
   bpf_map_update_elem(lb.map_fd(LB_MAP_ENDPOINTS), &ek, &ev, BPF_ANY);
 }
 
-void ClearConntrack(const LbUnderTest& lb) {
-  const int fd = lb.map_fd(LB_MAP_CONNTRACK);
-  std::vector<lb_ct_key> keys;
-  lb_ct_key k{}, next{};
+template <typename Key>
+void ClearMap(int fd) {
+  if (fd < 0) return;  // a baseline without that map
+  std::vector<Key> keys;
+  Key k{}, next{};
   const void* prev = nullptr;
   while (bpf_map_get_next_key(fd, prev, &next) == 0) {
     keys.push_back(next);
@@ -335,6 +340,10 @@ void ClearConntrack(const LbUnderTest& lb) {
     prev = &k;
   }
   for (const auto& key : keys) bpf_map_delete_elem(fd, &key);
+}
+
+void ClearConntrack(const LbUnderTest& lb) {
+  ClearMap<lb_ct_key>(lb.map_fd(LB_MAP_CONNTRACK));
 }
 
 // The same service in the minimal DNAT + redirect program.

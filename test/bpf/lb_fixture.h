@@ -121,14 +121,20 @@ class LbTest : public ::testing::Test {
     Put(LB_MAP_BACKENDS, &id, &b);
   }
 
-  // An endpoint of this node, which encapsulated flows may name.
-  void SetLocalEndpoint(const IPAddr& addr, uint16_t port, uint8_t proto, uint32_t backend_id) {
+  // An endpoint of this node, which encapsulated flows may name, with the VIP:ports it serves.
+  void SetLocalEndpoint(const IPAddr& addr, uint16_t port, uint8_t proto, uint32_t backend_id,
+                        const std::vector<std::pair<IPAddr, uint16_t>>& vips = {}) {
     lb_endpoint_key k{};
     FillAddr(k.addr, addr);
     k.port = htons(port);
     k.proto = proto;
     k.family = FamilyOf(addr);
-    lb_endpoint_value v{backend_id};
+    lb_endpoint_value v{};
+    v.backend_id = backend_id;
+    for (const auto& [vip, vport] : vips) {
+      FillAddr(v.vips[v.vip_count].vip, vip);
+      v.vips[v.vip_count++].port = htons(vport);
+    }
     Put(LB_MAP_ENDPOINTS, &k, &v);
   }
 
@@ -148,33 +154,32 @@ class LbTest : public ::testing::Test {
     Put(LB_MAP_VIP_ADDRS, &k, &v);
   }
 
-  static lb_flow_key FlowKey(const IPAddr& client, uint16_t cport, const IPAddr& endpoint,
-                             uint16_t eport, uint8_t proto) {
-    lb_flow_key k{};
-    FillAddr(k.client, client);
-    FillAddr(k.endpoint, endpoint);
-    k.client_port = htons(cport);
-    k.endpoint_port = htons(eport);
+  static lb_ct_key CtKey(const IPAddr& client, uint16_t cport, const IPAddr& vip, uint16_t vport,
+                         uint8_t proto) {
+    lb_ct_key k{};
+    FillAddr(k.src, client);
+    FillAddr(k.dst, vip);
+    k.sport = htons(cport);
+    k.dport = htons(vport);
     k.proto = proto;
     k.family = FamilyOf(client);
     return k;
   }
 
-  // The record of a VIP flow from client:cport delivered to endpoint:eport.
-  void SetFlow(const IPAddr& client, uint16_t cport, const IPAddr& endpoint, uint16_t eport,
-               uint8_t proto, const IPAddr& vip, uint16_t vport) {
-    lb_flow_key k = FlowKey(client, cport, endpoint, eport, proto);
-    lb_flow_value v{};
-    FillAddr(v.vip, vip);
-    v.vip_port = htons(vport);
-    Put(LB_MAP_FLOWS, &k, &v);
+  // A VIP flow remembered in conntrack: client:cport -> vip:vport on backend `backend_id`.
+  void SetConntrack(const IPAddr& client, uint16_t cport, const IPAddr& vip, uint16_t vport,
+                    uint8_t proto, uint32_t backend_id) {
+    lb_ct_key k = CtKey(client, cport, vip, vport, proto);
+    lb_ct_value v{};
+    v.backend_id = backend_id;
+    Put(LB_MAP_CONNTRACK, &k, &v);
   }
 
-  std::optional<lb_flow_value> GetFlow(const IPAddr& client, uint16_t cport, const IPAddr& endpoint,
-                                       uint16_t eport, uint8_t proto) {
-    lb_flow_key k = FlowKey(client, cport, endpoint, eport, proto);
-    lb_flow_value v{};
-    if (bpf_map_lookup_elem(fd(LB_MAP_FLOWS), &k, &v) != 0) return std::nullopt;
+  std::optional<lb_ct_value> GetConntrack(const IPAddr& client, uint16_t cport, const IPAddr& vip,
+                                          uint16_t vport, uint8_t proto) {
+    lb_ct_key k = CtKey(client, cport, vip, vport, proto);
+    lb_ct_value v{};
+    if (bpf_map_lookup_elem(fd(LB_MAP_CONNTRACK), &k, &v) != 0) return std::nullopt;
     return v;
   }
 

@@ -1,5 +1,5 @@
 // xdp_lb across nodes: exact GUE-encapsulated frames for endpoints on other nodes (outer headers
-// built independently here), decapsulation on the endpoint's node (DNAT, flow record, exact
+// built independently here), decapsulation on the endpoint's node (DNAT, conntrack entry, exact
 // output), what decapsulation refuses, and a round trip from one node's output into another's.
 #include <unistd.h>
 
@@ -109,8 +109,8 @@ class EncapTest : public LbTest {
   // Becomes node B: its own addresses, the endpoint its own.
   void BecomeNodeB() {
     SetNodeAddrs(kNodeB4, kNodeB6);
-    SetLocalEndpoint(kEndpoint4, kEndpointPort, kProtoTCP, kId4);
-    SetLocalEndpoint(kEndpoint6, kEndpointPort, kProtoTCP, kId6);
+    SetLocalEndpoint(kEndpoint4, kEndpointPort, kProtoTCP, kId4, {{kVip4, kVipPort}});
+    SetLocalEndpoint(kEndpoint6, kEndpointPort, kProtoTCP, kId6, {{kVip6, kVipPort}});
   }
 
   std::string veth_;
@@ -131,8 +131,6 @@ TEST_F(EncapTest, EndpointOnAnotherNodeGetsTheOriginalPacketInGue) {
       << "the inner packet is the client's, untouched";
   EXPECT_GE(sport, 49152);
   EXPECT_NE(sport, SportFor(kClient4, kVip4, kClientPort + 1, kVipPort)) << "per-flow entropy";
-  EXPECT_FALSE(GetFlow(kClient4, kClientPort, kEndpoint4, kEndpointPort, kProtoTCP))
-      << "the endpoint's node records the flow, not this one";
   EXPECT_EQ(ReasonCount(LB_R_FWD_ENCAP), 1u);
 
   // Arriving on the interface the tunnel leaves by: straight back out, XDP_TX.
@@ -218,11 +216,9 @@ TEST_F(EncapTest, EndpointsNodeDecapsulatesRecordsAndDeliversLocally) {
   RunResult r = RunXdp(in);
   EXPECT_EQ(r.verdict, static_cast<uint32_t>(XDP_PASS));
   EXPECT_EQ(r.out, Ether(kNodeMac, kNodeBMac, kEthIPv4, InnerIp(kClient4, kEndpoint4, dnat)));
-  auto flow = GetFlow(kClient4, kClientPort, kEndpoint4, kEndpointPort, kProtoTCP);
-  ASSERT_TRUE(flow);
-  EXPECT_EQ(flow->vip[0], htonl(0xc633640a));
-  EXPECT_EQ(flow->vip_port, htons(kVipPort));
-  EXPECT_EQ(flow->flags, LB_FLOW_F_DECAP);
+  auto ct = GetConntrack(kClient4, kClientPort, kVip4, kVipPort, kProtoTCP);
+  ASSERT_TRUE(ct) << "the endpoint's node remembers the flow";
+  EXPECT_EQ(ct->backend_id, kId4) << "naming its own slot for the endpoint";
   EXPECT_EQ(ReasonCount(LB_R_DECAP), 1u);
   EXPECT_EQ(PerCpuPackets(LB_MAP_BACKEND_STATS, kId4), 1u);
 
@@ -241,7 +237,7 @@ TEST_F(EncapTest, EndpointsNodeDecapsulatesRecordsAndDeliversLocally) {
             Gue(kNodeA6, kNodeB6, 50000, kEndpoint6, kEndpointPort, InnerIp(kClient6, kVip6, l6))));
   EXPECT_EQ(r6.verdict, static_cast<uint32_t>(XDP_PASS));
   EXPECT_EQ(r6.out, Ether(kNodeMac, kNodeBMac, kEthIPv6, InnerIp(kClient6, kEndpoint6, dnat6)));
-  EXPECT_TRUE(GetFlow(kClient6, kClientPort, kEndpoint6, kEndpointPort, kProtoTCP));
+  EXPECT_TRUE(GetConntrack(kClient6, kClientPort, kVip6, kVipPort, kProtoTCP));
 }
 
 TEST_F(EncapTest, DecapsulationRefusesWhatIsNotAVipFlowForItsEndpoints) {
@@ -394,6 +390,53 @@ TEST_F(EncapTest, IcmpErrorAboutAVipFlowReachesTheFlowsEndpoint) {
   // An error quoting something the VIP never sent on a served port is left alone.
   const Bytes stray = Ether(kNodeMac, kClientMac, kEthIPv4, FragNeededAbout(kVip4, kVip4, 443));
   EXPECT_EQ(RunXdp(stray).out, stray);
+}
+
+const IPAddr kRouter6 = Addr("2001:db8:ff::1");
+
+Bytes Icmp6(uint8_t type, uint32_t rest, const Bytes& body, const IPAddr& src, const IPAddr& dst) {
+  Bytes m = {type, 0, 0, 0};
+  Put32(m, rest);
+  Append(m, body);
+  SetChecksum(m, 2, Fold(Sum16(m, PseudoSum(src, dst, kProtoICMPv6, m.size()))));
+  return m;
+}
+
+Bytes PacketTooBigAbout(const IPAddr& to, const IPAddr& from, uint16_t sport) {
+  const L4 reply{kProtoTCP, sport, kClientPort, kTcpAck, Bytes(1400, 'r'), false};
+  Bytes quoted = IPv6(from, kClient6, kProtoTCP, Segment(from, kClient6, reply), 63);
+  quoted.resize(40 + 8);
+  return IPv6(kRouter6, to, kProtoICMPv6, Icmp6(2, 1400, quoted, kRouter6, to), 64);
+}
+
+TEST_F(EncapTest, Ipv6PingAndPacketTooBigForAVipFlow) {
+  SetVipAddr(kVip6);
+  const Bytes echo = {'p', 'i', 'n', 'g'};
+  RunResult ping = RunXdp(Ether(
+      kNodeMac, kClientMac, kEthIPv6,
+      IPv6(kClient6, kVip6, kProtoICMPv6, Icmp6(128, 0x12340001, echo, kClient6, kVip6), 63)));
+  EXPECT_EQ(ping.verdict, static_cast<uint32_t>(XDP_TX));
+  EXPECT_EQ(ping.out, Ether(kClientMac, kNodeMac, kEthIPv6,
+                            IPv6(kVip6, kClient6, kProtoICMPv6,
+                                 Icmp6(129, 0x12340001, echo, kVip6, kClient6), 64)));
+
+  const Bytes error = PacketTooBigAbout(kVip6, kVip6, kVipPort);
+  RunResult a = RunXdp(Ether(kNodeMac, kClientMac, kEthIPv6, error));
+  EXPECT_EQ(a.verdict, static_cast<uint32_t>(XDP_REDIRECT));
+  EXPECT_EQ(a.out, Ether(kNodeBMac, kVethMac, kEthIPv6,
+                         Gue(kNodeA6, kNodeB6, SportFor(kClient6, kVip6, kClientPort, kVipPort),
+                             kEndpoint6, kEndpointPort, error)));
+  BecomeNodeB();
+  RunResult b = RunXdp(a.out);
+  EXPECT_EQ(b.verdict, static_cast<uint32_t>(XDP_PASS));
+  EXPECT_EQ(b.out, Ether(kNodeBMac, kVethMac, kEthIPv6,
+                         PacketTooBigAbout(kEndpoint6, kEndpoint6, kEndpointPort)));
+  SetBackend(kId6, kEndpoint6, kEndpointPort);
+  RunResult local = RunXdp(Ether(kNodeMac, kClientMac, kEthIPv6, error));
+  EXPECT_EQ(local.out, Ether(kNodeMac, kClientMac, kEthIPv6,
+                             PacketTooBigAbout(kEndpoint6, kEndpoint6, kEndpointPort)));
+  EXPECT_EQ(ReasonCount(LB_R_FWD_ICMP_ERROR), 2u);
+  EXPECT_EQ(ReasonCount(LB_R_TX_ICMP_ECHO_REPLY), 1u);
 }
 
 }  // namespace

@@ -188,17 +188,19 @@ TEST_F(NatTest, FloodGuardStopsConntrackInsertsAboveTheRate) {
   }
   EXPECT_EQ(ConntrackEntries(), 2u);
   EXPECT_EQ(ReasonCount(LB_R_CT_INSERT_SKIPPED), 3u);
-  EXPECT_TRUE(GetFlow(kClient4, 41001, kBackendA4, kBackendPort, kProtoTCP));
-  EXPECT_FALSE(GetFlow(kClient4, 41002, kBackendA4, kBackendPort, kProtoTCP))
-      << "not remembered, not recorded";
 }
 
 TEST_F(NatTest, ReverseTranslationByTc) {
   L4 reply_in = Tcp(kClientPort, kBackendPort, kTcpSyn | kTcpAck);
   L4 reply_out = Tcp(kClientPort, kVipPort, kTcpSyn | kTcpAck);
-  SetFlow(kClient4, kClientPort, kBackendA4, kBackendPort, kProtoTCP, kVip4, kVipPort);
-  SetFlow(kClient4, kClientPort, kBackendA4, kBackendPort, kProtoUDP, kVip4, kVipPort);
-  SetFlow(kClient6, kClientPort, kBackend6, kBackendPort, kProtoTCP, kVip6, kVipPort);
+  SetLocalEndpoint(kBackendA4, kBackendPort, kProtoTCP, kIdA, {{kVip4, kVipPort}});
+  SetLocalEndpoint(kBackendA4, kBackendPort, kProtoUDP, kIdA, {{kVip4, kVipPort}});
+  SetLocalEndpoint(kBackend6, kBackendPort, kProtoTCP, kId6, {{kVip6, kVipPort}});
+  SetConntrack(kClient4, kClientPort, kVip4, kVipPort, kProtoTCP, kIdA);
+  SetConntrack(kClient4, kClientPort, kVip4, kVipPort, kProtoUDP, kIdA);
+  SetConntrack(kClient6, kClientPort, kVip6, kVipPort, kProtoTCP, kId6);
+  // A flow from another port that went to another endpoint: not this endpoint's reply.
+  SetConntrack(kClient4, kClientPort + 2, kVip4, kVipPort, kProtoTCP, kIdB);
   struct TcCase {
     std::string description;
     Bytes in, out;
@@ -215,6 +217,8 @@ TEST_F(NatTest, ReverseTranslationByTc) {
                                Tcp(kClientPort + 1, kBackendPort, kTcpSyn | kTcpAck));
   const Bytes other_client =
       L4Frame(kClientMac, kNodeMac, kBackendA4, Addr("192.0.2.11"), reply_in);
+  const Bytes other_endpoints = L4Frame(kClientMac, kNodeMac, kBackendA4, kClient4,
+                                        Tcp(kClientPort + 2, kBackendPort, kTcpSyn | kTcpAck));
   const std::vector<TcCase> cases = {
       {"TCP reply from the endpoint leaves as the VIP",
        L4Frame(kClientMac, kNodeMac, kBackendA4, kClient4, reply_in),
@@ -228,6 +232,8 @@ TEST_F(NatTest, ReverseTranslationByTc) {
       {"traffic from other addresses is untouched", unrelated, unrelated},
       {"the endpoint's own traffic to another client port is untouched", direct, direct},
       {"the endpoint's traffic to another client is untouched", other_client, other_client},
+      {"a flow conntrack gave another endpoint is not this one's", other_endpoints,
+       other_endpoints},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.description);
@@ -246,16 +252,13 @@ TEST_F(NatTest, TwoVipsOnOneEndpointEachReplyGetsItsOwnVip) {
   const IPAddr vip2 = Addr("198.51.100.20");
   constexpr uint32_t kSvc2 = 7;
   SetService(vip2, kVipPort, kProtoTCP, kSvc2, {kIdA}, 3 * kTableSize, kTableSize);
+  SetLocalEndpoint(kBackendA4, kBackendPort, kProtoTCP, kIdA,
+                   {{kVip4, kVipPort}, {vip2, kVipPort}});
   const L4 to1 = Tcp(kVipPort, 40001), to2 = Tcp(kVipPort, 40002);
   EXPECT_EQ(RunXdp(ToVip(to1)).out, ToBackend(to1));
   EXPECT_EQ(RunXdp(L4Frame(kNodeMac, kClientMac, kClient4, vip2, to2)).out, ToBackend(to2));
-  auto f1 = GetFlow(kClient4, 40001, kBackendA4, kBackendPort, kProtoTCP);
-  auto f2 = GetFlow(kClient4, 40002, kBackendA4, kBackendPort, kProtoTCP);
-  ASSERT_TRUE(f1 && f2);
-  EXPECT_EQ(f1->vip[0], htonl(0xc633640a));
-  EXPECT_EQ(f2->vip[0], htonl(0xc6336414));
-  EXPECT_EQ(f1->vip_port, htons(kVipPort));
-  EXPECT_EQ(f1->flags, 0);
+  ASSERT_TRUE(GetConntrack(kClient4, 40001, kVip4, kVipPort, kProtoTCP));
+  ASSERT_TRUE(GetConntrack(kClient4, 40002, vip2, kVipPort, kProtoTCP));
 
   const auto reply = [](uint16_t cport, uint16_t sport) {
     return Tcp(cport, sport, kTcpSyn | kTcpAck);
@@ -269,33 +272,6 @@ TEST_F(NatTest, TwoVipsOnOneEndpointEachReplyGetsItsOwnVip) {
   const Bytes stray =
       L4Frame(kClientMac, kNodeMac, kBackendA4, kClient4, reply(40003, kBackendPort));
   EXPECT_EQ(RunTc(stray).out, stray) << "no VIP flow: never rewritten";
-}
-
-// Conntrack hits re-check the record once a second; a flow the flood guard did not remember
-// gets no record (so a flood cannot evict live flows' records) and the next packet retries.
-TEST_F(NatTest, FlowRecordFollowsConntrack) {
-  const L4 syn = Tcp(kVipPort, 40010);
-  RunXdp(ToVip(syn));
-  ASSERT_TRUE(GetFlow(kClient4, 40010, kBackendA4, kBackendPort, kProtoTCP));
-  lb_flow_key k = FlowKey(kClient4, 40010, kBackendA4, kBackendPort, kProtoTCP);
-  ASSERT_EQ(bpf_map_delete_elem(fd(LB_MAP_FLOWS), &k), 0);
-  RunXdp(ToVip(syn));
-  EXPECT_FALSE(GetFlow(kClient4, 40010, kBackendA4, kBackendPort, kProtoTCP))
-      << "within the touch interval a hit does not look at the record";
-  // Age the conntrack entry past the touch interval: the next hit rewrites the record.
-  lb_ct_key ck{};
-  FillAddr(ck.src, kClient4);
-  FillAddr(ck.dst, kVip4);
-  ck.sport = htons(40010);
-  ck.dport = htons(kVipPort);
-  ck.proto = kProtoTCP;
-  ck.family = LB_FAMILY_V4;
-  lb_ct_value cv{};
-  ASSERT_EQ(bpf_map_lookup_elem(fd(LB_MAP_CONNTRACK), &ck, &cv), 0);
-  cv.last_seen_ns = 0;
-  ASSERT_EQ(bpf_map_update_elem(fd(LB_MAP_CONNTRACK), &ck, &cv, BPF_EXIST), 0);
-  RunXdp(ToVip(syn));
-  EXPECT_TRUE(GetFlow(kClient4, 40010, kBackendA4, kBackendPort, kProtoTCP));
 }
 
 // A datagram split in two: the first fragment has the ports and is balanced (its UDP checksum,

@@ -170,6 +170,12 @@ def test_tcp_reaches_endpoints_on_every_node_with_the_client_address(lab):
     r = reasons(lab)
     assert r.get("fwd_encap", 0) > 0 and r.get("decap", 0) > 0, r
     assert r.get("drop_encap", 0) == 0, r
+    # Each node sends to its own pod and encapsulates to the others' nodes.
+    backends = {b["backend"]: b for b in ctl(lab.bpffs[0], "backend", "list")}
+    assert backends[f"{DsrLab.pod_ip(1)}:{BACKEND_PORT}"]["action"] == "local", backends
+    for i in (2, 3):
+        b = backends[f"{DsrLab.pod_ip(i)}:{BACKEND_PORT}"]
+        assert b["action"] == "encap" and b["node"] == DsrLab.node_ip(i), backends
 
 
 def test_udp_replies_come_from_the_vip_across_nodes(lab):

@@ -12,7 +12,9 @@ int BackendList(const Context& ctx, const std::vector<std::string>&) {
     std::vector<std::vector<std::string>> rows = {
         {"ID", "BACKEND", "ACTION", "STATE", "PACKETS", "BYTES"}};
     for (const auto& b : doc)
-      rows.push_back({std::to_string(b["id"].get<uint32_t>()), b["backend"], b["action"],
+      rows.push_back({std::to_string(b["id"].get<uint32_t>()), b["backend"],
+                      b.contains("node") ? "encap to " + b["node"].get<std::string>()
+                                         : b["action"].get<std::string>(),
                       b["draining"].get<bool>() ? "draining" : "active",
                       std::to_string(b["stats"]["packets"].get<uint64_t>()),
                       std::to_string(b["stats"]["bytes"].get<uint64_t>())});

@@ -143,6 +143,11 @@ TEST(MapSync, RemoteEndpointsEncapsulateAndOnlyLocalOnesAreAccepted) {
   auto ek = FromBytes<lb_endpoint_key>(ops.Keys(MapId::kEndpoints).at(0));
   EXPECT_EQ(ek.addr[0], htobe32(0x0a010005));
   EXPECT_EQ(ek.proto, 6);
+  auto ev = FromBytes<lb_endpoint_value>(
+      *ops.Lookup(MapId::kEndpoints, ops.Keys(MapId::kEndpoints).at(0)));
+  EXPECT_EQ(ev.vip_count, 1u) << "replies are found through the VIP:ports it serves";
+  EXPECT_EQ(ev.vips[0].vip[0], htobe32(0xc633640a));
+  EXPECT_EQ(ev.vips[0].port, htobe16(80));
   auto node = FromBytes<lb_node_addrs>(*ops.Lookup(MapId::kNode, ToBytes(uint32_t{0})));
   EXPECT_EQ(node.v4, htobe32(0xc0000215));
   EXPECT_EQ(node.v6[0], htobe32(0x20010db8));
@@ -150,6 +155,23 @@ TEST(MapSync, RemoteEndpointsEncapsulateAndOnlyLocalOnesAreAccepted) {
   ops.writes = 0;
   sync.Apply(d);
   EXPECT_EQ(ops.writes, 0u);
+}
+
+// One endpoint behind five VIPs: the first four (VIP order) are kept for reply translation, the
+// fifth is reported.
+TEST(MapSync, EndpointBehindMoreVipsThanTranslatedIsReported) {
+  FakeMapOps ops;
+  MapSync sync(ops);
+  DesiredDataplane d;
+  for (int i = 0; i < 5; ++i)
+    d.services.push_back(Svc("198.51.100." + std::to_string(10 + i), 80, {B("10.1.0.5")}));
+  auto st = sync.Apply(d, {});
+  ASSERT_EQ(ops.size(MapId::kEndpoints), 1u);
+  auto ev = FromBytes<lb_endpoint_value>(
+      *ops.Lookup(MapId::kEndpoints, ops.Keys(MapId::kEndpoints).at(0)));
+  EXPECT_EQ(ev.vip_count, static_cast<uint32_t>(LB_ENDPOINT_VIPS));
+  EXPECT_EQ(ev.vips[0].vip[0], htobe32(0xc633640a));
+  EXPECT_EQ(st.endpoints_over_vip_limit, std::vector<std::string>{"10.1.0.5:8080/TCP"});
 }
 
 TEST(MapSync, ServiceWithoutEndpointsHasNoTableAndRemovalCleansUp) {
