@@ -165,7 +165,7 @@ TEST(MapSync, EndpointBehindMoreVipsThanTranslatedIsReported) {
   DesiredDataplane d;
   for (int i = 0; i < 5; ++i)
     d.services.push_back(Svc("198.51.100." + std::to_string(10 + i), 80, {B("10.1.0.5")}));
-  auto st = sync.Apply(d, {});
+  auto st = sync.Apply(d);
   ASSERT_EQ(ops.size(MapId::kEndpoints), 1u);
   auto ev = FromBytes<lb_endpoint_value>(
       *ops.Lookup(MapId::kEndpoints, ops.Keys(MapId::kEndpoints).at(0)));
