@@ -264,6 +264,7 @@ enum lb_reason {
   LB_R_FWD_ICMP_ERROR,      // ICMP error about a VIP flow sent on to the flow's endpoint
   LB_R_DROP_FRAGMENT,       // a later fragment to a VIP whose first fragment was not seen
   LB_R_DROP_L2_FENCED,      // ARP/NS for an owned VIP while the agent's liveness stamp is stale
+  LB_R_PASS_OTHER_HOST,     // unicast to another host's MAC (a flooding switch): never forwarded
   LB_R_MAX,
 };
 

@@ -195,6 +195,22 @@ static __always_inline int handle_ipv6(struct xdp_md *ctx, struct l2 *l2, enum l
   return forward6(ctx, l2, ip6, nh, c.backend_id, c.now, reason);
 }
 
+// A unicast frame for another host reaches this interface when a switch floods it (a destination
+// it has not learned, a bridge whose table aged out during a failover) or the port is
+// promiscuous. Forwarding it would put a second copy of the packet next to the one the intended
+// host forwards; the kernel drops such frames as PACKET_OTHERHOST, so hand them to it. Without a
+// MAC recorded for the interface nothing is judged.
+static __always_inline int for_other_host(const struct xdp_md *ctx, const struct l2 *l2) {
+  const __u8 *dst = l2->eth->h_dest;
+  if (dst[0] & 1) return 0;  // broadcast / multicast: everyone's
+  __u32 ifindex = ctx->ingress_ifindex;
+  const struct lb_iface *iface = bpf_map_lookup_elem(&lb_ifaces, &ifindex);
+  if (!iface) return 0;
+  const __u8 *mine = iface->mac;
+  return (dst[0] ^ mine[0]) | (dst[1] ^ mine[1]) | (dst[2] ^ mine[2]) | (dst[3] ^ mine[3]) |
+         (dst[4] ^ mine[4]) | (dst[5] ^ mine[5]);
+}
+
 SEC("xdp")
 int xdp_lb(struct xdp_md *ctx) {
   void *data = (void *)(long)ctx->data;
@@ -211,6 +227,8 @@ int xdp_lb(struct xdp_md *ctx) {
     reason = LB_R_PASS_UNSUPPORTED;
   } else if (l2.proto == bpf_htons(ETH_P_ARP)) {
     verdict = arp_handle(ctx, &l2, &reason);
+  } else if (for_other_host(ctx, &l2)) {
+    reason = LB_R_PASS_OTHER_HOST;
   } else if (l2.proto == bpf_htons(ETH_P_IP)) {
     verdict = handle_ipv4(ctx, &l2, &reason);
   } else if (l2.proto == bpf_htons(ETH_P_IPV6)) {

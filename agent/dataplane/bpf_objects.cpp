@@ -2,6 +2,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -9,6 +10,7 @@
 
 #include "dataplane/libbpf_log.h"
 #include "dataplane/map_layout.h"
+#include "runtime/log.h"
 #include "tc_lb.skel.h"
 #include "xdp_lb.skel.h"
 
@@ -25,11 +27,49 @@ std::string Errno(int err) {
   return std::strerror(err < 0 ? -err : err);
 }
 
+// A map pinned by an older agent, or under other --max-* sizes, cannot be reused: libbpf refuses
+// it and the load fails, so an upgrade would need hand-deleted pins. Replace such a pin instead
+// and say what starts afresh; every other pinned map is adopted with its contents.
+void ReplaceIncompatiblePin(bpf_map* m, const std::string& path) {
+  const int fd = bpf_obj_get(path.c_str());
+  if (fd < 0) return;  // nothing pinned there yet
+  bpf_map_info info{};
+  __u32 len = sizeof(info);
+  const int err = bpf_obj_get_info_by_fd(fd, &info, &len);
+  close(fd);
+  if (err) return;  // libbpf's own check will say what is wrong
+  auto differ = [](const char* what, uint64_t have, uint64_t want) {
+    return std::string(what) + " " + std::to_string(have) + ", now " + std::to_string(want);
+  };
+  std::string why;
+  if (info.type != static_cast<__u32>(bpf_map__type(m))) {
+    why = differ("type", info.type, bpf_map__type(m));
+  } else if (info.key_size != bpf_map__key_size(m)) {
+    why = differ("key size", info.key_size, bpf_map__key_size(m));
+  } else if (info.value_size != bpf_map__value_size(m)) {
+    why = differ("value size", info.value_size, bpf_map__value_size(m));
+  } else if (info.max_entries != bpf_map__max_entries(m)) {
+    why = differ("entries", info.max_entries, bpf_map__max_entries(m));
+  } else if (info.map_flags != bpf_map__map_flags(m)) {
+    why = differ("flags", info.map_flags, bpf_map__map_flags(m));
+  }
+  if (why.empty()) return;
+  if (unlink(path.c_str()) != 0)
+    throw std::runtime_error("pinned map " + path + " has another layout (" + why +
+                             ") and cannot be removed: " + Errno(errno));
+  const bool conntrack = std::strcmp(bpf_map__name(m), LB_MAP_CONNTRACK) == 0;
+  log::Warn("dataplane",
+            "pinned map " + path + " had another layout (" + why +
+                "; an older agent or other --max-* sizes): replaced, its contents start afresh" +
+                (conntrack ? " (established flows are placed again by Maglev)" : ""));
+}
+
 void SetPinPaths(bpf_object* obj, const std::string& dir) {
   for (const char* name : kPinnedMaps) {
     bpf_map* m = bpf_object__find_map_by_name(obj, name);
     if (!m) continue;
     const std::string path = dir + "/" + name;
+    ReplaceIncompatiblePin(m, path);
     if (int err = bpf_map__set_pin_path(m, path.c_str()))
       throw std::runtime_error("cannot set pin path " + path + ": " + Errno(err));
   }
@@ -75,11 +115,7 @@ std::unique_ptr<BpfObjects> BpfObjects::OpenAndLoad(const LoadOptions& opts) {
 void BpfObjects::Finish() {
   if (bpf_program__fd(xdp_->progs.xdp_lb) < 0) {
     if (int err = xdp_lb::load(xdp_)) {
-      std::string hint = " (needs CAP_BPF/CAP_NET_ADMIN)";
-      // libbpf refuses to reuse a pinned map of another size: say how to resize.
-      if (!opts_.pin_dir.empty() && (opts_.max_services || opts_.max_backends))
-        hint += "; if the maps pinned under " + opts_.pin_dir +
-                " were created with other sizes, remove them to resize (this drops conntrack)";
+      const std::string hint = " (needs CAP_BPF/CAP_NET_ADMIN)";
       const std::string libbpf = TakeLibbpfWarnings();
       throw std::runtime_error("cannot load xdp_lb: " + Errno(err) + hint +
                                (libbpf.empty() ? "" : "; libbpf said: " + libbpf));

@@ -33,8 +33,9 @@ const char* ReasonName(uint32_t reason) {
                                                    "tx_icmp_echo_reply",
                                                    "fwd_icmp_error",
                                                    "drop_fragment",
-                                                   "drop_l2_fenced"};
-  static_assert(LB_R_DROP_L2_FENCED == 25 && LB_R_MAX == 26,
+                                                   "drop_l2_fenced",
+                                                   "pass_other_host"};
+  static_assert(LB_R_PASS_OTHER_HOST == 26 && LB_R_MAX == 27,
                 "update the names with enum lb_reason");
   return reason < LB_R_MAX ? kNames[reason] : "unknown";
 }

@@ -1,6 +1,7 @@
 // Dataplane::Open on real interfaces (a veth pair in the test's private netns, maps pinned on a
 // private bpffs): attach, fill, then a second Open -- a restarted agent -- adopts the running
 // programs and the pinned maps and has nothing to rewrite.
+#include <bpf/bpf.h>
 #include <gtest/gtest.h>
 #include <net/if.h>
 #include <sys/mount.h>
@@ -10,6 +11,7 @@
 #include <filesystem>
 
 #include "dataplane/dataplane.h"
+#include "dataplane/map_layout.h"
 
 namespace ironlb::dataplane {
 namespace {
@@ -47,6 +49,29 @@ class DataplaneAttach : public ::testing::Test {
   std::string dir_;
   DataplaneOptions opts_;
 };
+
+// An upgrade that adds drop reasons (or new --max-* sizes) finds pinned maps of another layout:
+// they are replaced, instead of the agent failing to load until someone deletes the pins.
+TEST_F(DataplaneAttach, PinnedMapOfAnOlderLayoutIsReplaced) {
+  std::filesystem::create_directories(opts_.bpffs);
+  const std::string path = opts_.bpffs + "/" LB_MAP_REASON_STATS;
+  const int old = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, LB_MAP_REASON_STATS, sizeof(__u32),
+                                 sizeof(lb_counter), LB_R_MAX - 3, nullptr);
+  ASSERT_GE(old, 0);
+  ASSERT_EQ(bpf_obj_pin(old, path.c_str()), 0);
+  close(old);
+  {
+    auto dp = Dataplane::Open(opts_);
+    dp->Apply(Desired());
+  }
+  const int now = bpf_obj_get(path.c_str());
+  ASSERT_GE(now, 0);
+  bpf_map_info info{};
+  __u32 len = sizeof(info);
+  ASSERT_EQ(bpf_obj_get_info_by_fd(now, &info, &len), 0);
+  close(now);
+  EXPECT_EQ(info.max_entries, static_cast<__u32>(LB_R_MAX));
+}
 
 TEST_F(DataplaneAttach, AttachesThenARestartAdoptsEverything) {
   {

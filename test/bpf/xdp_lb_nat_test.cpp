@@ -100,6 +100,20 @@ TEST_F(NatTest, ForwardCases) {
   EXPECT_EQ(PerCpuPackets(LB_MAP_VIP_STATS, kSvcEmpty), 1u);
 }
 
+// A switch that floods a unicast frame (destination not learned, table aged out in a failover)
+// hands it to every node: only the node whose MAC it names may forward it, or the endpoint gets
+// it twice.
+TEST_F(NatTest, UnicastForAnotherHostIsNeverForwarded) {
+  SetIface(kLoopbackIfindex, kNodeMac);
+  const Mac other = {0x02, 0x00, 0x00, 0x00, 0x00, 0xbb};
+  const Bytes flooded = L4Frame(other, kClientMac, kClient4, kVip4, Tcp());
+  Check({"unicast to another host's MAC: left to the kernel, which drops it", flooded, XDP_PASS,
+         flooded});
+  Check({"the same to this node's MAC is DNAT'ed", ToVip(Tcp()), XDP_PASS, ToBackend(Tcp())});
+  EXPECT_EQ(ReasonCount(LB_R_PASS_OTHER_HOST), 1u);
+  EXPECT_EQ(PerCpuPackets(LB_MAP_BACKEND_STATS, kIdA), 1u);
+}
+
 TEST_F(NatTest, DnatChecksumsVerifyIndependently) {
   for (const Bytes& in :
        {ToVip(Tcp()), ToVip(Udp()), L4Frame(kNodeMac, kClientMac, kClient6, kVip6, Tcp())}) {

@@ -199,7 +199,9 @@ def test_health_endpoints_follow_the_data_plane(lab):
     assert get("/healthz") == (200, "ok\n")
     assert wait_for(lambda: get("/readyz")[0] == 200, 10), get("/readyz")
     # Someone detaches XDP behind the agent's back: alive, but no longer ready, and it says why.
+    # Both modes: --xdp-mode auto picks generic on a veth (its peer runs no XDP).
     sh("ip", "link", "set", "dev", "n0", "xdp", "off", ns=lab.node)
+    sh("ip", "link", "set", "dev", "n0", "xdpgeneric", "off", ns=lab.node)
     code, body = wait_for(lambda: (lambda r: r if r[0] == 503 else None)(get("/readyz")), 10,
                           what="/readyz to fail")
     assert "XDP not attached on n0" in body, body
