@@ -1,6 +1,7 @@
 // xdp_lb's load-balancing path: exact DNAT'ed frames (checksums recomputed independently), the
 // reverse translation by tc_lb, conntrack stickiness, the flood guard, no-endpoint drops and
 // every malformed input.
+#include <sched.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -351,6 +352,17 @@ TEST_F(NatTest, FibRedirectRewritesMacsAndTtl) {
 // The next-hop cache (off by default) must give byte for byte what the FIB gives, and a neighbour
 // change must show once the cached answer's lifetime is over -- at once with the cache off.
 TEST_F(NatTest, NexthopCacheReusesTheFibAnswerOnlyForItsLifetime) {
+  // The cache is per CPU and a test run executes on the calling thread's CPU: held on one CPU,
+  // or a loaded machine moves the thread and the next run finds the other CPU's empty cache.
+  cpu_set_t all, one;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(all), &all), 0);
+  CPU_ZERO(&one);
+  CPU_SET(sched_getcpu(), &one);
+  ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+  struct Restore {
+    cpu_set_t set;
+    ~Restore() { sched_setaffinity(0, sizeof(set), &set); }
+  } restore{all};
   const std::string veth = "nhc" + std::to_string(getpid());
   ASSERT_EQ(
       std::system(("ip link add " + veth + "a type veth peer name " + veth + "b && ip link set " +
