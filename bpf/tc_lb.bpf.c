@@ -55,20 +55,26 @@ static __always_inline int rewrite(struct __sk_buff *skb, const struct rev_targe
 }
 
 // Which of the endpoint's VIP:ports the reply's flow was sent to: the one whose conntrack entry
-// (client:port -> VIP:port) names this endpoint. `flow` holds the client side already.
+// (client:port -> VIP:port) names this endpoint. `flow` holds the client side already. A client
+// that reuses a source port for another VIP of the same endpoint (UDP clients do, from a new
+// socket) leaves the old flow's entry behind; at the endpoint both flows have the same addresses
+// and ports, so the newest entry is the flow the reply belongs to.
 static __always_inline int flow_vip(const struct lb_endpoint_value *ep, struct lb_ct_key *flow,
                                     struct lb_endpoint_vip *out) {
   const __u32 n = ep->vip_count, backend_id = ep->backend_id;
+  int found = 0;
+  __u64 newest = 0;
   for (__u32 i = 0; i < LB_ENDPOINT_VIPS && i < n; i++) {
     __builtin_memcpy(flow->dst, ep->vips[i].vip, sizeof(flow->dst));
     flow->dport = ep->vips[i].port;
     struct lb_ct_value *ct = bpf_map_lookup_elem(&lb_conntrack, flow);
-    if (ct && ct->backend_id == backend_id) {
-      *out = ep->vips[i];
-      return 1;
-    }
+    if (!ct || ct->backend_id != backend_id) continue;
+    if (found && ct->created_ns <= newest) continue;
+    newest = ct->created_ns;
+    *out = ep->vips[i];
+    found = 1;
   }
-  return 0;
+  return found;
 }
 
 SEC("tc")

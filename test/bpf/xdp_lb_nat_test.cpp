@@ -289,6 +289,28 @@ TEST_F(NatTest, TwoVipsOnOneEndpointEachReplyGetsItsOwnVip) {
   EXPECT_EQ(RunTc(stray).out, stray) << "no VIP flow: never rewritten";
 }
 
+// A UDP client sends from a new socket per request and the kernel may hand it a source port it
+// used before, for the other VIP of the same endpoint: the reply belongs to the newest flow.
+TEST_F(NatTest, ReusedClientPortRepliesAsTheNewestFlowsVip) {
+  const IPAddr vip2 = Addr("198.51.100.20");
+  constexpr uint32_t kSvc2 = 7;
+  SetService(vip2, kVipPort, kProtoUDP, kSvc2, {kIdA}, 3 * kTableSize, kTableSize);
+  SetLocalEndpoint(kBackendA4, kBackendPort, kProtoUDP, kIdA,
+                   {{kVip4, kVipPort}, {vip2, kVipPort}});
+  const L4 q = Udp();
+  L4 reply{kProtoUDP, kBackendPort, kClientPort, 0, Bytes{'a'}, false};
+  const Bytes from_endpoint = L4Frame(kClientMac, kNodeMac, kBackendA4, kClient4, reply);
+  L4 reply_vip = reply;
+  reply_vip.sport = kVipPort;
+  ASSERT_EQ(RunXdp(ToVip(q)).verdict, static_cast<uint32_t>(XDP_PASS));
+  EXPECT_EQ(RunTc(from_endpoint).out, L4Frame(kClientMac, kNodeMac, kVip4, kClient4, reply_vip));
+  usleep(20'000);  // conntrack stamps creation with the coarse clock (one jiffy)
+  ASSERT_EQ(RunXdp(L4Frame(kNodeMac, kClientMac, kClient4, vip2, q)).verdict,
+            static_cast<uint32_t>(XDP_PASS));
+  EXPECT_EQ(RunTc(from_endpoint).out, L4Frame(kClientMac, kNodeMac, vip2, kClient4, reply_vip))
+      << "the same client port, now to the second VIP";
+}
+
 // A datagram split in two: the first fragment has the ports and is balanced (its UDP checksum,
 // which covers the whole datagram, updated for the new address and port); the second has none and
 // follows the first's endpoint by the datagram's identification, even after the table moved.
