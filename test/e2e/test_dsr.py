@@ -241,17 +241,24 @@ print(who[0].decode(), who[1].decode(), len(got), got == data)
 '''
 
 
+def echo_until_every_pod_answered(lab, size):
+    """Bulk echoes to the VIP until each node's pod has served one (the router and Maglev choose at
+    random; up to 40 tries, as 12 missed a pod in about one run of 40), each checked byte for byte
+    with the client's address seen by the pod."""
+    seen = set()
+    for _ in range(40):
+        pod, peer, n, same = run_client(lab, ECHO_BULK, VIP, PORT, size)[0]
+        assert peer == lab.client_ip and n == str(size) and same == "True", (pod, peer, n, same)
+        seen.add(pod)
+        if seen == set(lab.pods):
+            return
+    assert seen == set(lab.pods), seen
+
+
 def test_full_size_segments_cross_the_encapsulated_path(lab):
     """Client-to-VIP segments of the full 1500-byte MTU, once encapsulated, still fit the fabric;
     the echo checks every byte both ways on connections to every node's endpoint."""
-    seen = set()
-    for attempt in range(40):  # until every pod was chosen: 12 missed one 2% of runs
-        pod, peer, n, same = run_client(lab, ECHO_BULK, VIP, PORT, 2_000_000)[0]
-        assert peer == lab.client_ip and n == "2000000" and same == "True", (pod, peer, n, same)
-        seen.add(pod)
-        if seen == set(lab.pods):
-            break
-    assert seen == set(lab.pods), seen
+    echo_until_every_pod_answered(lab, 2_000_000)
     assert reasons(lab).get("drop_encap", 0) == 0
 
 
@@ -263,14 +270,7 @@ def test_path_mtu_discovery_through_the_vip(lab):
         sh("ip", "link", "set", "eth0", "mtu", "1500", ns=ns)
         sh("ip", "link", "set", f"n{i}", "mtu", "1500", ns=lab.router)
     sh("ip", "link", "set", "br0", "mtu", "1500", ns=lab.router)
-    seen = set()
-    for attempt in range(40):  # until every pod was chosen: 12 missed one 2% of runs
-        pod, peer, n, same = run_client(lab, ECHO_BULK, VIP, PORT, 500_000)[0]
-        assert peer == lab.client_ip and n == "500000" and same == "True", (pod, peer, n, same)
-        seen.add(pod)
-        if seen == set(lab.pods):
-            break
-    assert seen == set(lab.pods), seen
+    echo_until_every_pod_answered(lab, 500_000)
     assert reasons(lab).get("tx_icmp_too_big", 0) > 0
     cached = sh("ip", "route", "get", VIP, ns=lab.client)
     assert "mtu 1460" in cached, cached
@@ -289,14 +289,7 @@ def test_fragmentation_needed_on_the_reply_path_reaches_the_endpoint(lab):
     endpoint's kernel lowers its path MTU, and the data still arrives."""
     sh("ip", "route", "add", f"{lab.client_ip}/32", "dev", "r0", "mtu", "lock", "1400",
        ns=lab.router)
-    seen = set()
-    for attempt in range(40):  # until every pod was chosen: 12 missed one 2% of runs
-        pod, peer, n, same = run_client(lab, ECHO_BULK, VIP, PORT, 300_000)[0]
-        assert peer == lab.client_ip and n == "300000" and same == "True", (pod, peer, n, same)
-        seen.add(pod)
-        if seen == set(lab.pods):
-            break
-    assert seen == set(lab.pods), seen
+    echo_until_every_pod_answered(lab, 300_000)
     assert reasons(lab).get("fwd_icmp_error", 0) > 0
     for pod in lab.pods:
         cached = sh("ip", "route", "get", lab.client_ip, ns=pod)
