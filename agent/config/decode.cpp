@@ -169,25 +169,26 @@ void DecodeYaml(std::string_view text, const std::string& file, Snapshot* out,
   }
   for (const RawDocument& raw : SplitDocuments(text)) {
     if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) return;
-    if (auto v = CheckYamlLimits(raw.text)) {
-      const int line = std::min(raw.first_line + v->line + 1, total_lines);
-      out->decode_errors.push_back(ConfigError{file, ScanRef(raw.text), v->field,
-                                               v->message + " at line " + std::to_string(line) +
-                                                   ", column " + std::to_string(v->column + 1)});
+    YamlDocument doc = LoadYamlDocument(raw.text);
+    if (doc.violation) {
+      const YamlViolation& v = *doc.violation;
+      const int line = std::min(raw.first_line + v.line + 1, total_lines);
+      out->decode_errors.push_back(ConfigError{file, ScanRef(raw.text), v.field,
+                                               v.message + " at line " + std::to_string(line) +
+                                                   ", column " + std::to_string(v.column + 1)});
       continue;
     }
-    YAML::Node root;
-    try {
-      root = YAML::Load(raw.text);
-    } catch (const YAML::ParserException& e) {
-      // yaml-cpp may point just past the end of the document; keep the line inside the file.
-      const int line = std::min(raw.first_line + e.mark.line + 1, total_lines);
+    if (doc.syntax_error) {
+      const YamlSyntaxError& e = *doc.syntax_error;
+      // The parser may point just past the end of the document; keep the line inside the file.
+      const int line = std::min(raw.first_line + e.line + 1, total_lines);
       out->decode_errors.push_back(ConfigError{file, ScanRef(raw.text), "",
                                                "YAML syntax error at line " + std::to_string(line) +
-                                                   ", column " + std::to_string(e.mark.column + 1) +
-                                                   ": " + e.msg});
+                                                   ", column " + std::to_string(e.column + 1) +
+                                                   ": " + e.message});
       continue;
     }
+    const YAML::Node root = *doc.root;
     DecodeNode(root, file, "", out);
   }
 }

@@ -1,7 +1,8 @@
-// Limits checked on a YAML document's parse events before any node is built: size, nesting depth,
-// nodes after alias expansion, and duplicate mapping keys (an error, as in Kubernetes' strict
-// decoding).
+// Loads one YAML document (libyaml's parser, yaml-cpp's node tree) while checking limits on its
+// parse events: size, nesting depth, nodes after alias expansion, duplicate mapping keys.
 #pragma once
+
+#include <yaml-cpp/node/node.h>
 
 #include <cstddef>
 #include <optional>
@@ -25,6 +26,24 @@ struct YamlViolation {
   std::string field;  // path of the offending node, e.g. spec.ports[0].port
   std::string message;
 };
+
+struct YamlSyntaxError {
+  int line = 0;  // 0-based, within the document
+  int column = 0;
+  std::string message;
+};
+
+// Exactly one of the three is set: the root (a null node for an empty document), the first limit
+// exceeded, or the first syntax error. Duplicate keys are a violation (Kubernetes' strict
+// decoding).
+struct YamlDocument {
+  std::optional<YAML::Node> root;
+  std::optional<YamlViolation> violation;
+  std::optional<YamlSyntaxError> syntax_error;
+};
+
+// Parses the first document of `document`; nothing is built past a violation.
+YamlDocument LoadYamlDocument(std::string_view document);
 
 // Walks the parse events of one document. Returns the first violation, or nothing when the
 // document is within the limits (a syntax error is left for the loader to report).

@@ -3,9 +3,11 @@
 #include "config/yaml_limits.h"
 
 #include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "config/decode.h"
 
@@ -141,6 +143,68 @@ TEST(YamlLimits, DuplicateTopLevelAndFlowKeys) {
   ASSERT_TRUE(v);
   EXPECT_EQ(v->field, "metadata.name");
   EXPECT_FALSE(CheckYamlLimits("a: {name: x}\nb: {name: x}\nc: [1, 1]\n"));
+}
+
+// The loader builds the tree yaml-cpp's own loader built (the decoder was written against it):
+// same keys and values in order, plain scalars tagged "?" and quoted ones "!", null-like plain
+// scalars as null nodes, aliases as references to their anchor's node. (Where the two parsers
+// differ, e.g. `{i:}`, libyaml sides with go-yaml, which is a port of it: Kubernetes' own parser.)
+TEST(YamlLoad, BuildsTheTreeYamlCppWould) {
+  const std::string text = R"(
+a: 1
+b: "2"
+c: [x, 'y', ~, null, ]
+d: {e: &anchor {f: g}, h: *anchor, i: }
+j: !!str 3
+)";
+  YamlDocument got = LoadYamlDocument(text);
+  ASSERT_TRUE(got.root);
+  const YAML::Node want = YAML::Load(text);
+  EXPECT_EQ(YAML::Dump(*got.root), YAML::Dump(want));
+  const YAML::Node& r = *got.root;
+  EXPECT_EQ(r["a"].Tag(), "?");
+  EXPECT_EQ(r["b"].Tag(), "!");
+  EXPECT_EQ(r["c"][1].Tag(), "!");
+  EXPECT_TRUE(r["c"][2].IsNull());
+  EXPECT_TRUE(r["c"][3].IsNull());
+  EXPECT_EQ(r["c"].size(), 4u);
+  EXPECT_TRUE(r["d"]["i"].IsNull());
+  EXPECT_TRUE(r["d"]["h"].is(r["d"]["e"]));
+  EXPECT_EQ(r["j"].Tag(), want["j"].Tag());
+  // Keys come out in the order written (the decoder reports unknown fields in that order).
+  std::vector<std::string> keys;
+  for (const auto& kv : r) keys.push_back(kv.first.Scalar());
+  EXPECT_EQ(keys, (std::vector<std::string>{"a", "b", "c", "d", "j"}));
+}
+
+TEST(YamlLoad, EmptyDocumentIsNullAndSyntaxErrorsHaveAPosition) {
+  YamlDocument empty = LoadYamlDocument("# only a comment\n");
+  ASSERT_TRUE(empty.root);
+  EXPECT_TRUE(empty.root->IsNull());
+
+  YamlDocument bad = LoadYamlDocument("a: 1\nb: [1, 2\nc: 3\n");
+  EXPECT_FALSE(bad.root);
+  ASSERT_TRUE(bad.syntax_error);
+  EXPECT_GE(bad.syntax_error->line, 1);
+  EXPECT_FALSE(bad.syntax_error->message.empty());
+
+  // An alias to an anchor that is still open would make the tree a cycle.
+  YamlDocument cycle = LoadYamlDocument("a: &x {b: *x}\n");
+  EXPECT_FALSE(cycle.root);
+  ASSERT_TRUE(cycle.syntax_error);
+  EXPECT_NE(cycle.syntax_error->message.find("*x"), std::string::npos);
+  YamlDocument unknown = LoadYamlDocument("a: *nowhere\n");
+  ASSERT_TRUE(unknown.syntax_error);
+}
+
+TEST(YamlLoad, RedefinedAnchorLeavesEarlierAliasesAlone) {
+  YamlDocument got = LoadYamlDocument("a: &x 1\nb: *x\nc: &x 2\nd: *x\n");
+  ASSERT_TRUE(got.root);
+  const YAML::Node& r = *got.root;
+  EXPECT_EQ(r["a"].Scalar(), "1");
+  EXPECT_EQ(r["b"].Scalar(), "1");
+  EXPECT_EQ(r["c"].Scalar(), "2");
+  EXPECT_EQ(r["d"].Scalar(), "2");
 }
 
 }  // namespace
