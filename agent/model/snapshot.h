@@ -24,6 +24,7 @@ struct ConfigError {
     if (!field.empty()) s += field + ": ";
     return s + message;
   }
+  bool operator==(const ConfigError&) const = default;
 };
 
 // Everything read from a store (FileStore or KubeStore), not yet validated.
@@ -51,7 +52,7 @@ struct Config {
   std::map<std::string, BGPPeer> peers;
   std::map<std::string, BFDProfile> bfd_profiles;
   std::map<std::string, std::string> community_aliases;  // alias name -> value
-  std::map<std::string, Community> communities;           // the Community objects in force
+  std::map<std::string, Community> communities;          // the Community objects in force
 };
 
 // Like MetalLB's ConfigurationState: valid, or the list of errors currently in force.

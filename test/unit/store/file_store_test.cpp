@@ -180,6 +180,25 @@ TEST_F(FileStoreTest, StatusIsSeenAtOnceAndWrittenInTheBackground) {
   EXPECT_EQ(store->statuses().size(), 1u);
 }
 
+TEST_F(FileStoreTest, OwnStatusWritesAndQuietRescansDoNotRebuildTheSnapshot) {
+  Write("a.yaml", kTwoServices);
+  Open();
+  const uint64_t merges = store->merges();
+  // The controller's writes land in status/, which the store watches for other writers.
+  for (int i = 0; i < 3; ++i) {
+    store->WriteStatus({"demo", "web", "public", {*IPAddr::Parse("192.0.2.1")}, ""});
+    store->WriteStatus({"demo", "api", "public", {*IPAddr::Parse("192.0.2.2")}, ""});
+    store->FlushStatus();
+    io.run_for(std::chrono::milliseconds(100));  // 20 settle times
+    io.restart();
+  }
+  EXPECT_EQ(store->merges(), merges);
+  // A real edit still rebuilds it, once.
+  Write("a.yaml", std::string(kTwoServices).substr(0, std::string(kTwoServices).find("---")));
+  ASSERT_TRUE(WaitBatch());
+  EXPECT_EQ(store->merges(), merges + 1);
+}
+
 TEST_F(FileStoreTest, DecodeRunsOffTheLoopAndShutdownDoesNotWaitForIt) {
   // Enough documents that decoding takes far longer than the loop's timers below.
   std::string big;
