@@ -1,9 +1,11 @@
 #include "dataplane/map_ops.h"
 
 #include <bpf/bpf.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <stdexcept>
 
 #include "dataplane/map_layout.h"
@@ -120,8 +122,56 @@ void BpfMapOps::Delete(MapId map, const Bytes& key) {
                              std::to_string(errno));
 }
 
+struct BpfMapOps::Mapping {
+  uint8_t* base = nullptr;
+  size_t bytes = 0;
+  size_t stride = 0;
+  uint32_t entries = 0;
+  ~Mapping() {
+    if (base != nullptr) munmap(base, bytes);
+  }
+};
+
+BpfMapOps::BpfMapOps(std::map<MapId, int> fds) : fds_(std::move(fds)) {
+  // Only the Maglev array is written in bulk. A pin from an older agent may lack the flag; then
+  // the batch path below serves, as before.
+  auto it = fds_.find(MapId::kMaglev);
+  if (it == fds_.end() || it->second < 0) return;
+  bpf_map_info info{};
+  __u32 len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(it->second, &info, &len) != 0 || info.type != BPF_MAP_TYPE_ARRAY ||
+      (info.map_flags & BPF_F_MMAPABLE) == 0 || info.value_size != sizeof(uint32_t))
+    return;
+  auto m = std::make_shared<Mapping>();
+  m->stride = (info.value_size + 7) & ~size_t{7};
+  m->entries = info.max_entries;
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  m->bytes = (m->stride * info.max_entries + page - 1) / page * page;
+  void* p = mmap(nullptr, m->bytes, PROT_READ | PROT_WRITE, MAP_SHARED, it->second, 0);
+  if (p == MAP_FAILED) return;  // e.g. a map opened read-only: the syscalls still work
+  m->base = static_cast<uint8_t*>(p);
+  mappings_[MapId::kMaglev] = std::move(m);
+}
+
+const BpfMapOps::Mapping* BpfMapOps::mapping(MapId m) const {
+  auto it = mappings_.find(m);
+  return it == mappings_.end() ? nullptr : it->second.get();
+}
+
 void BpfMapOps::UpdateRange(MapId map, uint32_t first, const std::vector<uint32_t>& values) {
   if (values.empty()) return;
+  if (const Mapping* m = mapping(map); m != nullptr) {
+    if (uint64_t{first} + values.size() > m->entries)
+      throw std::runtime_error(std::string("range past the end of ") + MapName(map));
+    // The program reads these slots only once the service update that follows names them, and
+    // that update is a syscall (a full barrier), so plain stores are enough.
+    uint8_t* at = m->base + size_t{first} * m->stride;
+    for (uint32_t v : values) {
+      std::memcpy(at, &v, sizeof v);
+      at += m->stride;
+    }
+    return;
+  }
   std::vector<uint32_t> keys(values.size());
   for (uint32_t i = 0; i < keys.size(); ++i) keys[i] = first + i;
   uint32_t count = static_cast<uint32_t>(values.size());
@@ -133,6 +183,15 @@ void BpfMapOps::UpdateRange(MapId map, uint32_t first, const std::vector<uint32_
 
 std::vector<uint32_t> BpfMapOps::LookupRange(MapId map, uint32_t first, uint32_t n) const {
   if (n == 0) return {};
+  if (const Mapping* m = mapping(map); m != nullptr && uint64_t{first} + n <= m->entries) {
+    std::vector<uint32_t> out(n);
+    const uint8_t* at = m->base + size_t{first} * m->stride;
+    for (uint32_t& v : out) {
+      std::memcpy(&v, at, sizeof v);
+      at += m->stride;
+    }
+    return out;
+  }
   // The generic batch walk continues after the key in `in_batch` (from the start when null).
   std::vector<uint32_t> keys(n), values(n);
   uint32_t count = n, out_batch = 0, prev = first - 1;

@@ -77,21 +77,28 @@ T FromBytes(const Bytes& b) {
 // Map operations on map file descriptors (owned elsewhere: the skeletons or opened pins).
 class BpfMapOps : public MapOps {
  public:
-  explicit BpfMapOps(std::map<MapId, int> fds) : fds_(std::move(fds)) {}
+  explicit BpfMapOps(std::map<MapId, int> fds);
   std::optional<Bytes> Lookup(MapId map, const Bytes& key) const override;
   void Update(MapId map, const Bytes& key, const Bytes& value) override;
   void Delete(MapId map, const Bytes& key) override;
   std::vector<Bytes> Keys(MapId map) const override;
   uint32_t Capacity(MapId map) const override;
-  // One bpf_map_update_batch call per table instead of one syscall per slot.
+  // Plain stores into the mapped array when the map is mappable (BPF_F_MMAPABLE), else one
+  // bpf_map_update_batch call per table instead of one syscall per slot.
   void UpdateRange(MapId map, uint32_t first, const std::vector<uint32_t>& values) override;
   std::vector<uint32_t> LookupRange(MapId map, uint32_t first, uint32_t n) const override;
 
  private:
+  // A u32 array map mapped into this process; slots are `stride` bytes apart (the kernel rounds
+  // array values up to 8 bytes). Shared so that copies of the ops stay cheap and safe.
+  struct Mapping;
+  const Mapping* mapping(MapId m) const;
+
   int fd(MapId m) const;
   size_t value_size(MapId m) const;
   size_t key_size(MapId m) const;
   std::map<MapId, int> fds_;
+  std::map<MapId, std::shared_ptr<const Mapping>> mappings_;
 };
 
 // The pinned map's file name (LB_MAP_*) for each id.
