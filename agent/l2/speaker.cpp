@@ -66,8 +66,8 @@ Speaker::Speaker(SpeakerOptions opts, std::unique_ptr<dataplane::MapOps> ops,
       check_(io_),
       sock_(io_),
       writer_(*ops_),
-      members_(opts_.node, opts_.interval * opts_.threshold, Clock::now()),
-      boot_id_(RealtimeNs()) {
+      boot_id_(RealtimeNs()),
+      members_(opts_.node, opts_.interval * opts_.threshold, Clock::now(), boot_id_) {
   for (const auto& name : opts_.interfaces) {
     const uint32_t idx = if_nametoindex(name.c_str());
     if (!idx) throw std::runtime_error("no such interface: " + name);
@@ -211,14 +211,19 @@ void Speaker::CheckTick() {
 
 void Speaker::SendHeartbeats(bool available) {
   if (!sock_.is_open()) return;
-  Heartbeat hb{opts_.node, boot_id_, ++seq_, available};
+  for (const auto& [name, addrs] : plan_.peers) SendHeartbeatTo(name, addrs, available);
+}
+
+void Speaker::SendHeartbeatTo(const std::string& name, const std::vector<IPAddr>& addrs,
+                              bool available) {
+  // One frame per peer: each echoes that peer's boot id (its replay guard on first contact).
+  const Heartbeat hb{opts_.node, boot_id_, ++seq_, available, members_.EchoFor(name)};
   const auto frame = EncodeHeartbeat(hb, opts_.key);
-  for (const auto& [name, addrs] : plan_.peers)
-    for (const IPAddr& a : addrs) {
-      boost::system::error_code ec;
-      sock_.send_to(boost::asio::buffer(frame), ToEndpoint(a, opts_.port), 0, ec);
-      if (!ec) ++counters_.heartbeats_sent;
-    }
+  for (const IPAddr& a : addrs) {
+    boost::system::error_code ec;
+    sock_.send_to(boost::asio::buffer(frame), ToEndpoint(a, opts_.port), 0, ec);
+    if (!ec) ++counters_.heartbeats_sent;
+  }
 }
 
 void Speaker::Receive() {
@@ -240,9 +245,16 @@ void Speaker::OnDatagram(size_t n) {
   if (!d.heartbeat) {
     why = DecodeErrorName(d.error);
   } else {
-    may_change = !healthy_.count(d.heartbeat->node) || !d.heartbeat->available;
+    const std::string& node = d.heartbeat->node;
+    may_change = !healthy_.count(node) || !d.heartbeat->available;
+    const uint64_t echo_before = members_.EchoFor(node);
     const Verdict v = members_.OnHeartbeat(*d.heartbeat, from, Clock::now());
     if (v != Verdict::kAccepted) why = VerdictName(v);
+    // A new boot of that peer: tell it ours now, so its first contact with us completes in one
+    // round trip instead of waiting for our next tick.
+    if (members_.EchoFor(node) != echo_before)
+      if (auto it = plan_.peers.find(node); it != plan_.peers.end() && !stopping_)
+        SendHeartbeatTo(node, it->second, SelfAvailable());
   }
   if (!why.empty()) {
     bool first;
@@ -250,7 +262,8 @@ void Speaker::OnDatagram(size_t n) {
       std::lock_guard lock(mu_);
       first = counters_.rejected[why]++ == 0;
     }
-    if (first)
+    // Every peer's first heartbeat after we start is unconfirmed (the handshake): not a warning.
+    if (first && why != VerdictName(Verdict::kUnconfirmed))
       log::Warn(kLog, "ignored a heartbeat from " + from.str() + ": " + why +
                           " (logged once per reason; see ironlb_l2_heartbeats_rejected_total)");
     return;
@@ -398,6 +411,24 @@ void Speaker::OnClaim(uint32_t ifindex, const ArpClaim& claim) {
                         ", which this node owns (logged once per MAC; see "
                         "ironlb_l2_conflicts_total)");
   }
+}
+
+std::optional<Speaker::Vips> Speaker::KnownVips() const {
+  std::lock_guard lock(mu_);
+  if (!evaluated_) return std::nullopt;
+  Vips v;
+  for (const auto& o : owners_) {
+    v.all.insert(o.vip);
+    if (o.owner && *o.owner == opts_.node) v.mine[o.vip] = o.services;
+  }
+  return v;
+}
+
+std::map<std::string, uint64_t> Speaker::OwnerMoves() const {
+  std::lock_guard lock(mu_);
+  std::map<std::string, uint64_t> out;
+  for (const auto& [vip, r] : records_) out[vip.str()] = r.moves;
+  return out;
 }
 
 std::map<std::string, uint64_t> Speaker::Conflicts() const {

@@ -79,9 +79,18 @@ class Speaker {
   // Copies of the labelled counters and the plain ones, for metrics.
   std::map<std::string, uint64_t> Rejected() const;
   std::map<std::string, uint64_t> Gratuitous() const;
-  // ARP frames in which another MAC claimed a VIP this node owns, by VIP.
+  // ARP frames and NAs in which another MAC claimed a VIP this node owns, by VIP.
   std::map<std::string, uint64_t> Conflicts() const;
   uint64_t owner_changes() const { return counters_.owner_changes; }
+  // The VIPs the speaker knows (owned here or not), and the Services of those this node owns;
+  // nullopt before owners were first computed. Any thread.
+  struct Vips {
+    std::set<IPAddr> all;
+    std::map<IPAddr, std::vector<ObjectRef>> mine;
+  };
+  std::optional<Vips> KnownVips() const;
+  // How often each VIP's owner moved since this agent started (or the VIP appeared), by VIP.
+  std::map<std::string, uint64_t> OwnerMoves() const;
 
  private:
   void Tick();
@@ -89,6 +98,7 @@ class Speaker {
   void Receive();
   void OnDatagram(size_t n);
   void SendHeartbeats(bool available);
+  void SendHeartbeatTo(const std::string& name, const std::vector<IPAddr>& addrs, bool available);
   // Recomputes owners when the plan or the healthy set changed; `cause` names what changed.
   void Reevaluate(const std::string& cause);
   void Announce(const IPAddr& vip, const std::vector<std::string>& interfaces, size_t round,
@@ -114,8 +124,8 @@ class Speaker {
   std::set<std::pair<IPAddr, Mac>> conflicts_logged_;  // each (VIP, MAC) logged once
   std::unique_ptr<FrameSender> sender_;
   L2MapWriter writer_;
+  uint64_t boot_id_;  // before members_, which is built with it
   Membership members_;
-  uint64_t boot_id_;
   uint64_t seq_ = 0;
   bool stopping_ = false;
   bool evaluated_ = false;  // owners computed and written at least once

@@ -151,10 +151,19 @@ def dashboard_queries():
 
 def test_rules_and_dashboard_use_only_series_a_live_agent_exports(lab):
     client(lab, TCP_CONNECT, VIP, TCP_PORT, 5)
-    text = lab.agent.metrics()
+    # The agent runs every role, L2 among them (the lab has an L2Advertisement): its per-VIP
+    # series appear once it has elected the VIP's owner.
+    text = wait_for(lambda: (lambda t: t if "ironlb_l2_vip_owner_changes_total{" in t else None)(
+        lab.agent.metrics()), timeout=10, what="the L2 speaker's series in a scrape")
     exported = families(text)
     refs = referenced_series()
     assert len(refs) >= 15, refs  # the check itself found the expressions
+    # Every alert the issue names is among those checked.
+    checked = {where for wheres in refs.values() for where in wheres}
+    for alert in ("IronlbAddressPoolExhausted", "IronlbBGPSessionDown", "IronlbBFDSessionDown",
+                  "IronlbL2OwnerFlapping", "IronlbConfigStale", "IronlbConntrackNearlyFull",
+                  "IronlbDropsRising"):
+        assert alert in checked, (alert, checked)
     missing = {name: sorted(where) for name, where in refs.items() if name not in exported}
     assert not missing, f"not in a live scrape: {missing}\n{text}"
 
