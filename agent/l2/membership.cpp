@@ -57,6 +57,11 @@ Verdict Membership::OnHeartbeat(const Heartbeat& hb, const IPAddr& from, Clock::
   return Verdict::kAccepted;
 }
 
+void Membership::RestartPresumption(Clock::time_point now) {
+  for (auto& [name, p] : peers_)
+    if (!p.heard) p.last = now;
+}
+
 uint64_t Membership::EchoFor(const std::string& node) const {
   auto it = boot_seen_.find(node);
   return it != boot_seen_.end() ? it->second : 0;

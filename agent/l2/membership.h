@@ -62,6 +62,10 @@ class Membership {
   // caller answers at once so that first contact takes one round trip, not an interval.
   uint64_t EchoFor(const std::string& node) const;
 
+  // Heartbeats just started (a key arrived): every peer not heard yet is presumed alive for one
+  // detection time from now, as at start, so this node takes no VIP before hearing the owner.
+  void RestartPresumption(Clock::time_point now);
+
   // This node's own availability (an uplink has carrier).
   void SetSelfAvailable(bool available) { self_available_ = available; }
   bool self_available() const { return self_available_; }

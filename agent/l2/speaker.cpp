@@ -76,10 +76,18 @@ Speaker::Speaker(SpeakerOptions opts, std::unique_ptr<dataplane::MapOps> ops,
     carrier_[idx] = opts_.watch_links ? LinkWatch::CarrierNow(idx) : true;
   }
   sender_ = std::make_unique<FrameSender>();
-  if (!opts_.key.empty()) {
-    sock_.open(ip::udp::v6());
+  if (!opts_.key.empty()) OpenSocket();
+}
+
+void Speaker::OpenSocket() {
+  sock_.open(ip::udp::v6());
+  try {
     sock_.set_option(ip::v6_only(false));
     sock_.bind({ip::address_v6::any(), opts_.port});
+  } catch (...) {
+    boost::system::error_code ec;
+    sock_.close(ec);
+    throw;
   }
 }
 
@@ -105,22 +113,26 @@ void Speaker::Start() {
       log::Warn(kLog, std::string("no conflict detection: ") + e.what());
     }
   }
-  if (opts_.key.empty())
-    log::Warn(kLog,
-              "no --l2-key-file: no heartbeats, so no failover; every eligible node is presumed "
-              "alive and each VIP has one fixed owner");
-  else
-    log::Info(kLog, "heartbeats on UDP " + std::to_string(opts_.port) + " every " +
-                        std::to_string(opts_.interval.count()) + " ms, a peer is dead after " +
-                        std::to_string(opts_.threshold) + " missed");
   boost::asio::post(io_, [this] {
+    // Here, not before posting: a key handed over by SetKey before Start is in by now.
+    if (opts_.key.empty() && !opts_.key_source.empty())
+      log::Warn(kLog, "no heartbeat key in " + opts_.key_source +
+                          " yet: no heartbeats, so no failover, until it appears");
+    else if (opts_.key.empty())
+      log::Warn(kLog,
+                "no --l2-key-file: no heartbeats, so no failover; every eligible node is presumed "
+                "alive and each VIP has one fixed owner");
+    else
+      log::Info(kLog, "heartbeats on UDP " + std::to_string(opts_.port) + " every " +
+                          std::to_string(opts_.interval.count()) + " ms, a peer is dead after " +
+                          std::to_string(opts_.threshold) + " missed");
     // Read again now that link events are subscribed: a change between the constructor's read
     // and the subscription would otherwise go unseen until the next one.
     if (opts_.watch_links)
       for (auto& [idx, up] : carrier_) up = LinkWatch::CarrierNow(idx);
     Tick();
     CheckTick();
-    if (sock_.is_open()) Receive();
+    if (sock_.is_open()) StartReceiving();
   });
   thread_ = std::thread([this] { io_.run(); });
 }
@@ -170,6 +182,39 @@ void Speaker::SetPlan(Plan plan) {
       plan_ = std::move(plan);
     }
     if (changed) Reevaluate("configuration changed");
+  });
+}
+
+void Speaker::SetKey(std::vector<uint8_t> key) {
+  boost::asio::post(io_, [this, key = std::move(key)]() mutable {
+    if (stopping_ || key.empty() || key == opts_.key) return;
+    const bool starting = opts_.key.empty();
+    if (starting) {
+      try {
+        OpenSocket();
+      } catch (const std::exception& e) {
+        log::Error(kLog, "cannot open the heartbeat socket on UDP " + std::to_string(opts_.port) +
+                             ": " + e.what() + "; no failover");
+        return;
+      }
+    }
+    {
+      std::lock_guard lock(mu_);  // Status() reads whether heartbeats are on
+      previous_key_ = std::move(opts_.key);
+      opts_.key = std::move(key);
+    }
+    if (!starting) {
+      log::Info(kLog, "heartbeat key changed (" + opts_.key_source +
+                          "): sealing with the new one, still accepting the previous one");
+      return;
+    }
+    members_.RestartPresumption(Clock::now());
+    log::Info(kLog, "heartbeat key from " + opts_.key_source + ": heartbeats on UDP " +
+                        std::to_string(opts_.port) + " every " +
+                        std::to_string(opts_.interval.count()) + " ms, a peer is dead after " +
+                        std::to_string(opts_.threshold) + " missed");
+    SendHeartbeats(SelfAvailable());
+    StartReceiving();
   });
 }
 
@@ -226,6 +271,12 @@ void Speaker::SendHeartbeatTo(const std::string& name, const std::vector<IPAddr>
   }
 }
 
+void Speaker::StartReceiving() {
+  if (receiving_) return;  // one receive in flight on buf_, ever
+  receiving_ = true;
+  Receive();
+}
+
 void Speaker::Receive() {
   sock_.async_receive_from(boost::asio::buffer(buf_), from_,
                            [this](const boost::system::error_code& ec, size_t n) {
@@ -237,7 +288,11 @@ void Speaker::Receive() {
 
 void Speaker::OnDatagram(size_t n) {
   const IPAddr from = FromEndpoint(from_);
-  const Decoded d = DecodeHeartbeat(std::span(buf_.data(), n), opts_.key);
+  Decoded d = DecodeHeartbeat(std::span(buf_.data(), n), opts_.key);
+  // A peer that has not picked up a rotated key yet.
+  if (!d.heartbeat && d.error == DecodeError::kBadMac && !previous_key_.empty())
+    if (Decoded old = DecodeHeartbeat(std::span(buf_.data(), n), previous_key_); old.heartbeat)
+      d = std::move(old);
   std::string why;
   // A heartbeat from a peer already counted healthy and still available changes no owner:
   // skip the re-evaluation (the periodic check still notices peers that go quiet).

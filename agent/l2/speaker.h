@@ -42,6 +42,7 @@ struct SpeakerOptions {
   std::chrono::milliseconds interval{100};
   uint32_t threshold = 3;       // missed intervals before a peer is dead (>= 2)
   std::vector<uint8_t> key;     // HMAC key; empty: no heartbeats (every node presumed alive)
+  std::string key_source;       // where a key comes from when it is not given here (for logs)
   bool watch_links = true;      // libnl carrier events (off in tests without a netns)
   bool watch_conflicts = true;  // read ARP on the uplinks for other MACs claiming our VIPs
 };
@@ -67,6 +68,9 @@ class Speaker {
   void Stop();
   // From the agent's loop after every reconcile pass.
   void SetPlan(Plan plan);
+  // A new heartbeat key (from a Secret): heartbeats start if they were off; heartbeats sealed
+  // with the previous key are still accepted, so the nodes can take a rotation one by one.
+  void SetKey(std::vector<uint8_t> key);
 
   nlohmann::json Status() const;
 
@@ -93,8 +97,10 @@ class Speaker {
   std::map<std::string, uint64_t> OwnerMoves() const;
 
  private:
+  void OpenSocket();
   void Tick();
   void CheckTick();
+  void StartReceiving();
   void Receive();
   void OnDatagram(size_t n);
   void SendHeartbeats(bool available);
@@ -124,10 +130,12 @@ class Speaker {
   std::set<std::pair<IPAddr, Mac>> conflicts_logged_;  // each (VIP, MAC) logged once
   std::unique_ptr<FrameSender> sender_;
   L2MapWriter writer_;
-  uint64_t boot_id_;  // before members_, which is built with it
+  std::vector<uint8_t> previous_key_;  // accepted on receipt after a rotation
+  uint64_t boot_id_;                   // before members_, which is built with it
   Membership members_;
   uint64_t seq_ = 0;
   bool stopping_ = false;
+  bool receiving_ = false;
   bool evaluated_ = false;  // owners computed and written at least once
 
   mutable std::mutex mu_;  // guards what Status() reads from other threads

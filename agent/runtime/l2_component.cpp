@@ -18,6 +18,8 @@ namespace ironlb {
 namespace {
 
 constexpr auto kMetricsPeriod = std::chrono::seconds(1);
+// MetalLB's memberlist Secret keeps its key under this name.
+constexpr const char* kSecretKeyField = "secretkey";
 
 // Holds the pinned maps' descriptors for as long as the speaker writes through them.
 class PinnedL2Ops : public dataplane::BpfMapOps {
@@ -74,9 +76,14 @@ class L2Collectable : public prometheus::Collectable {
 
 class L2Component : public SpeakerComponent {
  public:
+  // `key_secret`: "NAMESPACE/NAME" of the Secret the heartbeat key is read from ("" for none).
   L2Component(boost::asio::io_context& io, l2::SpeakerOptions o,
-              std::unique_ptr<dataplane::MapOps> ops, std::string bpffs)
-      : io_(io), node_(o.node), bpffs_(std::move(bpffs)), refresh_(io, kMetricsPeriod) {
+              std::unique_ptr<dataplane::MapOps> ops, std::string bpffs, std::string key_secret)
+      : io_(io),
+        node_(o.node),
+        bpffs_(std::move(bpffs)),
+        key_secret_(std::move(key_secret)),
+        refresh_(io, kMetricsPeriod) {
     // Events come from the speaker's thread; the store is the agent loop's.
     speaker_ =
         std::make_shared<l2::Speaker>(std::move(o), std::move(ops), [this](const ObjectEvent& ev) {
@@ -92,6 +99,7 @@ class L2Component : public SpeakerComponent {
   std::shared_ptr<prometheus::Collectable> ScrapeCollectable() override { return collectable_; }
 
   void Apply(const Model& model) override {
+    if (!key_secret_.empty()) FollowKeySecret(model);
     speaker_->SetPlan(l2::ComputePlan(model, node_));
     if (!started_) {
       started_ = true;
@@ -155,6 +163,40 @@ class L2Component : public SpeakerComponent {
   }
 
  private:
+  // The key in the Secret's `secretkey` field, as MetalLB's memberlist Secret holds it. A Secret
+  // that disappears or goes bad leaves the last good key in use: failover keeps working.
+  void FollowKeySecret(const Model& model) {
+    const auto slash = key_secret_.find('/');
+    const std::string ns = key_secret_.substr(0, slash), name = key_secret_.substr(slash + 1);
+    std::string problem;
+    std::vector<uint8_t> key;
+    const Secret* found = nullptr;
+    for (const Secret& s : model.snap().secrets)
+      if (s.meta.ns == ns && s.meta.name == name) found = &s;
+    if (!found) {
+      problem = "not found (the agent sees Secrets of its own namespace only)";
+    } else if (auto it = found->data.find(kSecretKeyField); it == found->data.end()) {
+      problem = std::string("has no ") + kSecretKeyField + " field";
+    } else if (it->second.size() < l2::kMinKeyLen) {
+      problem = std::string("holds a ") + kSecretKeyField + " shorter than " +
+                std::to_string(l2::kMinKeyLen) + " bytes";
+    } else {
+      key.assign(it->second.begin(), it->second.end());
+    }
+    if (!problem.empty()) {
+      if (problem != key_problem_)
+        log::Warn("l2", "Secret " + key_secret_ + " " + problem +
+                            (key_.empty() ? ": no heartbeats, so no failover"
+                                          : ": keeping the last key"));
+      key_problem_ = problem;
+      return;
+    }
+    key_problem_.clear();
+    if (key == key_) return;
+    key_ = key;
+    speaker_->SetKey(std::move(key));
+  }
+
   void Refresh() {
     const uint64_t changes = speaker_->owner_changes();
     if (owner_changes_ && changes > owner_changes_seen_) {
@@ -181,6 +223,9 @@ class L2Component : public SpeakerComponent {
   boost::asio::io_context& io_;
   std::string node_;
   std::string bpffs_;
+  std::string key_secret_;
+  std::vector<uint8_t> key_;  // the last key handed to the speaker from the Secret
+  std::string key_problem_;   // what is wrong with the Secret now (logged when it changes)
   std::shared_ptr<l2::Speaker> speaker_;
   std::shared_ptr<L2Collectable> collectable_;
   Periodic refresh_;
@@ -203,8 +248,11 @@ std::unique_ptr<SpeakerComponent> MakeL2Component(boost::asio::io_context& io,
   o.interval = std::chrono::milliseconds(opts.l2_interval_ms);
   o.threshold = opts.l2_threshold;
   if (!opts.l2_key_file.empty()) o.key = l2::LoadKeyFile(opts.l2_key_file);
+  if (!opts.l2_key_secret.empty())
+    o.key_source = "Secret " + opts.l2_key_secret + " (" + kSecretKeyField + ")";
   auto ops = std::make_unique<PinnedL2Ops>(std::make_unique<dataplane::PinnedMaps>(opts.bpffs));
-  return std::make_unique<L2Component>(io, std::move(o), std::move(ops), opts.bpffs);
+  return std::make_unique<L2Component>(io, std::move(o), std::move(ops), opts.bpffs,
+                                       opts.l2_key_secret);
 }
 
 }  // namespace ironlb

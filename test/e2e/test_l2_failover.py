@@ -6,6 +6,7 @@ VIP by ARP to the elected owner's MAC. When the owner's agent is killed (SIGKILL
 the client asking, exactly one MAC answers ARP afterwards (the old owner's XDP is fenced on its
 stale liveness stamp), and TCP connections held across the move keep working. Forged and
 replayed heartbeats are ignored."""
+import base64
 import json
 import os
 import signal
@@ -103,7 +104,24 @@ def lab2(tmp_path):
     yield from run_lab(tmp_path, second_segment=True, interfaces=["n0"])
 
 
-def run_lab(tmp_path, second_segment=False, interfaces=None):
+@pytest.fixture
+def lab_secret(tmp_path):
+    """The key in MetalLB's memberlist Secret (secretkey) instead of a key file."""
+    yield from run_lab(tmp_path, key_secret=True)
+
+
+def memberlist_secret(key):
+    return textwrap.dedent(f"""
+        apiVersion: v1
+        kind: Secret
+        metadata: {{name: memberlist, namespace: ironlb-system}}
+        type: Opaque
+        data:
+          secretkey: {base64.b64encode(key).decode()}
+        """)
+
+
+def run_lab(tmp_path, second_segment=False, interfaces=None, key_secret=False):
     lab = L2Lab(nodes=3, second_segment=second_segment)
     bpffs = str(tmp_path / "bpffs")
     os.makedirs(bpffs)
@@ -121,6 +139,10 @@ def run_lab(tmp_path, second_segment=False, interfaces=None):
     keyfile = str(tmp_path / "l2.key")
     with open(keyfile, "wb") as f:
         f.write(KEY + b"\n")
+    if key_secret:
+        write(os.path.join(lab.confdir, "secret.yaml"), memberlist_secret(KEY))
+    key_args = (("--l2-key-secret", "ironlb-system/memberlist") if key_secret
+                else ("--l2-key-file", keyfile))
     lab.agents = {}
     try:
         lab.build()
@@ -129,7 +151,7 @@ def run_lab(tmp_path, second_segment=False, interfaces=None):
             uplinks = ("--interface", "n0") + (("--interface", "n1") if second_segment else ())
             a = Agent(str(tmp_path), lab.confdir, node=f"node-{i}", role="speaker", netns=ns,
                       extra=(*uplinks, "--bpffs", f"{bpffs}/node-{i}", "--no-bgp",
-                             "--l2-key-file", keyfile))
+                             *key_args))
             lab.agents[i] = a.start()
         yield lab
     finally:
@@ -550,3 +572,34 @@ def test_only_the_interfaces_the_advertisement_selects_answer(lab2):
     assert reasons["drop_arp_not_owner"]["packets"] >= 3, reasons
     reasons6 = lab.agents[owner6].ctl("--bpffs", f"{lab.bpffs}/node-{owner6}", "stats")["reasons"]
     assert reasons6["drop_ns_not_owner"]["packets"] >= 3, reasons6
+
+
+def test_the_key_from_the_memberlist_secret_fails_over_and_rotates(lab_secret):
+    lab = lab_secret
+    owner = agreed_owner(lab, [1, 2, 3])
+    for i in (1, 2, 3):
+        hb = lab.agents[i].ctl("l2", "show")["heartbeats"]
+        assert hb["enabled"] and hb["accepted"] > 0, hb
+        assert "heartbeat key from Secret ironlb-system/memberlist" in lab.agents[i].logs()
+    changes = {i: lab.agents[i].ctl("l2", "show")["owner_changes"] for i in (1, 2, 3)}
+    # Rotation: each agent reloads the file on its own schedule; heartbeats sealed with the
+    # previous key are still accepted meanwhile, so nobody is declared dead and nothing moves.
+    write(os.path.join(lab.confdir, "secret.yaml"), memberlist_secret(b"rotated-" + KEY))
+    for i in (1, 2, 3):
+        wait_for(lambda: "heartbeat key changed" in lab.agents[i].logs(), timeout=20,
+                 what=f"node-{i} to take the rotated key")
+    time.sleep(0.5)
+    for i in (1, 2, 3):
+        doc = lab.agents[i].ctl("l2", "show")
+        assert all(p["healthy"] for p in doc["peers"]), doc["peers"]
+        assert doc["owner_changes"] == changes[i], (doc["owner_changes"], changes[i])
+    # A heartbeat under neither the new key nor the previous one is still forged.
+    send_udp(lab.client, lab.node_ip(owner), HB_PORT,
+             heartbeat(b"a-third-key-0123456789abcdef", "node-1", 2**62, 1))
+    wait_for(lambda: lab.agents[owner].ctl("l2", "show")["heartbeats"]["rejected"].get(
+        "bad_mac", 0) >= 1, timeout=5, what="the third key rejected")
+    # And failover works with the Secret's key, as with a key file.
+    lab.agents[owner].proc.send_signal(signal.SIGKILL)
+    rest = [i for i in (1, 2, 3) if i != owner]
+    new = agreed_owner(lab, rest)
+    assert new != owner
