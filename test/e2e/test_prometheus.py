@@ -271,7 +271,8 @@ def test_prometheus_scrapes_an_agent_carrying_traffic_and_evaluates_rules(lab, t
         # need two samples in their window: retried until Prometheus has them).
         wanted = {"Traffic per VIP", "Traffic per endpoint", "Pool usage", "BGP sessions",
                   "BFD sessions", "Conntrack occupancy", "Services announced per node",
-                  "Maglev tables written", "Packets by outcome"}
+                  "Maglev tables written", "Packets by outcome", "L2 owner per VIP",
+                  "L2 owner moves per VIP"}
 
         def empty_panels():
             empty = {title for title, expr in dashboard_queries()
