@@ -15,6 +15,9 @@ namespace {
 constexpr const char* kLog = "l2";
 // MetalLB's Event reason and wording, so `kubectl describe service` reads the same.
 constexpr const char* kReasonNodeAssigned = "nodeAssigned";
+// How long heartbeats sealed with the key before a rotation are still accepted: long enough for
+// every node to see the new Secret, short enough that rotating away a leaked key revokes it.
+constexpr auto kRotationGrace = std::chrono::seconds(60);
 
 namespace ip = boost::asio::ip;
 
@@ -203,9 +206,11 @@ void Speaker::SetKey(std::vector<uint8_t> key) {
       previous_key_ = std::move(opts_.key);
       opts_.key = std::move(key);
     }
+    previous_key_until_ = Clock::now() + kRotationGrace;
     if (!starting) {
       log::Info(kLog, "heartbeat key changed (" + opts_.key_source +
-                          "): sealing with the new one, still accepting the previous one");
+                          "): sealing with the new one, accepting the previous one for " +
+                          std::to_string(kRotationGrace.count()) + " s");
       return;
     }
     members_.RestartPresumption(Clock::now());
@@ -290,7 +295,8 @@ void Speaker::OnDatagram(size_t n) {
   const IPAddr from = FromEndpoint(from_);
   Decoded d = DecodeHeartbeat(std::span(buf_.data(), n), opts_.key);
   // A peer that has not picked up a rotated key yet.
-  if (!d.heartbeat && d.error == DecodeError::kBadMac && !previous_key_.empty())
+  if (!d.heartbeat && d.error == DecodeError::kBadMac && !previous_key_.empty() &&
+      Clock::now() < previous_key_until_)
     if (Decoded old = DecodeHeartbeat(std::span(buf_.data(), n), previous_key_); old.heartbeat)
       d = std::move(old);
   std::string why;

@@ -69,7 +69,8 @@ class Speaker {
   // From the agent's loop after every reconcile pass.
   void SetPlan(Plan plan);
   // A new heartbeat key (from a Secret): heartbeats start if they were off; heartbeats sealed
-  // with the previous key are still accepted, so the nodes can take a rotation one by one.
+  // with the previous key are still accepted for a minute, so the nodes can take a rotation one
+  // by one.
   void SetKey(std::vector<uint8_t> key);
 
   nlohmann::json Status() const;
@@ -130,8 +131,9 @@ class Speaker {
   std::set<std::pair<IPAddr, Mac>> conflicts_logged_;  // each (VIP, MAC) logged once
   std::unique_ptr<FrameSender> sender_;
   L2MapWriter writer_;
-  std::vector<uint8_t> previous_key_;  // accepted on receipt after a rotation
-  uint64_t boot_id_;                   // before members_, which is built with it
+  std::vector<uint8_t> previous_key_;  // accepted on receipt for a while after a rotation
+  Clock::time_point previous_key_until_;
+  uint64_t boot_id_;  // before members_, which is built with it
   Membership members_;
   uint64_t seq_ = 0;
   bool stopping_ = false;

@@ -45,8 +45,8 @@ const char* const kAgentUsage =
                          same on every node. Without it there are no heartbeats and no failover
   --l2-key-secret NS/NAME  the same key from the `secretkey` field of a Secret (MetalLB's
                          `memberlist`), followed live: a new key is used at once and the previous
-                         one still accepted, so nodes can pick up a rotation one by one. The
-                         controller role creates the Secret with a random key when it is missing
+                         one still accepted for 60 s, so nodes can pick up a rotation one by one.
+                         The controller role creates the Secret with a random key when missing
   --l2-port PORT         UDP port of the L2 heartbeats (default 7473)
   --l2-interval-ms MS    heartbeat interval (default 100)
   --l2-threshold N       missed heartbeats before a node is dead (default 3, at least 2): a dead
