@@ -53,6 +53,15 @@ int main(int argc, char** argv) {
       ko.ns = opts->ns;
       ko.rate_limit = {opts->kube_qps, opts->kube_burst};
       ko.instance = opts->node;
+      // The controller makes the L2 key Secret the speakers follow, when it is missing.
+      if (opts->want_controller && !opts->l2_key_secret.empty()) {
+        const auto slash = opts->l2_key_secret.find('/');
+        if (opts->l2_key_secret.substr(0, slash) == opts->ns)
+          ko.create_key_secret = opts->l2_key_secret.substr(slash + 1);
+        else
+          std::cerr << "ironlb-agent: --l2-key-secret " << opts->l2_key_secret
+                    << " is outside --namespace " << opts->ns << ": not created, not seen\n";
+      }
       auto ks = std::make_unique<kube::KubeStore>(io, std::move(cluster), std::move(ko));
       if (opts->want_controller && opts->leader_elect) {
         kube::LeaderElectionOptions lo;

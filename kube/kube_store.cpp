@@ -1,5 +1,11 @@
 #include "kube/kube_store.h"
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -16,9 +22,20 @@ namespace {
 namespace asio = boost::asio;
 using boost::beast::http::verb;
 constexpr unsigned kHttpNotFound = 404;
+constexpr unsigned kHttpForbidden = 403;
+constexpr unsigned kHttpConflict = 409;
+constexpr size_t kKeySecretBytes = 64;
 constexpr int kWriteAttempts = 5;
 constexpr size_t kMaxEventsInFlight = 64;
 constexpr auto kWriteBackoff = std::chrono::milliseconds(200);
+
+std::string Base64(const unsigned char* data, size_t n) {
+  std::string out(4 * ((n + 2) / 3), '\0');
+  const int len =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(n));
+  out.resize(static_cast<size_t>(len));
+  return out;
+}
 
 std::vector<Resource> Resources(const std::string& ns) {
   const std::string m1 = "/apis/metallb.io/v1beta1/namespaces/" + ns + "/";
@@ -95,7 +112,8 @@ KubeStore::KubeStore(asio::io_context& io, ClusterConfig cfg, KubeStoreOptions o
     : io_(io),
       opts_(std::move(opts)),
       client_(io, std::move(cfg), opts_.rate_limit),
-      settle_timer_(io) {
+      settle_timer_(io),
+      key_secret_timer_(io) {
   for (auto& res : Resources(opts_.ns)) {
     informers_.push_back(
         std::make_unique<Informer>(io_, client_, std::move(res), opts_.informer,
@@ -116,6 +134,15 @@ void KubeStore::Start(ChangeHandler on_change) {
   log::Info("kube", "watching " + client_.config().url() + " (" + client_.config().source +
                         "), metallb.io objects in namespace " + opts_.ns);
   for (auto& inf : informers_) inf->Start();
+  if (!opts_.create_key_secret.empty())
+    asio::co_spawn(io_, EnsureKeySecret(), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        log::Error("kube", std::string("creating the L2 key Secret failed: ") + ex.what());
+      }
+    });
 }
 
 void KubeStore::Stop() {
@@ -124,6 +151,7 @@ void KubeStore::Stop() {
   for (auto& inf : informers_) inf->Stop();
   client_.Abort();
   settle_timer_.cancel();
+  key_secret_timer_.cancel();
 }
 
 void KubeStore::OnEvents(const std::vector<StoreEvent>& events) {
@@ -324,6 +352,61 @@ asio::awaitable<void> KubeStore::WriteLoop(std::string key) {
     timer.expires_after(kWriteBackoff * (1 << attempt));
     boost::system::error_code ec;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+asio::awaitable<void> KubeStore::EnsureKeySecret() {
+  const std::string& name = opts_.create_key_secret;
+  // 64 random bytes as base64 text: what the speakers use is the text itself, as with
+  // MetalLB's `openssl rand -base64 128`.
+  std::array<unsigned char, kKeySecretBytes> raw{};
+  if (RAND_bytes(raw.data(), static_cast<int>(raw.size())) != 1)
+    throw std::runtime_error("no randomness for the L2 key (RAND_bytes)");
+  const std::string key = Base64(raw.data(), raw.size());
+  OPENSSL_cleanse(raw.data(), raw.size());
+  const nlohmann::json body = {
+      {"apiVersion", "v1"},
+      {"kind", "Secret"},
+      {"metadata",
+       {{"name", name},
+        {"namespace", opts_.ns},
+        {"labels", {{"app.kubernetes.io/name", "ironlb"}}}}},
+      {"type", "Opaque"},
+      {"data",
+       {{"secretkey", Base64(reinterpret_cast<const unsigned char*>(key.data()), key.size())}}},
+  };
+  const std::string path = "/api/v1/namespaces/" + opts_.ns + "/secrets";
+  for (int attempt = 1; !stopped_; ++attempt) {
+    std::string error;
+    try {
+      // Create, never read or replace: a Secret that exists (another replica's, MetalLB's, the
+      // operator's) wins, and this role needs no right to read Secret data it did not write.
+      const HttpResponse r = co_await client_.Request(verb::post, path, body.dump());
+      if (r.status == kHttpConflict) {
+        log::Debug("kube", "Secret " + opts_.ns + "/" + name + " exists: L2 key kept");
+        co_return;
+      }
+      if (r.status / 100 == 2) {
+        log::Info("kube", "created Secret " + opts_.ns + "/" + name +
+                              " with a random L2 heartbeat key (secretkey)");
+        co_return;
+      }
+      if (r.status == kHttpForbidden) {
+        log::Warn("kube", "may not create Secret " + opts_.ns + "/" + name +
+                              " (RBAC): create it by hand for L2 failover, see docs/kubernetes.md");
+        co_return;
+      }
+      throw ApiError::From("create Secret " + name, r);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    if (stopped_) co_return;
+    log::Warn("kube", "cannot create Secret " + opts_.ns + "/" + name + " (attempt " +
+                          std::to_string(attempt) + "): " + error);
+    key_secret_timer_.expires_after(
+        std::min(kWriteBackoff * (1 << std::min(attempt, 8)), std::chrono::milliseconds(30000)));
+    boost::system::error_code ec;
+    co_await key_secret_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
 }
 

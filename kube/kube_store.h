@@ -27,6 +27,10 @@ struct KubeStoreOptions {
   std::chrono::milliseconds settle{50};  // changes within this window reach on_change together
   std::string component = "metallb-controller";  // Event source, as MetalLB reports it
   std::string instance;                          // Event reportingInstance (the node)
+  // A Secret in `ns` created at start when missing, holding a random `secretkey` (MetalLB's
+  // controller does this for its memberlist Secret): the L2 heartbeat key, so that failover
+  // works without a manual step. Empty: none. An existing Secret is never touched.
+  std::string create_key_secret;
 };
 
 class KubeStore : public ObjectStore {
@@ -67,6 +71,7 @@ class KubeStore : public ObjectStore {
   void StartWrite(const std::string& key);
   boost::asio::awaitable<void> WriteLoop(std::string key);
   boost::asio::awaitable<void> SendEvent(ObjectEvent ev);
+  boost::asio::awaitable<void> EnsureKeySecret();
   const Service* FindService(const std::string& key) const;
 
   boost::asio::io_context& io_;
@@ -75,6 +80,7 @@ class KubeStore : public ObjectStore {
   std::vector<std::unique_ptr<Informer>> informers_;
   ChangeHandler on_change_;
   boost::asio::steady_timer settle_timer_;
+  boost::asio::steady_timer key_secret_timer_;
   bool settle_armed_ = false;
   std::vector<StoreEvent> pending_;
   Snapshot snapshot_;

@@ -61,6 +61,7 @@ std::vector<uint8_t> EncodeHeartbeat(const Heartbeat& hb, std::span<const uint8_
   PutU16(b, static_cast<uint16_t>(hb.node.size()));
   PutU64(b, hb.boot_id);
   PutU64(b, hb.seq);
+  PutU64(b, hb.echo);
   b.insert(b.end(), hb.node.begin(), hb.node.end());
   const auto mac = Mac(b, key);
   b.insert(b.end(), mac.begin(), mac.end());
@@ -94,6 +95,7 @@ Decoded DecodeHeartbeat(std::span<const uint8_t> frame, std::span<const uint8_t>
   hb.available = (frame[5] & kFlagAvailable) != 0;
   hb.boot_id = GetU64(frame.data() + 8);
   hb.seq = GetU64(frame.data() + 16);
+  hb.echo = GetU64(frame.data() + 24);
   hb.node.assign(reinterpret_cast<const char*>(frame.data()) + kHeartbeatHeaderLen, name_len);
   d.heartbeat = std::move(hb);
   return d;

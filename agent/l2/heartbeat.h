@@ -1,5 +1,6 @@
 // The L2 membership heartbeat on the wire: who sends it, its boot and sequence numbers, whether it
-// can announce, sealed with HMAC-SHA256 under the cluster's shared key. Pure: no sockets, no clock.
+// can announce, the receiver's boot id it echoes, sealed with HMAC-SHA256 under the cluster's
+// shared key. Pure: no sockets, no clock.
 #pragma once
 
 #include <cstdint>
@@ -17,13 +18,16 @@ namespace ironlb::l2 {
 //   6  name length         2
 //   8  boot id             8   the sender's start time (CLOCK_REALTIME ns): grows across restarts
 //  16  sequence            8   grows by one per heartbeat within a boot
-//  24  node name           n
-//  24+n HMAC-SHA256       32   over bytes [0, 24+n)
-// Replay protection is the receiver's job (Membership): it accepts (boot, seq) only above the
-// last pair it accepted from that node.
-inline constexpr uint8_t kHeartbeatVersion = 1;
+//  24  echo                8   the receiver's boot id as the sender last heard it (0: never)
+//  32  node name           n
+//  32+n HMAC-SHA256       32   over bytes [0, 32+n)
+// Heartbeats are unicast, so each one carries the echo for its one receiver. Replay protection is
+// the receiver's job (Membership): it accepts (boot, seq) only above the last pair it accepted
+// from that node, and, before it has accepted any (first contact since it started), only a
+// heartbeat that echoes its own current boot id, which no frame sent before it started can.
+inline constexpr uint8_t kHeartbeatVersion = 2;
 inline constexpr uint8_t kFlagAvailable = 0x01;
-inline constexpr size_t kHeartbeatHeaderLen = 24;
+inline constexpr size_t kHeartbeatHeaderLen = 32;
 inline constexpr size_t kHmacLen = 32;
 inline constexpr size_t kMaxNodeNameLen = 253;  // a DNS subdomain, as Node names are
 inline constexpr size_t kMinKeyLen = 16;
@@ -33,6 +37,7 @@ struct Heartbeat {
   uint64_t boot_id = 0;
   uint64_t seq = 0;
   bool available = true;
+  uint64_t echo = 0;
   bool operator==(const Heartbeat&) const = default;
 };
 

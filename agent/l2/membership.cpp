@@ -10,12 +10,14 @@ const char* VerdictName(Verdict v) {
     case Verdict::kUnknownNode: return "unknown_node";
     case Verdict::kWrongAddress: return "wrong_address";
     case Verdict::kReplay: return "replay";
+    case Verdict::kUnconfirmed: return "unconfirmed";
   }
   return "unknown";
 }
 
-Membership::Membership(std::string self, Clock::duration detection, Clock::time_point)
-    : self_(std::move(self)), detection_(detection) {}
+Membership::Membership(std::string self, Clock::duration detection, Clock::time_point,
+                       uint64_t self_boot)
+    : self_(std::move(self)), detection_(detection), self_boot_(self_boot) {}
 
 void Membership::SetPeers(const std::map<std::string, std::vector<IPAddr>>& peers,
                           Clock::time_point now) {
@@ -37,9 +39,15 @@ Verdict Membership::OnHeartbeat(const Heartbeat& hb, const IPAddr& from, Clock::
   Peer& p = it->second;
   if (std::find(p.addresses.begin(), p.addresses.end(), from) == p.addresses.end())
     return Verdict::kWrongAddress;
+  // Only ever raised: a replay of an older boot cannot make us echo a stale id.
+  uint64_t& seen = boot_seen_[hb.node];
+  seen = std::max(seen, hb.boot_id);
   auto hw = high_water_.find(hb.node);
-  if (hw != high_water_.end() && std::pair{hb.boot_id, hb.seq} <= hw->second)
-    return Verdict::kReplay;
+  if (hw != high_water_.end()) {
+    if (std::pair{hb.boot_id, hb.seq} <= hw->second) return Verdict::kReplay;
+  } else if (hb.echo != self_boot_) {
+    return Verdict::kUnconfirmed;
+  }
   high_water_[hb.node] = {hb.boot_id, hb.seq};
   p.heard = true;
   p.available = hb.available;
@@ -47,6 +55,16 @@ Verdict Membership::OnHeartbeat(const Heartbeat& hb, const IPAddr& from, Clock::
   p.seq = hb.seq;
   p.last = now;
   return Verdict::kAccepted;
+}
+
+void Membership::RestartPresumption(Clock::time_point now) {
+  for (auto& [name, p] : peers_)
+    if (!p.heard) p.last = now;
+}
+
+uint64_t Membership::EchoFor(const std::string& node) const {
+  auto it = boot_seen_.find(node);
+  return it != boot_seen_.end() ? it->second : 0;
 }
 
 bool Membership::PeerHealthy(const Peer& p, Clock::time_point now) const {

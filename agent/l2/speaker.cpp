@@ -15,6 +15,9 @@ namespace {
 constexpr const char* kLog = "l2";
 // MetalLB's Event reason and wording, so `kubectl describe service` reads the same.
 constexpr const char* kReasonNodeAssigned = "nodeAssigned";
+// How long heartbeats sealed with the key before a rotation are still accepted: long enough for
+// every node to see the new Secret, short enough that rotating away a leaked key revokes it.
+constexpr auto kRotationGrace = std::chrono::seconds(60);
 
 namespace ip = boost::asio::ip;
 
@@ -66,8 +69,8 @@ Speaker::Speaker(SpeakerOptions opts, std::unique_ptr<dataplane::MapOps> ops,
       check_(io_),
       sock_(io_),
       writer_(*ops_),
-      members_(opts_.node, opts_.interval * opts_.threshold, Clock::now()),
-      boot_id_(RealtimeNs()) {
+      boot_id_(RealtimeNs()),
+      members_(opts_.node, opts_.interval * opts_.threshold, Clock::now(), boot_id_) {
   for (const auto& name : opts_.interfaces) {
     const uint32_t idx = if_nametoindex(name.c_str());
     if (!idx) throw std::runtime_error("no such interface: " + name);
@@ -76,10 +79,18 @@ Speaker::Speaker(SpeakerOptions opts, std::unique_ptr<dataplane::MapOps> ops,
     carrier_[idx] = opts_.watch_links ? LinkWatch::CarrierNow(idx) : true;
   }
   sender_ = std::make_unique<FrameSender>();
-  if (!opts_.key.empty()) {
-    sock_.open(ip::udp::v6());
+  if (!opts_.key.empty()) OpenSocket();
+}
+
+void Speaker::OpenSocket() {
+  sock_.open(ip::udp::v6());
+  try {
     sock_.set_option(ip::v6_only(false));
     sock_.bind({ip::address_v6::any(), opts_.port});
+  } catch (...) {
+    boost::system::error_code ec;
+    sock_.close(ec);
+    throw;
   }
 }
 
@@ -105,22 +116,26 @@ void Speaker::Start() {
       log::Warn(kLog, std::string("no conflict detection: ") + e.what());
     }
   }
-  if (opts_.key.empty())
-    log::Warn(kLog,
-              "no --l2-key-file: no heartbeats, so no failover; every eligible node is presumed "
-              "alive and each VIP has one fixed owner");
-  else
-    log::Info(kLog, "heartbeats on UDP " + std::to_string(opts_.port) + " every " +
-                        std::to_string(opts_.interval.count()) + " ms, a peer is dead after " +
-                        std::to_string(opts_.threshold) + " missed");
   boost::asio::post(io_, [this] {
+    // Here, not before posting: a key handed over by SetKey before Start is in by now.
+    if (opts_.key.empty() && !opts_.key_source.empty())
+      log::Warn(kLog, "no heartbeat key in " + opts_.key_source +
+                          " yet: no heartbeats, so no failover, until it appears");
+    else if (opts_.key.empty())
+      log::Warn(kLog,
+                "no --l2-key-file: no heartbeats, so no failover; every eligible node is presumed "
+                "alive and each VIP has one fixed owner");
+    else
+      log::Info(kLog, "heartbeats on UDP " + std::to_string(opts_.port) + " every " +
+                          std::to_string(opts_.interval.count()) + " ms, a peer is dead after " +
+                          std::to_string(opts_.threshold) + " missed");
     // Read again now that link events are subscribed: a change between the constructor's read
     // and the subscription would otherwise go unseen until the next one.
     if (opts_.watch_links)
       for (auto& [idx, up] : carrier_) up = LinkWatch::CarrierNow(idx);
     Tick();
     CheckTick();
-    if (sock_.is_open()) Receive();
+    if (sock_.is_open()) StartReceiving();
   });
   thread_ = std::thread([this] { io_.run(); });
 }
@@ -173,6 +188,41 @@ void Speaker::SetPlan(Plan plan) {
   });
 }
 
+void Speaker::SetKey(std::vector<uint8_t> key) {
+  boost::asio::post(io_, [this, key = std::move(key)]() mutable {
+    if (stopping_ || key.empty() || key == opts_.key) return;
+    const bool starting = opts_.key.empty();
+    if (starting) {
+      try {
+        OpenSocket();
+      } catch (const std::exception& e) {
+        log::Error(kLog, "cannot open the heartbeat socket on UDP " + std::to_string(opts_.port) +
+                             ": " + e.what() + "; no failover");
+        return;
+      }
+    }
+    {
+      std::lock_guard lock(mu_);  // Status() reads whether heartbeats are on
+      previous_key_ = std::move(opts_.key);
+      opts_.key = std::move(key);
+    }
+    previous_key_until_ = Clock::now() + kRotationGrace;
+    if (!starting) {
+      log::Info(kLog, "heartbeat key changed (" + opts_.key_source +
+                          "): sealing with the new one, accepting the previous one for " +
+                          std::to_string(kRotationGrace.count()) + " s");
+      return;
+    }
+    members_.RestartPresumption(Clock::now());
+    log::Info(kLog, "heartbeat key from " + opts_.key_source + ": heartbeats on UDP " +
+                        std::to_string(opts_.port) + " every " +
+                        std::to_string(opts_.interval.count()) + " ms, a peer is dead after " +
+                        std::to_string(opts_.threshold) + " missed");
+    SendHeartbeats(SelfAvailable());
+    StartReceiving();
+  });
+}
+
 bool Speaker::SelfAvailable() const {
   if (carrier_.empty()) return true;
   for (const auto& [idx, up] : carrier_)
@@ -211,14 +261,25 @@ void Speaker::CheckTick() {
 
 void Speaker::SendHeartbeats(bool available) {
   if (!sock_.is_open()) return;
-  Heartbeat hb{opts_.node, boot_id_, ++seq_, available};
+  for (const auto& [name, addrs] : plan_.peers) SendHeartbeatTo(name, addrs, available);
+}
+
+void Speaker::SendHeartbeatTo(const std::string& name, const std::vector<IPAddr>& addrs,
+                              bool available) {
+  // One frame per peer: each echoes that peer's boot id (its replay guard on first contact).
+  const Heartbeat hb{opts_.node, boot_id_, ++seq_, available, members_.EchoFor(name)};
   const auto frame = EncodeHeartbeat(hb, opts_.key);
-  for (const auto& [name, addrs] : plan_.peers)
-    for (const IPAddr& a : addrs) {
-      boost::system::error_code ec;
-      sock_.send_to(boost::asio::buffer(frame), ToEndpoint(a, opts_.port), 0, ec);
-      if (!ec) ++counters_.heartbeats_sent;
-    }
+  for (const IPAddr& a : addrs) {
+    boost::system::error_code ec;
+    sock_.send_to(boost::asio::buffer(frame), ToEndpoint(a, opts_.port), 0, ec);
+    if (!ec) ++counters_.heartbeats_sent;
+  }
+}
+
+void Speaker::StartReceiving() {
+  if (receiving_) return;  // one receive in flight on buf_, ever
+  receiving_ = true;
+  Receive();
 }
 
 void Speaker::Receive() {
@@ -232,7 +293,12 @@ void Speaker::Receive() {
 
 void Speaker::OnDatagram(size_t n) {
   const IPAddr from = FromEndpoint(from_);
-  const Decoded d = DecodeHeartbeat(std::span(buf_.data(), n), opts_.key);
+  Decoded d = DecodeHeartbeat(std::span(buf_.data(), n), opts_.key);
+  // A peer that has not picked up a rotated key yet.
+  if (!d.heartbeat && d.error == DecodeError::kBadMac && !previous_key_.empty() &&
+      Clock::now() < previous_key_until_)
+    if (Decoded old = DecodeHeartbeat(std::span(buf_.data(), n), previous_key_); old.heartbeat)
+      d = std::move(old);
   std::string why;
   // A heartbeat from a peer already counted healthy and still available changes no owner:
   // skip the re-evaluation (the periodic check still notices peers that go quiet).
@@ -240,9 +306,16 @@ void Speaker::OnDatagram(size_t n) {
   if (!d.heartbeat) {
     why = DecodeErrorName(d.error);
   } else {
-    may_change = !healthy_.count(d.heartbeat->node) || !d.heartbeat->available;
+    const std::string& node = d.heartbeat->node;
+    may_change = !healthy_.count(node) || !d.heartbeat->available;
+    const uint64_t echo_before = members_.EchoFor(node);
     const Verdict v = members_.OnHeartbeat(*d.heartbeat, from, Clock::now());
     if (v != Verdict::kAccepted) why = VerdictName(v);
+    // A new boot of that peer: tell it ours now, so its first contact with us completes in one
+    // round trip instead of waiting for our next tick.
+    if (members_.EchoFor(node) != echo_before)
+      if (auto it = plan_.peers.find(node); it != plan_.peers.end() && !stopping_)
+        SendHeartbeatTo(node, it->second, SelfAvailable());
   }
   if (!why.empty()) {
     bool first;
@@ -250,7 +323,8 @@ void Speaker::OnDatagram(size_t n) {
       std::lock_guard lock(mu_);
       first = counters_.rejected[why]++ == 0;
     }
-    if (first)
+    // Every peer's first heartbeat after we start is unconfirmed (the handshake): not a warning.
+    if (first && why != VerdictName(Verdict::kUnconfirmed))
       log::Warn(kLog, "ignored a heartbeat from " + from.str() + ": " + why +
                           " (logged once per reason; see ironlb_l2_heartbeats_rejected_total)");
     return;
@@ -398,6 +472,24 @@ void Speaker::OnClaim(uint32_t ifindex, const ArpClaim& claim) {
                         ", which this node owns (logged once per MAC; see "
                         "ironlb_l2_conflicts_total)");
   }
+}
+
+std::optional<Speaker::Vips> Speaker::KnownVips() const {
+  std::lock_guard lock(mu_);
+  if (!evaluated_) return std::nullopt;
+  Vips v;
+  for (const auto& o : owners_) {
+    v.all.insert(o.vip);
+    if (o.owner && *o.owner == opts_.node) v.mine[o.vip] = o.services;
+  }
+  return v;
+}
+
+std::map<std::string, uint64_t> Speaker::OwnerMoves() const {
+  std::lock_guard lock(mu_);
+  std::map<std::string, uint64_t> out;
+  for (const auto& [vip, r] : records_) out[vip.str()] = r.moves;
+  return out;
 }
 
 std::map<std::string, uint64_t> Speaker::Conflicts() const {

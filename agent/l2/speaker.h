@@ -42,6 +42,7 @@ struct SpeakerOptions {
   std::chrono::milliseconds interval{100};
   uint32_t threshold = 3;       // missed intervals before a peer is dead (>= 2)
   std::vector<uint8_t> key;     // HMAC key; empty: no heartbeats (every node presumed alive)
+  std::string key_source;       // where a key comes from when it is not given here (for logs)
   bool watch_links = true;      // libnl carrier events (off in tests without a netns)
   bool watch_conflicts = true;  // read ARP on the uplinks for other MACs claiming our VIPs
 };
@@ -67,6 +68,10 @@ class Speaker {
   void Stop();
   // From the agent's loop after every reconcile pass.
   void SetPlan(Plan plan);
+  // A new heartbeat key (from a Secret): heartbeats start if they were off; heartbeats sealed
+  // with the previous key are still accepted for a minute, so the nodes can take a rotation one
+  // by one.
+  void SetKey(std::vector<uint8_t> key);
 
   nlohmann::json Status() const;
 
@@ -79,16 +84,28 @@ class Speaker {
   // Copies of the labelled counters and the plain ones, for metrics.
   std::map<std::string, uint64_t> Rejected() const;
   std::map<std::string, uint64_t> Gratuitous() const;
-  // ARP frames in which another MAC claimed a VIP this node owns, by VIP.
+  // ARP frames and NAs in which another MAC claimed a VIP this node owns, by VIP.
   std::map<std::string, uint64_t> Conflicts() const;
   uint64_t owner_changes() const { return counters_.owner_changes; }
+  // The VIPs the speaker knows (owned here or not), and the Services of those this node owns;
+  // nullopt before owners were first computed. Any thread.
+  struct Vips {
+    std::set<IPAddr> all;
+    std::map<IPAddr, std::vector<ObjectRef>> mine;
+  };
+  std::optional<Vips> KnownVips() const;
+  // How often each VIP's owner moved since this agent started (or the VIP appeared), by VIP.
+  std::map<std::string, uint64_t> OwnerMoves() const;
 
  private:
+  void OpenSocket();
   void Tick();
   void CheckTick();
+  void StartReceiving();
   void Receive();
   void OnDatagram(size_t n);
   void SendHeartbeats(bool available);
+  void SendHeartbeatTo(const std::string& name, const std::vector<IPAddr>& addrs, bool available);
   // Recomputes owners when the plan or the healthy set changed; `cause` names what changed.
   void Reevaluate(const std::string& cause);
   void Announce(const IPAddr& vip, const std::vector<std::string>& interfaces, size_t round,
@@ -114,10 +131,13 @@ class Speaker {
   std::set<std::pair<IPAddr, Mac>> conflicts_logged_;  // each (VIP, MAC) logged once
   std::unique_ptr<FrameSender> sender_;
   L2MapWriter writer_;
+  std::vector<uint8_t> previous_key_;  // accepted on receipt for a while after a rotation
+  Clock::time_point previous_key_until_;
+  uint64_t boot_id_;  // before members_, which is built with it
   Membership members_;
-  uint64_t boot_id_;
   uint64_t seq_ = 0;
   bool stopping_ = false;
+  bool receiving_ = false;
   bool evaluated_ = false;  // owners computed and written at least once
 
   mutable std::mutex mu_;  // guards what Status() reads from other threads

@@ -65,8 +65,10 @@ class BgpComponent : public SpeakerComponent {
                          .Help("Number of BGP UPDATE messages sent")
                          .Register(reg),
                      "peer");
+    // The L2 component adds protocol="layer2" series to the same family (merged by name).
     announced_.emplace(gauge("metallb_speaker_announced",
-                             "Services being announced from this node by BGP (1 while announced)"));
+                             "Services being announced from this node (1 while announced), by "
+                             "protocol"));
     overflows_.emplace(prometheus::BuildCounter()
                            .Name("ironlb_bgp_send_queue_overflows_total")
                            .Help("BGP sessions closed because the peer stopped reading and the "

@@ -43,6 +43,10 @@ const char* const kAgentUsage =
   --no-l2                do not run the L2 speaker (no ARP/NDP answers, no heartbeats)
   --l2-key-file FILE     shared key (>= 16 bytes) sealing L2 heartbeats with HMAC-SHA256; the
                          same on every node. Without it there are no heartbeats and no failover
+  --l2-key-secret NS/NAME  the same key from the `secretkey` field of a Secret (MetalLB's
+                         `memberlist`), followed live: a new key is used at once and the previous
+                         one still accepted for 60 s, so nodes can pick up a rotation one by one.
+                         The controller role creates the Secret with a random key when missing
   --l2-port PORT         UDP port of the L2 heartbeats (default 7473)
   --l2-interval-ms MS    heartbeat interval (default 100)
   --l2-threshold N       missed heartbeats before a node is dead (default 3, at least 2): a dead
@@ -159,6 +163,14 @@ std::optional<AgentOptions> ParseAgentOptions(const std::vector<std::string>& ar
       o.no_l2 = true;
     } else if (a == "--l2-key-file") {
       if (!value(&o.l2_key_file)) return std::nullopt;
+    } else if (a == "--l2-key-secret") {
+      if (!value(&o.l2_key_secret)) return std::nullopt;
+      const auto slash = o.l2_key_secret.find('/');
+      if (slash == std::string::npos || slash == 0 || slash + 1 == o.l2_key_secret.size() ||
+          o.l2_key_secret.find('/', slash + 1) != std::string::npos) {
+        *error = "--l2-key-secret must be NAMESPACE/NAME, not '" + o.l2_key_secret + "'";
+        return std::nullopt;
+      }
     } else if (a == "--l2-port" || a == "--l2-interval-ms" || a == "--l2-threshold") {
       std::string v;
       if (!value(&v)) return std::nullopt;
@@ -180,6 +192,10 @@ std::optional<AgentOptions> ParseAgentOptions(const std::vector<std::string>& ar
       *error = "unknown argument '" + a + "'";
       return std::nullopt;
     }
+  }
+  if (!o.l2_key_file.empty() && !o.l2_key_secret.empty()) {
+    *error = "--l2-key-file and --l2-key-secret exclude each other";
+    return std::nullopt;
   }
   if (o.node.empty()) {
     *error = "--node is required";

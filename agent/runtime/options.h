@@ -33,6 +33,8 @@ struct AgentOptions {
   bool no_bgp = false;
   bool no_l2 = false;
   std::string l2_key_file;  // empty: no heartbeats (no failover)
+  // NAMESPACE/NAME of a Secret whose `secretkey` holds the key (MetalLB's memberlist Secret).
+  std::string l2_key_secret;
   uint16_t l2_port = 7473;
   uint32_t l2_interval_ms = 100;
   uint32_t l2_threshold = 3;

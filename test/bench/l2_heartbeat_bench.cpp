@@ -37,10 +37,13 @@ void BM_SealHeartbeat(benchmark::State& state) {
 }
 BENCHMARK(BM_SealHeartbeat);
 
+// The receiving node's boot id, which its peers' heartbeats echo.
+constexpr uint64_t kSelfBoot = 1700000000000000000ull;
+
 // Every peer's heartbeats in turn, as they arrive at one node.
 void BM_OpenAndJudgeHeartbeat(benchmark::State& state) {
   const auto t0 = Clock::now();
-  Membership m("node-0", std::chrono::milliseconds(300), t0);
+  Membership m("node-0", std::chrono::milliseconds(300), t0, kSelfBoot);
   std::map<std::string, std::vector<IPAddr>> peers;
   for (int i = 1; i < kNodes; ++i) peers[Name(i)] = {NodeAddr(i)};
   m.SetPeers(peers, t0);
@@ -48,7 +51,7 @@ void BM_OpenAndJudgeHeartbeat(benchmark::State& state) {
   const int rounds = 64;
   for (int r = 1; r <= rounds; ++r)
     for (int i = 1; i < kNodes; ++i)
-      frames.push_back(EncodeHeartbeat({Name(i), 1, uint64_t(r), true}, kKey));
+      frames.push_back(EncodeHeartbeat({Name(i), 1, uint64_t(r), true, kSelfBoot}, kKey));
   size_t k = 0;
   uint64_t epoch = 0;
   for (auto _ : state) {
@@ -59,7 +62,8 @@ void BM_OpenAndJudgeHeartbeat(benchmark::State& state) {
       frames.clear();
       for (int r = 1; r <= rounds; ++r)
         for (int i = 1; i < kNodes; ++i)
-          frames.push_back(EncodeHeartbeat({Name(i), 1 + epoch, uint64_t(r), true}, kKey));
+          frames.push_back(
+              EncodeHeartbeat({Name(i), 1 + epoch, uint64_t(r), true, kSelfBoot}, kKey));
       k = 0;
       state.ResumeTiming();
     }
@@ -74,7 +78,7 @@ BENCHMARK(BM_OpenAndJudgeHeartbeat);
 
 void BM_HealthyOf100(benchmark::State& state) {
   const auto t0 = Clock::now();
-  Membership m("node-0", std::chrono::milliseconds(300), t0);
+  Membership m("node-0", std::chrono::milliseconds(300), t0, kSelfBoot);
   std::map<std::string, std::vector<IPAddr>> peers;
   for (int i = 1; i < kNodes; ++i) peers[Name(i)] = {NodeAddr(i)};
   m.SetPeers(peers, t0);

@@ -95,6 +95,10 @@ def test_every_command_reports_the_lab_as_json(lab):
     assert bgp["announcements"] == {"tor": [f"{VIP}/32"]}, bgp
     ex = ctl(lab, "explain", SVC_TCP, "10.0.0.2:40000")
     assert ex["decision"] == "maglev" and ex["bgp"]["peers"][0]["peer"] == "tor", ex
+    # The only node is the VIP's Layer 2 owner, as its L2 speaker elected it.
+    assert ex["l2"]["owner"] == "node-a" and ex["l2"]["mine"] is True, ex
+    assert ex["l2"]["owner"] == next(v["owner"] for v in ctl(lab, "l2", "show")["vips"]
+                                     if v["vip"] == VIP)
     check = ctl(lab, "config", "check", lab.confdir)
     assert check["valid"] is True and check["objects"]["BGPPeer"] == 1, check
 
@@ -109,7 +113,7 @@ def test_map_commands_work_with_the_agent_down(lab):
     assert ctl(lab, "stats")["reasons"]
     ex = ctl(lab, "explain", SVC_TCP, "10.0.0.2:40001")
     assert ex["backend"]["address"] in {f"{e}:8080" for e in ENDPOINTS}
-    assert ex["bgp"]["available"] is False
+    assert ex["bgp"]["available"] is False and ex["l2"]["available"] is False
     # Control-plane commands need the agent, and say so with exit status 1.
     r = run("--api-socket", lab.agent.sock, "-j", "alloc", "show")
     assert r.returncode == 1 and "cannot reach the agent" in r.stderr, r.stderr

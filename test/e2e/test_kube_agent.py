@@ -160,3 +160,43 @@ def test_two_controllers_one_lease_and_fast_handover(tmp_path):
         for a in agents:
             a.stop()
         api.stop()
+
+
+def test_controllers_create_the_l2_key_secret_once_and_keep_it(tmp_path):
+    """--l2-key-secret on the controller: MetalLB's memberlist Secret is created with a random
+    key when missing, by one replica (the other's create meets 409), and never replaced."""
+    import base64
+    api = FakeApiServer(tls_dir=str(tmp_path), token="token-1").start()
+    agents = []
+    try:
+        for o in (obj("v1", "Namespace", "demo"), obj("v1", "Namespace", NS)):
+            api.apply(o)
+        (tmp_path / "token").write_text("token-1\n")
+        kubeconfig = write_kubeconfig(str(tmp_path / "kubeconfig"), api,
+                                      token_file=str(tmp_path / "token"), ca_file=api.tls[0])
+
+        def controller(node):
+            a = Agent(str(tmp_path), None, node=node, role="controller",
+                      extra=("--namespace", NS, "--no-dataplane", "--no-bgp", "--kube-qps", "0",
+                             "--l2-key-secret", f"{NS}/memberlist"))
+            i = a.cmd.index("--config")
+            a.cmd[i:i + 2] = ["--kubeconfig", kubeconfig]
+            return a.start()
+        agents += [controller("node-a"), controller("node-b")]
+        secret = wait_for(lambda: api.get("v1", "Secret", NS, "memberlist"), what="the Secret")
+        key = base64.b64decode(secret["data"]["secretkey"])
+        assert len(key) >= 64 and base64.b64decode(key), key  # base64 text of 64 random bytes
+        wait_for(lambda: api.count("POST", "/secrets") == 2, what="both replicas' create")
+        assert sum("created Secret ironlb-system/memberlist" in a.logs() for a in agents) == 1
+        version = secret["metadata"]["resourceVersion"]
+        # A restarted controller keeps the existing key (create only, never replace).
+        agents[0].stop()
+        agents[0].start()
+        wait_for(lambda: api.count("POST", "/secrets") == 3, what="the restarted replica's create")
+        again = api.get("v1", "Secret", NS, "memberlist")
+        assert again["metadata"]["resourceVersion"] == version and \
+            again["data"]["secretkey"] == secret["data"]["secretkey"]
+    finally:
+        for a in agents:
+            a.stop()
+        api.stop()

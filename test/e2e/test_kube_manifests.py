@@ -155,6 +155,7 @@ def test_rbac_is_what_the_code_uses():
     controller = rules_of(objs, "ClusterRole", "ironlb:controller") | rules_of(objs, "Role", "controller")
     assert {a for a in controller if a[2] not in ("list", "watch")} == {
         ("", "services", "patch"), ("", "services/status", "patch"), ("", "events", "create"),
+        ("", "secrets", "create"),
         ("coordination.k8s.io", "leases", "create"), ("coordination.k8s.io", "leases", "get"),
         ("coordination.k8s.io", "leases", "update")}
     speaker = rules_of(objs, "ClusterRole", "ironlb:speaker") | rules_of(objs, "Role", "speaker")

@@ -6,6 +6,7 @@ VIP by ARP to the elected owner's MAC. When the owner's agent is killed (SIGKILL
 the client asking, exactly one MAC answers ARP afterwards (the old owner's XDP is fenced on its
 stale liveness stamp), and TCP connections held across the move keep working. Forged and
 replayed heartbeats are ignored."""
+import base64
 import json
 import os
 import signal
@@ -25,7 +26,8 @@ VIP, VIP6, PORT, BACKEND_PORT, HB_PORT = "198.51.100.10", "2001:db8:100::10", 80
 KEY = b"e2e-l2-key-0123456789abcdef-0123456789"
 
 
-def config(nodes, policy="Cluster", eps_on=None):
+def config(nodes, policy="Cluster", eps_on=None, interfaces=None):
+    ifaces = f"\n          interfaces: [{', '.join(interfaces)}]" if interfaces else ""
     eps_on = range(1, nodes + 1) if eps_on is None else eps_on
     node_docs = "".join(textwrap.dedent(f"""
         ---
@@ -51,7 +53,7 @@ def config(nodes, policy="Cluster", eps_on=None):
         kind: L2Advertisement
         metadata: {{name: lab, namespace: ironlb-system}}
         spec:
-          ipAddressPools: [lab]
+          ipAddressPools: [lab]{ifaces}
         ---
         apiVersion: v1
         kind: Service
@@ -93,13 +95,41 @@ def write(path, text):
 
 @pytest.fixture
 def lab(tmp_path):
-    lab = L2Lab(nodes=3)
+    yield from run_lab(tmp_path)
+
+
+@pytest.fixture
+def lab2(tmp_path):
+    """Two uplinks per node (two segments); the L2Advertisement selects n0 only."""
+    yield from run_lab(tmp_path, second_segment=True, interfaces=["n0"])
+
+
+@pytest.fixture
+def lab_secret(tmp_path):
+    """The key in MetalLB's memberlist Secret (secretkey) instead of a key file."""
+    yield from run_lab(tmp_path, key_secret=True)
+
+
+def memberlist_secret(key):
+    return textwrap.dedent(f"""
+        apiVersion: v1
+        kind: Secret
+        metadata: {{name: memberlist, namespace: ironlb-system}}
+        type: Opaque
+        data:
+          secretkey: {base64.b64encode(key).decode()}
+        """)
+
+
+def run_lab(tmp_path, second_segment=False, interfaces=None, key_secret=False):
+    lab = L2Lab(nodes=3, second_segment=second_segment)
     bpffs = str(tmp_path / "bpffs")
     os.makedirs(bpffs)
     subprocess.run(["mount", "-t", "bpf", "bpf", bpffs], check=True)
+    lab.bpffs = bpffs
     lab.confdir = str(tmp_path / "config")
     os.makedirs(os.path.join(lab.confdir, "status"))
-    write(os.path.join(lab.confdir, "lab.yaml"), config(3))
+    write(os.path.join(lab.confdir, "lab.yaml"), config(3, interfaces=interfaces))
     # The controller's part, done here: this test is about the speakers.
     for name, ip in (("web", VIP), ("web6", VIP6)):
         write(os.path.join(lab.confdir, "status", f"demo_{name}.json"), json.dumps({
@@ -109,14 +139,19 @@ def lab(tmp_path):
     keyfile = str(tmp_path / "l2.key")
     with open(keyfile, "wb") as f:
         f.write(KEY + b"\n")
+    if key_secret:
+        write(os.path.join(lab.confdir, "secret.yaml"), memberlist_secret(KEY))
+    key_args = (("--l2-key-secret", "ironlb-system/memberlist") if key_secret
+                else ("--l2-key-file", keyfile))
     lab.agents = {}
     try:
         lab.build()
         lab.start_servers(BACKEND_PORT)
         for i, ns in enumerate(lab.nodes, start=1):
+            uplinks = ("--interface", "n0") + (("--interface", "n1") if second_segment else ())
             a = Agent(str(tmp_path), lab.confdir, node=f"node-{i}", role="speaker", netns=ns,
-                      extra=("--interface", "n0", "--bpffs", f"{bpffs}/node-{i}", "--no-bgp",
-                             "--l2-key-file", keyfile))
+                      extra=(*uplinks, "--bpffs", f"{bpffs}/node-{i}", "--no-bgp",
+                             *key_args))
             lab.agents[i] = a.start()
         yield lab
     finally:
@@ -204,6 +239,22 @@ def failover(lab, alive, sig, held, stop=None, lost_pods=()):
     wait_for(lambda: 'metallb_layer2_gratuitous_sent{ip="198.51.100.10"}'
              in lab.agents[new].metrics(), timeout=5, what="gratuitous metric")
     return old, new, rest
+
+
+CONNECT_FROM = r'''
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[3], int(sys.argv[4])))
+s.settimeout(5)
+s.connect((sys.argv[1], int(sys.argv[2])))
+print(s.makefile().readline().split()[0], flush=True)
+'''
+
+
+def explain(lab, i, sport):
+    return lab.agents[i].ctl("--bpffs", f"{lab.bpffs}/node-{i}", "explain", f"{VIP}:{PORT}/TCP",
+                             f"{lab.client_ip}:{sport}")
 
 
 def test_kill_then_hang_the_owner(lab):
@@ -377,3 +428,178 @@ def test_sigterm_hands_over_and_a_restarted_agent_rejoins(lab):
     wait_for(lambda: lab.client_neigh(VIP)[0] == lab.node_mac(owner), timeout=10,
              what="client back on the restarted owner")
     assert set(lab.arp_probe(VIP, n=2)) == {lab.node_mac(owner)}
+
+
+def test_a_heartbeat_captured_before_the_receiver_started_is_not_accepted(lab):
+    agreed_owner(lab, [1, 2, 3])
+    # A real heartbeat node-3 sent node-1, taken off node-1's wire; then node-3 dies.
+    captured = lab.capture_heartbeat(at=1, sender=3, port=HB_PORT)
+    lab.agents[3].proc.send_signal(signal.SIGKILL)
+    # node-1 restarts: it has no high-water mark for node-3 any more, the gap a bare (boot, seq)
+    # check leaves open. node-2 and node-1 complete the handshake and see each other again.
+    lab.agents[1].stop()
+    lab.agents[1].start()
+
+    def peers(i):
+        return {p["name"]: p["healthy"] for p in lab.agents[i].ctl("l2", "show")["peers"]}
+    wait_for(lambda: peers(1) == {"node-2": True, "node-3": False}, timeout=10,
+             what="restarted node-1 to hear node-2 and to have given up on the dead node-3")
+    before = lab.agents[1].ctl("l2", "show")["heartbeats"]
+    replays = 6
+    for _ in range(replays):
+        send_udp(lab.nodes[2], lab.node_ip(1), HB_PORT, captured)
+        # The replayed node-3 must not come back to life, not even for one detection time.
+        assert not peers(1)["node-3"]
+    after = wait_for(lambda: (lambda h: h if h["rejected"].get("unconfirmed", 0) >=
+                              before["rejected"].get("unconfirmed", 0) + replays else None)(
+        lab.agents[1].ctl("l2", "show")["heartbeats"]), timeout=5, what="replays counted")
+    assert after["rejected"].get("replay", 0) == before["rejected"].get("replay", 0), after
+    assert agreed_owner(lab, [1, 2]) in (1, 2)
+    wait_for(lambda: 'ironlb_l2_heartbeats_rejected_total{reason="unconfirmed"}'
+             in lab.agents[1].metrics(), timeout=5, what="unconfirmed heartbeats metric")
+
+
+def test_a_conflicting_neighbor_advertisement_is_detected_and_counted(lab):
+    owner = agreed_owner(lab, [1, 2, 3], VIP6)
+    series = 'ironlb_l2_conflicts_total{ip="2001:db8:100::10"}'
+
+    def counted():
+        for line in lab.agents[owner].metrics().splitlines():
+            if line.startswith(series):
+                return float(line.split()[1])
+        return 0
+    lab.claim6_from_client(VIP6)
+    lab.claim6_from_client(VIP6)
+    wait_for(lambda: counted() >= 2, timeout=5, what="both NAs counted on the owner")
+    vip = next(v for v in lab.agents[owner].ctl("l2", "show")["vips"] if v["vip"] == VIP6)
+    assert vip.get("conflicts", 0) >= 2, vip
+    client_mac = sh("cat", "/sys/class/net/c0/address", ns=lab.client).strip()
+    logs = lab.agents[owner].logs()
+    assert logs.count(f"conflict: {client_mac} claims {VIP6}") == 1, "logged once per MAC"
+    others = [i for i in (1, 2, 3) if i != owner]
+    assert all("conflict: " not in lab.agents[i].logs() for i in others), "only the owner judges"
+
+
+def sample(text, series):
+    """The value of one exact series in a scrape, or None."""
+    for line in text.splitlines():
+        if line.startswith(series + " "):
+            return float(line.split()[1])
+    return None
+
+
+def test_a_scrape_sees_the_arp_request_it_caused(lab):
+    owner = agreed_owner(lab, [1, 2, 3])
+    agent = lab.agents[owner]
+    req = 'metallb_layer2_requests_received{ip="198.51.100.10"}'
+    resp = 'metallb_layer2_responses_sent{ip="198.51.100.10"}'
+    before = agent.metrics()
+    # (The owner's gratuitous replies of its takeover may be among the replies seen.)
+    assert set(lab.arp_probe(VIP, n=1)) == {lab.node_mac(owner)}
+    # No waiting: the per-CPU counters are summed when the scrape asks, not copied on a timer.
+    after = agent.metrics()
+    assert (sample(after, req) or 0) >= (sample(before, req) or 0) + 1, (before, after)
+    assert (sample(after, resp) or 0) >= (sample(before, resp) or 0) + 1, (before, after)
+
+
+def test_the_owner_exports_speaker_announced_for_layer2(lab):
+    owner = agreed_owner(lab, [1, 2, 3])
+    owner6 = agreed_owner(lab, [1, 2, 3], VIP6)
+
+    def announced(i):
+        return {line.split(" ")[0] for line in lab.agents[i].metrics().splitlines()
+                if line.startswith("metallb_speaker_announced{")}
+    for i in (1, 2, 3):
+        want = set()
+        if i == owner:
+            want.add(f'metallb_speaker_announced{{ip="{VIP}",node="node-{i}",'
+                     'protocol="layer2",service="demo/web"}')
+        if i == owner6:
+            want.add(f'metallb_speaker_announced{{ip="{VIP6}",node="node-{i}",'
+                     'protocol="layer2",service="demo/web6"}')
+        wait_for(lambda: announced(i) == want, timeout=5,
+                 what=f"node-{i} to export exactly {want}")
+
+
+def test_explain_names_the_owner_the_client_reaches_and_the_endpoint_it_gets(lab):
+    owner = agreed_owner(lab, [1, 2, 3])
+    sport = 43210
+    # Before any packet: every node's explain names the same L2 owner (its speaker's own
+    # election), and only the owner says it answers.
+    docs = {i: explain(lab, i, sport) for i in (1, 2, 3)}
+    for i, ex in docs.items():
+        l2 = ex["l2"]
+        assert l2["available"] and l2["owner"] == f"node-{owner}", ex
+        assert l2["mine"] == (i == owner) and l2["this_node"] == f"node-{i}", ex
+        assert ex["bgp"]["available"] is False, ex  # --no-bgp: no BGP speaker to ask
+    predicted = docs[owner]["backend"]["address"]
+    # Reality: the client's kernel resolves the VIP to the owner's MAC, and the flow from that
+    # very port lands on the endpoint the owner's explain predicted.
+    out = subprocess.run(["ip", "netns", "exec", lab.client, "/usr/bin/python3", "-c",
+                          CONNECT_FROM, VIP, str(PORT), lab.client_ip, str(sport)],
+                         capture_output=True, text=True, timeout=30, check=True).stdout
+    pod = out.split()[0]
+    assert lab.client_neigh(VIP)[0] == lab.node_mac(owner)
+    assert predicted == f"{lab.pod_ip(lab.pods.index(pod) + 1)}:{BACKEND_PORT}", (predicted, pod)
+    again = explain(lab, owner, sport)
+    assert again["decision"] == "conntrack" and again["backend"]["address"] == predicted, again
+    # After a failover, the survivors' explain names the new owner, which the client now reaches.
+    lab.agents[owner].proc.send_signal(signal.SIGKILL)
+    rest = [i for i in (1, 2, 3) if i != owner]
+    new = agreed_owner(lab, rest)
+    for i in rest:
+        assert explain(lab, i, sport + 1)["l2"]["owner"] == f"node-{new}"
+    wait_for(lambda: lab.client_neigh(VIP)[0] == lab.node_mac(new), timeout=10,
+             what="client moved to the new owner")
+
+
+def test_only_the_interfaces_the_advertisement_selects_answer(lab2):
+    lab = lab2
+    owner = agreed_owner(lab, [1, 2, 3])
+    owner6 = agreed_owner(lab, [1, 2, 3], VIP6)
+    doc = lab.agents[owner].ctl("l2", "show")
+    assert next(v for v in doc["vips"] if v["vip"] == VIP)["interfaces"] == ["n0"], doc
+    assert {i["name"] for i in doc["interfaces"]} == {"n0", "n1"}, doc  # XDP runs on both
+    # The selected segment: the owner answers, alone.
+    assert set(lab.arp_probe(VIP, n=2, dev="c0")) == {lab.node_mac(owner)}
+    assert set(lab.ndp_probe(VIP6, n=2, dev="c0")) == {lab.node_mac(owner6)}
+    # The other uplink's segment: nobody answers ARP or NDP for the VIPs, not even the owner.
+    assert lab.arp_probe(VIP, n=3, dev="c1") == []
+    assert lab.ndp_probe(VIP6, n=3, dev="c1") == []
+    # The owner's XDP saw those requests on n1 and silenced them (neither it nor the kernel
+    # answered), as it does for a VIP another node owns.
+    reasons = lab.agents[owner].ctl("--bpffs", f"{lab.bpffs}/node-{owner}", "stats")["reasons"]
+    assert reasons["drop_arp_not_owner"]["packets"] >= 3, reasons
+    reasons6 = lab.agents[owner6].ctl("--bpffs", f"{lab.bpffs}/node-{owner6}", "stats")["reasons"]
+    assert reasons6["drop_ns_not_owner"]["packets"] >= 3, reasons6
+
+
+def test_the_key_from_the_memberlist_secret_fails_over_and_rotates(lab_secret):
+    lab = lab_secret
+    owner = agreed_owner(lab, [1, 2, 3])
+    for i in (1, 2, 3):
+        hb = lab.agents[i].ctl("l2", "show")["heartbeats"]
+        assert hb["enabled"] and hb["accepted"] > 0, hb
+        assert "heartbeat key from Secret ironlb-system/memberlist" in lab.agents[i].logs()
+    changes = {i: lab.agents[i].ctl("l2", "show")["owner_changes"] for i in (1, 2, 3)}
+    # Rotation: each agent reloads the file on its own schedule; heartbeats sealed with the
+    # previous key are still accepted meanwhile, so nobody is declared dead and nothing moves.
+    write(os.path.join(lab.confdir, "secret.yaml"), memberlist_secret(b"rotated-" + KEY))
+    for i in (1, 2, 3):
+        wait_for(lambda: "heartbeat key changed" in lab.agents[i].logs(), timeout=20,
+                 what=f"node-{i} to take the rotated key")
+    time.sleep(0.5)
+    for i in (1, 2, 3):
+        doc = lab.agents[i].ctl("l2", "show")
+        assert all(p["healthy"] for p in doc["peers"]), doc["peers"]
+        assert doc["owner_changes"] == changes[i], (doc["owner_changes"], changes[i])
+    # A heartbeat under neither the new key nor the previous one is still forged.
+    send_udp(lab.client, lab.node_ip(owner), HB_PORT,
+             heartbeat(b"a-third-key-0123456789abcdef", "node-1", 2**62, 1))
+    wait_for(lambda: lab.agents[owner].ctl("l2", "show")["heartbeats"]["rejected"].get(
+        "bad_mac", 0) >= 1, timeout=5, what="the third key rejected")
+    # And failover works with the Secret's key, as with a key file.
+    lab.agents[owner].proc.send_signal(signal.SIGKILL)
+    rest = [i for i in (1, 2, 3) if i != owner]
+    new = agreed_owner(lab, rest)
+    assert new != owner

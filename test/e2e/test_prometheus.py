@@ -151,10 +151,19 @@ def dashboard_queries():
 
 def test_rules_and_dashboard_use_only_series_a_live_agent_exports(lab):
     client(lab, TCP_CONNECT, VIP, TCP_PORT, 5)
-    text = lab.agent.metrics()
+    # The agent runs every role, L2 among them (the lab has an L2Advertisement): its per-VIP
+    # series appear once it has elected the VIP's owner.
+    text = wait_for(lambda: (lambda t: t if "ironlb_l2_vip_owner_changes_total{" in t else None)(
+        lab.agent.metrics()), timeout=10, what="the L2 speaker's series in a scrape")
     exported = families(text)
     refs = referenced_series()
     assert len(refs) >= 15, refs  # the check itself found the expressions
+    # Every alert the issue names is among those checked.
+    checked = {where for wheres in refs.values() for where in wheres}
+    for alert in ("IronlbAddressPoolExhausted", "IronlbBGPSessionDown", "IronlbBFDSessionDown",
+                  "IronlbL2OwnerFlapping", "IronlbConfigStale", "IronlbConntrackNearlyFull",
+                  "IronlbDropsRising"):
+        assert alert in checked, (alert, checked)
     missing = {name: sorted(where) for name, where in refs.items() if name not in exported}
     assert not missing, f"not in a live scrape: {missing}\n{text}"
 
@@ -262,7 +271,8 @@ def test_prometheus_scrapes_an_agent_carrying_traffic_and_evaluates_rules(lab, t
         # need two samples in their window: retried until Prometheus has them).
         wanted = {"Traffic per VIP", "Traffic per endpoint", "Pool usage", "BGP sessions",
                   "BFD sessions", "Conntrack occupancy", "Services announced per node",
-                  "Maglev tables written", "Packets by outcome"}
+                  "Maglev tables written", "Packets by outcome", "L2 owner per VIP",
+                  "L2 owner moves per VIP"}
 
         def empty_panels():
             empty = {title for title, expr in dashboard_queries()

@@ -19,9 +19,9 @@ from lib.netns_dp import SERVER, sh
 # the sender MACs of every reply that claims the VIP, as JSON.
 ARP_PROBE = r'''
 import json, socket, struct, sys, time
-vip, src_ip, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+vip, src_ip, n, dev = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
-s.bind(("c0", 0))
+s.bind((dev, 0))
 mac = s.getsockname()[4]
 req = (b"\xff" * 6 + mac + b"\x08\x06" + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + mac +
        socket.inet_aton(src_ip) + b"\x00" * 6 + socket.inet_aton(vip))
@@ -42,6 +42,28 @@ print(json.dumps(seen))
 '''
 
 
+# Probes NDP from inside the client namespace: sends `n` Neighbor Solicitations for the IPv6 VIP
+# from `dev` and prints the sender MACs of every Neighbor Advertisement for it, as JSON.
+NDP_PROBE = r'''
+import json, socket, sys, time
+from scapy.all import (AsyncSniffer, Ether, IPv6, ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6NDOptSrcLLAddr,
+                       get_if_hwaddr, in6_getnsma, in6_getnsmac, sendp)
+vip, src, n, dev = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+mac = get_if_hwaddr(dev)
+nsma = in6_getnsma(socket.inet_pton(socket.AF_INET6, vip))
+sniffer = AsyncSniffer(iface=dev, lfilter=lambda p: ICMPv6ND_NA in p and p[ICMPv6ND_NA].tgt == vip)
+sniffer.start()
+time.sleep(0.3)
+for _ in range(n):
+    sendp(Ether(src=mac, dst=in6_getnsmac(nsma)) /
+          IPv6(src=src, dst=socket.inet_ntop(socket.AF_INET6, nsma), hlim=255) /
+          ICMPv6ND_NS(tgt=vip) / ICMPv6NDOptSrcLLAddr(lladdr=mac), iface=dev, verbose=False)
+    time.sleep(0.3)
+sniffer.stop()
+print(json.dumps([p[Ether].src for p in sniffer.results]))
+'''
+
+
 # Sends a gratuitous ARP from the client claiming `vip` with the client's own MAC.
 GARP = r'''
 import socket, struct, sys
@@ -54,8 +76,41 @@ s.send(b"\xff" * 6 + mac + b"\x08\x06" + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 
 '''
 
 
+# Sends an unsolicited Neighbor Advertisement (override flag) from the client claiming the IPv6
+# `vip` with the client's own MAC, as a host with that address configured would.
+NA_CLAIM = r'''
+import sys
+from scapy.all import Ether, IPv6, ICMPv6ND_NA, ICMPv6NDOptDstLLAddr, get_if_hwaddr, sendp
+mac = get_if_hwaddr("c0")
+sendp(Ether(src=mac, dst="33:33:00:00:00:01") / IPv6(src=sys.argv[2], dst="ff02::1", hlim=255) /
+      ICMPv6ND_NA(tgt=sys.argv[1], R=0, S=0, O=1) / ICMPv6NDOptDstLLAddr(lladdr=mac),
+      iface="c0", verbose=False)
+'''
+
+
+# Captures one UDP payload sent to `port` from `src` as it arrives on n0 (run in the receiving
+# node's namespace), printed as hex: a heartbeat exactly as it was on the wire.
+CAPTURE_UDP = r'''
+import socket, struct, sys
+src, port = socket.inet_aton(sys.argv[1]), int(sys.argv[2])
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+s.bind(("n0", 0))
+s.settimeout(10)
+while True:
+    f = s.recv(4096)
+    ip = f[14:]
+    ihl = (ip[0] & 0x0f) * 4
+    if ip[9] == 17 and ip[12:16] == src and struct.unpack("!H", ip[ihl + 2:ihl + 4])[0] == port:
+        print(ip[ihl + 8:].hex(), flush=True)
+        break
+'''
+
+
 class L2Lab:
-    def __init__(self, nodes=3):
+    """`second_segment`: a second bridge br1 (10.0.1.0/24) with a second uplink n1 on every node
+    and a second client interface c1, for tests of which interfaces answer."""
+
+    def __init__(self, nodes=3, second_segment=False):
         tag = f"{os.getpid() % 100000}"
         self.tag = tag
         self.bridge_ns = f"l2b{tag}"
@@ -65,6 +120,7 @@ class L2Lab:
         self.namespaces = [self.bridge_ns, self.client, *self.nodes, *self.pods]
         self.procs = []
         self.client_ip = "10.0.0.100"
+        self.second_segment = second_segment
 
     def node_ip(self, i):
         return f"10.0.0.{i}"
@@ -90,6 +146,21 @@ class L2Lab:
             sh("ip", "addr", "add", f"{ip}/24", "dev", dev, ns=ns)
             sh("ip", "addr", "add", f"fd00:a::{ip.split('.')[-1]}/64", "dev", dev, "nodad", ns=ns)
             sh("ip", "link", "set", dev, "up", ns=ns)
+        if self.second_segment:
+            sh("ip", "link", "add", "br1", "type", "bridge", ns=b)
+            sh("ip", "link", "set", "br1", "up", ns=b)
+            ports = [("c1", self.client, "10.0.1.100")] + [
+                ("n1", ns, f"10.0.1.{i}") for i, ns in enumerate(self.nodes, start=1)]
+            for k, (dev, ns, ip) in enumerate(ports):
+                port = f"bq{k}"
+                sh("ip", "link", "add", port, "netns", b, "type", "veth", "peer", "name", dev,
+                   "netns", ns)
+                sh("ip", "link", "set", port, "master", "br1", ns=b)
+                sh("ip", "link", "set", port, "up", ns=b)
+                sh("ip", "addr", "add", f"{ip}/24", "dev", dev, ns=ns)
+                sh("ip", "addr", "add", f"fd00:b::{ip.split('.')[-1]}/64", "dev", dev, "nodad",
+                   ns=ns)
+                sh("ip", "link", "set", dev, "up", ns=ns)
         c = self.client
         sh("ip", "route", "add", "198.51.100.0/24", "dev", "c0", ns=c)
         sh("ip", "-6", "route", "add", "2001:db8:100::/64", "dev", "c0", ns=c)
@@ -133,14 +204,32 @@ class L2Lab:
             return None
         return out[0].get("lladdr"), out[0].get("state", [])
 
-    def arp_probe(self, vip, n=3):
-        """Sender MACs of every ARP reply for `vip` to `n` requests from the client."""
-        return json.loads(sh("/usr/bin/python3", "-c", ARP_PROBE, vip, self.client_ip, str(n),
+    def arp_probe(self, vip, n=3, dev="c0"):
+        """Sender MACs of every ARP reply for `vip` to `n` requests from the client's `dev`."""
+        src = self.client_ip if dev == "c0" else "10.0.1.100"
+        return json.loads(sh("/usr/bin/python3", "-c", ARP_PROBE, vip, src, str(n), dev,
                              ns=self.client, timeout=30))
+
+    def ndp_probe(self, vip, n=3, dev="c0"):
+        """Sender MACs of every NA for the IPv6 `vip` to `n` solicitations from the client's
+        `dev`."""
+        src = "fd00:a::100" if dev == "c0" else "fd00:b::100"
+        return json.loads(sh("/usr/bin/python3", "-c", NDP_PROBE, vip, src, str(n), dev,
+                             ns=self.client, timeout=60))
 
     def claim_from_client(self, vip):
         """A gratuitous ARP reply from the client claiming `vip` (a conflicting host)."""
         sh("/usr/bin/python3", "-c", GARP, vip, ns=self.client, timeout=30)
+
+    def claim6_from_client(self, vip):
+        """An unsolicited NA from the client claiming the IPv6 `vip` (a conflicting host)."""
+        sh("/usr/bin/python3", "-c", NA_CLAIM, vip, "fd00:a::100", ns=self.client, timeout=60)
+
+    def capture_heartbeat(self, at, sender, port):
+        """One heartbeat node `sender` sent to node `at`, as bytes, captured on `at`'s uplink."""
+        out = sh("/usr/bin/python3", "-c", CAPTURE_UDP, self.node_ip(sender), str(port),
+                 ns=self.nodes[at - 1], timeout=30)
+        return bytes.fromhex(out.strip())
 
     def client_popen(self, code, *args):
         p = subprocess.Popen(["ip", "netns", "exec", self.client, "/usr/bin/python3", "-c", code,
@@ -158,13 +247,13 @@ class L2Lab:
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
-def heartbeat(key, node, boot_id, seq, available=True):
+def heartbeat(key, node, boot_id, seq, available=True, echo=0):
     """An ironlb L2 heartbeat (agent/l2/heartbeat.h), sealed with `key`."""
     import hashlib
     import hmac
     name = node.encode()
-    body = (b"ILBH" + bytes([1, 1 if available else 0]) + struct.pack("!H", len(name)) +
-            struct.pack("!QQ", boot_id, seq) + name)
+    body = (b"ILBH" + bytes([2, 1 if available else 0]) + struct.pack("!H", len(name)) +
+            struct.pack("!QQQ", boot_id, seq, echo) + name)
     return body + hmac.new(key, body, hashlib.sha256).digest()
 
 

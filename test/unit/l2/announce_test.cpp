@@ -70,5 +70,33 @@ TEST(Conflict, ArpFramesSayWhoClaimsAnAddress) {
   EXPECT_EQ(ParseArpClaim(std::span(garp.data(), 30)), std::nullopt) << "truncated";
 }
 
+TEST(Conflict, NeighborAdvertisementsSayWhoClaimsAnAddress) {
+  const auto vip = *IPAddr::Parse("2001:db8::10");
+  const auto na = UnsolicitedNa(kMac, vip);
+  EXPECT_EQ(ParseNaClaim(na), (ArpClaim{kMac, vip}));
+  // The target link-layer option names the holder, not the Ethernet source (a proxy's NA).
+  auto proxied = na;
+  proxied[6] = 0x0e;
+  EXPECT_EQ(ParseNaClaim(proxied), (ArpClaim{kMac, vip}));
+  // Without the option, the Ethernet source is the claimant.
+  auto bare = std::vector<uint8_t>(na.begin(), na.end() - 8);
+  bare[18] = 0;
+  bare[19] = 24;  // IPv6 payload length without the option
+  const Mac src = {0x02, 0, 0, 0, 0, 0x0a};
+  EXPECT_EQ(ParseNaClaim(bare), (ArpClaim{src, vip}));
+  auto hop = na;
+  hop[21] = 64;  // RFC 4861: not 255, not from the link
+  EXPECT_EQ(ParseNaClaim(hop), std::nullopt);
+  auto ns = na;
+  ns[54] = 135;  // a solicitation claims nothing
+  EXPECT_EQ(ParseNaClaim(ns), std::nullopt);
+  auto zero_opt = na;
+  zero_opt[79] = 0;  // option length 0 invalidates the packet
+  EXPECT_EQ(ParseNaClaim(zero_opt), std::nullopt);
+  EXPECT_EQ(ParseNaClaim(GratuitousArp(kMac, *IPAddr::Parse("198.51.100.10"), true)), std::nullopt)
+      << "not IPv6";
+  EXPECT_EQ(ParseNaClaim(std::span(na.data(), 60)), std::nullopt) << "truncated";
+}
+
 }  // namespace
 }  // namespace ironlb::l2

@@ -10,19 +10,21 @@ namespace {
 
 const std::vector<uint8_t> kKey(32, 0x5a);
 
-std::vector<uint8_t> Frame(const Heartbeat& hb = {"node-a", 1700000000000000000ull, 42, true}) {
+std::vector<uint8_t> Frame(const Heartbeat& hb = {"node-a", 1700000000000000000ull, 42, true,
+                                                  1700000000500000000ull}) {
   return EncodeHeartbeat(hb, kKey);
 }
 
 TEST(Heartbeat, RoundTrips) {
-  const Heartbeat hb{"node-a", 1700000000000000000ull, 42, false};
+  const Heartbeat hb{"node-a", 1700000000000000000ull, 42, false, 1700000000500000000ull};
   const auto d = DecodeHeartbeat(Frame(hb), kKey);
   ASSERT_TRUE(d.heartbeat);
   EXPECT_EQ(*d.heartbeat, hb);
 }
 
 TEST(Heartbeat, LayoutIsTheDocumentedOne) {
-  const auto f = Frame({"n1", 0x0102030405060708ull, 0x1112131415161718ull, true});
+  const auto f =
+      Frame({"n1", 0x0102030405060708ull, 0x1112131415161718ull, true, 0x2122232425262728ull});
   ASSERT_EQ(f.size(), kHeartbeatHeaderLen + 2 + kHmacLen);
   EXPECT_EQ(std::string(f.begin(), f.begin() + 4), "ILBH");
   EXPECT_EQ(f[4], kHeartbeatVersion);
@@ -33,8 +35,10 @@ TEST(Heartbeat, LayoutIsTheDocumentedOne) {
   EXPECT_EQ(f[15], 0x08);
   EXPECT_EQ(f[16], 0x11);
   EXPECT_EQ(f[23], 0x18);
-  EXPECT_EQ(f[24], 'n');
-  EXPECT_EQ(f[25], '1');
+  EXPECT_EQ(f[24], 0x21);
+  EXPECT_EQ(f[31], 0x28);
+  EXPECT_EQ(f[32], 'n');
+  EXPECT_EQ(f[33], '1');
 }
 
 TEST(Heartbeat, AnyFlippedBitIsRejected) {
@@ -61,6 +65,8 @@ TEST(Heartbeat, MalformedFramesSayWhy) {
   EXPECT_EQ(DecodeHeartbeat(magic, kKey).error, DecodeError::kBadMagic);
   auto version = f;
   version[4] = 9;
+  EXPECT_EQ(DecodeHeartbeat(version, kKey).error, DecodeError::kBadVersion);
+  version[4] = 1;  // the layout before the echo: its fields would be read at the wrong offsets
   EXPECT_EQ(DecodeHeartbeat(version, kKey).error, DecodeError::kBadVersion);
   auto longer = f;
   longer.push_back(0);

@@ -45,6 +45,29 @@ TEST(L2Map, OwnedPerInterfaceWithSilentWildcardAndOthersSilent) {
                                                                {{13, 0}, LB_L2_SILENT}}));
 }
 
+// A node answers only where XDP runs, the uplinks named by --interface: lo, docker*, veth*, cali*
+// and kube-ipvs0 never answer unless named there, even when an advertisement names them, and an
+// advertisement without interfaces means those uplinks only (the wildcard is read by XDP alone).
+TEST(L2Map, NeverAnswersOnInterfacesXdpDoesNotRunOn) {
+  const std::map<std::string, uint32_t> uplinks = {{"eth0", 7}, {"eth1", 8}};
+  const std::vector<Ownership> owners = {
+      {A("198.51.100.10"), "me", {}, {"lo", "docker0", "veth1a2b", "cali123", "kube-ipvs0"}},
+      {A("198.51.100.11"), "me", {}, {"eth1"}}};
+  FakeMapOps ops;
+  L2MapWriter w(ops);
+  w.Sync(L2Entries(owners, "me", uplinks));
+  EXPECT_EQ(Seen(ops),
+            (std::map<std::pair<uint32_t, uint32_t>, uint32_t>{
+                {{10, 0}, LB_L2_SILENT}, {{11, 0}, LB_L2_SILENT}, {{11, 8}, LB_L2_OWNED}}))
+      << "silent everywhere but the one selected uplink";
+  // Named with --interface (a kind node's veth uplink, say) and by the advertisement: answered.
+  FakeMapOps ops2;
+  L2MapWriter w2(ops2);
+  w2.Sync(L2Entries({{A("198.51.100.12"), "me", {}, {"veth1a2b"}}}, "me", {{"veth1a2b", 9}}));
+  EXPECT_EQ(Seen(ops2), (std::map<std::pair<uint32_t, uint32_t>, uint32_t>{
+                            {{12, 0}, LB_L2_SILENT}, {{12, 9}, LB_L2_OWNED}}));
+}
+
 TEST(L2Map, WritesOnlyTheDifferenceAndRemovesWhatIsGone) {
   FakeMapOps ops;
   L2MapWriter w(ops);

@@ -41,6 +41,14 @@ TEST(AgentOptions, L2Flags) {
   EXPECT_EQ(o->l2_threshold, 4u);
   EXPECT_EQ(o->l2_port, 9000);
   EXPECT_TRUE(o->no_l2);
+  o = Parse({"--node", "n", "--config", "d", "--l2-key-secret", "ironlb-system/memberlist"}, &err);
+  ASSERT_TRUE(o) << err;
+  EXPECT_EQ(o->l2_key_secret, "ironlb-system/memberlist");
+  for (const char* bad : {"memberlist", "/memberlist", "ironlb-system/", "a/b/c"})
+    EXPECT_FALSE(Parse({"--node", "n", "--config", "d", "--l2-key-secret", bad}, &err)) << bad;
+  EXPECT_FALSE(Parse(
+      {"--node", "n", "--config", "d", "--l2-key-file", "/k", "--l2-key-secret", "ns/name"}, &err))
+      << "one key source";
   // A threshold of 1 would leave no room for the fence before the peers' takeover.
   EXPECT_FALSE(Parse({"--node", "n", "--config", "d", "--l2-threshold", "1"}, &err));
   EXPECT_NE(err.find("--l2-threshold"), std::string::npos) << err;
