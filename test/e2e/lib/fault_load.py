@@ -1,6 +1,6 @@
 """A steady client load for the fault suite, run inside the client's namespace: for each target
 VIP:port, a stream of new TCP connections (one echo each) and a few held connections that echo a
-line every 100 ms. Controlled over stdin/stdout, one JSON line per command:
+line every 100 ms (each its own thread). Controlled over stdin/stdout, one JSON line per command:
 
   reset          closes the held connections and opens fresh ones (replies with their endpoints)
   report T       counts since monotonic time T: new connections sent/failed (first and last
@@ -55,28 +55,31 @@ def open_held(t):
         s = socket.create_connection(t, timeout=5)
         f = s.makefile("rb")
         pod, seen = greet(f)
+        # Patient as a real client: TCP's own backoff after a 3 s outage resends at 6.2 s.
+        s.settimeout(15)
         out.append({"pod": pod, "sock": s, "file": f, "dead_at": None, "bad": 0,
-                    "last_ok": time.monotonic(), "stalls": []})
+                    "last_ok": time.monotonic(), "stalls": [], "closed": False})
     return out
 
 
-def ping_held():
+def ping_held(c):
+    """One thread per held connection, so that one stalled connection delays no other."""
     seq = 0
-    while not stop.is_set():
+    while not stop.is_set() and not c["closed"]:
         seq += 1
-        with lock:
-            conns = [(t, c) for t in targets for c in held[t] if c["dead_at"] is None]
-        for t, c in conns:
-            try:
-                c["sock"].sendall(f"{seq}\n".encode())
-                if c["file"].readline() != f"{seq}\n".encode():
-                    c["bad"] += 1
-                    raise OSError("misrouted or short echo")
-                now = time.monotonic()
+        try:
+            c["sock"].sendall(f"{seq}\n".encode())
+            if c["file"].readline() != f"{seq}\n".encode():
+                c["bad"] += 1
+                raise OSError("misrouted or short echo")
+            now = time.monotonic()
+            with lock:
                 c["stalls"].append((c["last_ok"], now - c["last_ok"]))
-                c["last_ok"] = now
-            except OSError:
+            c["last_ok"] = now
+        except (OSError, ValueError):
+            if not c["closed"]:
                 c["dead_at"] = time.monotonic()
+            return
         time.sleep(0.1)
 
 
@@ -92,6 +95,9 @@ def report(since):
                 "first_fail": min((e[0] - since for e in fails), default=None),
                 "last_fail": max((e[0] - since for e in fails), default=None),
                 "why": sorted({e[2] for e in fails}),
+                # service is back: the first connection that answered after the last failure
+                "back_at": min((e[0] - since for e in ev if e[1] and fails and e[0] > fails[-1][0]),
+                               default=None),
                 "held": len(hs), "held_pods": [c["pod"] for c in hs],
                 "held_lost": [c["pod"] for c in hs if c["dead_at"] is not None],
                 "held_bad": sum(c["bad"] for c in hs),
@@ -106,17 +112,24 @@ def reset():
     with lock:
         for t in targets:
             for c in held[t]:
+                c["closed"] = True
+                try:
+                    c["sock"].shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
                 c["sock"].close()
             held[t] = []
     fresh = {t: open_held(t) for t in targets}
     with lock:
         held.update(fresh)
+    for t in targets:
+        for c in fresh[t]:
+            threading.Thread(target=ping_held, args=(c,), daemon=True).start()
     return {f"{t[0]}:{t[1]}": [c["pod"] for c in fresh[t]] for t in targets}
 
 
 for t in targets:
     threading.Thread(target=new_conns, args=(t,), daemon=True).start()
-threading.Thread(target=ping_held, daemon=True).start()
 print(json.dumps({"ready": True}), flush=True)
 for line in sys.stdin:
     cmd = line.split()
