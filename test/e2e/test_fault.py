@@ -250,7 +250,15 @@ class FaultLab(DsrLab):
         return sh("cat", "/sys/class/net/eth0/address", ns=self.nodes[i - 1]).strip()
 
     def steady(self, timeout=30):
-        """Every agent up, three BGP paths at the router, one agreed L2 owner."""
+        """Every agent up, both Services on every endpoint in every data plane, three BGP paths
+        at the router, one agreed L2 owner."""
+        def complete(i):
+            out = sh(os.path.join(BIN, "ironlbctl"), "--bpffs", self.mounts[i] + "/ironlb", "-j",
+                     "vip", "list")
+            mine = [v for v in json.loads(out) if v["service"].split(":")[0] in (BGP_VIP, L2_VIP)]
+            return len(mine) == 2 and all(v["backends"] == NODES for v in mine)
+        for i in self.agents:
+            wait_for(lambda: complete(i), timeout=timeout, what=f"node-{i}'s data plane")
         wait_for(lambda: self.paths() == NODES, timeout=timeout, what="three BGP paths")
         return wait_for(lambda: self.owner(range(1, NODES + 1)), timeout=timeout,
                         what="an agreed L2 owner")
