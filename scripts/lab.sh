@@ -113,11 +113,11 @@ lab_up() {
       p=$((p + 1))
     done
   done
-  local j m
+  local j
   i=0
   for n in $(lab_nodes); do
     i=$((i + 1)) j=0
-    for m in $(lab_nodes); do
+    for _ in $(lab_nodes); do
       j=$((j + 1))
       [ "$i" = "$j" ] && continue
       ip -n "$(lab_ns "node-$n")" route add "10.244.$j.0/24" via "10.255.0.1$j"

@@ -14,6 +14,7 @@ measured, not asserted: they go to build/fault-report.md and docs/benchmarks.md.
 """
 import json
 import os
+import shutil
 import signal
 import subprocess
 import textwrap
@@ -26,7 +27,11 @@ from lib.fault_load import LOAD
 from lib.netns_dp import sh
 from lib.netns_dsr import DsrLab
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for namespaces and XDP")
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0, reason="needs root for namespaces and XDP"),
+    pytest.mark.skipif(not (shutil.which("bird") and shutil.which("birdc")),
+                       reason="needs BIRD 2 (scripts/setup.sh installs it)"),
+]
 
 NODES = 3
 BGP_VIP, L2_VIP, PORT, BACKEND_PORT = "198.51.100.10", "203.0.113.200", 80, 8080
@@ -297,8 +302,8 @@ class FaultLab(DsrLab):
         return rep
 
     def write_report(self):
-        lines = ["| fault | path | new conns sent | failed | recovered after (s) | held | held lost "
-                 "| longest held stall (s) | control plane settled (s) |",
+        lines = ["| fault | path | new conns sent | failed | recovered after (s) | held "
+                 "| held lost | longest held stall (s) | control plane settled (s) |",
                  "|---|---|---|---|---|---|---|---|---|"]
         for r in self.results:
             ctl_s = f"{r['control_s']:.2f}" if r["control_s"] is not None else "-"
