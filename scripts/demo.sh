@@ -15,8 +15,6 @@ fi
 # shellcheck source=lab.sh
 source "$root/scripts/lab.sh"
 LAB_ID="demo$$"
-LAB_XDP_PASS="$(dirname "$bin")/bpf/xdp_count.bpf.o"
-export LAB_XDP_PASS  # read by lab.sh
 work="$(mktemp -d /tmp/ironlb-demo.XXXXXX)"
 started=$(date +%s.%N)
 pids=()

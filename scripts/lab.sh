@@ -15,12 +15,12 @@
 # style (10.244.<i>.0/24 and fd00:244:<i>::/64 via node i). Namespaces are named
 # "il-<role>-$LAB_ID" so several runs never collide. LAB_NODES (default "a b c") picks the nodes.
 #
-# Two veth facts the lab works around (a physical NIC needs neither):
-#  - a frame an XDP program sends with XDP_TX or bpf_redirect into a veth is dropped unless the
-#    receiving end runs an XDP program itself: set LAB_XDP_PASS to an object with an XDP_PASS
-#    program in section "xdp" (build/bpf/xdp_count.bpf.o) and the lab attaches it there;
-#  - a veth sends partial (offloaded) checksums, which are not wire checksums once XDP rewrites
-#    the frame: the lab turns tx checksum offload off on every veth.
+# Plain veths with their default offloads: ironlb-agent's --xdp-mode auto runs XDP in generic
+# mode on a veth, which needs nothing from the peer. For native mode on veths, set LAB_XDP_PASS
+# to an object with an XDP_PASS program in section "xdp" (build/bpf/xdp_count.bpf.o): the lab
+# then attaches it on every veth end that receives frames XDP sends (a veth drops XDP_TX'd and
+# redirected frames otherwise) and turns tx checksum offload off (partial checksums are not wire
+# checksums once XDP rewrites a frame).
 
 lab_ns() { echo "il-$1-$LAB_ID"; }
 
@@ -35,15 +35,15 @@ lab_veth() {  # lab_veth NS_A IF_A NS_B IF_B : a veth pair between two namespace
   ip -n "$3" link set "$tmp_b" name "$4"
   ip -n "$1" link set "$2" up
   ip -n "$3" link set "$4" up
-  ip netns exec "$1" ethtool -K "$2" tx off >/dev/null 2>&1 || true
-  ip netns exec "$3" ethtool -K "$4" tx off >/dev/null 2>&1 || true
+  if [ -n "${LAB_XDP_PASS:-}" ]; then
+    ip netns exec "$1" ethtool -K "$2" tx off >/dev/null 2>&1 || true
+    ip netns exec "$3" ethtool -K "$4" tx off >/dev/null 2>&1 || true
+  fi
 }
 
 lab_accept_xdp() {  # lab_accept_xdp NS DEV : let DEV receive frames XDP sends into its peer
   if [ -n "${LAB_XDP_PASS:-}" ]; then
     ip -n "$1" link set dev "$2" xdp obj "$LAB_XDP_PASS" sec xdp
-  else
-    ip netns exec "$1" ethtool -K "$2" gro on >/dev/null 2>&1 || true
   fi
 }
 
