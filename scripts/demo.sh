@@ -184,6 +184,10 @@ client client held "$work/held-l2.json"
 echo
 echo "node-a's view of one held flow (ironlbctl conntrack list, from the pinned maps):"
 ctl node-a conntrack list vip "$VIP4:9000" limit 3 2>/dev/null || ctl node-a conntrack list | head -5 || true
+port=$(/usr/bin/python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['conns'][0]['local'])" "$work/held-bgp.json")
+echo
+echo "ironlbctl explain: where node-b would send the first held flow (172.30.0.2:$port), and why:"
+ctl node-b explain "$VIP4:9000/TCP" "172.30.0.2:$port" || true
 
 step "FAULT 1: the L2 owner's agent ($owner) is killed (SIGKILL)"
 t_kill1=$(now)
