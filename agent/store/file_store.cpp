@@ -361,9 +361,11 @@ void FileStore::ScheduleRescan(std::chrono::milliseconds after) {
   if (settle_armed_) return;
   settle_armed_ = true;
   settle_timer_.expires_after(after);
-  settle_timer_.async_wait([this](const boost::system::error_code& ec) {
+  // An aborted wait completes after the store is gone (destroyed with a rescan pending): look at
+  // nothing of it then.
+  settle_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+    if (ec || !*alive) return;
     settle_armed_ = false;
-    if (ec) return;
     BeginRescan();
   });
 }

@@ -45,7 +45,8 @@ def test_examples_are_allocated(agent, confdir):
     assert ips(st["demo/dns-tcp"]) == ["198.51.100.10"] == ips(st["demo/dns-udp"])
     assert ips(st["demo/web"]) == ["198.51.100.11"]
     assert st["demo/web"]["pool"] == "public"
-    assert ips(st["demo/api"]) == ["10.255.0.205"] and st["demo/api"]["pool"] == "reserved"
+    assert ips(st["demo/api"]) == ["10.255.0.205", "fd00:255::205"]
+    assert st["demo/api"]["pool"] == "reserved"
     assert ips(st["demo/web-dual"]) == ["198.51.100.12", "2001:db8:100::"]
     assert ips(st["demo/web6"]) == ["2001:db8:100::1"]
     shown = {f"{s['service']['namespace']}/{s['service']['name']}": s for s in agent.ctl("alloc", "show")}

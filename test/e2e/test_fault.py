@@ -1,0 +1,649 @@
+"""The fault suite: under a steady client load, break one thing at a time and check that ironlb
+keeps serving. One lab for the whole module: a client behind a router running BIRD (ECMP over
+whatever the nodes announce), three nodes on the router's LAN each running ironlb-agent as a
+speaker (XDP on the uplink, BGP to the router, L2 heartbeats sealed with one key), one endpoint
+pod behind every node, and a controller-only agent on the same standalone configuration. Two
+Services share the three endpoints: one announced by BGP, one by L2 on the LAN (the router's own
+kernel is the ARP client that follows a failover).
+
+The load (lib/fault_load.py) opens new connections to both VIPs all the time and holds a few more
+that echo every 100 ms. Each fault asserts correctness only: no established connection lost or
+misrouted where the design promises it, the client's address preserved, service back after the
+fault. Counts and times (sent, failed, time to recover, longest stall of a held connection) are
+measured, not asserted: they go to build/fault-report.md and docs/benchmarks.md.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import textwrap
+import time
+
+import pytest
+
+from lib.agent import BIN, Agent, read_status, wait_for
+from lib.fault_load import LOAD
+from lib.netns_dp import sh
+from lib.netns_dsr import DsrLab
+
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0, reason="needs root for namespaces and XDP"),
+    pytest.mark.skipif(not (shutil.which("bird") and shutil.which("birdc")),
+                       reason="needs BIRD 2 (scripts/setup.sh installs it)"),
+]
+
+NODES = 3
+BGP_VIP, L2_VIP, PORT, BACKEND_PORT = "198.51.100.10", "203.0.113.200", 80, 8080
+ROUTER_IP, ASN_ROUTER, ASN_NODES = "203.0.113.1", 64500, 64512
+KEY = b"fault-suite-l2-key-0123456789abcdef"
+REPORT = os.path.join(os.path.dirname(os.path.abspath(BIN)), "fault-report.md")
+MANY = 10_000
+
+
+def nodes_yaml():
+    return "".join(textwrap.dedent(f"""
+        ---
+        apiVersion: v1
+        kind: Node
+        metadata:
+          name: node-{i}
+          labels: {{kubernetes.io/hostname: node-{i}}}
+        status:
+          addresses: [{{type: InternalIP, address: {DsrLab.node_ip(i)}}}]
+        """) for i in range(1, NODES + 1))
+
+
+def pools_yaml(extra_bgp=()):
+    bgp = ", ".join([f"{BGP_VIP}/32", *extra_bgp])
+    return textwrap.dedent(f"""
+        apiVersion: metallb.io/v1beta1
+        kind: IPAddressPool
+        metadata: {{name: bgp, namespace: ironlb-system}}
+        spec:
+          addresses: [{bgp}]
+        ---
+        apiVersion: metallb.io/v1beta1
+        kind: IPAddressPool
+        metadata: {{name: lan, namespace: ironlb-system}}
+        spec:
+          autoAssign: false
+          addresses: [{L2_VIP}/32]
+        ---
+        apiVersion: metallb.io/v1beta1
+        kind: BGPAdvertisement
+        metadata: {{name: bgp, namespace: ironlb-system}}
+        spec:
+          ipAddressPools: [bgp]
+        ---
+        apiVersion: metallb.io/v1beta1
+        kind: L2Advertisement
+        metadata: {{name: lan, namespace: ironlb-system}}
+        spec:
+          ipAddressPools: [lan]
+        ---
+        apiVersion: metallb.io/v1beta2
+        kind: BGPPeer
+        metadata: {{name: router, namespace: ironlb-system}}
+        spec:
+          myASN: {ASN_NODES}
+          peerASN: {ASN_ROUTER}
+          peerAddress: {ROUTER_IP}
+          holdTime: 3s
+          connectTime: 1s
+        """) + nodes_yaml()
+
+
+def endpoints_yaml(name, ready=True, nodes=range(1, NODES + 1)):
+    eps = "".join(f"\n- addresses: [{DsrLab.pod_ip(i)}]\n  conditions: {{ready: true}}\n"
+                  f"  nodeName: node-{i}" for i in nodes) if ready else " []"
+    return textwrap.dedent(f"""
+        apiVersion: discovery.k8s.io/v1
+        kind: EndpointSlice
+        metadata:
+          name: {name}-1
+          namespace: demo
+          labels: {{kubernetes.io/service-name: {name}}}
+        addressType: IPv4
+        ports:
+        - {{name: http, port: {BACKEND_PORT}, protocol: TCP}}
+        endpoints:""") + eps + "\n"
+
+
+def services_yaml():
+    return textwrap.dedent(f"""
+        apiVersion: v1
+        kind: Service
+        metadata: {{name: web, namespace: demo}}
+        spec:
+          type: LoadBalancer
+          ports:
+          - {{name: http, port: {PORT}, targetPort: {BACKEND_PORT}, protocol: TCP}}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata:
+          name: lan
+          namespace: demo
+          annotations: {{metallb.io/loadBalancerIPs: {L2_VIP}}}
+        spec:
+          type: LoadBalancer
+          ports:
+          - {{name: http, port: {PORT}, targetPort: {BACKEND_PORT}, protocol: TCP}}
+        """)
+
+
+def write(path, text):
+    with open(path + ".tmp~", "w") as f:
+        f.write(text)
+    os.rename(path + ".tmp~", path)
+
+
+class FaultLab(DsrLab):
+    def __init__(self, tmp):
+        obj = os.path.join(os.path.dirname(BIN), "bpf", "xdp_count.bpf.o")
+        super().__init__(NODES, xdp_pass_obj=obj if os.path.exists(obj) else None)
+        self.tmp = tmp
+        self.confdir = os.path.join(tmp, "config")
+        self.keyfile = os.path.join(tmp, "l2.key")
+        self.agents = {}
+        self.mounts = {}
+        self.controller = None
+        self.bird = None
+        self.load = None
+        self.results = []
+
+    # --- the parts ------------------------------------------------------------------------
+
+    def setup(self):
+        os.makedirs(os.path.join(self.confdir, "status"))
+        write(os.path.join(self.confdir, "pools.yaml"), pools_yaml())
+        write(os.path.join(self.confdir, "services.yaml"), services_yaml())
+        for name in ("web", "lan"):
+            write(os.path.join(self.confdir, f"ep-{name}.yaml"), endpoints_yaml(name))
+        with open(self.keyfile, "wb") as f:
+            f.write(KEY + b"\n")
+        self.build()
+        sh("ip", "route", "del", "198.51.100.0/24", ns=self.router)  # BGP's job from here on
+        self.start_servers(BACKEND_PORT)
+        self.start_bird()
+        self.controller = Agent(self.tmp, self.confdir, node="controller", role="controller",
+                                extra=("--no-dataplane", "--no-bgp")).start()
+        wait_for(lambda: len(read_status(self.confdir)) == 2, what="both Services assigned")
+        for i in range(1, NODES + 1):
+            mnt = os.path.join(self.tmp, f"bpffs{i}")
+            os.makedirs(mnt)
+            sh("mount", "-t", "bpf", "bpf", mnt)
+            self.mounts[i] = mnt
+            workdir = os.path.join(self.tmp, f"node{i}")
+            os.makedirs(workdir)
+            self.agents[i] = Agent(workdir, self.confdir, node=f"node-{i}", role="speaker",
+                                   netns=self.nodes[i - 1],
+                                   extra=("--interface", "eth0", "--bpffs", mnt + "/ironlb",
+                                          "--l2-key-file", self.keyfile))
+            self.start_agent(i)
+        self.steady()
+        self.load = self.client_popen(LOAD, f"{BGP_VIP}:{PORT},{L2_VIP}:{PORT}", self.client_ip, 6)
+        assert json.loads(self.load.stdout.readline()) == {"ready": True}
+
+    def start_bird(self):
+        conf = [f"router id {ROUTER_IP};", "protocol device {}",
+                "protocol kernel { ipv4 { export all; }; merge paths on; }"]
+        for i in range(1, NODES + 1):
+            # Short timers, as a lab (or a BFD-less fabric that wants quick failover) sets them.
+            conf.append(f"protocol bgp n{i} {{ neighbor {self.node_ip(i)} as {ASN_NODES}; "
+                        f"local as {ASN_ROUTER}; hold time 3; connect delay time 1; "
+                        f"connect retry time 1; error wait time 1,2; "
+                        f"ipv4 {{ import all; export none; }}; }}")
+        path = os.path.join(self.tmp, "bird.conf")
+        write(path, "\n".join(conf) + "\n")
+        self.bird_sock = os.path.join(self.tmp, "bird.ctl")
+        log = open(os.path.join(self.tmp, "bird.log"), "ab")
+        self.bird = subprocess.Popen(["ip", "netns", "exec", self.router, "bird", "-f", "-c",
+                                      path, "-s", self.bird_sock], stdout=log,
+                                     stderr=subprocess.STDOUT)
+        self.procs.append(self.bird)
+
+    def birdc(self, *args):
+        return sh("birdc", "-s", self.bird_sock, *args, check=False)
+
+    def start_agent(self, i):
+        a = self.agents[i]
+        if os.path.exists(a.sock):
+            os.unlink(a.sock)  # left by a killed agent: start() waits for the new one's
+        a.start()
+
+    def vips(self, i):
+        """What node i's data plane serves: VIP:port entries with their Maglev tables."""
+        out = {}
+        bpffs = self.mounts[i] + "/ironlb"
+        for v in json.loads(sh(os.path.join(BIN, "ironlbctl"), "--bpffs", bpffs, "-j", "vip",
+                               "list")):
+            key = (v["service"], v["id"], v["backends"], v["maglev_size"])  # not its counters
+            out[key] = sh(os.path.join(BIN, "ironlbctl"), "--bpffs", bpffs, "-j", "maglev", "show",
+                          v["service"])
+        return out
+
+    def agent_alive(self, i):
+        p = self.agents[i].proc
+        return p is not None and p.poll() is None
+
+    # --- what the client sees --------------------------------------------------------------
+
+    def paths(self, vip=BGP_VIP):
+        out = sh("ip", "route", "show", vip, ns=self.router).strip()
+        if "nexthop" in out:
+            return out.count("nexthop")
+        return 1 if out else 0
+
+    def owner(self, among):
+        """The L2 owner every agent in `among` names, or None while they disagree."""
+        names = set()
+        for i in among:
+            doc = self.agents[i].ctl("l2", "show")
+            names.add({v["vip"]: v["owner"] for v in doc["vips"]}.get(L2_VIP))
+        if len(names) != 1:
+            return None
+        name = names.pop()
+        return int(name.split("-")[1]) if name and int(name.split("-")[1]) in among else None
+
+    def router_neigh_mac(self):
+        out = json.loads(sh("ip", "-j", "neigh", "show", L2_VIP, ns=self.router) or "[]")
+        return out[0].get("lladdr") if out else None
+
+    def node_mac(self, i):
+        return sh("cat", "/sys/class/net/eth0/address", ns=self.nodes[i - 1]).strip()
+
+    def steady(self, timeout=30):
+        """Every agent up, both Services on every endpoint in every data plane, three BGP paths
+        at the router, one agreed L2 owner."""
+        def complete(i):
+            out = sh(os.path.join(BIN, "ironlbctl"), "--bpffs", self.mounts[i] + "/ironlb", "-j",
+                     "vip", "list")
+            mine = [v for v in json.loads(out) if v["service"].split(":")[0] in (BGP_VIP, L2_VIP)]
+            return len(mine) == 2 and all(v["backends"] == NODES for v in mine)
+        for i in self.agents:
+            wait_for(lambda: complete(i), timeout=timeout, what=f"node-{i}'s data plane")
+        wait_for(lambda: self.paths() == NODES, timeout=timeout, what="three BGP paths")
+        return wait_for(lambda: self.owner(range(1, NODES + 1)), timeout=timeout,
+                        what="an agreed L2 owner")
+
+    # --- the load --------------------------------------------------------------------------
+
+    def ask(self, *cmd):
+        self.load.stdin.write(" ".join(map(str, cmd)) + "\n")
+        self.load.stdin.flush()
+        doc = json.loads(self.load.stdout.readline())
+        assert "error" not in doc, doc
+        return doc
+
+    def begin(self):
+        """Fresh held connections on every endpoint, then the fault's time zero."""
+        for _ in range(10):
+            held = self.ask("reset")
+            if all(len(set(p)) == NODES for p in held.values()):
+                break
+        assert all(len(set(p)) == NODES for p in held.values()), held
+        time.sleep(0.5)
+        return time.monotonic()
+
+    def settle_and_report(self, t0, fault, recovered_at=None, quiet=1.0):
+        """Lets the load run `quiet` more seconds, then counts since t0 and records the row."""
+        time.sleep(quiet)
+        rep = self.ask("report", t0)
+        for target, r in rep.items():
+            kind = "BGP" if target.startswith(BGP_VIP) else "L2"
+            # Time to recover: from the fault to the first new connection that answered after
+            # the last one that failed (0 if none failed).
+            rec = 0.0 if not r["failed"] else (r["back_at"] if r["back_at"] is not None
+                                               else float("nan"))
+            self.results.append({"fault": fault, "path": kind, **r, "recover_s": rec,
+                                 "control_s": recovered_at})
+        return rep
+
+    def write_report(self):
+        lines = ["| fault | path | new conns sent | failed | recovered after (s) | held "
+                 "| held lost | longest held stall (s) | control plane settled (s) |",
+                 "|---|---|---|---|---|---|---|---|---|"]
+        for r in self.results:
+            ctl_s = f"{r['control_s']:.2f}" if r["control_s"] is not None else "-"
+            lines.append(f"| {r['fault']} | {r['path']} | {r['sent']} | {r['failed']} | "
+                         f"{r['recover_s']:.2f} | {r['held']} | {len(r['held_lost'])} | "
+                         f"{r['held_max_stall']:.2f} | {ctl_s} |")
+        notes = sorted({f"{r['fault']}: {r['note']}" for r in self.results if r.get("note")})
+        lines += [""] + notes if notes else []
+        with open(REPORT, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        print("\n".join(lines))
+
+    def close(self):
+        if self.load and self.load.poll() is None:
+            self.load.stdin.close()
+        for a in list(self.agents.values()) + [self.controller]:
+            if a and a.proc and a.proc.poll() is None:
+                a.proc.send_signal(signal.SIGCONT)
+            if a:
+                a.stop()
+        super().close()  # load, bird, pod servers by PID; namespaces by name
+        for m in self.mounts.values():
+            subprocess.run(["umount", "-l", m], capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    lab = FaultLab(str(tmp_path_factory.mktemp("fault")))
+    try:
+        lab.setup()
+        yield lab
+    finally:
+        try:
+            lab.write_report()
+        finally:
+            lab.close()
+
+
+@pytest.fixture
+def fresh(lab):
+    """Each fault starts from the steady state, with every agent running."""
+    for i in lab.agents:
+        if lab.agents[i].proc and lab.agents[i].proc.poll() is None:
+            lab.agents[i].proc.send_signal(signal.SIGCONT)
+        else:
+            lab.start_agent(i)
+        sh("ip", "link", "set", "eth0", "up", ns=lab.nodes[i - 1])
+        # A link going down takes its routes with it: put the node's default route back.
+        sh("ip", "route", "replace", "default", "via", ROUTER_IP, ns=lab.nodes[i - 1])
+    for name in ("web", "lan"):
+        path = os.path.join(lab.confdir, f"ep-{name}.yaml")
+        with open(path) as f:
+            if f.read() != endpoints_yaml(name):
+                write(path, endpoints_yaml(name))
+    owner = lab.steady()
+    return owner
+
+
+def untouched(rep):
+    """Nothing failed at all: every new connection and every held echo answered."""
+    for target, r in rep.items():
+        assert r["failed"] == 0 and not r["held_lost"] and r["held_bad"] == 0, (target, r)
+
+
+def held_kept(rep, lost_ok=()):
+    """No held connection lost (except to the endpoints in lost_ok) or misrouted, and nothing
+    seen with another client address."""
+    for target, r in rep.items():
+        lost = [p for p in r["held_lost"] if p not in lost_ok]
+        assert not lost and r["held_bad"] == 0, (target, r)
+        assert not any(w.startswith("client address") or w == "echo" for w in r["why"]), r
+        assert r["sent"] > 0
+
+
+def recovered(lab):
+    """New connections to both VIPs answer again: every one for a second and a half from now on
+    (a second for the control plane to apply what the test just changed first)."""
+    time.sleep(1.0)
+    t = time.monotonic()
+    time.sleep(1.5)
+    rep = lab.ask("report", t)
+    for target, r in rep.items():
+        assert r["sent"] >= 5 and r["failed"] == 0, ("not recovered", target, r)
+
+
+# --- the faults, in the issue's order of priority ----------------------------------------------
+
+def test_agent_restart_loses_nothing(lab, fresh):
+    owner = fresh
+    t0 = lab.begin()
+    lab.agents[owner].stop()  # SIGTERM: withdraw, hand the L2 VIP over, exit
+    lab.start_agent(owner)
+    lab.steady()
+    settled = time.monotonic() - t0
+    rep = lab.settle_and_report(t0, "agent restart (SIGTERM, start)", settled)
+    untouched(rep)
+
+
+def test_agent_killed_bgp_and_l2_fail_over(lab, fresh):
+    owner = fresh
+    t0 = lab.begin()
+    lab.agents[owner].proc.send_signal(signal.SIGKILL)
+    rest = [i for i in lab.agents if i != owner]
+    new = wait_for(lambda: lab.owner(rest), timeout=10, what="a new L2 owner")
+    wait_for(lambda: lab.router_neigh_mac() == lab.node_mac(new), timeout=10,
+             what="the router's ARP entry to follow the gratuitous ARP")
+    wait_for(lambda: lab.paths() == NODES - 1, timeout=10, what="the killed node's path gone")
+    settled = time.monotonic() - t0
+    recovered(lab)
+    rep = lab.settle_and_report(t0, "agent killed (SIGKILL) on the L2 owner", settled, quiet=0)
+    held_kept(rep)  # its endpoint and XDP live on: every held connection survives
+
+
+def test_agent_hung_bgp_and_l2_fail_over(lab, fresh):
+    owner = fresh
+    t0 = lab.begin()
+    lab.agents[owner].proc.send_signal(signal.SIGSTOP)
+    rest = [i for i in lab.agents if i != owner]
+    new = wait_for(lambda: lab.owner(rest), timeout=10, what="a new L2 owner")
+    wait_for(lambda: lab.router_neigh_mac() == lab.node_mac(new), timeout=10,
+             what="the router's ARP entry to follow the gratuitous ARP")
+    wait_for(lambda: lab.paths() == NODES - 1, timeout=15, what="the hung node's path gone (hold)")
+    settled = time.monotonic() - t0
+    recovered(lab)
+    rep = lab.settle_and_report(t0, "agent hung (SIGSTOP) on the L2 owner", settled, quiet=0)
+    held_kept(rep)
+    lab.agents[owner].proc.send_signal(signal.SIGCONT)
+
+
+def test_node_link_down(lab, fresh):
+    owner = fresh
+    t0 = lab.begin()
+    sh("ip", "link", "set", "eth0", "down", ns=lab.nodes[owner - 1])
+    rest = [i for i in lab.agents if i != owner]
+    new = wait_for(lambda: lab.owner(rest), timeout=10, what="a new L2 owner")
+    wait_for(lambda: lab.router_neigh_mac() == lab.node_mac(new), timeout=10,
+             what="the router's ARP entry to follow the gratuitous ARP")
+    wait_for(lambda: lab.paths() == NODES - 1, timeout=15, what="the cut node's path gone (hold)")
+    settled = time.monotonic() - t0
+    # Kubernetes marks the cut node's endpoint not ready (after its node lease lapses); from then
+    # on every new connection lands on a live endpoint again.
+    for name in ("web", "lan"):
+        write(os.path.join(lab.confdir, f"ep-{name}.yaml"), endpoints_yaml(name, nodes=rest))
+    recovered(lab)
+    rep = lab.settle_and_report(t0, "node link down (the L2 owner's uplink)", settled, quiet=0)
+    # The endpoint behind the cut node is gone for everyone; every other held connection stays.
+    held_kept(rep, lost_ok=(lab.pods[owner - 1],))
+    sh("ip", "link", "set", "eth0", "up", ns=lab.nodes[owner - 1])
+    sh("ip", "route", "replace", "default", "via", ROUTER_IP, ns=lab.nodes[owner - 1])
+
+
+def test_configuration_broken_mid_flight_changes_nothing(lab, fresh):
+    before = {i: lab.vips(i) for i in lab.agents}
+    t0 = lab.begin()
+    broken = os.path.join(lab.confdir, "zz-broken.yaml")
+    write(broken, "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: bgp, "
+                  "namespace: ironlb-system}\nspec:\n  addresses: [198.51.100.10-198.51.100.299]\n"
+                  "---\nkind: Service\nmetadata: {name: [\n")
+    write(os.path.join(lab.confdir, "services.yaml"), services_yaml() + "---\nnot yaml: [\n")
+    wait_for(lambda: "zz-broken.yaml" in json.dumps(lab.controller.ctl("config", "show")),
+             timeout=10, what="the error reported")
+    time.sleep(1.0)
+    after = {i: lab.vips(i) for i in lab.agents}
+    rep = lab.settle_and_report(t0, "configuration broken mid-flight", None)
+    os.unlink(broken)
+    write(os.path.join(lab.confdir, "services.yaml"), services_yaml())
+    assert before == after
+    assert lab.paths() == NODES
+    untouched(rep)
+
+
+def test_endpoints_scaled_to_zero_and_back(lab, fresh):
+    t0 = lab.begin()
+    for name in ("web", "lan"):
+        write(os.path.join(lab.confdir, f"ep-{name}.yaml"), endpoints_yaml(name, ready=False))
+    # With no endpoint, new connections find nothing to serve them.
+    wait_for(lambda: lab.ask("report", t0)[f"{BGP_VIP}:{PORT}"]["failed"] > 0, timeout=10,
+             what="new connections refused with no endpoint")
+    t_back = time.monotonic()
+    for name in ("web", "lan"):
+        write(os.path.join(lab.confdir, f"ep-{name}.yaml"), endpoints_yaml(name))
+    lab.steady()
+    settled = time.monotonic() - t_back
+    recovered(lab)
+    rep = lab.settle_and_report(t_back, "endpoints scaled to zero, then back (from back)",
+                                settled, quiet=0)
+    for r in rep.values():
+        assert not any(w.startswith("client address") or w == "echo" for w in r["why"]), r
+
+
+def test_pool_edited_under_live_services(lab, fresh):
+    t0 = lab.begin()
+    # The pool grows (and gains a second range) under its Service: nothing serving moves.
+    write(os.path.join(lab.confdir, "pools.yaml"), pools_yaml(("198.51.100.20/31",)))
+    time.sleep(1.5)
+    assert [i["ip"] for i in read_status(lab.confdir)["demo/web"]["ingress"]] == [BGP_VIP]
+    rep = lab.settle_and_report(t0, "IP pool edited under live Services", None)
+    write(os.path.join(lab.confdir, "pools.yaml"), pools_yaml())
+    untouched(rep)
+
+
+def test_bgp_router_restarted(lab, fresh):
+    t0 = lab.begin()
+    lab.bird.send_signal(signal.SIGTERM)
+    lab.bird.wait(10)
+    lab.procs.remove(lab.bird)
+    lab.start_bird()
+    lab.steady()
+    settled = time.monotonic() - t0
+    recovered(lab)
+    rep = lab.settle_and_report(t0, "BGP router restarted (BIRD stop, start)", settled, quiet=0)
+    # The routes were gone while BIRD was down: a held connection whose client ran out of
+    # patience (5 s here) is gone, which no design can promise against. What is promised: L2
+    # never depended on BIRD, nothing is misrouted, the client's address is kept, and new
+    # connections answer again once the sessions are back.
+    held_kept(rep, lost_ok=lab.pods if rep[f"{BGP_VIP}:{PORT}"]["held_max_stall"] >= 4.5 else ())
+    assert not rep[f"{L2_VIP}:{PORT}"]["held_lost"], rep
+
+
+def test_router_session_reset(lab, fresh):
+    owner = fresh
+    t0 = lab.begin()
+    out = lab.birdc("restart", f"n{owner}")
+    assert "restarted" in out, out
+    wait_for(lambda: lab.paths() == NODES and "Established" in
+             lab.birdc("show", "protocols", f"n{owner}"), timeout=20,
+             what="the session back")
+    settled = time.monotonic() - t0
+    rep = lab.settle_and_report(t0, "router session reset (birdc restart)", settled)
+    untouched(rep)
+
+
+def test_bpffs_unmounted_under_a_running_agent(lab, fresh):
+    owner = fresh
+    t0 = lab.begin()
+    sh("umount", "-l", lab.mounts[owner])
+    # The pins are gone; the agent holds its maps open and goes on, through a configuration
+    # change too.
+    write(os.path.join(lab.confdir, "pools.yaml"), pools_yaml(("198.51.100.20/31",)))
+    time.sleep(2.0)
+    assert lab.agent_alive(owner), lab.agents[owner].logs()[-2000:]
+    assert lab.agents[owner].ctl("l2", "show")["vips"]
+    rep = lab.settle_and_report(t0, "bpffs unmounted under a running agent", None)
+    write(os.path.join(lab.confdir, "pools.yaml"), pools_yaml())
+    # Put the pins back for what follows: remount, restart that agent (it re-pins).
+    sh("mount", "-t", "bpf", "bpf", lab.mounts[owner])
+    lab.agents[owner].stop()
+    lab.start_agent(owner)
+    untouched(rep)
+
+
+def test_ten_thousand_services_at_once(lab, fresh):
+    t0 = lab.begin()
+    docs = [textwrap.dedent("""
+        apiVersion: metallb.io/v1beta1
+        kind: IPAddressPool
+        metadata: {name: many, namespace: ironlb-system}
+        spec:
+          addresses: [198.18.0.0/18]
+        ---
+        apiVersion: metallb.io/v1beta1
+        kind: BGPAdvertisement
+        metadata: {name: many, namespace: ironlb-system}
+        spec:
+          ipAddressPools: [many]
+        """)]
+    probe = 4242
+    for k in range(MANY):
+        # Endpoints of their own (an endpoint translates replies for at most LB_ENDPOINT_VIPS
+        # VIP:ports), on every node in turn; the probe Service's is a real pod.
+        node = 1 + k % NODES
+        ep = DsrLab.pod_ip(node) if k == probe else f"10.200.{k // 250}.{k % 250 + 1}"
+        docs.append(textwrap.dedent(f"""
+            apiVersion: v1
+            kind: Service
+            metadata: {{name: s{k}, namespace: many}}
+            spec:
+              type: LoadBalancer
+              ports: [{{name: http, port: 80, targetPort: {BACKEND_PORT}, protocol: TCP}}]
+            ---
+            apiVersion: discovery.k8s.io/v1
+            kind: EndpointSlice
+            metadata:
+              name: s{k}-1
+              namespace: many
+              labels: {{kubernetes.io/service-name: s{k}}}
+            addressType: IPv4
+            ports: [{{name: http, port: {BACKEND_PORT}, protocol: TCP}}]
+            endpoints:
+            - addresses: [{ep}]
+              conditions: {{ready: true}}
+              nodeName: node-{node}
+            """))
+    many = os.path.join(lab.confdir, "many.yaml")
+    try:
+        write(many, "---".join(docs))
+        t_apply = time.monotonic()
+        wait_for(lambda: len(read_status(lab.confdir)) == MANY + 2, timeout=240,
+                 what=f"{MANY} Services assigned")
+        t_alloc = time.monotonic() - t_apply
+
+        def programmed(i):
+            out = sh(os.path.join(BIN, "ironlbctl"), "--bpffs", lab.mounts[i] + "/ironlb", "-j",
+                     "vip", "list")
+            return len(json.loads(out)) == MANY + 2
+        for i in lab.agents:
+            wait_for(lambda: programmed(i), timeout=240, what=f"node-{i}'s data plane complete")
+        t_programmed = time.monotonic() - t_apply
+
+        def routes():
+            out = lab.birdc("show", "route", "count")
+            return int(out.split(" of ")[-1].split()[0]) if " of " in out else 0
+        wait_for(lambda: routes() >= MANY + 1 and lab.paths() == NODES, timeout=240,
+                 what="every VIP at the router over every node")
+        t_routes = time.monotonic() - t_apply
+        rep = lab.settle_and_report(t0, f"{MANY} Services applied at once", t_routes)
+        note = (f"allocated in {t_alloc:.1f} s, in every data plane in {t_programmed:.1f} s, "
+                f"routed in {t_routes:.1f} s")
+        lab.results[-1]["note"] = lab.results[-2]["note"] = note
+        print(note)
+        # A new VIP answers, from its endpoint, with the client's address.
+        vip = read_status(lab.confdir)[f"many/s{probe}"]["ingress"][0]["ip"]
+        code = ("import socket,sys; s=socket.create_connection((sys.argv[1], 80), timeout=5); "
+                "print(s.makefile().readline())")
+        # (Retried: while the agents still reconcile, a BGP session may be down; see below.)
+        out = wait_for(lambda: sh("/usr/bin/python3", "-c", code, vip, ns=lab.client),
+                       timeout=60, what=f"an answer from {vip}")
+        assert out.split() == [lab.pods[probe % NODES], lab.client_ip], out
+    finally:
+        if os.path.exists(many):
+            os.unlink(many)
+    wait_for(lambda: len(read_status(lab.confdir)) == 2, timeout=240, what="the 10,000 released")
+    wait_for(lambda: lab.paths() == NODES, timeout=60, what="the router back to three paths")
+    flapped = [i for i in lab.agents if "hold timer expired" in lab.agents[i].logs()]
+    disrupted = [t for t, r in rep.items() if r["failed"] or r["held_lost"] or r["held_bad"]]
+    if disrupted:
+        # Known bug (docs/benchmarks.md, fault suite): a reconcile of 10,000 Services holds the
+        # agent's event loop for seconds (up to 3.8 s measured with ASan on two busy cores),
+        # longer than the 300 ms L2 heartbeat deadline; BGP sessions with this lab's 3 s hold
+        # time drop meanwhile, and Services that were serving see failures. Everything above
+        # this point must pass.
+        pytest.xfail(f"existing Services disrupted while 10,000 were applied: {disrupted}; "
+                     f"BGP hold timer expired on nodes {flapped}")
