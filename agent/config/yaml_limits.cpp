@@ -14,6 +14,8 @@
 #include <yaml-cpp/yaml.h>
 #include <yaml.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <memory>
 #include <set>
 #include <unordered_map>
@@ -296,6 +298,20 @@ YamlDocument LoadYamlDocument(std::string_view document) {
         err.column = static_cast<int>(parser.p.problem_mark.column);
         err.message = parser.p.problem != nullptr ? parser.p.problem : "malformed YAML";
         if (parser.p.context != nullptr) err.message += std::string(" ") + parser.p.context;
+        if (parser.p.error == YAML_READER_ERROR) {
+          // Bytes that are not UTF-8 (YAML, like go-yaml and so Kubernetes, refuses them): the
+          // reader gives a byte offset, not a mark.
+          const size_t at = std::min(parser.p.problem_offset, document.size());
+          const std::string_view before = document.substr(0, at);
+          err.line = static_cast<int>(std::count(before.begin(), before.end(), '\n'));
+          const size_t nl = before.rfind('\n');
+          err.column = static_cast<int>(nl == std::string_view::npos ? at : at - nl - 1);
+          if (parser.p.problem_value >= 0) {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "0x%02x", parser.p.problem_value & 0xff);
+            err.message += std::string(" (byte ") + hex + ")";
+          }
+        }
         out.syntax_error = std::move(err);
         return out;
       }

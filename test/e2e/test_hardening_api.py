@@ -169,19 +169,27 @@ def test_metrics_answer_despite_idle_connections(agents, tmp_path, confdir):
 
 def test_names_that_are_not_utf8_are_rejected_and_never_break_the_api(agents, tmp_path,
                                                                         confdir):
-    bad = CONFIG.replace("name: public,", "name: \"pub\\xff\\xfelic\",") + """---
+    # Raw bytes that are not UTF-8 are refused by the YAML reader (as go-yaml, Kubernetes' own
+    # parser, does); a YAML escape makes valid UTF-8 that is still no DNS name.
+    bad = CONFIG.replace("name: public,", "name: \"pub@@lic\",") + """---
+apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: {name: "esc\\xfeaped", namespace: ironlb-system}
+spec: {addresses: [198.51.100.30/32]}
+---
 apiVersion: v1
 kind: Service
 metadata: {name: "../../etc", namespace: demo}
 spec: {type: LoadBalancer, ports: [{port: 80}]}
 """
     with open(os.path.join(confdir, "bad.yaml"), "wb") as f:
-        f.write(bad.encode("utf-8").replace(b"\\xff\\xfe", b"\xff\xfe"))
+        f.write(bad.encode("utf-8").replace(b"@@", b"\xff\xfe"))
     a = start(agents, tmp_path, confdir)
     errs = wait_for(lambda: a.ctl("config", "show")["errors"], 10, "config errors")
     text = "\n".join(f"{e['file']} {e['object']} {e['field']} {e['message']}" for e in errs)
     assert "bad.yaml" in text and "metadata.name" in text, text
-    assert '"pub\\xff\\xfelic" is not a valid name' in text, text
+    assert "invalid leading UTF-8 octet (byte 0xff)" in text and "at line 4," in text, text
+    assert '"esc\\xc3\\xbeaped" is not a valid name' in text, text
     assert '"../../etc" is not a valid name' in text, text
     # The well-formed copies in all.yaml still serve; every scrape parses.
     body = scrape(a.metrics_port)

@@ -188,6 +188,14 @@ TEST(YamlLoad, EmptyDocumentIsNullAndSyntaxErrorsHaveAPosition) {
   EXPECT_GE(bad.syntax_error->line, 1);
   EXPECT_FALSE(bad.syntax_error->message.empty());
 
+  // Bytes that are not UTF-8 are refused (as go-yaml, Kubernetes' parser, does) at their place.
+  YamlDocument raw = LoadYamlDocument("a: 1\nname: pub\xff\xfelic\n");
+  ASSERT_TRUE(raw.syntax_error);
+  EXPECT_EQ(raw.syntax_error->line, 1);
+  EXPECT_EQ(raw.syntax_error->column, 9);
+  EXPECT_NE(raw.syntax_error->message.find("UTF-8"), std::string::npos);
+  EXPECT_NE(raw.syntax_error->message.find("0xff"), std::string::npos);
+
   // An alias to an anchor that is still open would make the tree a cycle.
   YamlDocument cycle = LoadYamlDocument("a: &x {b: *x}\n");
   EXPECT_FALSE(cycle.root);
