@@ -132,30 +132,32 @@ struct BpfMapOps::Mapping {
   }
 };
 
-BpfMapOps::BpfMapOps(std::map<MapId, int> fds) : fds_(std::move(fds)) {
+BpfMapOps::BpfMapOps(std::map<MapId, int> fds) : fds_(std::move(fds)) {}
+
+const BpfMapOps::Mapping* BpfMapOps::mapping(MapId map) const {
   // Only the Maglev array is written in bulk. A pin from an older agent may lack the flag; then
-  // the batch path below serves, as before.
+  // the batch path serves, as before.
+  if (map != MapId::kMaglev || !mappable_) return nullptr;
+  if (mapping_) return mapping_.get();
+  mappable_ = false;
   auto it = fds_.find(MapId::kMaglev);
-  if (it == fds_.end() || it->second < 0) return;
+  if (it == fds_.end() || it->second < 0) return nullptr;
   bpf_map_info info{};
   __u32 len = sizeof(info);
   if (bpf_obj_get_info_by_fd(it->second, &info, &len) != 0 || info.type != BPF_MAP_TYPE_ARRAY ||
       (info.map_flags & BPF_F_MMAPABLE) == 0 || info.value_size != sizeof(uint32_t))
-    return;
+    return nullptr;
   auto m = std::make_shared<Mapping>();
   m->stride = (info.value_size + 7) & ~size_t{7};
   m->entries = info.max_entries;
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   m->bytes = (m->stride * info.max_entries + page - 1) / page * page;
   void* p = mmap(nullptr, m->bytes, PROT_READ | PROT_WRITE, MAP_SHARED, it->second, 0);
-  if (p == MAP_FAILED) return;  // e.g. a map opened read-only: the syscalls still work
+  if (p == MAP_FAILED) return nullptr;  // e.g. a map opened read-only: the syscalls still work
   m->base = static_cast<uint8_t*>(p);
-  mappings_[MapId::kMaglev] = std::move(m);
-}
-
-const BpfMapOps::Mapping* BpfMapOps::mapping(MapId m) const {
-  auto it = mappings_.find(m);
-  return it == mappings_.end() ? nullptr : it->second.get();
+  mappable_ = true;
+  mapping_ = std::move(m);
+  return mapping_.get();
 }
 
 void BpfMapOps::UpdateRange(MapId map, uint32_t first, const std::vector<uint32_t>& values) {

@@ -43,6 +43,8 @@ class MapOps {
     for (uint32_t i = 0; i < values.size(); ++i)
       Update(map, ToBytesU32(first + i), ToBytesU32(values[i]));
   }
+  // A pass over the maps is over: release what only a pass needs.
+  virtual void Done() {}
   // Reads consecutive u32 slots of an array map (missing slots read as 0).
   virtual std::vector<uint32_t> LookupRange(MapId map, uint32_t first, uint32_t n) const {
     std::vector<uint32_t> out(n);
@@ -88,9 +90,13 @@ class BpfMapOps : public MapOps {
   void UpdateRange(MapId map, uint32_t first, const std::vector<uint32_t>& values) override;
   std::vector<uint32_t> LookupRange(MapId map, uint32_t first, uint32_t n) const override;
 
+  // Unmaps the Maglev array: mapped, its pages (up to 128 MiB) would count in the agent's
+  // resident memory between passes, though they are the kernel's map either way.
+  void Done() override { mapping_.reset(); }
+
  private:
-  // A u32 array map mapped into this process; slots are `stride` bytes apart (the kernel rounds
-  // array values up to 8 bytes). Shared so that copies of the ops stay cheap and safe.
+  // The Maglev array mapped into this process, while a pass writes it; slots are `stride` bytes
+  // apart (the kernel rounds array values up to 8 bytes).
   struct Mapping;
   const Mapping* mapping(MapId m) const;
 
@@ -98,7 +104,8 @@ class BpfMapOps : public MapOps {
   size_t value_size(MapId m) const;
   size_t key_size(MapId m) const;
   std::map<MapId, int> fds_;
-  std::map<MapId, std::shared_ptr<const Mapping>> mappings_;
+  mutable std::shared_ptr<const Mapping> mapping_;
+  mutable bool mappable_ = true;  // false once the map turned out not to be (an older pin)
 };
 
 // The pinned map's file name (LB_MAP_*) for each id.

@@ -233,6 +233,7 @@ def run(args, binp):
             time.sleep(0.05)
         time.sleep(3)
         rest = rss_kib(agent.pid, "VmRSS")
+        anon = rss_kib(agent.pid, "RssAnon")  # the agent's own heap, without mapped files/maps
         hwm = rss_kib(agent.pid, "VmHWM")
         while routes("peer") < args.services and time.monotonic() - t0 < args.timeout:
             time.sleep(0.2)
@@ -255,6 +256,7 @@ def run(args, binp):
         print(f"SIGTERM to all {args.services} routes gone at the router: {withdrawn * 1000:.0f} ms",
               flush=True)
         result = {"services": args.services, "endpoints_each": args.endpoints, "seconds": marks,
+                  "rss_anon_at_rest_mib": round(anon / 1024, 1),
                   "rss_at_rest_mib":
                           round(rest / 1024, 1), "rss_peak_mib": round(max(hwm, peak) / 1024, 1),
                           "resend_s": runs, "resend_ratio_ironlb_to_bird_median":
