@@ -13,7 +13,7 @@ router holds all N routes from that neighbour. Five resets each, median ratio. L
 from SIGTERM to the router holding none of the agent's routes.
 Not a pass/fail test. Use a Release build (`scripts/build.sh` into build-rel):
   sudo /usr/bin/python3 test/bench/agent_scale_bench.py --bin build-rel/bin --services 10000 \
-      --endpoints 10 [--bin-before OLD/bin] [--no-resend]
+      --endpoints 10 [--bin-before OLD/bin] [--no-resend] [--changes 100]
 With --bin-before the same measurements run first with that build (e.g. the previous commit),
 so both sets of numbers come from one run on one machine.
 Every address used lives inside the namespaces created here; all is removed on exit."""
@@ -84,6 +84,31 @@ endpoints:
     return "---\n".join(docs)
 
 
+def probe(n_endpoints):
+    """One more Service, in a file of its own, whose endpoints the change phase edits."""
+    eps = "".join(f"- {{addresses: [10.99.0.{k + 1}], conditions: {{ready: true}}, nodeName: node-a}}\n"
+                  for k in range(n_endpoints))
+    return f"""apiVersion: v1
+kind: Service
+metadata: {{name: probe, namespace: bench}}
+spec:
+  type: LoadBalancer
+  ports: [{{name: http, port: 80, protocol: TCP, targetPort: 8080}}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {{name: probe-1, namespace: bench, labels: {{kubernetes.io/service-name: probe}}}}
+addressType: IPv4
+ports: [{{name: http, port: 8080, protocol: TCP}}]
+endpoints:
+{eps}"""
+
+
+def percentile(xs, q):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default="build-rel/bin")
@@ -92,6 +117,9 @@ def main():
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--bin-before", default="")
     ap.add_argument("--no-resend", action="store_true")
+    ap.add_argument("--changes", type=int, default=0,
+                    help="then add or remove one endpoint of one Service N times (own file) and "
+                    "time each until its Maglev table in the pinned maps has the new count")
     args = ap.parse_args()
     results = []
     for label, b in (("before", args.bin_before), ("this build", args.bin)):
@@ -149,6 +177,8 @@ def run(args, binp):
         t = time.monotonic()
         with open(os.path.join(cfg, "all.yaml"), "w") as f:
             f.write(config(args.services, args.endpoints))
+        with open(os.path.join(cfg, "probe.yaml"), "w") as f:
+            f.write(probe(3))
         print(f"config: {args.services} Services + EndpointSlices written in "
               f"{time.monotonic() - t:.1f} s", flush=True)
         bpffs = os.path.join(work, "bpf")
@@ -237,6 +267,30 @@ def run(args, binp):
         hwm = rss_kib(agent.pid, "VmHWM")
         while routes("peer") < args.services and time.monotonic() - t0 < args.timeout:
             time.sleep(0.2)
+        changes = []
+        if args.changes:
+            with open(os.path.join(cfg, "status", "bench_probe.json")) as f:
+                vip = json.load(f)["ingress"][0]["ip"]
+            ctl = os.path.join(binp, "ironlbctl")
+
+            def backends():
+                r = sh(ctl, "--bpffs", bpffs, "-j", "maglev", "show", f"{vip}:80/TCP", check=False)
+                try:
+                    return len(json.loads(r.stdout)["backends"])
+                except (ValueError, KeyError):
+                    return -1
+            for i in range(args.changes):
+                want = 4 if i % 2 == 0 else 3
+                t = time.monotonic()
+                with open(os.path.join(cfg, "probe.yaml"), "w") as f:
+                    f.write(probe(want))
+                while backends() != want and time.monotonic() - t < 30:
+                    time.sleep(0.002)
+                changes.append(time.monotonic() - t)
+            print(f"one endpoint added/removed, {len(changes)} times: p50 "
+                  f"{percentile(changes, 0.5) * 1000:.0f} ms, p99 "
+                  f"{percentile(changes, 0.99) * 1000:.0f} ms, max {max(changes) * 1000:.0f} ms",
+                  flush=True)
         runs = {"ironlb": [], "bird": []}
         for _ in range(0 if args.no_resend else 5):
             runs["ironlb"].append(resend("node"))
@@ -257,6 +311,9 @@ def run(args, binp):
               flush=True)
         result = {"services": args.services, "endpoints_each": args.endpoints, "seconds": marks,
                   "rss_anon_at_rest_mib": round(anon / 1024, 1),
+                  "endpoint_change_ms": {"p50": round(percentile(changes, 0.5) * 1000),
+                                         "p99": round(percentile(changes, 0.99) * 1000)}
+                  if changes else {},
                   "rss_at_rest_mib":
                           round(rest / 1024, 1), "rss_peak_mib": round(max(hwm, peak) / 1024, 1),
                           "resend_s": runs, "resend_ratio_ironlb_to_bird_median":
