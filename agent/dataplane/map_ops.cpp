@@ -123,14 +123,40 @@ void BpfMapOps::Delete(MapId map, const Bytes& key) {
 }
 
 struct BpfMapOps::Mapping {
-  uint8_t* base = nullptr;
-  size_t bytes = 0;
-  size_t stride = 0;
+  size_t stride = 0;  // the kernel lays array values out rounded up to 8 bytes
   uint32_t entries = 0;
-  ~Mapping() {
-    if (base != nullptr) munmap(base, bytes);
-  }
 };
+
+namespace {
+
+// Slots [first, first + n) of a mappable array, mapped for one call only: a mapping of the whole
+// array would count its pages (up to 128 MiB) in the agent's resident memory.
+class SlotWindow {
+ public:
+  SlotWindow(int fd, size_t stride, uint32_t first, uint32_t n, int prot) {
+    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    const size_t begin = size_t{first} * stride, end = (size_t{first} + n) * stride;
+    const size_t offset = begin / page * page;
+    bytes_ = (end - offset + page - 1) / page * page;
+    void* p = mmap(nullptr, bytes_, prot, MAP_SHARED, fd, static_cast<off_t>(offset));
+    if (p == MAP_FAILED) return;
+    base_ = static_cast<uint8_t*>(p);
+    slots_ = base_ + (begin - offset);
+  }
+  ~SlotWindow() {
+    if (base_ != nullptr) munmap(base_, bytes_);
+  }
+  SlotWindow(const SlotWindow&) = delete;
+  SlotWindow& operator=(const SlotWindow&) = delete;
+  uint8_t* slots() const { return slots_; }  // null when the map could not be mapped
+
+ private:
+  uint8_t* base_ = nullptr;
+  uint8_t* slots_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+}  // namespace
 
 BpfMapOps::BpfMapOps(std::map<MapId, int> fds) : fds_(std::move(fds)) {}
 
@@ -150,11 +176,6 @@ const BpfMapOps::Mapping* BpfMapOps::mapping(MapId map) const {
   auto m = std::make_shared<Mapping>();
   m->stride = (info.value_size + 7) & ~size_t{7};
   m->entries = info.max_entries;
-  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-  m->bytes = (m->stride * info.max_entries + page - 1) / page * page;
-  void* p = mmap(nullptr, m->bytes, PROT_READ | PROT_WRITE, MAP_SHARED, it->second, 0);
-  if (p == MAP_FAILED) return nullptr;  // e.g. a map opened read-only: the syscalls still work
-  m->base = static_cast<uint8_t*>(p);
   mappable_ = true;
   mapping_ = std::move(m);
   return mapping_.get();
@@ -165,14 +186,17 @@ void BpfMapOps::UpdateRange(MapId map, uint32_t first, const std::vector<uint32_
   if (const Mapping* m = mapping(map); m != nullptr) {
     if (uint64_t{first} + values.size() > m->entries)
       throw std::runtime_error(std::string("range past the end of ") + MapName(map));
-    // The program reads these slots only once the service update that follows names them, and
-    // that update is a syscall (a full barrier), so plain stores are enough.
-    uint8_t* at = m->base + size_t{first} * m->stride;
-    for (uint32_t v : values) {
-      std::memcpy(at, &v, sizeof v);
-      at += m->stride;
+    SlotWindow w(fd(map), m->stride, first, static_cast<uint32_t>(values.size()),
+                 PROT_READ | PROT_WRITE);
+    if (uint8_t* at = w.slots(); at != nullptr) {
+      // The program reads these slots only once the service update that follows names them,
+      // and that update is a syscall (a full barrier), so plain stores are enough.
+      for (uint32_t v : values) {
+        std::memcpy(at, &v, sizeof v);
+        at += m->stride;
+      }
+      return;
     }
-    return;
   }
   std::vector<uint32_t> keys(values.size());
   for (uint32_t i = 0; i < keys.size(); ++i) keys[i] = first + i;
@@ -186,13 +210,16 @@ void BpfMapOps::UpdateRange(MapId map, uint32_t first, const std::vector<uint32_
 std::vector<uint32_t> BpfMapOps::LookupRange(MapId map, uint32_t first, uint32_t n) const {
   if (n == 0) return {};
   if (const Mapping* m = mapping(map); m != nullptr && uint64_t{first} + n <= m->entries) {
-    std::vector<uint32_t> out(n);
-    const uint8_t* at = m->base + size_t{first} * m->stride;
-    for (uint32_t& v : out) {
-      std::memcpy(&v, at, sizeof v);
-      at += m->stride;
+    // Read-only: ironlbctl may hold a map it can only read.
+    SlotWindow w(fd(map), m->stride, first, n, PROT_READ);
+    if (const uint8_t* at = w.slots(); at != nullptr) {
+      std::vector<uint32_t> out(n);
+      for (uint32_t& v : out) {
+        std::memcpy(&v, at, sizeof v);
+        at += m->stride;
+      }
+      return out;
     }
-    return out;
   }
   // The generic batch walk continues after the key in `in_batch` (from the start when null).
   std::vector<uint32_t> keys(n), values(n);

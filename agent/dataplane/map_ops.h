@@ -43,8 +43,6 @@ class MapOps {
     for (uint32_t i = 0; i < values.size(); ++i)
       Update(map, ToBytesU32(first + i), ToBytesU32(values[i]));
   }
-  // A pass over the maps is over: release what only a pass needs.
-  virtual void Done() {}
   // Reads consecutive u32 slots of an array map (missing slots read as 0).
   virtual std::vector<uint32_t> LookupRange(MapId map, uint32_t first, uint32_t n) const {
     std::vector<uint32_t> out(n);
@@ -90,13 +88,9 @@ class BpfMapOps : public MapOps {
   void UpdateRange(MapId map, uint32_t first, const std::vector<uint32_t>& values) override;
   std::vector<uint32_t> LookupRange(MapId map, uint32_t first, uint32_t n) const override;
 
-  // Unmaps the Maglev array: mapped, its pages (up to 128 MiB) would count in the agent's
-  // resident memory between passes, though they are the kernel's map either way.
-  void Done() override { mapping_.reset(); }
-
  private:
-  // The Maglev array mapped into this process, while a pass writes it; slots are `stride` bytes
-  // apart (the kernel rounds array values up to 8 bytes).
+  // The Maglev array's layout, once known to be mappable (BPF_F_MMAPABLE): each call maps just
+  // the slots it touches, so the array's pages never count in the agent's resident memory.
   struct Mapping;
   const Mapping* mapping(MapId m) const;
 

@@ -236,10 +236,6 @@ std::optional<std::string> MapSync::ApplyService(const DesiredService& s,
 
 SyncStats MapSync::Apply(const DesiredDataplane& desired) {
   SyncStats st;
-  struct PassDone {
-    MapOps& ops;
-    ~PassDone() { ops.Done(); }
-  } done{ops_};
   // The value every wanted backend slot should hold: ready in any Service wins over draining.
   std::map<Bytes, lb_backend> want_backends;
   for (const auto& s : desired.services)
