@@ -104,7 +104,7 @@ class FileStore : public ObjectStore {
   std::vector<StoreEvent> Apply(Plan plan, DecodeResult result);
   void Merge();
   void ArmRead();
-  void OnInotify();
+  void OnInotify(size_t bytes);
   void ScheduleRescan(std::chrono::milliseconds after);
   void AddWatches();
 
@@ -113,6 +113,7 @@ class FileStore : public ObjectStore {
   ChangeHandler on_change_;
   std::chrono::milliseconds settle_;
   int inotify_fd_ = -1;
+  int dir_wd_ = -1;
   boost::asio::posix::stream_descriptor inotify_;
   boost::asio::steady_timer settle_timer_;
   bool settle_armed_ = false;
@@ -125,7 +126,11 @@ class FileStore : public ObjectStore {
   uint64_t generation_ = 0;
   std::array<char, 8192> buf_{};
   std::map<std::string, FileEntry> files_;  // path -> last decode
-  std::vector<ConfigError> dir_errors_;     // problems with the directory itself
+  // Files in dir_ modified through an open descriptor not closed since, by name: when the first
+  // change was seen; and how many opens of each file are not closed yet.
+  std::map<std::string, std::chrono::steady_clock::time_point> writing_;
+  std::map<std::string, int> open_;
+  std::vector<ConfigError> dir_errors_;  // problems with the directory itself
   Snapshot merged_;
   std::map<std::string, ServiceStatus> statuses_;             // by "ns/name"
   std::map<std::string, std::vector<size_t>> service_index_;  // "ns/name" -> merged_.services
