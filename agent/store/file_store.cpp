@@ -396,15 +396,18 @@ FileStore::Plan FileStore::ScanDirectory() {
   fs::directory_iterator it(dir_, ec), end;
   if (ec) {
     // Nothing can be told about any file: keep every one as it was (never read as "all gone").
-    dir_errors_.push_back({dir_,
-                           {},
-                           "",
-                           "cannot list the directory: " + ec.message() +
-                               "; the last version of every file stays in force"});
+    const std::string why = "cannot list the directory: " + ec.message() +
+                            "; the last version of every file stays in force";
+    // Logged too, once per episode: with descriptors exhausted the local API cannot answer.
+    if (!list_failing_) log::Warn("store", dir_ + ": " + why);
+    list_failing_ = true;
+    dir_errors_.push_back({dir_, {}, "", why});
     plan.retry = true;
     plan.list_failed = true;
     return plan;
   }
+  if (list_failing_) log::Info("store", dir_ + ": listed again");
+  list_failing_ = false;
   for (; it != end; it.increment(ec)) {
     if (ec) break;
     const fs::path& p = it->path();

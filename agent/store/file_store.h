@@ -123,6 +123,7 @@ class FileStore : public ObjectStore {
   bool started_ = false;
   bool content_changed_ = false;  // set by Reload when any file or status was read anew
   bool wrote_status_ = false;     // this process writes status/ (controller role)
+  bool list_failing_ = false;     // the last listing of dir_ failed (logged once)
   uint64_t generation_ = 0;
   std::array<char, 8192> buf_{};
   std::map<std::string, FileEntry> files_;  // path -> last decode
