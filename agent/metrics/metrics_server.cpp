@@ -204,6 +204,7 @@ std::vector<FileStamp> StampOf(const MetricsTls& tls) {
 std::string Explain(const std::string& flag, const std::string& file,
                     const boost::system::error_code& ec) {
   std::string why = ec.message();
+  if (why.find("no start line") != std::string::npos) why = "no PEM block in it (" + why + ")";
   if (std::FILE* f = std::fopen(file.c_str(), "r")) {
     std::fclose(f);
   } else {
