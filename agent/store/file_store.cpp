@@ -383,8 +383,10 @@ void FileStore::ScheduleRescan(std::chrono::milliseconds after) {
   settle_armed_ = true;
   settle_timer_.expires_after(after);
   settle_timer_.async_wait([this](const boost::system::error_code& ec) {
-    settle_armed_ = false;
+    // Aborted: Stop() or the store's destruction, after which `this` must not be touched (a
+    // store destroyed with a rescan armed, then its io_context run again, read freed memory).
     if (ec) return;
+    settle_armed_ = false;
     BeginRescan();
   });
 }
