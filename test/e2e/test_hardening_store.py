@@ -205,11 +205,13 @@ def test_unreadable_files_keep_their_last_version(tmp_path, confdir, agents):
     os.utime(db)
     wait_for(lambda: not errors(a, "db.yaml"), what="readable again")
 
-    # 3. Every descriptor taken: the soft limit lowered to the lowest free descriptor.
+    # 3. No descriptor can be had: the soft limit lowered below every free descriptor number
+    # (what is open stays open; any new descriptor fails with EMFILE).
     pid = a.proc.pid
     soft = int(subprocess.run(["prlimit", "--pid", str(pid), "--nofile", "-o", "SOFT",
                                "--noheadings"], capture_output=True, text=True).stdout)
-    subprocess.run(["prlimit", "--pid", str(pid), f"--nofile={lowest_free_fd(pid)}:"], check=True)
+    assert lowest_free_fd(pid) > 3
+    subprocess.run(["prlimit", "--pid", str(pid), "--nofile=3:"], check=True)
     try:
         write_atomic(os.path.join(confdir, "services.yaml"), SERVICES + "---\n" + service("late", 82))
         wait_for(lambda: "cannot list the directory: Too many open files" in a.logs(),
