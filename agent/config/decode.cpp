@@ -142,6 +142,7 @@ void DecodeNode(const YAML::Node& root, const std::string& file, const std::stri
         DecodeLegacyConfigMap(doc, out)) {
       return;
     }
+    RejectUnknownCoreKind(doc);
     // Anything else (Deployments, FRRConfigurations, ...) is not ours to read.
   } catch (const DecodeFailure& e) {
     out->decode_errors.push_back(ConfigError{file, GuessRef(root), e.field, e.what()});

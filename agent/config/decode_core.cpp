@@ -181,4 +181,62 @@ bool DecodeCoreKind(Document& doc, Snapshot* out) {
   return false;
 }
 
+namespace {
+
+// Every kind the API server serves in the core group (kubectl api-resources, Kubernetes 1.29),
+// plus List: a document of any of these is someone else's, not a typo.
+constexpr const char* kCoreV1Kinds[] = {"Binding",
+                                        "ComponentStatus",
+                                        "ConfigMap",
+                                        "Endpoints",
+                                        "Event",
+                                        "LimitRange",
+                                        "List",
+                                        "Namespace",
+                                        "Node",
+                                        "PersistentVolume",
+                                        "PersistentVolumeClaim",
+                                        "Pod",
+                                        "PodTemplate",
+                                        "ReplicationController",
+                                        "ResourceQuota",
+                                        "Secret",
+                                        "Service",
+                                        "ServiceAccount",
+                                        "Status"};
+constexpr const char* kReadCoreKinds[] = {"Service", "Node", "Namespace", "Secret", "ConfigMap"};
+
+}  // namespace
+
+void RejectUnknownCoreKind(Document& doc) {
+  // ServiceList, PodList, ...: typed lists are real kinds too (only v1 List is read).
+  const std::string k = doc.kind.size() > 4 && doc.kind.ends_with("List")
+                            ? doc.kind.substr(0, doc.kind.size() - 4)
+                            : doc.kind;
+  std::string group_kinds;
+  if (doc.api_version == "v1") {
+    for (const char* c : kCoreV1Kinds)
+      if (k == c) return;
+    group_kinds = "Service, Node, Namespace, Secret, ConfigMap";
+  } else if (doc.api_version == "discovery.k8s.io/v1") {
+    if (k == "EndpointSlice") return;
+    group_kinds = "EndpointSlice";
+  } else {
+    return;
+  }
+  std::string near;
+  size_t best = 4;  // further than a few typos is no suggestion
+  auto consider = [&](const char* c) {
+    if (const size_t d = EditDistance(k, c); d < best) best = d, near = c;
+  };
+  if (doc.api_version == "v1") {
+    for (const char* c : kReadCoreKinds) consider(c);
+  } else {
+    consider("EndpointSlice");
+  }
+  std::string msg = "unknown kind '" + doc.kind + "' in " + doc.api_version;
+  msg += near.empty() ? " (ironlb reads " + group_kinds + ")" : ": did you mean " + near + "?";
+  throw DecodeFailure(doc.top.Path("kind"), msg);
+}
+
 }  // namespace ironlb::config

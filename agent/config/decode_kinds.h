@@ -28,5 +28,13 @@ bool DecodeMetalLBKind(Document& doc, Snapshot* out);
 bool DecodeCoreKind(Document& doc, Snapshot* out);
 // The legacy ConfigMap (data.config) or a bare data.config fragment; see legacy.h.
 bool DecodeLegacyConfigMap(Document& doc, Snapshot* out);
+// For a document no decoder took: throws DecodeFailure on `kind` when its group is one whose
+// kinds are all known (v1, discovery.k8s.io/v1) and the kind is not among them, since a
+// misspelt `kind: Servce` would otherwise delete the Service without a word. Kinds of other
+// groups (Deployments, FRRConfigurations, ...) are not ours to judge.
+void RejectUnknownCoreKind(Document& doc);
+
+// Levenshtein distance, case-insensitive, for "did you mean" suggestions.
+size_t EditDistance(const std::string& a, const std::string& b);
 
 }  // namespace ironlb::config

@@ -226,7 +226,9 @@ bool IsMetalLBStatusKind(const std::string& k) {
          k == "BGPSessionState";
 }
 
-// Levenshtein distance, case-insensitive: "IPAdressPool" and "ipaddresspool" are both near.
+}  // namespace
+
+// "IPAdressPool" and "ipaddresspool" are both near IPAddressPool.
 size_t EditDistance(const std::string& a, const std::string& b) {
   std::vector<size_t> row(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
@@ -243,6 +245,8 @@ size_t EditDistance(const std::string& a, const std::string& b) {
   }
   return row[b.size()];
 }
+
+namespace {
 
 std::string NearestKind(const std::string& k) {
   static const char* const kinds[] = {"IPAddressPool", "L2Advertisement", "BGPAdvertisement",

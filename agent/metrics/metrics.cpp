@@ -38,12 +38,13 @@ constexpr PoolSeries kPoolSeries[] = {
 
 }  // namespace
 
-Metrics::Metrics(const std::string& listen)
-    : Metrics(listen, std::make_shared<prometheus::Registry>()) {}
+Metrics::Metrics(const std::string& listen, MetricsTls tls)
+    : Metrics(listen, std::move(tls), std::make_shared<prometheus::Registry>()) {}
 
 Metrics::~Metrics() = default;
 
-Metrics::Metrics(const std::string& listen, std::shared_ptr<prometheus::Registry> reg)
+Metrics::Metrics(const std::string& listen, MetricsTls tls,
+                 std::shared_ptr<prometheus::Registry> reg)
     : config_loaded(BuildGauge()
                         .Name("metallb_k8s_client_config_loaded_bool")
                         .Help("1 if a configuration was loaded at least once")
@@ -94,7 +95,8 @@ Metrics::Metrics(const std::string& listen, std::shared_ptr<prometheus::Registry
     sources.collect = [this] { return CollectExtra(); };
     sources.healthz = [this] { return health_.Live(); };
     sources.readyz = [this] { return health_.Ready(); };
-    server_ = std::make_unique<MetricsServer>(listen, registry_, std::move(sources));
+    server_ =
+        std::make_unique<MetricsServer>(listen, registry_, std::move(sources), std::move(tls));
   }
 }
 

@@ -15,17 +15,17 @@
 #include <vector>
 
 #include "metrics/health.h"
+#include "metrics/metrics_server.h"
 #include "metrics/mirror.h"
 
 namespace ironlb {
-
-class MetricsServer;
 
 class Metrics {
  public:
   // `listen` is "host:port" (e.g. "0.0.0.0:7472"); empty disables the HTTP endpoint but keeps
   // the registry, so code can record unconditionally.
-  explicit Metrics(const std::string& listen);
+  // With `tls` set, the endpoint is HTTPS (see MetricsTls); a bad certificate throws.
+  explicit Metrics(const std::string& listen, MetricsTls tls = {});
   ~Metrics();
 
   prometheus::Registry& registry() { return *registry_; }
@@ -59,7 +59,7 @@ class Metrics {
   void SetPoolUsage(const std::map<std::string, PoolUsage>& pools);
 
  private:
-  Metrics(const std::string& listen, std::shared_ptr<prometheus::Registry> reg);
+  Metrics(const std::string& listen, MetricsTls tls, std::shared_ptr<prometheus::Registry> reg);
   std::vector<prometheus::MetricFamily> CollectExtra() const;
   std::shared_ptr<prometheus::Registry> registry_;
   std::vector<GaugeMirror> pool_mirrors_;  // one per PoolUsage field, in field order

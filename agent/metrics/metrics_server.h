@@ -38,12 +38,23 @@ struct MetricsSources {
   std::function<ProbeResult()> healthz, readyz;
 };
 
+// HTTPS instead of HTTP (MetalLB serves its metrics over TLS since 0.16). PEM files; the
+// certificate file may carry the chain after the leaf. With `client_ca` set, clients must present
+// a certificate signed by it (mutual TLS). The files are read again when they change on disk
+// (cert-manager rotates them in place), checked at most once per kTlsReloadCheck; a new pair
+// that does not load or match is logged and the previous one kept.
+struct MetricsTls {
+  std::string cert_file, key_file, client_ca;
+  bool enabled() const { return !cert_file.empty(); }
+};
+inline constexpr std::chrono::seconds kTlsReloadCheck{1};
+
 class MetricsServer {
  public:
   // `listen` is "host:port", "[v6]:port" or ":port"; throws std::runtime_error when it cannot
-  // be parsed or bound.
+  // be parsed or bound, or when the TLS files cannot be loaded (naming the file and why).
   MetricsServer(const std::string& listen, std::shared_ptr<prometheus::Registry> registry,
-                MetricsSources sources = {});
+                MetricsSources sources = {}, MetricsTls tls = {});
   ~MetricsServer();
 
   MetricsServer(const MetricsServer&) = delete;

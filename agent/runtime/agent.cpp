@@ -39,7 +39,9 @@ void Agent::AddComponent(std::unique_ptr<SpeakerComponent> c) {
 }
 
 void Agent::Start() {
-  metrics_ = std::make_unique<Metrics>(opts_.metrics_addr);
+  metrics_ = std::make_unique<Metrics>(
+      opts_.metrics_addr,
+      MetricsTls{opts_.metrics_tls_cert, opts_.metrics_tls_key, opts_.metrics_tls_client_ca});
   for (auto& c : components_) {
     c->BindMetrics(metrics_->registry());
     if (auto coll = c->ScrapeCollectable()) metrics_->AddCollectable(coll);

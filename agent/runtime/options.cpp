@@ -30,6 +30,12 @@ const char* const kAgentUsage =
   --nexthop-cache-ms MS  let XDP reuse the kernel's route+neighbour answer for an endpoint for up
                          to MS ms (default 0: ask per packet); see docs/benchmarks-dataplane.md
   --metrics-addr ADDR    Prometheus endpoint host:port (default 0.0.0.0:7472; "" disables)
+  --metrics-tls-cert FILE  serve the metrics endpoint over HTTPS with this PEM certificate
+                         (chain after the leaf); needs --metrics-tls-key. Both are read again
+                         when they change on disk (cert-manager rotation)
+  --metrics-tls-key FILE   the certificate's PEM private key
+  --metrics-tls-client-ca FILE  with TLS: accept only clients whose certificate this PEM CA
+                         bundle signed (mutual TLS)
   --api-socket PATH      local API for ironlbctl (default /run/ironlb/agent.sock)
   --namespace NS         namespace of the metallb.io objects (default ironlb-system; in
                          standalone mode objects in any namespace are accepted unless set)
@@ -138,6 +144,12 @@ std::optional<AgentOptions> ParseAgentOptions(const std::vector<std::string>& ar
       if (!value(&o.bpffs)) return std::nullopt;
     } else if (a == "--metrics-addr") {
       if (!value(&o.metrics_addr)) return std::nullopt;
+    } else if (a == "--metrics-tls-cert") {
+      if (!value(&o.metrics_tls_cert)) return std::nullopt;
+    } else if (a == "--metrics-tls-key") {
+      if (!value(&o.metrics_tls_key)) return std::nullopt;
+    } else if (a == "--metrics-tls-client-ca") {
+      if (!value(&o.metrics_tls_client_ca)) return std::nullopt;
     } else if (a == "--api-socket") {
       if (!value(&o.api_socket)) return std::nullopt;
     } else if (a == "--namespace") {
@@ -195,6 +207,14 @@ std::optional<AgentOptions> ParseAgentOptions(const std::vector<std::string>& ar
   }
   if (!o.l2_key_file.empty() && !o.l2_key_secret.empty()) {
     *error = "--l2-key-file and --l2-key-secret exclude each other";
+    return std::nullopt;
+  }
+  if (o.metrics_tls_cert.empty() != o.metrics_tls_key.empty()) {
+    *error = "--metrics-tls-cert and --metrics-tls-key go together";
+    return std::nullopt;
+  }
+  if (!o.metrics_tls_client_ca.empty() && o.metrics_tls_cert.empty()) {
+    *error = "--metrics-tls-client-ca needs --metrics-tls-cert and --metrics-tls-key";
     return std::nullopt;
   }
   if (o.node.empty()) {

@@ -22,6 +22,7 @@ struct AgentOptions {
   bool want_speaker = true;
   std::vector<std::string> interfaces;
   std::string metrics_addr = "0.0.0.0:7472";
+  std::string metrics_tls_cert, metrics_tls_key, metrics_tls_client_ca;  // empty: plain HTTP
   std::string api_socket = "/run/ironlb/agent.sock";
   std::string bpffs = "/sys/fs/bpf/ironlb";
   std::string ns = "ironlb-system";

@@ -32,6 +32,10 @@ constexpr uint32_t kWatchMask =
 // A file written less than this long ago may still be being written (an editor saving in place,
 // `>` redirection): its last version stays in force and it is read again a little later.
 constexpr auto kQuietTime = std::chrono::milliseconds(200);
+// A file some process modified and has not closed yet is being written (`>` redirection from a
+// slow command: truncated, then nothing for a while): its last version stays until the writer
+// closes it, or at most this long (a writer that never closes must not freeze the file).
+constexpr auto kMaxWriteWait = std::chrono::seconds(10);
 // Larger files are refused whole with an error (their last version stays): a configuration
 // directory holds objects, not bulk data, and decoding is memory-hungry.
 constexpr uintmax_t kMaxFileBytes = 64u << 20;
@@ -315,7 +319,8 @@ void FileStore::FlushStatus() {
 }
 
 void FileStore::AddWatches() {
-  if (inotify_add_watch(inotify_fd_, dir_.c_str(), kWatchMask) < 0) {
+  dir_wd_ = inotify_add_watch(inotify_fd_, dir_.c_str(), kWatchMask | IN_OPEN | IN_CLOSE_NOWRITE);
+  if (dir_wd_ < 0) {
     throw std::system_error(errno, std::generic_category(), "inotify_add_watch " + dir_);
   }
   // status/ may not exist yet (first controller run); create it so speakers can watch it.
@@ -337,19 +342,42 @@ void FileStore::ArmRead() {
                            });
 }
 
-void FileStore::OnInotify(size_t n) {
-  // Which file changed does not matter: any change triggers a rescan, which stats every file and
-  // re-decodes only those whose mtime or size moved. Coalesce a burst into one rescan. Changes
-  // in status/ matter only to a process that reads it: the writer would otherwise rescan after
-  // every batch of its own writes (10,000 Services kept the loop busy re-merging for 40 s).
-  bool relevant = false;
-  for (size_t at = 0; at + sizeof(inotify_event) <= n && !relevant;) {
+void FileStore::OnInotify(size_t bytes) {
+  // Any change triggers a rescan, which stats every file and re-decodes only those whose mtime
+  // or size moved; a burst is coalesced into one. The events themselves only say which files
+  // are open for writing: modified (a truncation counts) and not yet closed.
+  // An open is needed to tell a writer from `touch -m`, which reports IN_MODIFY with no open
+  // and no close. Opens and read-only closes (the store's own reads among them) need no rescan,
+  // and neither do changes in status/ once this process is its writer: it would otherwise
+  // rescan after every batch of its own writes (10,000 Services kept the loop busy 20-40 s).
+  bool changed = false;
+  for (size_t off = 0; off + sizeof(inotify_event) <= bytes;) {
     inotify_event ev;
-    std::memcpy(&ev, buf_.data() + at, sizeof ev);
-    relevant = !(wrote_status_ && ev.wd == status_wd_) || (ev.mask & IN_Q_OVERFLOW) != 0;
-    at += sizeof(inotify_event) + ev.len;
+    std::memcpy(&ev, buf_.data() + off, sizeof ev);
+    const size_t len = sizeof(inotify_event) + ev.len;
+    if (off + len > bytes) break;
+    off += len;
+    if (ev.mask & IN_Q_OVERFLOW) {  // events lost: fall back to the quiet time alone
+      writing_.clear();
+      open_.clear();
+    }
+    const bool own_status = wrote_status_ && ev.wd == status_wd_;
+    if ((ev.mask & IN_Q_OVERFLOW) ||
+        (!own_status && (ev.mask & ~(IN_OPEN | IN_CLOSE_NOWRITE | IN_ISDIR)) != 0))
+      changed = true;
+    if (ev.wd != dir_wd_ || ev.len == 0) continue;
+    const std::string name(buf_.data() + off - len + sizeof(inotify_event));
+    if (ev.mask & IN_OPEN) ++open_[name];
+    if (ev.mask & (IN_CLOSE_WRITE | IN_CLOSE_NOWRITE))
+      if (auto o = open_.find(name); o != open_.end() && --o->second <= 0) open_.erase(o);
+    if ((ev.mask & IN_MODIFY) && open_.count(name)) {
+      writing_.emplace(name, std::chrono::steady_clock::now());
+    } else if (ev.mask & (IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)) {
+      writing_.erase(name);
+      if (!(ev.mask & IN_CLOSE_WRITE)) open_.erase(name);
+    }
   }
-  if (relevant) ScheduleRescan(settle_);
+  if (changed) ScheduleRescan(settle_);
 }
 
 void FileStore::ScheduleRescan(std::chrono::milliseconds after) {
@@ -361,8 +389,8 @@ void FileStore::ScheduleRescan(std::chrono::milliseconds after) {
   if (settle_armed_) return;
   settle_armed_ = true;
   settle_timer_.expires_after(after);
-  // An aborted wait completes after the store is gone (destroyed with a rescan pending): look at
-  // nothing of it then.
+  // Aborted: Stop() or the store's destruction, after which `this` must not be touched (a
+  // store destroyed with a rescan armed, then its io_context run again, read freed memory).
   settle_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
     if (ec || !*alive) return;
     settle_armed_ = false;
@@ -377,15 +405,18 @@ FileStore::Plan FileStore::ScanDirectory() {
   fs::directory_iterator it(dir_, ec), end;
   if (ec) {
     // Nothing can be told about any file: keep every one as it was (never read as "all gone").
-    dir_errors_.push_back({dir_,
-                           {},
-                           "",
-                           "cannot list the directory: " + ec.message() +
-                               "; the last version of every file stays in force"});
+    const std::string why = "cannot list the directory: " + ec.message() +
+                            "; the last version of every file stays in force";
+    // Logged too, once per episode: with descriptors exhausted the local API cannot answer.
+    if (!list_failing_) log::Warn("store", dir_ + ": " + why);
+    list_failing_ = true;
+    dir_errors_.push_back({dir_, {}, "", why});
     plan.retry = true;
     plan.list_failed = true;
     return plan;
   }
+  if (list_failing_) log::Info("store", dir_ + ": listed again");
+  list_failing_ = false;
   for (; it != end; it.increment(ec)) {
     if (ec) break;
     const fs::path& p = it->path();
@@ -393,8 +424,14 @@ FileStore::Plan FileStore::ScanDirectory() {
     std::error_code sec;
     const auto type = it->status(sec).type();
     if (sec) {
-      // A symlink loop or a dangling link: name it; it holds no objects.
-      dir_errors_.push_back({p.string(), {}, "", "cannot read: " + sec.message()});
+      // A symlink loop or a dangling link. A new one holds no objects: name it. A file that
+      // loaded before and now cannot be followed is read (and fails) below, so it keeps its
+      // last version like any other unreadable file.
+      if (files_.count(p.string())) {
+        plan.paths.push_back(p);
+      } else {
+        dir_errors_.push_back({p.string(), {}, "", "cannot read: " + sec.message()});
+      }
       continue;
     }
     if (type == fs::file_type::regular || files_.count(p.string())) plan.paths.push_back(p);
@@ -424,6 +461,13 @@ FileStore::Plan FileStore::ScanDirectory() {
     if (!sec && now - mtime < kQuietTime && old != files_.end()) {
       plan.retry = true;  // still being written: its last version stays; look again shortly
       continue;
+    }
+    if (auto w = writing_.find(p.filename().string()); w != writing_.end() && old != files_.end()) {
+      if (std::chrono::steady_clock::now() - w->second < kMaxWriteWait) {
+        plan.retry = true;  // open for writing: IN_CLOSE_WRITE brings a rescan; retry anyway
+        continue;
+      }
+      writing_.erase(w);  // a writer that never closes: read what is there
     }
     plan.to_read.push_back({key, mtime});
   }

@@ -118,6 +118,7 @@ class FileStore : public ObjectStore {
   int inotify_fd_ = -1;
   int status_wd_ = -1;  // the watch on status/
   uint64_t merges_ = 0;
+  int dir_wd_ = -1;
   boost::asio::posix::stream_descriptor inotify_;
   boost::asio::steady_timer settle_timer_;
   bool settle_armed_ = false;
@@ -127,11 +128,16 @@ class FileStore : public ObjectStore {
   bool started_ = false;
   bool content_changed_ = false;              // set by Reload when any file or status was read anew
   bool wrote_status_ = false;                 // this process writes status/ (controller role)
+  bool list_failing_ = false;                 // the last listing of dir_ failed (logged once)
   std::vector<ConfigError> last_dir_errors_;  // dir_errors_ as of the last merge
   uint64_t generation_ = 0;
   std::array<char, 8192> buf_{};
   std::map<std::string, FileEntry> files_;  // path -> last decode
-  std::vector<ConfigError> dir_errors_;     // problems with the directory itself
+  // Files in dir_ modified through an open descriptor not closed since, by name: when the first
+  // change was seen; and how many opens of each file are not closed yet.
+  std::map<std::string, std::chrono::steady_clock::time_point> writing_;
+  std::map<std::string, int> open_;
+  std::vector<ConfigError> dir_errors_;  // problems with the directory itself
   Snapshot merged_;
   std::map<std::string, ServiceStatus> statuses_;             // by "ns/name"
   std::map<std::string, std::vector<size_t>> service_index_;  // "ns/name" -> merged_.services

@@ -1,10 +1,11 @@
 #include "store/service_status.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <system_error>
@@ -123,14 +124,23 @@ std::vector<ServiceStatus> ReadStatusDir(const std::string& dir, std::vector<std
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     const auto& p = e.path();
     if (p.extension() != ".json" || p.filename().string().front() == '.') continue;
-    std::error_code tec;
-    if (!e.is_regular_file(tec) || tec) {
+    // Opened without blocking and checked on the descriptor, so a FIFO put in a file's place
+    // between listing and opening cannot stall the reader either.
+    const int fd = ::open(p.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    struct stat st {};
+    if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      if (fd >= 0) ::close(fd);
       if (errors) errors->push_back(p.string() + ": not a regular file");
       continue;
     }
+    std::string text;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+      if (n > 0) text.append(buf, static_cast<size_t>(n));
+    ::close(fd);
     try {
-      std::ifstream in(p);
-      out.push_back(ServiceStatusFromJson(nlohmann::json::parse(in)));
+      out.push_back(ServiceStatusFromJson(nlohmann::json::parse(text)));
     } catch (const std::exception& ex) {
       if (errors) errors->push_back(p.string() + ": " + ex.what());
     }

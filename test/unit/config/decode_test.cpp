@@ -642,3 +642,43 @@ spec: {echoMode: true, minimumTtl: 10}
 
 }  // namespace
 }  // namespace ironlb::config
+
+namespace ironlb::config {
+namespace {
+
+TEST(Decode, MisspeltCoreKindIsAnErrorAndOtherCoreKindsStaySilent) {
+  // A Services file with `kind: Servce` used to load without a word, deleting the Service.
+  Snapshot s = Decode(R"(
+apiVersion: v1
+kind: Servce
+metadata: {name: web, namespace: demo}
+spec: {type: LoadBalancer, ports: [{port: 80}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlise
+metadata: {name: web-1, namespace: demo}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: demo}
+---
+apiVersion: v1
+kind: ServiceList
+items: []
+---
+apiVersion: apps/v1
+kind: Deploymnet
+metadata: {name: d, namespace: demo}
+)");
+  ASSERT_EQ(s.decode_errors.size(), 2u);
+  EXPECT_EQ(s.decode_errors[0].field, "kind");
+  EXPECT_EQ(s.decode_errors[0].object.name, "web");
+  EXPECT_NE(s.decode_errors[0].message.find("unknown kind 'Servce' in v1: did you mean Service?"),
+            std::string::npos)
+      << s.decode_errors[0].message;
+  EXPECT_NE(s.decode_errors[1].message.find("did you mean EndpointSlice?"), std::string::npos)
+      << s.decode_errors[1].message;
+}
+
+}  // namespace
+}  // namespace ironlb::config

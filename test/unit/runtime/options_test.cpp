@@ -108,5 +108,20 @@ TEST(AgentOptions, ClusterModes) {
   EXPECT_NE(err.find("--kube-qps"), std::string::npos);
 }
 
+TEST(AgentOptions, MetricsTlsFlagsGoTogether) {
+  std::string err;
+  auto o = Parse({"--node", "n", "--config", "d", "--metrics-tls-cert", "c.pem",
+                  "--metrics-tls-key", "k.pem", "--metrics-tls-client-ca", "ca.pem"},
+                 &err);
+  ASSERT_TRUE(o) << err;
+  EXPECT_EQ(o->metrics_tls_cert, "c.pem");
+  EXPECT_EQ(o->metrics_tls_key, "k.pem");
+  EXPECT_EQ(o->metrics_tls_client_ca, "ca.pem");
+  EXPECT_FALSE(Parse({"--node", "n", "--config", "d", "--metrics-tls-cert", "c.pem"}, &err));
+  EXPECT_NE(err.find("--metrics-tls-key"), std::string::npos) << err;
+  EXPECT_FALSE(Parse({"--node", "n", "--config", "d", "--metrics-tls-client-ca", "ca.pem"}, &err));
+  EXPECT_NE(err.find("--metrics-tls-client-ca needs"), std::string::npos) << err;
+}
+
 }  // namespace
 }  // namespace ironlb

@@ -159,6 +159,43 @@ TEST_F(FileStoreTest, FileBeingWrittenIsReadOnceQuiet) {
   EXPECT_EQ(Names().size(), 2u);
 }
 
+TEST_F(FileStoreTest, FileReplacedByABrokenLinkKeepsItsObjects) {
+  Write("a.yaml", kTwoServices);
+  Open();
+  ASSERT_EQ(Names().size(), 2u);
+  // A link to itself (ELOOP) or to nothing (ENOENT) in place of a file that loaded before.
+  for (const char* target : {"a.yaml", "missing.yaml"}) {
+    fs::remove(dir / "a.yaml");
+    fs::create_symlink(dir / target, dir / "a.yaml");
+    io.run_for(std::chrono::milliseconds(300));
+    io.restart();
+    EXPECT_EQ(Names().size(), 2u) << "a link that cannot be followed deleted the file's objects";
+    EXPECT_TRUE(HasErrorMentioning("a.yaml")) << target;
+  }
+}
+
+TEST_F(FileStoreTest, FileOpenForWritingKeepsItsLastVersionUntilClosed) {
+  Write("a.yaml", kTwoServices);
+  Open();
+  // `cmd > a.yaml` with a slow cmd: truncated, then nothing for longer than the quiet time.
+  {
+    std::ofstream out(dir / "a.yaml", std::ios::trunc);
+    out.flush();
+    for (int i = 0; i < 8; ++i) {
+      io.run_for(std::chrono::milliseconds(100));
+      io.restart();
+    }
+    EXPECT_EQ(Names().size(), 2u) << "an empty file still open for writing was taken as final";
+    out << std::string(kTwoServices).substr(0, std::string(kTwoServices).find("---"));
+  }
+  // Closed: the file is the truth again (the second Service was removed from it).
+  for (int i = 0; i < 10 && Names().size() != 1; ++i) {
+    io.run_for(std::chrono::milliseconds(100));
+    io.restart();
+  }
+  EXPECT_EQ(Names(), (std::set<std::string>{"web"}));
+}
+
 TEST_F(FileStoreTest, StatusIsSeenAtOnceAndWrittenInTheBackground) {
   Write("a.yaml", kTwoServices);
   Open();
