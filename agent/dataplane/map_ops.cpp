@@ -122,11 +122,6 @@ void BpfMapOps::Delete(MapId map, const Bytes& key) {
                              std::to_string(errno));
 }
 
-struct BpfMapOps::Mapping {
-  size_t stride = 0;  // the kernel lays array values out rounded up to 8 bytes
-  uint32_t entries = 0;
-};
-
 namespace {
 
 // Slots [first, first + n) of a mappable array, mapped for one call only: a mapping of the whole
@@ -163,22 +158,18 @@ BpfMapOps::BpfMapOps(std::map<MapId, int> fds) : fds_(std::move(fds)) {}
 const BpfMapOps::Mapping* BpfMapOps::mapping(MapId map) const {
   // Only the Maglev array is written in bulk. A pin from an older agent may lack the flag; then
   // the batch path serves, as before.
-  if (map != MapId::kMaglev || !mappable_) return nullptr;
-  if (mapping_) return mapping_.get();
-  mappable_ = false;
-  auto it = fds_.find(MapId::kMaglev);
-  if (it == fds_.end() || it->second < 0) return nullptr;
-  bpf_map_info info{};
-  __u32 len = sizeof(info);
-  if (bpf_obj_get_info_by_fd(it->second, &info, &len) != 0 || info.type != BPF_MAP_TYPE_ARRAY ||
-      (info.map_flags & BPF_F_MMAPABLE) == 0 || info.value_size != sizeof(uint32_t))
-    return nullptr;
-  auto m = std::make_shared<Mapping>();
-  m->stride = (info.value_size + 7) & ~size_t{7};
-  m->entries = info.max_entries;
-  mappable_ = true;
-  mapping_ = std::move(m);
-  return mapping_.get();
+  if (map != MapId::kMaglev) return nullptr;
+  if (!mapping_checked_) {
+    mapping_checked_ = true;
+    auto it = fds_.find(MapId::kMaglev);
+    bpf_map_info info{};
+    __u32 len = sizeof(info);
+    if (it != fds_.end() && it->second >= 0 &&
+        bpf_obj_get_info_by_fd(it->second, &info, &len) == 0 && info.type == BPF_MAP_TYPE_ARRAY &&
+        (info.map_flags & BPF_F_MMAPABLE) != 0 && info.value_size == sizeof(uint32_t))
+      mapping_ = Mapping{(info.value_size + 7) & ~size_t{7}, info.max_entries};
+  }
+  return mapping_ ? &*mapping_ : nullptr;
 }
 
 void BpfMapOps::UpdateRange(MapId map, uint32_t first, const std::vector<uint32_t>& values) {

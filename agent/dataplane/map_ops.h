@@ -91,15 +91,19 @@ class BpfMapOps : public MapOps {
  private:
   // The Maglev array's layout, once known to be mappable (BPF_F_MMAPABLE): each call maps just
   // the slots it touches, so the array's pages never count in the agent's resident memory.
-  struct Mapping;
+  struct Mapping {
+    size_t stride = 0;  // the kernel lays array values out rounded up to 8 bytes
+    uint32_t entries = 0;
+  };
   const Mapping* mapping(MapId m) const;
 
   int fd(MapId m) const;
   size_t value_size(MapId m) const;
   size_t key_size(MapId m) const;
   std::map<MapId, int> fds_;
-  mutable std::shared_ptr<const Mapping> mapping_;
-  mutable bool mappable_ = true;  // false once the map turned out not to be (an older pin)
+  // Read from the map once: set when mappable, and `mapping_checked_` either way.
+  mutable std::optional<Mapping> mapping_;
+  mutable bool mapping_checked_ = false;
 };
 
 // The pinned map's file name (LB_MAP_*) for each id.
