@@ -9,7 +9,6 @@
 // expanding anything; the walk stops at the first event over a limit.
 #include "config/yaml_limits.h"
 
-#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/mark.h>
 #include <yaml-cpp/yaml.h>
 #include <yaml.h>
@@ -24,43 +23,54 @@
 namespace ironlb::config {
 namespace {
 
+using AnchorId = size_t;  // 0: no anchor
+
 struct Stop {
   YamlViolation v;
 };
 
-class LimitChecker : public YAML::EventHandler {
+// Driven by the parse events of one document; throws Stop at the first limit exceeded.
+class LimitChecker {
  public:
-  void OnDocumentStart(const YAML::Mark&) override {}
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark& m, YAML::anchor_t anchor) override { Leaf(m, anchor, nullptr); }
-  void OnAlias(const YAML::Mark& m, YAML::anchor_t anchor) override {
+  void Scalar(const YAML::Mark& m, AnchorId anchor, std::string_view value) {
+    Add(m, 1);
+    if (anchor) sizes_[anchor] = 1;
+    KeyOrValue(m, &value);
+  }
+  void Alias(const YAML::Mark& m, AnchorId anchor) {
     if (++aliases_ > kMaxYamlAliases)
       Fail(m, "more than " + std::to_string(kMaxYamlAliases) + " aliases");
     auto it = sizes_.find(anchor);
-    // An alias to an anchor still open (a cycle) or unknown: yaml-cpp rejects it when loading.
+    // An alias to an anchor still open (a cycle) or unknown: the loader rejects it.
     const size_t size = it == sizes_.end() ? 1 : it->second;
     Add(m, size);
     KeyOrValue(m, nullptr);
   }
-  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t anchor,
-                const std::string& value) override {
-    Leaf(m, anchor, &value);
+  void Open(const YAML::Mark& m, AnchorId anchor, bool is_map) {
+    Add(m, 1);
+    if (stack_.size() >= kMaxYamlDepth)
+      Fail(m, "nested more than " + std::to_string(kMaxYamlDepth) + " levels deep");
+    Frame f;
+    f.is_map = is_map;
+    f.anchor = anchor;
+    stack_.push_back(std::move(f));
+    mark_.push_back(m);
   }
-  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t anchor,
-                       YAML::EmitterStyle::value) override {
-    Open(m, anchor, false);
+  void Close() {
+    Frame f = std::move(stack_.back());
+    stack_.pop_back();
+    const YAML::Mark m = mark_.back();
+    mark_.pop_back();
+    if (f.anchor) sizes_[f.anchor] = f.nodes;
+    // The collection itself was counted at its start; its children count in the parent too.
+    if (!stack_.empty()) stack_.back().nodes += f.nodes - 1;
+    KeyOrValue(m, nullptr);
   }
-  void OnSequenceEnd() override { Close(); }
-  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t anchor,
-                  YAML::EmitterStyle::value) override {
-    Open(m, anchor, true);
-  }
-  void OnMapEnd() override { Close(); }
 
  private:
   struct Frame {
     bool is_map = false;
-    YAML::anchor_t anchor = 0;
+    AnchorId anchor = 0;
     size_t nodes = 1;  // expanded, this collection included
     size_t index = 0;  // sequence position, or count of map events
     std::string key;   // current key of a map
@@ -94,7 +104,7 @@ class LimitChecker : public YAML::EventHandler {
   }
 
   // Records a key (checking for duplicates) or steps past a value in the enclosing collection.
-  void KeyOrValue(const YAML::Mark& m, const std::string* scalar) {
+  void KeyOrValue(const YAML::Mark& m, const std::string_view* scalar) {
     if (stack_.empty()) return;
     Frame& f = stack_.back();
     if (!f.is_map) {
@@ -102,46 +112,18 @@ class LimitChecker : public YAML::EventHandler {
       return;
     }
     if (f.index % 2 == 0) {
-      f.key = scalar ? *scalar : "?";
-      if (scalar && !f.keys.insert(*scalar).second) {
+      f.key = scalar ? std::string(*scalar) : "?";
+      if (scalar && !f.keys.insert(f.key).second) {
         ++f.index;  // the path names the duplicated field itself
-        Fail(m, "duplicate key \"" + *scalar + "\"");
+        Fail(m, "duplicate key \"" + f.key + "\"");
       }
     }
     ++f.index;
   }
 
-  void Leaf(const YAML::Mark& m, YAML::anchor_t anchor, const std::string* scalar) {
-    Add(m, 1);
-    if (anchor) sizes_[anchor] = 1;
-    KeyOrValue(m, scalar);
-  }
-
-  void Open(const YAML::Mark& m, YAML::anchor_t anchor, bool is_map) {
-    Add(m, 1);
-    if (stack_.size() >= kMaxYamlDepth)
-      Fail(m, "nested more than " + std::to_string(kMaxYamlDepth) + " levels deep");
-    Frame f;
-    f.is_map = is_map;
-    f.anchor = anchor;
-    stack_.push_back(std::move(f));
-    mark_.push_back(m);
-  }
-
-  void Close() {
-    Frame f = std::move(stack_.back());
-    stack_.pop_back();
-    const YAML::Mark m = mark_.back();
-    mark_.pop_back();
-    if (f.anchor) sizes_[f.anchor] = f.nodes;
-    // The collection itself was counted at its start; its children count in the parent too.
-    if (!stack_.empty()) stack_.back().nodes += f.nodes - 1;
-    KeyOrValue(m, nullptr);
-  }
-
   std::vector<Frame> stack_;
   std::vector<YAML::Mark> mark_;
-  std::unordered_map<YAML::anchor_t, size_t> sizes_;
+  std::unordered_map<AnchorId, size_t> sizes_;
   size_t total_ = 0;
   size_t aliases_ = 0;
 };
@@ -277,15 +259,15 @@ YamlDocument LoadYamlDocument(std::string_view document) {
                                document.size());
   LimitChecker checker;
   NodeBuilder builder;
-  // libyaml names anchors; the checker, written for yaml-cpp's events, numbers them.
-  std::unordered_map<std::string, YAML::anchor_t> anchor_ids;
-  YAML::anchor_t next_id = 1;
-  auto id_of = [&](const yaml_char_t* anchor, bool define) -> YAML::anchor_t {
+  // libyaml names anchors; the checker numbers them.
+  std::unordered_map<std::string, AnchorId> anchor_ids;
+  AnchorId next_id = 1;
+  auto id_of = [&](const yaml_char_t* anchor, bool define) -> AnchorId {
     if (anchor == nullptr) return 0;
     const std::string name(reinterpret_cast<const char*>(anchor));
     if (define) return anchor_ids[name] = next_id++;
     auto it = anchor_ids.find(name);
-    return it == anchor_ids.end() ? YAML::anchor_t(-1) : it->second;
+    return it == anchor_ids.end() ? AnchorId(-1) : it->second;
   };
   try {
     for (;;) {
@@ -319,31 +301,29 @@ YamlDocument LoadYamlDocument(std::string_view document) {
       const YAML::Mark m = MarkOf(e.start_mark);
       switch (e.type) {
         case YAML_SCALAR_EVENT:
-          checker.OnScalar(m, "", id_of(e.data.scalar.anchor, true),
-                           std::string(reinterpret_cast<const char*>(e.data.scalar.value),
-                                       e.data.scalar.length));
+          checker.Scalar(m, id_of(e.data.scalar.anchor, true),
+                         std::string_view(reinterpret_cast<const char*>(e.data.scalar.value),
+                                          e.data.scalar.length));
           builder.Scalar(e);
           break;
         case YAML_SEQUENCE_START_EVENT:
-          checker.OnSequenceStart(m, "", id_of(e.data.sequence_start.anchor, true),
-                                  YAML::EmitterStyle::Default);
+          checker.Open(m, id_of(e.data.sequence_start.anchor, true), false);
           builder.Open(e, false);
           break;
         case YAML_MAPPING_START_EVENT:
-          checker.OnMapStart(m, "", id_of(e.data.mapping_start.anchor, true),
-                             YAML::EmitterStyle::Default);
+          checker.Open(m, id_of(e.data.mapping_start.anchor, true), true);
           builder.Open(e, true);
           break;
         case YAML_SEQUENCE_END_EVENT:
-          checker.OnSequenceEnd();
+          checker.Close();
           builder.Close();
           break;
         case YAML_MAPPING_END_EVENT:
-          checker.OnMapEnd();
+          checker.Close();
           builder.Close();
           break;
         case YAML_ALIAS_EVENT:
-          checker.OnAlias(m, id_of(e.data.alias.anchor, false));
+          checker.Alias(m, id_of(e.data.alias.anchor, false));
           if (!builder.Alias(e)) {
             out.syntax_error = YamlSyntaxError{
                 m.line, m.column,
