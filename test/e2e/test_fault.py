@@ -402,35 +402,31 @@ def test_agent_restart_loses_nothing(lab, fresh):
     untouched(rep)
 
 
-def test_agent_killed_bgp_and_l2_fail_over(lab, fresh):
-    owner = fresh
+def owner_agent_fails(lab, owner, sig, what, path_timeout):
+    """The L2 owner's agent dies or hangs: another node takes the L2 VIP (the router's ARP
+    entry follows its gratuitous ARP), BGP drops the node's path, and every held connection
+    survives (its endpoint and the node's XDP live on)."""
     t0 = lab.begin()
-    lab.agents[owner].proc.send_signal(signal.SIGKILL)
+    lab.agents[owner].proc.send_signal(sig)
     rest = [i for i in lab.agents if i != owner]
     new = wait_for(lambda: lab.owner(rest), timeout=10, what="a new L2 owner")
     wait_for(lambda: lab.router_neigh_mac() == lab.node_mac(new), timeout=10,
              what="the router's ARP entry to follow the gratuitous ARP")
-    wait_for(lambda: lab.paths() == NODES - 1, timeout=10, what="the killed node's path gone")
+    wait_for(lambda: lab.paths() == NODES - 1, timeout=path_timeout,
+             what="the failed node's path gone")
     settled = time.monotonic() - t0
     recovered(lab)
-    rep = lab.settle_and_report(t0, "agent killed (SIGKILL) on the L2 owner", settled, quiet=0)
-    held_kept(rep)  # its endpoint and XDP live on: every held connection survives
+    held_kept(lab.settle_and_report(t0, what, settled, quiet=0))
+
+
+def test_agent_killed_bgp_and_l2_fail_over(lab, fresh):
+    owner_agent_fails(lab, fresh, signal.SIGKILL, "agent killed (SIGKILL) on the L2 owner", 10)
 
 
 def test_agent_hung_bgp_and_l2_fail_over(lab, fresh):
-    owner = fresh
-    t0 = lab.begin()
-    lab.agents[owner].proc.send_signal(signal.SIGSTOP)
-    rest = [i for i in lab.agents if i != owner]
-    new = wait_for(lambda: lab.owner(rest), timeout=10, what="a new L2 owner")
-    wait_for(lambda: lab.router_neigh_mac() == lab.node_mac(new), timeout=10,
-             what="the router's ARP entry to follow the gratuitous ARP")
-    wait_for(lambda: lab.paths() == NODES - 1, timeout=15, what="the hung node's path gone (hold)")
-    settled = time.monotonic() - t0
-    recovered(lab)
-    rep = lab.settle_and_report(t0, "agent hung (SIGSTOP) on the L2 owner", settled, quiet=0)
-    held_kept(rep)
-    lab.agents[owner].proc.send_signal(signal.SIGCONT)
+    # The path goes only when the router's hold timer expires.
+    owner_agent_fails(lab, fresh, signal.SIGSTOP, "agent hung (SIGSTOP) on the L2 owner", 15)
+    lab.agents[fresh].proc.send_signal(signal.SIGCONT)
 
 
 def test_node_link_down(lab, fresh):
