@@ -21,10 +21,15 @@ in every round, so a busy machine slows all of them alike:
             on a veth uplink (kind, minikube)
   ironlb-nhcache  (only when asked for) native, with the next-hop cache on (--nexthop-cache-ms 1)
 
-The generator, the node's work and the sinks all run on the CPU the generator is pinned to (veth
+With --across the endpoints sit behind a second node (client -- node-1 -- node-2 -- pods): ironlb
+encapsulates at node-1 (GUE) and decapsulates at node-2, both in XDP; kube-proxy's rules DNAT at
+node-1 and the kernel routes on; min-xdp does not apply.
+
+The generator, the nodes' work and the sinks all run on the CPU the generator is pinned to (veth
 delivers on the sending CPU), so every figure is what one core does; the ratios are the result.
 
-    /usr/bin/python3 test/bench/forward_rate_bench.py --bin build-rel/bin [--rounds 3]
+    /usr/bin/python3 test/bench/forward_rate_bench.py --bin build-bench/bin [--rounds 3] [--across]
+    (or scripts/bench.sh forward_rate, which builds build-bench/ first)
 """
 import argparse
 import json
@@ -63,9 +68,9 @@ IPTABLES = """*nat
 -A KUBE-SVC-WEB -m statistic --mode random --probability 0.33333333349 -j KUBE-SEP-1
 -A KUBE-SVC-WEB -m statistic --mode random --probability 0.50000000000 -j KUBE-SEP-2
 -A KUBE-SVC-WEB -j KUBE-SEP-3
--A KUBE-SEP-1 -p {proto} -m {proto} -j DNAT --to-destination 10.1.1.2:{target}
--A KUBE-SEP-2 -p {proto} -m {proto} -j DNAT --to-destination 10.1.2.2:{target}
--A KUBE-SEP-3 -p {proto} -m {proto} -j DNAT --to-destination 10.1.3.2:{target}
+-A KUBE-SEP-1 -p {proto} -m {proto} -j DNAT --to-destination {ep1}:{target}
+-A KUBE-SEP-2 -p {proto} -m {proto} -j DNAT --to-destination {ep2}:{target}
+-A KUBE-SEP-3 -p {proto} -m {proto} -j DNAT --to-destination {ep3}:{target}
 COMMIT
 """
 
@@ -92,13 +97,13 @@ NFTABLES = """table ip kube-proxy {{
     numgen random mod 3 vmap {{ 0 : goto endpoint-1, 1 : goto endpoint-2, 2 : goto endpoint-3 }}
   }}
   chain endpoint-1 {{
-    meta l4proto {proto} dnat to 10.1.1.2:{target}
+    meta l4proto {proto} dnat to {ep1}:{target}
   }}
   chain endpoint-2 {{
-    meta l4proto {proto} dnat to 10.1.2.2:{target}
+    meta l4proto {proto} dnat to {ep2}:{target}
   }}
   chain endpoint-3 {{
-    meta l4proto {proto} dnat to 10.1.3.2:{target}
+    meta l4proto {proto} dnat to {ep3}:{target}
   }}
   chain nat-postrouting {{
     type nat hook postrouting priority srcnat; policy accept;
@@ -113,9 +118,25 @@ NFTABLES = """table ip kube-proxy {{
 """
 
 
-def ironlb_config():
-    eps = "\n".join(f"- addresses: [10.1.{i}.2]\n  conditions: {{ready: true}}\n  nodeName: node-a"
-                    for i in (1, 2, 3))
+def ironlb_config(endpoints, endpoint_node, nodes):
+    """endpoints: their addresses, all on `endpoint_node`; nodes: name -> InternalIP. One node
+    answers ARP for the VIP (Layer 2); across nodes the VIP is routed to the entry node, as a
+    router does with BGP, and no advertisement is needed."""
+    l2 = ("apiVersion: metallb.io/v1beta1\n        kind: L2Advertisement\n        "
+          "metadata: {name: bench, namespace: ironlb-system}\n        "
+          "spec: {ipAddressPools: [bench]}\n        ---\n        ") if len(nodes) == 1 else ""
+    eps = "\n".join(f"- addresses: [{ip}]\n  conditions: {{ready: true}}\n"
+                    f"  nodeName: {endpoint_node}" for ip in endpoints)
+    node_objs = "".join(textwrap.dedent(f"""
+        ---
+        apiVersion: v1
+        kind: Node
+        metadata:
+          name: {name}
+          labels: {{kubernetes.io/hostname: {name}}}
+        status:
+          addresses: [{{type: InternalIP, address: {ip}}}]
+        """) for name, ip in nodes.items())
     return textwrap.dedent(f"""
         apiVersion: metallb.io/v1beta1
         kind: IPAddressPool
@@ -123,13 +144,7 @@ def ironlb_config():
         spec:
           addresses: [{VIP}/32]
         ---
-        apiVersion: metallb.io/v1beta1
-        kind: L2Advertisement
-        metadata: {{name: bench, namespace: ironlb-system}}
-        spec:
-          ipAddressPools: [bench]
-        ---
-        apiVersion: v1
+        {l2}apiVersion: v1
         kind: Service
         metadata: {{name: web, namespace: bench}}
         spec:
@@ -149,17 +164,24 @@ def ironlb_config():
         - {{name: tcp, port: {TARGET}, protocol: TCP}}
         - {{name: udp, port: {TARGET}, protocol: UDP}}
         endpoints:
-        """) + eps + "\n"
+        """) + eps + "\n" + node_objs
 
 
 class Bench:
+    """One node (`across` false): client -- node-1 -- three endpoints. Across nodes: client --
+    node-1 -- node-2 -- three endpoints, so every frame crosses node-1 (the VIP's entry, which
+    load-balances) and node-2 (the endpoints' node): kube-proxy DNATs at node-1 and routes on,
+    ironlb encapsulates at node-1 and decapsulates at node-2."""
+
     def __init__(self, args):
         self.args = args
+        self.across = args.across
         self.pktgen = os.path.join(args.bin, "xdp_pktgen")
         self.tmp = tempfile.mkdtemp(prefix="ironlb-fwd-")
         self.lab = DataplaneLab(pods=3)
+        self.node2 = self.lab.node + "b"
         self.sinks = []
-        self.bpffs = os.path.join(self.tmp, "bpffs")
+        self.eps = [f"10.{2 if self.across else 1}.{i}.2" for i in (1, 2, 3)]
 
     def build(self):
         lab = self.lab
@@ -167,25 +189,64 @@ class Bench:
         n = lab.node
         # Frames from the generator are XDP transmits into n0: the kernel modes need GRO there.
         sh("ethtool", "-K", "n0", "gro", "on", ns=n)
+        if self.across:
+            self._second_node()
         for i, pod in enumerate(lab.pods, start=1):
+            node, dev = (self.node2, f"q{i}h") if self.across else (n, f"p{i}h")
             # The sinks drop IPv4, so the node's neighbour entries are fixed, not learnt.
-            sh("ip", "neigh", "replace", f"10.1.{i}.2", "lladdr", lab.mac(pod, "eth0"), "dev",
-               f"p{i}h", "nud", "permanent", ns=n)
+            sh("ip", "neigh", "replace", self.eps[i - 1], "lladdr", lab.mac(pod, "eth0"), "dev",
+               dev, "nud", "permanent", ns=node)
             p = subprocess.Popen(["ip", "netns", "exec", pod, self.pktgen, "sink", "eth0"],
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
             assert p.stdout.readline().strip() == "ready", f"sink in {pod} did not start"
             self.sinks.append(p)
-        os.makedirs(self.bpffs)
-        subprocess.run(["mount", "-t", "bpf", "bpf", self.bpffs], check=True)
+        self.nodes = {"node-1": n} if not self.across else {"node-1": n, "node-2": self.node2}
+        self.mounts = {}
+        for name in self.nodes:
+            self.mounts[name] = os.path.join(self.tmp, "bpffs-" + name)
+            os.makedirs(self.mounts[name])
+            subprocess.run(["mount", "-t", "bpf", "bpf", self.mounts[name]], check=True)
         self.confdir = os.path.join(self.tmp, "config")
         os.makedirs(os.path.join(self.confdir, "status"))
+        addrs = {"node-1": "203.0.113.11", "node-2": "203.0.113.12"} if self.across else \
+            {"node-1": "10.0.0.1"}
         with open(os.path.join(self.confdir, "bench.yaml"), "w") as f:
-            f.write(ironlb_config())
+            f.write(ironlb_config(self.eps, "node-2" if self.across else "node-1", addrs))
         # The controller's part, written here: the benchmark is about the speaker's data plane.
         with open(os.path.join(self.confdir, "status", "bench_web.json"), "w") as f:
             json.dump({"apiVersion": "ironlb.io/v1alpha1", "kind": "ServiceStatus",
                        "service": {"namespace": "bench", "name": "web"}, "pool": "bench",
                        "ingress": [{"ip": VIP}]}, f)
+
+    def _second_node(self):
+        """node-1's endpoints move behind node-2, reached over a fabric link (f0 -- f0)."""
+        lab, n, n2 = self.lab, self.lab.node, self.node2
+        sh("ip", "netns", "add", n2)
+        lab.namespaces.append(n2)
+        sh("ip", "link", "set", "lo", "up", ns=n2)
+        sh("ip", "link", "add", "f0", "netns", n, "type", "veth", "peer", "name", "f0", "netns", n2)
+        for ns, addr in ((n, "203.0.113.11/24"), (n2, "203.0.113.12/24")):
+            sh("ip", "addr", "add", addr, "dev", "f0", ns=ns)
+            sh("ip", "link", "set", "f0", "up", ns=ns)
+            # Kernel modes: frames node-1's XDP would redirect need GRO (or XDP) at the peer.
+            sh("ethtool", "-K", "f0", "gro", "on", ns=ns)
+        sh("sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=0",
+           "net.ipv4.conf.default.rp_filter=0", ns=n2)
+        sh("ip", "route", "add", "10.0.0.0/24", "via", "203.0.113.11", ns=n2)
+        sh("ip", "route", "add", "10.2.0.0/16", "via", "203.0.113.12", ns=n)
+        sh("ip", "neigh", "replace", "203.0.113.12", "lladdr", lab.mac(n2, "f0"), "dev", "f0",
+           "nud", "permanent", ns=n)
+        sh("ip", "neigh", "replace", "203.0.113.11", "lladdr", lab.mac(n, "f0"), "dev", "f0",
+           "nud", "permanent", ns=n2)
+        for i, pod in enumerate(lab.pods, start=1):
+            # The pod's link moves from node-1 to node-2 (new addresses in 10.2.i.0/24).
+            sh("ip", "link", "del", f"p{i}h", ns=n)
+            sh("ip", "link", "add", f"q{i}h", "netns", n2, "type", "veth", "peer", "name", "eth0",
+               "netns", pod)
+            sh("ip", "addr", "add", f"10.2.{i}.1/24", "dev", f"q{i}h", ns=n2)
+            sh("ip", "link", "set", f"q{i}h", "up", ns=n2)
+            sh("ip", "addr", "add", f"10.2.{i}.2/24", "dev", "eth0", ns=pod)
+            sh("ip", "link", "set", "eth0", "up", ns=pod)
 
     def counted(self):
         total = 0
@@ -195,27 +256,32 @@ class Bench:
             total += int(p.stdout.readline())
         return total
 
+    def rules(self, template, proto):
+        return template.format(vip=VIP, port=PORT, target=TARGET, proto=proto, ep1=self.eps[0],
+                               ep2=self.eps[1], ep3=self.eps[2])
+
     # Each mode's setup returns its teardown.
     def mode_routing(self, proto):
         return lambda: None
 
     def mode_iptables(self, proto):
-        rules = IPTABLES.format(vip=VIP, port=PORT, target=TARGET, proto=proto)
-        subprocess.run(["ip", "netns", "exec", self.lab.node, "iptables-restore"], input=rules,
-                       text=True, check=True)
+        subprocess.run(["ip", "netns", "exec", self.lab.node, "iptables-restore"],
+                       input=self.rules(IPTABLES, proto), text=True, check=True)
         return lambda: (sh("iptables", "-t", "nat", "-F", ns=self.lab.node),
                         sh("iptables", "-t", "nat", "-X", ns=self.lab.node))
 
     def mode_nftables(self, proto):
-        rules = NFTABLES.format(vip=VIP, port=PORT, target=TARGET, proto=proto)
-        subprocess.run(["ip", "netns", "exec", self.lab.node, "nft", "-f", "-"], input=rules,
-                       text=True, check=True)
+        subprocess.run(["ip", "netns", "exec", self.lab.node, "nft", "-f", "-"],
+                       input=self.rules(NFTABLES, proto), text=True, check=True)
         return lambda: sh("nft", "delete", "table", "ip", "kube-proxy", ns=self.lab.node)
 
     def mode_min_xdp(self, proto):
         lab = self.lab
-        eps = [f"10.1.{i}.2,{TARGET},{lab.mac(pod, 'eth0')},p{i}h"
-               for i, pod in enumerate(lab.pods, start=1)]
+        if self.across:
+            raise SystemExit("min-xdp forwards to endpoints on its own node only; drop it with "
+                             "--across")
+        eps = [f"{ip},{TARGET},{lab.mac(pod, 'eth0')},p{i}h"
+               for i, (ip, pod) in enumerate(zip(self.eps, lab.pods), start=1)]
         p = subprocess.Popen(["ip", "netns", "exec", lab.node, self.pktgen, "mindnat", "n0", VIP,
                               str(PORT), proto, lab.mac(lab.node, "p1h"), *eps],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -233,28 +299,39 @@ class Bench:
         return self.mode_ironlb(proto, ("--xdp-mode", "native", "--nexthop-cache-ms", "1"))
 
     def mode_ironlb(self, proto, flags=("--xdp-mode", "native")):
-        agent = Agent(self.tmp, self.confdir, node="node-a", role="speaker", netns=self.lab.node,
-                      extra=("--interface", "n0", "--bpffs", self.bpffs + "/ironlb", "--no-bgp",
-                             *flags))
-        agent.start()
+        uplinks = {"node-1": "n0", "node-2": "f0"}
+        agents = []
         ctl = os.path.join(self.args.bin, "ironlbctl")
-        wait_for(lambda: len(json.loads(sh(ctl, "--bpffs", self.bpffs + "/ironlb", "-j", "vip",
-                                           "list"))) == 2, timeout=60, what="both VIP:ports")
+        try:
+            for name, ns in self.nodes.items():
+                bpffs = self.mounts[name] + "/ironlb"
+                agents.append(Agent(self.tmp, self.confdir, node=name, role="speaker", netns=ns,
+                                    extra=("--interface", uplinks[name], "--bpffs", bpffs,
+                                           "--no-bgp", *flags)).start())
+                wait_for(lambda: len(json.loads(sh(ctl, "--bpffs", bpffs, "-j", "vip",
+                                                   "list"))) == 2, timeout=60,
+                         what=f"both VIP:ports on {name}")
+        except BaseException:
+            self._stop_ironlb(agents)
+            raise
+        return lambda: self._stop_ironlb(agents)
 
-        def stop():
-            agent.stop()
-            # The agent leaves its program and pins for a hitless restart; the next mode needs
-            # neither.
+    def _stop_ironlb(self, agents):
+        uplinks = {"node-1": "n0", "node-2": "f0"}
+        for a in agents:
+            a.stop()
+        # The agent leaves its program and pins for a hitless restart; the next mode needs
+        # neither.
+        for name, ns in self.nodes.items():
             for kind in ("xdp", "xdpgeneric"):
-                sh("ip", "link", "set", "dev", "n0", kind, "off", ns=self.lab.node, check=False)
-            shutil.rmtree(self.bpffs + "/ironlb", ignore_errors=True)
-        return stop
+                sh("ip", "link", "set", "dev", uplinks[name], kind, "off", ns=ns, check=False)
+            shutil.rmtree(self.mounts[name] + "/ironlb", ignore_errors=True)
 
     def measure(self, mode, proto, flows):
         lab = self.lab
         teardown = getattr(self, "mode_" + mode.replace("-", "_"))(proto)
         try:
-            dst = "10.1.1.2" if mode == "routing" else VIP
+            dst = self.eps[0] if mode == "routing" else VIP
             dport = TARGET if mode == "routing" else PORT
             before = self.counted()
             out = sh("taskset", "-c", str(self.args.cpu), self.pktgen, "gen", "c0",
@@ -272,14 +349,15 @@ class Bench:
         for p in self.sinks:
             p.stdin.close()
             p.wait(timeout=10)
-        subprocess.run(["umount", "-l", self.bpffs], capture_output=True)
+        for m in getattr(self, "mounts", {}).values():
+            subprocess.run(["umount", "-l", m], capture_output=True)
         self.lab.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--bin", default="build-rel/bin", help="a Release build's bin directory")
+    ap.add_argument("--bin", default="build-bench/bin", help="a Release build's bin directory")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=2.0, help="per measurement")
     ap.add_argument("--cpu", type=int, default=1, help="the CPU the generator is pinned to")
@@ -287,6 +365,8 @@ def main():
     ap.add_argument("--protos", default="udp,tcp")
     ap.add_argument("--modes", default=",".join(MODES),
                     help="of " + ", ".join(MODES + EXTRA_MODES))
+    ap.add_argument("--across", action="store_true",
+                    help="endpoints on a second node: ironlb encapsulates, kube-proxy routes on")
     ap.add_argument("--json", help="write every sample here")
     args = ap.parse_args()
     args.bin = os.path.abspath(args.bin)
@@ -297,6 +377,8 @@ def main():
     from lib.netns_dp import DataplaneLab, sh
 
     modes = args.modes.split(",")
+    if args.across and "min-xdp" in modes:
+        modes.remove("min-xdp")
     samples = {}
     bench = Bench(args)
     try:
