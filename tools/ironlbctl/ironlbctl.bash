@@ -6,16 +6,18 @@ _ironlbctl() {
         cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}
         words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD
     }
-    local opts="-j --json -p --pretty --api-socket --bpffs -h --help"
+    local opts="-j --json -p --pretty --api-socket --bpffs --node --all-nodes -n --namespace --kubeconfig --context -h --help"
     case $prev in
-        --api-socket) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --api-socket|--kubeconfig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --bpffs) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+        --node) COMPREPLY=($(compgen -W "$(kubectl get nodes -o name 2>/dev/null | sed 's|^node/||')" -- "$cur")); return ;;
+        -n|--namespace|--context) return ;;
     esac
     # The first two words that are not options are OBJECT and COMMAND.
     local i object="" verb="" nargs=0
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
-            --api-socket|--bpffs) ((i++)) ;;
+            --api-socket|--bpffs|--node|-n|--namespace|--kubeconfig|--context) ((i++)) ;;
             -*) ;;
             *) if [[ -z $object ]]; then object=${words[i]}
                elif [[ -z $verb ]]; then verb=${words[i]}

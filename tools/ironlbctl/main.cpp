@@ -1,6 +1,7 @@
 // ironlbctl: bpftool-style debugging CLI for ironlb.
 //   ironlbctl [-j|--json] [-p|--pretty] [--api-socket PATH] [--bpffs DIR] OBJECT COMMAND [ARGS]
-// Installed as kubectl-ironlb too: `kubectl ironlb ...` runs the same binary.
+// Installed as kubectl-ironlb too: `kubectl ironlb ...` runs the same binary, and with --node or
+// --all-nodes runs the command in the speaker pods through the cluster (remote.h).
 #include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -12,6 +13,7 @@
 #include <tuple>
 
 #include "command.h"
+#include "remote.h"
 
 namespace ironlbctl {
 namespace {
@@ -51,7 +53,9 @@ void CommandList(std::ostream& os, const std::string& only_object = "") {
 // The short form, for usage errors.
 void Usage(std::ostream& os, const Context& ctx) {
   os << "usage: " << ctx.program
-     << " [-j|--json] [-p|--pretty] [--api-socket PATH] [--bpffs DIR] OBJECT COMMAND [ARGS]\n"
+     << " [-j|--json] [-p|--pretty] [--api-socket PATH] [--bpffs DIR]\n"
+        "           [--node NODE | --all-nodes] [-n NAMESPACE] [--kubeconfig FILE] [--context C]\n"
+        "           OBJECT COMMAND [ARGS]\n"
         "       "
      << ctx.program << " --help    (every command, exit codes, examples)\n";
 }
@@ -82,6 +86,15 @@ void Manual(std::ostream& os, const Context& ctx) {
         "    -p, --pretty        print indented JSON (implies -j)\n"
         "    --api-socket PATH   the agent's local API (default /run/ironlb/agent.sock)\n"
         "    --bpffs DIR         where the agent pins its maps (default /sys/fs/bpf/ironlb)\n"
+        "    --node NODE         run the command on NODE instead: in the ironlb speaker pod "
+        "there,\n"
+        "                        through `kubectl exec` (kubectl on PATH, or $KUBECTL)\n"
+        "    --all-nodes         run it on every node's speaker: tables under a heading per node,\n"
+        "                        JSON as one object keyed by node; exit status the highest\n"
+        "    -n, --namespace NS  where the speakers run (default ironlb-system)\n"
+        "    --kubeconfig FILE, --context NAME\n"
+        "                        passed to kubectl (a kubectl plugin does not get kubectl's own\n"
+        "                        flags)\n"
         "    -h, --help          this page\n"
         "\n"
         "COMMANDS\n";
@@ -102,6 +115,8 @@ void Manual(std::ostream& os, const Context& ctx) {
         "    ironlbctl conntrack list vip 198.51.100.10    live flows to one VIP\n"
         "    ironlbctl stats --watch 1                     rates per second\n"
         "    ironlbctl -p bgp show                         sessions as JSON\n"
+        "    kubectl ironlb --node node-2 l2 show          Layer 2 owners, as node-2 sees them\n"
+        "    kubectl ironlb --all-nodes -j bgp show        every node's sessions, one JSON object\n"
         "\n"
         "FILES\n"
         "    Bash completion: share/bash-completion/completions/ironlbctl (and kubectl-ironlb).\n"
@@ -210,6 +225,7 @@ int main(int argc, char** argv) {
       self.substr(self.rfind('/') == std::string::npos ? 0 : self.rfind('/') + 1);
   if (base == "kubectl-ironlb") ctx.program = "kubectl ironlb";
   std::vector<std::string> rest;
+  Remote remote;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&](const char* flag) -> std::string {
@@ -231,6 +247,16 @@ int main(int argc, char** argv) {
       ctx.bpffs = value("--bpffs");
     } else if (a.rfind("--bpffs=", 0) == 0) {
       ctx.bpffs = a.substr(std::strlen("--bpffs="));
+    } else if (a == "--node") {
+      remote.node = value("--node");
+    } else if (a == "--all-nodes") {
+      remote.all_nodes = true;
+    } else if (a == "-n" || a == "--namespace") {
+      remote.namespace_ = value("--namespace");
+    } else if (a == "--kubeconfig") {
+      remote.kubeconfig = value("--kubeconfig");
+    } else if (a == "--context") {
+      remote.context = value("--context");
     } else if (rest.empty() && (a == "-h" || a == "--help" || a == "help")) {
       Manual(std::cout, ctx);
       return kExitOk;
@@ -263,6 +289,27 @@ int main(int argc, char** argv) {
   if (verb == "help") {
     ObjectHelp(std::cout, ctx, object);
     return kExitOk;
+  }
+  if (remote.wanted()) {
+    if (!remote.node.empty() && remote.all_nodes) {
+      std::cerr << ctx.program << ": --node and --all-nodes exclude each other\n";
+      return kExitUsage;
+    }
+    // Paths the user gave are the pod's paths; without them the pod's defaults apply.
+    for (int i = 1; i < argc; ++i) {
+      const std::string a = argv[i];
+      if ((a == "--api-socket" || a == "--bpffs") && i + 1 < argc) {
+        remote.paths.insert(remote.paths.end(), {a, argv[i + 1]});
+      } else if (a.rfind("--api-socket=", 0) == 0 || a.rfind("--bpffs=", 0) == 0) {
+        remote.paths.push_back(a);
+      }
+    }
+    try {
+      return RunRemote(ctx, remote, rest);
+    } catch (const std::exception& e) {
+      std::cerr << ctx.program << ": " << e.what() << "\n";
+      return kExitError;
+    }
   }
   // bpftool style: a command may be abbreviated to any unique prefix ("vip l").
   const Command* exact = nullptr;

@@ -27,10 +27,15 @@ import time
 import uuid
 from urllib.parse import parse_qs, urlsplit
 
+try:
+    from lib import fake_kubectl
+except ImportError:  # run as a script (the C++ tests): this directory is on sys.path instead
+    import fake_kubectl
+
 # group/version -> plural -> (kind, namespaced). Built-in kinds list without kind/apiVersion on
 # items and keep struct order; custom resources carry both and sort their keys.
 RESOURCES = {
-    "v1": {"services": ("Service", True), "nodes": ("Node", False),
+    "v1": {"services": ("Service", True), "nodes": ("Node", False), "pods": ("Pod", True),
            "namespaces": ("Namespace", False), "secrets": ("Secret", True),
            "events": ("Event", True), "configmaps": ("ConfigMap", True)},
     "discovery.k8s.io/v1": {"endpointslices": ("EndpointSlice", True)},
@@ -126,6 +131,7 @@ class FakeApiServer:
         self.tls = make_tls(tls_dir, host) if tls_dir else None
         self.bookmark_interval = None  # seconds; None: only ~2 s before a watch's timeout
         self.fail_next = []          # [(method, path-substring, status)] to answer once with an error
+        self.exec_handler = None     # pods/exec: (ns, pod, container, argv) -> (rc, out, err)
         self._httpd = None
         self._thread = None
         self._streams = set()
@@ -447,6 +453,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         if not self._auth_ok():
             return
+        if self.command == "GET" and fake_kubectl.serve_discovery(self):
+            return
         r = self._route()
         if r is None:
             self._send(404, "404 page not found\n", ctype="text/plain; charset=utf-8",
@@ -462,6 +470,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self._watch(gv, plural, kind, ns, q)
             else:
                 self._list(gv, plural, kind, ns, q)
+        elif self.command == "GET" and plural == "pods" and sub == "exec":
+            with self.api.store.lock:
+                pod = copy.deepcopy(self.api.store.table(gv, plural).get(f"{ns}/{name}"))
+            if pod is None:
+                self._not_found(gv, plural, name)
+            else:
+                fake_kubectl.serve_exec(self, ns, name, pod)
         elif self.command == "GET":
             self._get(gv, plural, ns, name)
         elif self.command == "POST" and name is None:
@@ -513,7 +528,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 items = [o for o in snap if _key(o) > start]
             else:
                 rv = st.rv
-                items = [copy.deepcopy(o) for o in self._matching(gv, plural, ns)]
+                items = [copy.deepcopy(o) for o in self._matching(gv, plural, ns)
+                         if fake_kubectl.selected(o, q)]
                 if limit:
                     st.list_snapshots[(rv, gv, plural, ns)] = items
         meta = {"resourceVersion": str(rv)}
