@@ -1,10 +1,8 @@
 #include "dataplane/map_dump.h"
 
-#include <bpf/bpf.h>
 #include <endian.h>
 #include <time.h>
 
-#include <cerrno>
 #include <map>
 #include <stdexcept>
 #include <vector>
@@ -35,47 +33,28 @@ std::string HostPort(const IPAddr& a, uint16_t port) {
 }
 
 template <typename K, typename V, typename F>
-void ForEach(int fd, F&& f) {
-  K key{}, next{};
-  const K* prev = nullptr;
-  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-    V v{};
-    if (bpf_map_lookup_elem(fd, &next, &v) == 0) f(next, v);
-    key = next;
-    prev = &key;
-  }
+void ForEach(const MapOps& ops, MapId map, F&& f) {
+  ops.ForEach(map, [&](const Bytes& k, const Bytes& v) { f(FromBytes<K>(k), FromBytes<V>(v)); });
+}
+
+template <typename V, typename K>
+std::optional<V> Get(const MapOps& ops, MapId map, const K& key) {
+  auto v = ops.Lookup(map, ToBytes(key));
+  if (!v) return std::nullopt;
+  return FromBytes<V>(*v);
 }
 
 nlohmann::json Counter(const lb_counter& c) {
   return {{"packets", c.packets}, {"bytes", c.bytes}};
 }
 
-// The backends array is read in batches (a few syscalls instead of one per slot): the agent's
-// metrics read it every few seconds, and it has LB_MAX_BACKENDS slots whatever is in use.
-std::map<uint32_t, lb_backend> Backends(const PinnedMaps& maps) {
-  constexpr uint32_t kChunk = 4096;
+// The backends in use. The array has LB_MAX_BACKENDS slots whatever is in use, and the agent's
+// metrics read it every few seconds: MapOps reads it in batches.
+std::map<uint32_t, lb_backend> Backends(const MapOps& ops) {
   std::map<uint32_t, lb_backend> out;
-  const int fd = maps.fd(LB_MAP_BACKENDS);
-  std::vector<uint32_t> keys(kChunk);
-  std::vector<lb_backend> values(kChunk);
-  uint32_t out_batch = 0;
-  bool first = true;
-  for (;;) {
-    uint32_t count = kChunk;
-    LIBBPF_OPTS(bpf_map_batch_opts, opts);
-    const int err = bpf_map_lookup_batch(fd, first ? nullptr : &out_batch, &out_batch, keys.data(),
-                                         values.data(), &count, &opts);
-    if (err != 0 && errno != ENOENT) break;  // no batch ops here: one lookup per slot below
-    for (uint32_t i = 0; i < count; ++i)
-      if (keys[i] != 0 && values[i].action != LB_ACTION_NONE) out[keys[i]] = values[i];
-    first = false;
-    if (err != 0) return out;  // ENOENT: the walk reached the end
-  }
-  out.clear();
-  for (uint32_t id = 1; id < LB_MAX_BACKENDS; ++id) {
-    lb_backend b{};
-    if (bpf_map_lookup_elem(fd, &id, &b) == 0 && b.action != LB_ACTION_NONE) out[id] = b;
-  }
+  ForEach<uint32_t, lb_backend>(ops, MapId::kBackends, [&](uint32_t id, const lb_backend& b) {
+    if (id != 0 && b.action != LB_ACTION_NONE) out[id] = b;
+  });
   return out;
 }
 
@@ -85,11 +64,10 @@ std::string BackendStr(const lb_backend& b) {
 
 }  // namespace
 
-nlohmann::json DumpServices(const PinnedMaps& maps) {
+nlohmann::json DumpServices(const MapOps& ops) {
   nlohmann::json out = nlohmann::json::array();
-  const int stats = maps.fd(LB_MAP_VIP_STATS);
   ForEach<lb_vip_key, lb_service>(
-      maps.fd(LB_MAP_SERVICES), [&](const lb_vip_key& k, const lb_service& s) {
+      ops, MapId::kServices, [&](const lb_vip_key& k, const lb_service& s) {
         const IPAddr vip = AddrOf(k.addr, k.family);
         out.push_back({{"service", HostPort(vip, be16toh(k.port)) + "/" + ProtoStr(k.proto)},
                        {"vip", vip.str()},
@@ -99,15 +77,14 @@ nlohmann::json DumpServices(const PinnedMaps& maps) {
                        {"backends", s.backend_count},
                        {"maglev_base", s.maglev_base},
                        {"maglev_size", s.maglev_size},
-                       {"stats", Counter(SumPerCpu(stats, s.id))}});
+                       {"stats", Counter(SumCounters(ops, MapId::kVipStats, s.id))}});
       });
   return out;
 }
 
-nlohmann::json DumpBackends(const PinnedMaps& maps) {
+nlohmann::json DumpBackends(const MapOps& ops) {
   nlohmann::json out = nlohmann::json::array();
-  const int stats = maps.fd(LB_MAP_BACKEND_STATS);
-  for (const auto& [id, b] : Backends(maps)) {
+  for (const auto& [id, b] : Backends(ops)) {
     const char* action = b.action == LB_ACTION_LOCAL   ? "local"
                          : b.action == LB_ACTION_ENCAP ? "encap"
                                                        : "unknown";
@@ -115,7 +92,7 @@ nlohmann::json DumpBackends(const PinnedMaps& maps) {
                         {"backend", BackendStr(b)},
                         {"action", action},
                         {"draining", (b.flags & LB_BACKEND_F_DRAINING) != 0},
-                        {"stats", Counter(SumPerCpu(stats, id))}};
+                        {"stats", Counter(SumCounters(ops, MapId::kBackendStats, id))}};
     // The endpoint's node, which its flows are encapsulated to.
     if (b.action == LB_ACTION_ENCAP) j["node"] = AddrOf(b.tunnel, b.family).str();
     out.push_back(std::move(j));
@@ -149,18 +126,13 @@ lb_vip_key ParseServiceKey(const std::string& service) {
   return k;
 }
 
-nlohmann::json DumpMaglev(const PinnedMaps& maps, const std::string& service) {
-  const lb_vip_key k = ParseServiceKey(service);
-  lb_service s{};
-  if (bpf_map_lookup_elem(maps.fd(LB_MAP_SERVICES), &k, &s) != 0)
-    throw std::runtime_error("no service " + service + " in the data plane");
-  const auto backends = Backends(maps);
+nlohmann::json DumpMaglev(const MapOps& ops, const std::string& service) {
+  const auto s = Get<lb_service>(ops, MapId::kServices, ParseServiceKey(service));
+  if (!s) throw std::runtime_error("no service " + service + " in the data plane");
+  const auto backends = Backends(ops);
   std::map<uint32_t, uint32_t> count;
   nlohmann::json entries = nlohmann::json::array();
-  const int fd = maps.fd(LB_MAP_MAGLEV);
-  for (uint32_t i = 0; i < s.maglev_size; ++i) {
-    uint32_t slot = s.maglev_base + i, id = 0;
-    bpf_map_lookup_elem(fd, &slot, &id);
+  for (uint32_t id : ops.LookupRange(MapId::kMaglev, s->maglev_base, s->maglev_size)) {
     entries.push_back(id);
     ++count[id];
   }
@@ -170,23 +142,23 @@ nlohmann::json DumpMaglev(const PinnedMaps& maps, const std::string& service) {
     dist.push_back({{"id", id},
                     {"backend", it == backends.end() ? "?" : BackendStr(it->second)},
                     {"entries", n},
-                    {"share", s.maglev_size ? double(n) / s.maglev_size : 0.0}});
+                    {"share", s->maglev_size ? double(n) / s->maglev_size : 0.0}});
   }
   return {{"service", service},
-          {"size", s.maglev_size},
-          {"base", s.maglev_base},
+          {"size", s->maglev_size},
+          {"base", s->maglev_base},
           {"backends", dist},
           {"entries", entries}};
 }
 
-nlohmann::json DumpConntrack(const PinnedMaps& maps, size_t limit) {
+nlohmann::json DumpConntrack(const MapOps& ops, size_t limit) {
   nlohmann::json out = nlohmann::json::array();
-  const auto backends = Backends(maps);
+  const auto backends = Backends(ops);
   timespec now{};
   clock_gettime(CLOCK_MONOTONIC, &now);  // bpf_ktime_get_ns() is CLOCK_MONOTONIC
   const uint64_t now_ns = uint64_t(now.tv_sec) * 1000000000ull + now.tv_nsec;
   ForEach<lb_ct_key, lb_ct_value>(
-      maps.fd(LB_MAP_CONNTRACK), [&](const lb_ct_key& k, const lb_ct_value& v) {
+      ops, MapId::kConntrack, [&](const lb_ct_key& k, const lb_ct_value& v) {
         if (out.size() >= limit) return;
         auto it = backends.find(v.backend_id);
         out.push_back({{"client", HostPort(AddrOf(k.src, k.family), be16toh(k.sport))},
@@ -200,47 +172,24 @@ nlohmann::json DumpConntrack(const PinnedMaps& maps, size_t limit) {
   return out;
 }
 
-nlohmann::json DumpStats(const PinnedMaps& maps) {
+nlohmann::json DumpStats(const MapOps& ops) {
   nlohmann::json reasons = nlohmann::json::object();
   for (uint32_t r = 0; r < LB_R_MAX; ++r)
-    reasons[ReasonName(r)] = Counter(SumPerCpu(maps.fd(LB_MAP_REASON_STATS), r));
+    reasons[ReasonName(r)] = Counter(SumCounters(ops, MapId::kReasonStats, r));
   nlohmann::json vips = nlohmann::json::array();
-  for (const auto& s : DumpServices(maps))
+  for (const auto& s : DumpServices(ops))
     vips.push_back({{"service", s["service"]}, {"stats", s["stats"]}});
   nlohmann::json backends = nlohmann::json::array();
-  for (const auto& b : DumpBackends(maps))
+  for (const auto& b : DumpBackends(ops))
     backends.push_back({{"backend", b["backend"]}, {"stats", b["stats"]}});
   return {{"reasons", reasons}, {"vips", vips}, {"backends", backends}};
 }
 
-Occupancy ConntrackOccupancy(const PinnedMaps& maps) {
-  const int fd = maps.fd(LB_MAP_CONNTRACK);
-  Occupancy o;
-  bpf_map_info info{};
-  uint32_t len = sizeof(info);
-  if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) != 0) return o;
-  o.capacity = info.max_entries;
-  constexpr uint32_t kChunk = 4096;
-  std::vector<lb_ct_key> keys(kChunk);
-  std::vector<lb_ct_value> values(kChunk);
-  lb_ct_key out_batch{};
-  bool first = true;
-  for (;;) {
-    uint32_t count = kChunk;
-    LIBBPF_OPTS(bpf_map_batch_opts, opts);
-    const int err = bpf_map_lookup_batch(fd, first ? nullptr : &out_batch, &out_batch, keys.data(),
-                                         values.data(), &count, &opts);
-    if (err != 0 && errno != ENOENT) break;  // no batch ops: walk the keys below
-    o.entries += count;
-    first = false;
-    if (err != 0) return o;  // ENOENT: the walk reached the end
-  }
-  o.entries = 0;
-  ForEach<lb_ct_key, lb_ct_value>(fd, [&](const lb_ct_key&, const lb_ct_value&) { ++o.entries; });
-  return o;
+Occupancy ConntrackOccupancy(const MapOps& ops) {
+  return {ops.Count(MapId::kConntrack), ops.Capacity(MapId::kConntrack)};
 }
 
-nlohmann::json ExplainFlow(const PinnedMaps& maps, const std::string& service,
+nlohmann::json ExplainFlow(const MapOps& ops, const std::string& service,
                            const std::string& client) {
   const lb_vip_key vk = ParseServiceKey(service);
   const auto hp = ParseHostPort(client);
@@ -249,9 +198,9 @@ nlohmann::json ExplainFlow(const PinnedMaps& maps, const std::string& service,
     throw std::invalid_argument("expected the client as ADDR:PORT ([v6]:PORT), got " + client);
   if (src->is_v4() != (vk.family == LB_FAMILY_V4))
     throw std::invalid_argument("client " + client + " and " + service + " differ in family");
-  lb_service s{};
-  if (bpf_map_lookup_elem(maps.fd(LB_MAP_SERVICES), &vk, &s) != 0)
-    throw std::runtime_error("no service " + service + " in the data plane");
+  const auto found = Get<lb_service>(ops, MapId::kServices, vk);
+  if (!found) throw std::runtime_error("no service " + service + " in the data plane");
+  const lb_service& s = *found;
   // The conntrack key exactly as the XDP program builds it from the packet.
   lb_ct_key key{};
   const auto sb = src->bytes();
@@ -261,7 +210,7 @@ nlohmann::json ExplainFlow(const PinnedMaps& maps, const std::string& service,
   key.dport = vk.port;
   key.proto = vk.proto;
   key.family = vk.family;
-  const auto backends = Backends(maps);
+  const auto backends = Backends(ops);
   auto backend_json = [&](uint32_t id) -> nlohmann::json {
     auto it = backends.find(id);
     if (it == backends.end()) return nullptr;
@@ -273,9 +222,9 @@ nlohmann::json ExplainFlow(const PinnedMaps& maps, const std::string& service,
                         {"backends", s.backend_count}};
   // select_backend() in bpf/select.h, step by step: a live conntrack entry whose backend still
   // exists wins; otherwise the Maglev slot the flow hash picks.
-  lb_ct_value ct{};
   out["conntrack"] = nullptr;
-  if (bpf_map_lookup_elem(maps.fd(LB_MAP_CONNTRACK), &key, &ct) == 0) {
+  if (const auto found_ct = Get<lb_ct_value>(ops, MapId::kConntrack, key)) {
+    const lb_ct_value& ct = *found_ct;
     timespec now{};
     clock_gettime(CLOCK_MONOTONIC, &now);
     const uint64_t now_ns = uint64_t(now.tv_sec) * 1000000000ull + now.tv_nsec;
@@ -298,8 +247,7 @@ nlohmann::json ExplainFlow(const PinnedMaps& maps, const std::string& service,
     }
   } else {
     const uint32_t index = hash % s.maglev_size, slot = s.maglev_base + index;
-    uint32_t id = 0;
-    bpf_map_lookup_elem(maps.fd(LB_MAP_MAGLEV), &slot, &id);
+    const uint32_t id = ops.LookupRange(MapId::kMaglev, slot, 1).front();
     maglev["index"] = index;
     maglev["slot"] = slot;
     maglev["backend"] = backend_json(id);

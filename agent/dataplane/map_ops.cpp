@@ -1,6 +1,7 @@
 #include "dataplane/map_ops.h"
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -13,9 +14,16 @@
 namespace ironlb::dataplane {
 namespace {
 
-constexpr MapId kAllIds[] = {MapId::kServices,  MapId::kBackends, MapId::kMaglev, MapId::kConntrack,
-                             MapId::kEndpoints, MapId::kL2,       MapId::kIfaces, MapId::kNode,
-                             MapId::kVipAddrs,  MapId::kL2Live};
+constexpr MapId kAllIds[] = {MapId::kServices,    MapId::kBackends,  MapId::kMaglev,
+                             MapId::kConntrack,   MapId::kEndpoints, MapId::kL2,
+                             MapId::kIfaces,      MapId::kNode,      MapId::kVipAddrs,
+                             MapId::kL2Live,      MapId::kVipStats,  MapId::kBackendStats,
+                             MapId::kReasonStats, MapId::kL2Stats};
+
+bool PerCpu(MapId m) {
+  return m == MapId::kVipStats || m == MapId::kBackendStats || m == MapId::kReasonStats ||
+         m == MapId::kL2Stats;
+}
 
 constexpr const char* kAllPinned[] = {
     LB_MAP_SERVICES,     LB_MAP_BACKENDS,  LB_MAP_MAGLEV,  LB_MAP_CONNTRACK, LB_MAP_ENDPOINTS,
@@ -36,6 +44,10 @@ const char* MapName(MapId m) {
     case MapId::kL2: return LB_MAP_L2;
     case MapId::kIfaces: return LB_MAP_IFACES;
     case MapId::kL2Live: return LB_MAP_L2_LIVE;
+    case MapId::kVipStats: return LB_MAP_VIP_STATS;
+    case MapId::kBackendStats: return LB_MAP_BACKEND_STATS;
+    case MapId::kReasonStats: return LB_MAP_REASON_STATS;
+    case MapId::kL2Stats: return LB_MAP_L2_STATS;
   }
   return "";
 }
@@ -47,11 +59,15 @@ size_t BpfMapOps::key_size(MapId m) const {
     case MapId::kMaglev:
     case MapId::kIfaces:
     case MapId::kNode:
-    case MapId::kL2Live: return sizeof(uint32_t);
+    case MapId::kL2Live:
+    case MapId::kVipStats:
+    case MapId::kBackendStats:
+    case MapId::kReasonStats: return sizeof(uint32_t);
     case MapId::kConntrack: return sizeof(lb_ct_key);
     case MapId::kEndpoints: return sizeof(lb_endpoint_key);
     case MapId::kVipAddrs: return sizeof(lb_vip_addr_key);
-    case MapId::kL2: return sizeof(lb_l2_key);
+    case MapId::kL2:
+    case MapId::kL2Stats: return sizeof(lb_l2_key);
   }
   return 0;
 }
@@ -68,6 +84,10 @@ uint32_t MapOps::Capacity(MapId m) const {
     case MapId::kL2: return LB_MAX_L2_ENTRIES;
     case MapId::kIfaces: return LB_MAX_IFACES;
     case MapId::kL2Live: return 1;
+    case MapId::kVipStats: return LB_MAX_SERVICES;
+    case MapId::kBackendStats: return LB_MAX_BACKENDS;
+    case MapId::kReasonStats: return LB_R_MAX;
+    case MapId::kL2Stats: return LB_MAX_L2_ENTRIES;
   }
   return 0;
 }
@@ -91,8 +111,18 @@ size_t BpfMapOps::value_size(MapId m) const {
     case MapId::kL2: return sizeof(lb_l2_value);
     case MapId::kIfaces: return sizeof(lb_iface);
     case MapId::kL2Live: return sizeof(lb_l2_live);
+    case MapId::kVipStats:
+    case MapId::kBackendStats:
+    case MapId::kReasonStats: return sizeof(lb_counter);
+    case MapId::kL2Stats: return sizeof(lb_l2_counter);
   }
   return 0;
+}
+
+size_t BpfMapOps::lookup_size(MapId m) const {
+  if (!PerCpu(m)) return value_size(m);
+  const int cpus = libbpf_num_possible_cpus();
+  return ((value_size(m) + 7) & ~size_t{7}) * static_cast<size_t>(cpus > 0 ? cpus : 1);
 }
 
 int BpfMapOps::fd(MapId m) const {
@@ -103,7 +133,7 @@ int BpfMapOps::fd(MapId m) const {
 }
 
 std::optional<Bytes> BpfMapOps::Lookup(MapId map, const Bytes& key) const {
-  Bytes v(value_size(map));
+  Bytes v(lookup_size(map));
   if (bpf_map_lookup_elem(fd(map), key.data(), v.data()) != 0) return std::nullopt;
   return v;
 }
@@ -233,6 +263,40 @@ std::vector<Bytes> BpfMapOps::Keys(MapId map) const {
   return keys;
 }
 
+void BpfMapOps::ForEach(MapId map,
+                        const std::function<void(const Bytes& key, const Bytes& value)>& f) const {
+  constexpr uint32_t kChunk = 4096;
+  const size_t ks = key_size(map), vs = lookup_size(map);
+  Bytes keys(ks * kChunk), values(vs * kChunk), in_batch(ks), out_batch(ks);
+  Bytes key(ks), value(vs);
+  bool first = true;  // the first call starts the walk (no in_batch)
+  for (;;) {
+    uint32_t count = kChunk;
+    LIBBPF_OPTS(bpf_map_batch_opts, opts);
+    const int err =
+        bpf_map_lookup_batch(fd(map), first ? nullptr : in_batch.data(), out_batch.data(),
+                             keys.data(), values.data(), &count, &opts);
+    // No batch operations for this map on this kernel: the key walk. (Should a batch walk
+    // break off midway, which the kernel does only for a bucket larger than kChunk, the key walk
+    // repeats what was already seen: these readers list and count for people, not for state.)
+    if (err != 0 && errno != ENOENT) return MapOps::ForEach(map, f);
+    for (uint32_t i = 0; i < count; ++i) {
+      std::memcpy(key.data(), keys.data() + i * ks, ks);
+      std::memcpy(value.data(), values.data() + i * vs, vs);
+      f(key, value);
+    }
+    if (err != 0) return;  // ENOENT: the walk reached the end
+    in_batch = out_batch;
+    first = false;
+  }
+}
+
+size_t BpfMapOps::Count(MapId map) const {
+  size_t n = 0;
+  ForEach(map, [&](const Bytes&, const Bytes&) { ++n; });
+  return n;
+}
+
 PinnedMaps::PinnedMaps(const std::string& dir) {
   for (const char* name : kAllPinned) {
     const std::string path = dir + "/" + name;
@@ -244,6 +308,7 @@ PinnedMaps::PinnedMaps(const std::string& dir) {
     }
     fds_[name] = fd;
   }
+  ops_ = std::make_unique<BpfMapOps>(ids());
 }
 
 PinnedMaps::~PinnedMaps() {

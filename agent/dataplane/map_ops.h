@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -23,6 +24,12 @@ enum class MapId {
   kNode,
   kVipAddrs,
   kL2Live,
+  // Per-CPU counters (lb_counter): a Lookup returns every possible CPU's value in turn, each
+  // padded to 8 bytes as the kernel lays them out (SumCounters adds them up).
+  kVipStats,
+  kBackendStats,
+  kReasonStats,
+  kL2Stats,  // per-CPU lb_l2_counter by lb_l2_key
 };
 
 using Bytes = std::vector<uint8_t>;
@@ -36,6 +43,15 @@ class MapOps {
   virtual void Delete(MapId map, const Bytes& key) = 0;
   // Every key of a hash map (arrays are read with Lookup by index).
   virtual std::vector<Bytes> Keys(MapId map) const = 0;
+  // Every entry, in the map's own order (an array: every index). Implementations may read in
+  // batches; an entry deleted meanwhile may be missed, as with any walk of a live map.
+  virtual void ForEach(MapId map,
+                       const std::function<void(const Bytes& key, const Bytes& value)>& f) const {
+    for (const Bytes& k : Keys(map))
+      if (auto v = Lookup(map, k)) f(k, *v);
+  }
+  // How many entries the map holds now.
+  virtual size_t Count(MapId map) const { return Keys(map).size(); }
   // The map's max_entries as created (a flag may have sized it; pinned maps keep their size).
   virtual uint32_t Capacity(MapId map) const;
   // Writes consecutive u32 slots [first, first + values.size()) of an array map.
@@ -82,6 +98,11 @@ class BpfMapOps : public MapOps {
   void Update(MapId map, const Bytes& key, const Bytes& value) override;
   void Delete(MapId map, const Bytes& key) override;
   std::vector<Bytes> Keys(MapId map) const override;
+  // In batches of a few thousand entries (one syscall each), falling back to the key walk on
+  // kernels or map types without batch operations.
+  void ForEach(MapId map,
+               const std::function<void(const Bytes& key, const Bytes& value)>& f) const override;
+  size_t Count(MapId map) const override;
   uint32_t Capacity(MapId map) const override;
   // Plain stores into the mapped array when the map is mappable (BPF_F_MMAPABLE), else one
   // bpf_map_update_batch call per table instead of one syscall per slot.
@@ -98,7 +119,8 @@ class BpfMapOps : public MapOps {
   const Mapping* mapping(MapId m) const;
 
   int fd(MapId m) const;
-  size_t value_size(MapId m) const;
+  size_t value_size(MapId m) const;   // one CPU's value for per-CPU maps
+  size_t lookup_size(MapId m) const;  // what a lookup fills: every CPU's for per-CPU maps
   size_t key_size(MapId m) const;
   std::map<MapId, int> fds_;
   // Read from the map once: set when mappable, and `mapping_checked_` either way.
@@ -119,9 +141,13 @@ class PinnedMaps {
   PinnedMaps& operator=(const PinnedMaps&) = delete;
   int fd(const std::string& name) const;  // any LB_MAP_* name, -1 if absent
   std::map<MapId, int> ids() const;
+  // The maps behind the narrow interface: every reader (ironlbctl, metrics) goes through it.
+  // (Not const: a reader may prune, as the L2 counters' reader drops VIPs gone.)
+  MapOps& ops() const { return *ops_; }
 
  private:
   std::map<std::string, int> fds_;
+  std::unique_ptr<BpfMapOps> ops_;
 };
 
 }  // namespace ironlb::dataplane

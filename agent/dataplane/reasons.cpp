@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <cstring>
 #include <vector>
 
 namespace ironlb::dataplane {
@@ -38,6 +39,20 @@ const char* ReasonName(uint32_t reason) {
   static_assert(LB_R_PASS_OTHER_HOST == 26 && LB_R_MAX == 27,
                 "update the names with enum lb_reason");
   return reason < LB_R_MAX ? kNames[reason] : "unknown";
+}
+
+lb_counter SumCounters(const MapOps& ops, MapId map, uint32_t index) {
+  lb_counter sum{};
+  const auto v = ops.Lookup(map, ToBytes(index));
+  if (!v) return sum;
+  // One lb_counter per CPU (16 bytes: already a multiple of 8, so no padding between them).
+  for (size_t off = 0; off + sizeof(lb_counter) <= v->size(); off += sizeof(lb_counter)) {
+    lb_counter c;
+    std::memcpy(&c, v->data() + off, sizeof c);
+    sum.packets += c.packets;
+    sum.bytes += c.bytes;
+  }
+  return sum;
 }
 
 lb_counter SumPerCpu(int map_fd, uint32_t index) {

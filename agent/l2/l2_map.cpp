@@ -1,8 +1,8 @@
 #include "l2/l2_map.h"
 
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <time.h>
+
+#include <cstring>
 
 #include "dataplane/map_layout.h"
 
@@ -77,32 +77,31 @@ void L2MapWriter::Stamp(uint64_t now_ns, uint64_t max_age_ns) {
               dataplane::ToBytes(lb_l2_live{now_ns, max_age_ns}));
 }
 
-std::map<IPAddr, lb_l2_counter> ReadL2Counters(int stats_fd, const std::set<IPAddr>& keep) {
+std::map<IPAddr, lb_l2_counter> ReadL2Counters(dataplane::MapOps& ops,
+                                               const std::set<IPAddr>& keep) {
   std::map<IPAddr, lb_l2_counter> out;
-  const int ncpu = libbpf_num_possible_cpus();
-  if (ncpu <= 0) return out;
-  std::vector<lb_l2_counter> per_cpu(static_cast<size_t>(ncpu));
-  std::vector<lb_l2_key> stale;
-  lb_l2_key key{}, next{};
-  const void* prev = nullptr;
-  while (bpf_map_get_next_key(stats_fd, prev, &next) == 0) {
-    key = next;
-    prev = &key;
-    const IPAddr vip = IPAddr::FromBytes(key.family == LB_FAMILY_V4 ? Family::kV4 : Family::kV6,
-                                         reinterpret_cast<const uint8_t*>(key.addr));
-    if (!keep.count(vip)) {
-      stale.push_back(key);
-      continue;
-    }
-    if (bpf_map_lookup_elem(stats_fd, &key, per_cpu.data()) != 0) continue;
-    lb_l2_counter sum{};
-    for (const auto& c : per_cpu) {
-      sum.requests += c.requests;
-      sum.responses += c.responses;
-    }
-    out[vip] = sum;
-  }
-  for (const auto& k : stale) bpf_map_delete_elem(stats_fd, &k);
+  std::vector<dataplane::Bytes> stale;
+  ops.ForEach(
+      dataplane::MapId::kL2Stats, [&](const dataplane::Bytes& k, const dataplane::Bytes& per_cpu) {
+        const auto key = dataplane::FromBytes<lb_l2_key>(k);
+        const IPAddr vip = IPAddr::FromBytes(key.family == LB_FAMILY_V4 ? Family::kV4 : Family::kV6,
+                                             reinterpret_cast<const uint8_t*>(key.addr));
+        if (!keep.count(vip)) {
+          stale.push_back(k);
+          return;
+        }
+        // One lb_l2_counter per possible CPU (16 bytes each: no padding between them).
+        lb_l2_counter sum{};
+        for (size_t off = 0; off + sizeof(lb_l2_counter) <= per_cpu.size();
+             off += sizeof(lb_l2_counter)) {
+          lb_l2_counter c;
+          std::memcpy(&c, per_cpu.data() + off, sizeof c);
+          sum.requests += c.requests;
+          sum.responses += c.responses;
+        }
+        out[vip] = sum;
+      });
+  for (const auto& k : stale) ops.Delete(dataplane::MapId::kL2Stats, k);
   return out;
 }
 

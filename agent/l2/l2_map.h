@@ -46,7 +46,8 @@ class L2MapWriter {
 
 // The per-VIP ARP/NDP counters XDP keeps in lb_l2_stats (per CPU, summed here), by VIP; entries
 // for VIPs not in `keep` are deleted (the VIP left, or moved: its counts start over next time).
-std::map<IPAddr, lb_l2_counter> ReadL2Counters(int stats_fd, const std::set<IPAddr>& keep);
+std::map<IPAddr, lb_l2_counter> ReadL2Counters(dataplane::MapOps& ops,
+                                               const std::set<IPAddr>& keep);
 
 // CLOCK_MONOTONIC in ns, the clock bpf_ktime_get_ns reads.
 uint64_t MonotonicNs();

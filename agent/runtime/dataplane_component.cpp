@@ -31,7 +31,7 @@ class DataplaneCollectable : public prometheus::Collectable {
   std::vector<prometheus::MetricFamily> Collect() const override {
     try {
       const dataplane::PinnedMaps maps(bpffs_);
-      const nlohmann::json st = dataplane::DumpStats(maps);
+      const nlohmann::json st = dataplane::DumpStats(maps.ops());
       auto reasons = MakeFamily(
           "ironlb_dataplane_packets_total",
           "Packets the XDP/tc programs handled, by outcome (pass_*, tx_* "
@@ -56,7 +56,7 @@ class DataplaneCollectable : public prometheus::Collectable {
         AddSample(be_p, {{"backend", b["backend"]}}, b["stats"]["packets"].get<double>());
         AddSample(be_b, {{"backend", b["backend"]}}, b["stats"]["bytes"].get<double>());
       }
-      const auto ct = dataplane::ConntrackOccupancy(maps);
+      const auto ct = dataplane::ConntrackOccupancy(maps.ops());
       auto ct_entries = MakeFamily("ironlb_dataplane_conntrack_entries",
                                    "Flows in the XDP conntrack LRU", MetricType::Gauge);
       AddSample(ct_entries, {}, static_cast<double>(ct.entries));

@@ -55,7 +55,7 @@ class L2Collectable : public prometheus::Collectable {
       auto resp = MakeFamily("metallb_layer2_responses_sent",
                              "ARP replies / Neighbor Advertisements XDP sent for the IP",
                              prometheus::MetricType::Counter);
-      for (const auto& [vip, c] : l2::ReadL2Counters(maps.fd(LB_MAP_L2_STATS), vips->all)) {
+      for (const auto& [vip, c] : l2::ReadL2Counters(maps.ops(), vips->all)) {
         AddSample(req, {{"ip", vip.str()}}, static_cast<double>(c.requests));
         AddSample(resp, {{"ip", vip.str()}}, static_cast<double>(c.responses));
       }

@@ -1,12 +1,19 @@
 // MapOps against real kernel maps: the Maglev array written through a mapping of the map (the
-// kernel lays array values out 8 bytes apart) reads back the same through the syscalls.
+// kernel lays array values out 8 bytes apart) reads back the same through the syscalls; the batch
+// walk sees every entry of a hash map larger than one batch, and per-CPU counters come back for
+// every possible CPU.
 #include "dataplane/map_ops.h"
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <set>
 #include <vector>
+
+#include "dataplane/map_layout.h"
+#include "dataplane/reasons.h"
 
 namespace ironlb::dataplane {
 namespace {
@@ -63,6 +70,58 @@ TEST_P(MapOpsRange, WrittenRangeReadsBackThroughTheSyscalls) {
 
 // With BPF_F_MMAPABLE (what bpf/ creates now) and without it (a pin left by an older agent).
 INSTANTIATE_TEST_SUITE_P(Flags, MapOpsRange, ::testing::Values(BPF_F_MMAPABLE, 0u));
+
+TEST(MapOpsWalk, BatchWalkSeesEveryEntryOfAnLruAndCountsThem) {
+  // More entries than one batch (4,096), in the conntrack map's own type and layout.
+  const int fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "test_ct", sizeof(lb_ct_key),
+                                sizeof(lb_ct_value), 16384, nullptr);
+  ASSERT_GE(fd, 0) << "bpf_map_create";
+  std::set<uint32_t> written;
+  for (uint32_t i = 0; i < 10000; ++i) {
+    lb_ct_key k{};
+    k.src[0] = i;
+    k.sport = static_cast<__be16>(i);
+    lb_ct_value v{};
+    v.backend_id = i;
+    ASSERT_EQ(bpf_map_update_elem(fd, &k, &v, BPF_ANY), 0);
+    written.insert(i);
+  }
+  BpfMapOps ops({{MapId::kConntrack, fd}});
+  std::set<uint32_t> seen;
+  ops.ForEach(MapId::kConntrack, [&](const Bytes& key, const Bytes& value) {
+    const auto k = FromBytes<lb_ct_key>(key);
+    const auto v = FromBytes<lb_ct_value>(value);
+    EXPECT_EQ(k.src[0], v.backend_id);
+    seen.insert(v.backend_id);
+  });
+  EXPECT_EQ(seen, written);
+  EXPECT_EQ(ops.Count(MapId::kConntrack), 10000u);
+  close(fd);
+}
+
+TEST(MapOpsWalk, PerCpuCountersSumOverEveryPossibleCpu) {
+  const int cpus = libbpf_num_possible_cpus();
+  ASSERT_GT(cpus, 0);
+  const int fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "test_stats", sizeof(uint32_t),
+                                sizeof(lb_counter), 8, nullptr);
+  ASSERT_GE(fd, 0) << "bpf_map_create";
+  std::vector<lb_counter> per_cpu(static_cast<size_t>(cpus));
+  for (int c = 0; c < cpus; ++c) per_cpu[static_cast<size_t>(c)] = {uint64_t(c + 1), 100};
+  const uint32_t index = 5;
+  ASSERT_EQ(bpf_map_update_elem(fd, &index, per_cpu.data(), BPF_ANY), 0);
+  BpfMapOps ops({{MapId::kVipStats, fd}});
+  const lb_counter sum = SumCounters(ops, MapId::kVipStats, index);
+  EXPECT_EQ(sum.packets, uint64_t(cpus) * (cpus + 1) / 2);
+  EXPECT_EQ(sum.bytes, 100u * cpus);
+  EXPECT_EQ(SumCounters(ops, MapId::kVipStats, 6).packets, 0u);
+  size_t entries = 0;
+  ops.ForEach(MapId::kVipStats, [&](const Bytes&, const Bytes& value) {
+    EXPECT_EQ(value.size(), sizeof(lb_counter) * cpus);
+    ++entries;
+  });
+  EXPECT_EQ(entries, 8u);
+  close(fd);
+}
 
 }  // namespace
 }  // namespace ironlb::dataplane

@@ -7,7 +7,7 @@ namespace {
 
 int BackendList(const Context& ctx, const std::vector<std::string>&) {
   ironlb::dataplane::PinnedMaps maps(ctx.bpffs);
-  const auto doc = ironlb::dataplane::DumpBackends(maps);
+  const auto doc = ironlb::dataplane::DumpBackends(maps.ops());
   Emit(ctx, doc, [&] {
     std::vector<std::vector<std::string>> rows = {
         {"ID", "BACKEND", "ACTION", "STATE", "PACKETS", "BYTES"}};

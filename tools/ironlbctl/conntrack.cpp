@@ -66,7 +66,7 @@ int ConntrackList(const Context& ctx, const std::vector<std::string>& args) {
   ironlb::dataplane::PinnedMaps maps(ctx.bpffs);
   const bool filtered = !matches.empty() || !proto.empty();
   const auto all =
-      ironlb::dataplane::DumpConntrack(maps, filtered ? std::numeric_limits<size_t>::max() : limit);
+      ironlb::dataplane::DumpConntrack(maps.ops(), filtered ? std::numeric_limits<size_t>::max() : limit);
   nlohmann::json doc = nlohmann::json::array();
   for (const auto& c : all) {
     if (doc.size() >= limit) break;

@@ -69,7 +69,7 @@ json Layer2(const Context& ctx, const ironlb::IPAddr& vip) {
 int Explain(const Context& ctx, const std::vector<std::string>& args) {
   if (args.size() != 2) throw UsageError("explain takes VIP:PORT/PROTO and CLIENT:PORT");
   ironlb::dataplane::PinnedMaps maps(ctx.bpffs);
-  json doc = ironlb::dataplane::ExplainFlow(maps, args[0], args[1]);
+  json doc = ironlb::dataplane::ExplainFlow(maps.ops(), args[0], args[1]);
   const std::string host = args[0].substr(0, args[0].rfind(':', args[0].rfind('/')));
   const auto vip = ironlb::IPAddr::Parse(
       host.size() > 2 && host.front() == '[' ? host.substr(1, host.size() - 2) : host);

@@ -12,7 +12,7 @@ namespace {
 int MaglevShow(const Context& ctx, const std::vector<std::string>& args) {
   if (args.size() != 1) throw UsageError("maglev show takes one VIP:PORT/PROTO");
   ironlb::dataplane::PinnedMaps maps(ctx.bpffs);
-  const auto doc = ironlb::dataplane::DumpMaglev(maps, args[0]);
+  const auto doc = ironlb::dataplane::DumpMaglev(maps.ops(), args[0]);
   Emit(ctx, doc, [&] {
     std::cout << doc["service"].get<std::string>() << ": " << doc["size"].get<uint32_t>()
               << " entries\n";

@@ -100,7 +100,7 @@ int Stats(const Context& ctx, const std::vector<std::string>& args) {
     }
   }
   ironlb::dataplane::PinnedMaps maps(ctx.bpffs);
-  json before = ironlb::dataplane::DumpStats(maps);
+  json before = ironlb::dataplane::DumpStats(maps.ops());
   if (interval == 0) {
     Emit(ctx, before, [&] { PrintTotals(before); });
     return kExitOk;
@@ -108,7 +108,7 @@ int Stats(const Context& ctx, const std::vector<std::string>& args) {
   auto t0 = std::chrono::steady_clock::now();
   for (long n = 0; count < 0 || n < count; ++n) {
     std::this_thread::sleep_for(std::chrono::duration<double>(interval));
-    json after = ironlb::dataplane::DumpStats(maps);
+    json after = ironlb::dataplane::DumpStats(maps.ops());
     const auto t1 = std::chrono::steady_clock::now();
     const json r = Rate(before, after, std::chrono::duration<double>(t1 - t0).count());
     // -j: one JSON document per line and interval (JSON Lines), for `| jq` and scripts.

@@ -8,7 +8,7 @@ namespace {
 
 int VipList(const Context& ctx, const std::vector<std::string>&) {
   ironlb::dataplane::PinnedMaps maps(ctx.bpffs);
-  const auto doc = ironlb::dataplane::DumpServices(maps);
+  const auto doc = ironlb::dataplane::DumpServices(maps.ops());
   Emit(ctx, doc, [&] {
     std::vector<std::vector<std::string>> rows = {
         {"SERVICE", "ID", "BACKENDS", "MAGLEV", "PACKETS", "BYTES"}};
