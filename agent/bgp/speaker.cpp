@@ -159,7 +159,6 @@ void Speaker::Apply(const Model& model) {
   if (shutting_down_) return;
   const Config& cfg = model.cfg();
   Announcements ann = ComputeAnnouncements(model, node_);
-  announced_ = ann;
   for (auto it = sessions_.begin(); it != sessions_.end();) {
     if (!ann.by_peer.count(it->first)) {
       ApplyBfd(it->first, std::nullopt);
@@ -187,6 +186,8 @@ void Speaker::Apply(const Model& model) {
     }
     ApplyBfd(name, BfdConfigFor(cfg.peers.at(name), cfg, *sc));
   }
+  // Moved, not copied: at 10,000 Services a RIB-out copy is thousands of allocations per pass.
+  announced_ = std::move(ann);
   Listen();
   UpdateMd5Keys();
 }
