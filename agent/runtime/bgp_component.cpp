@@ -1,9 +1,14 @@
 #include <algorithm>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <chrono>
+#include <future>
 #include <iterator>
 #include <map>
+#include <memory>
 #include <set>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -24,26 +29,48 @@ constexpr auto kMetricsPeriod = std::chrono::seconds(1);
 // The longest one turn of the loop spends removing withdrawn metric series.
 constexpr auto kRemovalSlice = std::chrono::milliseconds(20);
 
+// BGP sessions and BFD run on an io_context and a thread of their own: their keepalives, hold
+// timers (3 s in the fault lab) and BFD packets must not wait behind a reconcile of 10,000
+// Services on the agent's loop, nor behind a busy node's scheduler queue for that loop. The loop
+// makes the plan (pure, from the model) and posts it over.
+//
+// Ownership: `speaker_` and all it holds belong to the BGP thread; the loop reaches it only by
+// posting to `bgp_io_` (Apply, Shutdown), or by posting and waiting for the answer (Status: the
+// BGP thread has little to do, and never waits for the loop). Every other member is the loop's.
 class BgpComponent : public SpeakerComponent {
  public:
   BgpComponent(boost::asio::io_context& io, std::string node)
-      : io_(io), node_(node), speaker_(io, std::move(node)), refresh_(io, kMetricsPeriod) {}
-  ~BgpComponent() override { *alive_ = false; }
+      : io_(io),
+        bgp_io_(1),
+        bgp_work_(boost::asio::make_work_guard(bgp_io_)),
+        node_(node),
+        speaker_(bgp_io_, std::move(node)),
+        refresh_(io, kMetricsPeriod),
+        bgp_thread_([this] { bgp_io_.run(); }) {}
+  ~BgpComponent() override {
+    bgp_work_.reset();
+    bgp_io_.stop();
+    if (bgp_thread_.joinable()) bgp_thread_.join();  // speaker_ is this thread's from here on
+    *alive_ = false;
+  }
 
   std::string name() const override { return "bgp"; }
 
   void Apply(const Model& model) override {
-    speaker_.Apply(model);
+    bgp::SpeakerPlan plan = bgp::Speaker::Plan(model, node_);
+    announced_ = plan.announcements;
+    boost::asio::post(
+        bgp_io_, [this, plan = std::move(plan)]() mutable { speaker_.Apply(std::move(plan)); });
     UpdateAnnounced(model);
     Refresh();
   }
 
   nlohmann::json Status() const override {
-    nlohmann::json j = speaker_.Status();
+    nlohmann::json j = SpeakerStatus();
     // What each peer is told (prefix list by BGPPeer name): `ironlbctl explain` names the peers
     // a VIP is announced to from this.
     nlohmann::json ann = nlohmann::json::object();
-    for (const auto& [peer, routes] : speaker_.announcements().by_peer) {
+    for (const auto& [peer, routes] : announced_->by_peer) {
       nlohmann::json prefixes = nlohmann::json::array();
       for (const auto& [prefix, attrs] : routes) prefixes.push_back(prefix.str());
       ann[peer] = std::move(prefixes);
@@ -90,13 +117,25 @@ class BgpComponent : public SpeakerComponent {
   void Shutdown(std::function<void()> done) override {
     refresh_.Cancel();
     log::Info("bgp", "sending Cease/Administrative Shutdown to every peer");
-    speaker_.Shutdown(std::move(done));
+    boost::asio::post(bgp_io_, [this, done = std::move(done)]() mutable {
+      // `done` continues the agent's shutdown: on the agent's loop.
+      speaker_.Shutdown(
+          [this, done = std::move(done)]() mutable { boost::asio::post(io_, std::move(done)); });
+    });
   }
 
  private:
+  // The speaker's Status(), asked of the BGP thread (see the class comment).
+  nlohmann::json SpeakerStatus() const {
+    std::promise<nlohmann::json> answer;
+    auto got = answer.get_future();
+    boost::asio::post(bgp_io_, [this, &answer] { answer.set_value(speaker_.Status()); });
+    return got.get();
+  }
+
   void Refresh() {
     if (!session_up_) return;
-    const nlohmann::json st = speaker_.Status();
+    const nlohmann::json st = SpeakerStatus();
     std::map<std::string, double> up, prefixes, pending, bfd_up;
     std::map<std::string, uint64_t> updates, overflows;
     for (const auto& s : st["sessions"]) {
@@ -123,7 +162,7 @@ class BgpComponent : public SpeakerComponent {
   // held the loop ~85 ms in a Release build, ~300 ms with ASan).
   void UpdateAnnounced(const Model& model) {
     if (!announced_family_) return;
-    const auto& by_peer = speaker_.announcements().by_peer;
+    const auto& by_peer = announced_->by_peer;
     std::set<int> lengths;
     for (const auto& [peer, pr] : by_peer)
       for (const auto& [prefix, attrs] : pr) lengths.insert(prefix.length);
@@ -198,9 +237,14 @@ class BgpComponent : public SpeakerComponent {
   }
 
   using AnnouncedKey = std::pair<std::string, IPAddr>;  // Service "ns/name", address
-  boost::asio::io_context& io_;
+  boost::asio::io_context& io_;                         // the agent's loop
+  mutable boost::asio::io_context bgp_io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> bgp_work_;
   std::string node_;
-  bgp::Speaker speaker_;
+  bgp::Speaker speaker_;  // the BGP thread's
+  // The plan last handed over: what each peer is told (for Status and the metrics).
+  std::shared_ptr<const bgp::Announcements> announced_ =
+      std::make_shared<const bgp::Announcements>();
   Periodic refresh_;
   std::optional<GaugeMirror> session_up_, prefixes_, pending_, bfd_up_;
   prometheus::Family<prometheus::Gauge>* announced_family_ = nullptr;
@@ -210,6 +254,7 @@ class BgpComponent : public SpeakerComponent {
   bool draining_ = false;                              // a RemoveDoomed is posted
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::optional<CounterMirror> updates_, overflows_;
+  std::thread bgp_thread_;  // last: runs bgp_io_ once everything above exists
 };
 
 }  // namespace
