@@ -512,7 +512,7 @@ def test_endpoints_scaled_to_zero_and_back(lab, fresh):
     for r in rep.values():
         assert not any(w.startswith("client address") or w == "echo" for w in r["why"]), r
     # Measured, not asserted: whether the held flows that entered at their endpoint's own node
-    # survive. They were said to (their node's conntrack still names the endpoint), but in two
+    # survive. They were said to (their node's conntrack still names the endpoint), but in three
     # suite runs every such L2 flow was lost while the BGP ones survived (docs/benchmarks.md).
     lost_own = {t: [p for p in own[t] if p in rep[t]["held_lost_ports"]] for t in rep}
     lab.results[-1]["note"] = lab.results[-2]["note"] = (
@@ -690,5 +690,5 @@ def test_ten_thousand_services_at_once(lab, fresh):
     for r in list(rep.values()) + list(released.values()):
         assert r["held_bad"] == 0, r
         assert not any(w.startswith("client address") or w == "echo" for w in r["why"]), r
-    # Measured, not asserted: a few new connections still time out (3-13 of ~2,000 per run) and,
-    # in one of four runs, one held connection was lost; cause not established (docs/benchmarks.md).
+    # Measured, not asserted: a few new connections still time out (3-21 of ~4,000 per run) and,
+    # in one of five runs, one held connection was lost; cause not established (docs/benchmarks.md).
