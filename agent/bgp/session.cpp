@@ -285,9 +285,14 @@ void Session::Lost(const std::shared_ptr<Conn>& c, const std::string& reason) {
 void Session::ArmTimer(Timer t, Millis after) {
   auto& timer = *timers_[static_cast<size_t>(t)];
   timer.expires_after(after);
+  const uint64_t gen = ++timer_gen_[static_cast<size_t>(t)];
   std::weak_ptr<bool> alive = alive_;
-  timer.async_wait([this, alive, t](const boost::system::error_code& ec) {
+  timer.async_wait([this, alive, t, gen](const boost::system::error_code& ec) {
     if (ec || alive.expired()) return;
+    // A completion already queued when the timer was re-armed or cancelled (it expired while
+    // the loop was busy, and the message that re-arms it was read in the same turn) is stale:
+    // the hold timer must not fire on a KEEPALIVE that did arrive in time.
+    if (gen != timer_gen_[static_cast<size_t>(t)]) return;
     switch (t) {
       case Timer::kConnectRetry: fsm_.Handle(Event::kConnectRetryTimerExpires); break;
       case Timer::kHold: fsm_.Handle(Event::kHoldTimerExpires); break;
@@ -297,6 +302,7 @@ void Session::ArmTimer(Timer t, Millis after) {
 }
 
 void Session::CancelTimer(Timer t) {
+  ++timer_gen_[static_cast<size_t>(t)];
   timers_[static_cast<size_t>(t)]->cancel();
 }
 
@@ -326,8 +332,10 @@ void Session::OnRouteRefresh(const RouteRefresh&) {
   SyncRoutes(true);
 }
 
-void Session::SetRoutes(PeerRoutes routes) {
-  desired_ = std::move(routes);
+void Session::SetRoutes(const PeerRoutes& routes) {
+  // Every pass hands the whole RIB-out: unchanged (the common case) costs one comparison.
+  if (routes == desired_) return;
+  desired_ = routes;
   if (fsm_.state() == State::kEstablished) SyncRoutes(false);
 }
 

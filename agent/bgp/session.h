@@ -50,7 +50,7 @@ class Session : public FsmIo {
   void Stop(bool for_restart = false);
   // An accepted connection from this peer's address.
   void Offer(boost::asio::ip::tcp::socket s);
-  void SetRoutes(PeerRoutes routes);
+  void SetRoutes(const PeerRoutes& routes);
   void SetBfdDown(const std::string& reason);
 
   const SessionConfig& config() const { return cfg_; }
@@ -103,6 +103,7 @@ class Session : public FsmIo {
   std::shared_ptr<Conn> pending_connect_;
   std::optional<boost::asio::ip::tcp::socket> offered_;
   std::array<std::unique_ptr<boost::asio::steady_timer>, 3> timers_;
+  std::array<uint64_t, 3> timer_gen_{};  // bumped on arm and cancel: older completions are stale
   std::mt19937 rng_;
   PeerRoutes desired_;
   PeerRoutes sent_;  // what the peer holds from us

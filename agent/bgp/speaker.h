@@ -16,17 +16,29 @@
 
 namespace ironlb::bgp {
 
+// What the speaker should be doing, as a pure function of the model: made where the model lives
+// (the agent's event loop), applied where the sessions live (see Speaker::Apply).
+struct SpeakerPlan {
+  // Immutable once made, so the thread that made it and the sessions' thread may both read it.
+  std::shared_ptr<const Announcements> announcements = std::make_shared<const Announcements>();
+  std::map<std::string, SessionConfig> sessions;  // by BGPPeer name, peers with a usable config
+  std::map<std::string, std::optional<bfd::LinkConfig>> bfd;  // same keys
+};
+
+// Single-threaded: everything runs on the io_context given (the agent gives it one of its own).
 class Speaker {
  public:
   Speaker(boost::asio::io_context& io, std::string node_name);
   ~Speaker();
 
-  // Level-triggered: reconciles sessions and routes with `cfg` and `snap`. Route changes
-  // never reset a session; only a change of the peer's connection parameters does.
-  void Apply(const Model& model);
+  static SpeakerPlan Plan(const Model& model, const std::string& node);
+  // Level-triggered: reconciles sessions and routes with the plan. Route changes never reset a
+  // session; only a change of the peer's connection parameters does.
+  void Apply(SpeakerPlan plan);
+  void Apply(const Model& model) { Apply(Plan(model, node_)); }
   nlohmann::json Status() const;
   // What the last Apply decided to announce to each peer (whether or not its session is up).
-  const Announcements& announcements() const { return announced_; }
+  const Announcements& announcements() const { return *announced_; }
   // Cease/Administrative Shutdown to every peer (graceful-restart peers: a close that keeps the
   // routes, RFC 4724), then `done` once sent (or after a bound).
   void Shutdown(std::function<void()> done);
@@ -54,7 +66,7 @@ class Speaker {
   std::map<std::string, bfd::Link*> bfd_links_;  // by BGPPeer name, owned by bfd_
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor4_, acceptor6_;
   std::string listen_error_;
-  Announcements announced_;
+  std::shared_ptr<const Announcements> announced_ = std::make_shared<const Announcements>();
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   bool shutting_down_ = false;
 };

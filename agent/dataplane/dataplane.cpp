@@ -201,13 +201,16 @@ nlohmann::json Dataplane::Status() const {
   j["refused"] = nlohmann::json::array();
   for (const auto& r : last_.refused)
     j["refused"].push_back({{"service", r.name}, {"vip", r.key}, {"reason", r.reason}});
-  if (reason_stats_fd_ >= 0) {
-    nlohmann::json reasons = nlohmann::json::object();
-    for (uint32_t r = 0; r < LB_R_MAX; ++r)
-      reasons[ReasonName(r)] = SumPerCpu(reason_stats_fd_, r).packets;
-    j["reasons"] = reasons;
-  }
+  if (reason_stats_fd_ >= 0) j["reasons"] = ReasonCounts();
   return j;
+}
+
+nlohmann::json Dataplane::ReasonCounts() const {
+  nlohmann::json reasons = nlohmann::json::object();
+  if (reason_stats_fd_ < 0) return reasons;
+  for (uint32_t r = 0; r < LB_R_MAX; ++r)
+    reasons[ReasonName(r)] = SumPerCpu(reason_stats_fd_, r).packets;
+  return reasons;
 }
 
 }  // namespace ironlb::dataplane

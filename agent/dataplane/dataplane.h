@@ -1,6 +1,8 @@
 // The data plane facade the agent drives: Open() loads ironlb's BPF programs with their maps
 // pinned under a bpffs directory and attaches them (or adopts what a previous agent left running),
 // Apply() syncs a DesiredDataplane into the maps by difference, Status() reports both.
+// Not thread-safe as a whole: one thread drives it (the agent's data-plane worker); only
+// Detached() and ReasonCounts(), which read what Open() fixed, may be called from another.
 #pragma once
 
 #include <map>
@@ -42,12 +44,15 @@ class Dataplane {
   // do not fit are listed in the result (SyncStats::refused), the rest are served.
   const SyncStats& Apply(const DesiredDataplane& desired);
   nlohmann::json Status() const;
+  // The per-reason packet counters ("reasons" of Status()), read from the kernel now. Reads
+  // only the counters' map, fixed at Open(): safe from any thread.
+  nlohmann::json ReasonCounts() const;
   // XDP can only send to a node whose neighbour entry the kernel has: an empty UDP datagram to
   // each node that endpoints are encapsulated to makes the kernel resolve it (and keeps it).
   // Apply() probes nodes it has not seen before; callers repeat it now and then.
   void ProbeTunnels();
   // Interfaces this data plane attached to where xdp_lb no longer runs (someone detached it);
-  // empty when every one still carries it.
+  // empty when every one still carries it. Reads only what Open() fixed: safe from any thread.
   std::vector<std::string> Detached() const;
 
  private:

@@ -16,6 +16,7 @@
 #include "model/snapshot.h"
 #include "runtime/component.h"
 #include "runtime/leadership.h"
+#include "runtime/loop_watch.h"
 #include "runtime/options.h"
 #include "runtime/periodic.h"
 #include "store/object_store.h"
@@ -54,6 +55,8 @@ class Agent {
   // The controller role is active: configured, and leader where a Leadership decides.
   bool Controlling() const { return controller_ && (!leadership_ || leadership_->leader()); }
   void Reconcile();
+  // A pass on the next turn of the loop (store changes); several before it run as one.
+  void ScheduleReconcile();
   void ReconcileController(const Snapshot& snap);
   void WriteStatuses();
   void UpdateMetrics();
@@ -71,6 +74,7 @@ class Agent {
   std::vector<std::unique_ptr<SpeakerComponent>> components_;
   boost::asio::signal_set signals_;
   Periodic heartbeat_;
+  LoopWatch loop_watch_;
   Config cfg_;
   ConfigState state_;
   std::set<std::string> logged_errors_;
@@ -79,6 +83,8 @@ class Agent {
   bool config_loaded_once_ = false;
   bool pass_failed_ = false;  // something of this pass could not be applied or written
   bool stopping_ = false;
+  bool reconcile_posted_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for handlers posted to io_
 };
 
 }  // namespace ironlb

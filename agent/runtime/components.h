@@ -12,7 +12,9 @@ namespace ironlb {
 
 // Loads and attaches the XDP data plane (or adopts the one a previous agent left running).
 // Throws std::runtime_error naming what failed.
-// Its counters are exported as ironlb_dataplane_* metrics.
+// Its counters are exported as ironlb_dataplane_* metrics. The map writes run on a thread of the
+// component's own (the newest model wins), so a large change never holds the event loop; the
+// first pass waits for them.
 std::unique_ptr<SpeakerComponent> MakeDataplaneComponent(boost::asio::io_context& io,
                                                          const AgentOptions& opts);
 

@@ -3,12 +3,16 @@
 #include <prometheus/histogram.h>
 
 #include <atomic>
+#include <boost/asio/post.hpp>
 #include <chrono>
+#include <cmath>
+#include <stdexcept>
 
 #include "dataplane/dataplane.h"
 #include "dataplane/map_dump.h"
 #include "metrics/family.h"
 #include "runtime/components.h"
+#include "runtime/latest_worker.h"
 #include "runtime/log.h"
 #include "runtime/periodic.h"
 
@@ -80,42 +84,74 @@ class DataplaneCollectable : public prometheus::Collectable {
   mutable std::atomic<bool> warned_{false};
 };
 
+// The map writes of a large change take seconds (10,000 Services: 2.4 s measured in the ASan
+// build), and the event loop also carries BGP keepalives, BFD and the local API: so the loop only
+// computes the desired state (pure) and hands it over; the worker thread owns the Dataplane and
+// applies the newest desired state it was given, and posts what it did back to the loop.
+//
+// Ownership: `dp_` is touched only on the worker thread (first pass included: the loop waits for
+// it), except Detached() and ReasonCounts(), which read what Open() fixed. Every other member
+// belongs to the event loop; results reach it by boost::asio::post.
 class DataplaneComponent : public SpeakerComponent {
  public:
   DataplaneComponent(boost::asio::io_context& io, std::unique_ptr<dataplane::Dataplane> dp,
                      std::string node, std::string bpffs)
-      : dp_(std::move(dp)),
+      : io_(io),
+        dp_(std::move(dp)),
         node_(std::move(node)),
         collectable_(std::make_shared<DataplaneCollectable>(std::move(bpffs))),
+        status_(dp_->Status()),  // before the worker exists: nothing else touches dp_ yet
+        worker_([this, alive = std::weak_ptr<bool>(alive_)](Job& job) { Work(job, alive); }),
         probe_(io, kProbePeriod) {
     // Neighbour entries of the nodes flows are encapsulated to, kept resolved (see
     // Dataplane::ProbeTunnels): a link flap flushes them, and XDP cannot ask for them itself.
-    probe_.Start([this] { dp_->ProbeTunnels(); });
+    probe_.Start([this] { worker_.Post([](Job& j) { j.probe = true; }); });
+  }
+
+  ~DataplaneComponent() override {
+    worker_.Stop();  // before anything the worker's job could touch goes
+    *alive_ = false;
   }
 
   std::string name() const override { return "dataplane"; }
 
   void Apply(const Model& model) override {
     const auto t0 = std::chrono::steady_clock::now();
-    const auto& st = dp_->Apply(dataplane::ComputeDesired(model, node_));
-    if (sync_seconds_)
-      sync_seconds_->Observe(
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    if (tables_written_) tables_written_->Increment(static_cast<double>(st.tables_written));
-    ReportRefusals(st.refused);
-    if (st.endpoints_over_vip_limit != over_vip_limit_) {
-      for (const auto& e : st.endpoints_over_vip_limit)
-        log::Warn("dataplane", e + " serves more than " + std::to_string(LB_ENDPOINT_VIPS) +
-                                   " VIP:ports: replies to the others are not translated");
-      over_vip_limit_ = st.endpoints_over_vip_limit;
+    auto desired = std::make_shared<const dataplane::DesiredDataplane>(
+        dataplane::ComputeDesired(model, node_));
+    const double desired_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    auto edit = [&](Job& j) {
+      j.desired = desired;  // a newer model replaces one still waiting: only the latest counts
+      j.desired_s = desired_s;
+    };
+    if (first_) {
+      // The first pass (start, restart adoption) completes before the agent reports ready and
+      // before BGP opens any session; a kernel error in it fails the pass, as it always has.
+      auto result = std::make_shared<Result>();
+      worker_.PostAndWait([&](Job& j) {
+        edit(j);
+        j.answer = result;
+      });
+      Applied(*result);
+      first_ = false;
+      if (!result->error.empty()) throw std::runtime_error(result->error);
+      return;
     }
+    worker_.Post(edit);
   }
 
   void BindEvents(std::function<void(const ObjectEvent&)> emit) override {
     emit_ = std::move(emit);
   }
 
-  nlohmann::json Status() const override { return dp_->Status(); }
+  nlohmann::json Status() const override {
+    nlohmann::json j = status_;
+    // Counters are live (read from the kernel now); the rest is as of the last apply.
+    if (j.contains("reasons")) j["reasons"] = dp_->ReasonCounts();
+    j["apply_pending"] = worker_.Busy();
+    return j;
+  }
 
   std::shared_ptr<prometheus::Collectable> ScrapeCollectable() override { return collectable_; }
 
@@ -155,6 +191,9 @@ class DataplaneComponent : public SpeakerComponent {
 
   void Shutdown(std::function<void()> done) override {
     probe_.Cancel();
+    // The apply in hand finishes (maps are always left whole); one still waiting is dropped:
+    // the next agent reconciles the whole model anyway. The other components have stopped.
+    worker_.Stop();
     // Programs stay attached and maps pinned: traffic keeps flowing while the agent restarts
     // or upgrades, and the next agent adopts them. `ironlbctl` can still read the maps.
     log::Info("dataplane", "leaving XDP programs attached and maps pinned for the next agent");
@@ -162,6 +201,64 @@ class DataplaneComponent : public SpeakerComponent {
   }
 
  private:
+  // What an apply did, for the loop.
+  struct Result {
+    dataplane::SyncStats stats;
+    nlohmann::json status;
+    double seconds = 0;
+    std::string error;
+  };
+
+  // What the loop hands the worker: the newest desired state (if any since the last job) and
+  // whether the tunnels are due for a probe.
+  struct Job {
+    std::shared_ptr<const dataplane::DesiredDataplane> desired;
+    double desired_s = 0;  // time the loop spent computing it
+    bool probe = false;
+    // Set by a loop that waits for the result (the first pass): filled in instead of posted.
+    std::shared_ptr<Result> answer;
+  };
+  // On the worker thread.
+  void Work(Job& job, const std::weak_ptr<bool>& alive) {
+    if (job.probe) dp_->ProbeTunnels();
+    if (!job.desired) return;
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = job.answer ? job.answer : std::make_shared<Result>();
+    try {
+      r->stats = dp_->Apply(*job.desired);
+    } catch (const std::exception& e) {
+      r->error = e.what();
+    }
+    r->status = dp_->Status();
+    r->seconds = job.desired_s +
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (job.answer) return;  // the loop is waiting for it
+    boost::asio::post(io_, [this, alive, r] {
+      if (!alive.expired()) Applied(*r);
+    });
+  }
+
+  // On the loop: what one apply did becomes logs, events and metrics.
+  void Applied(const Result& r) {
+    status_ = r.status;
+    // A failed first pass is reported by the agent (it throws from Apply); a later one here, in
+    // the agent's words. The next change retries.
+    if (!r.error.empty() && !first_) log::Error("dataplane", "apply failed: " + r.error);
+    if (sync_seconds_) sync_seconds_->Observe(r.seconds);
+    if (r.seconds > kSlowApply.count())
+      log::Info("dataplane", "maps synced in " + std::to_string(std::lround(r.seconds * 1000)) +
+                                 " ms (off the event loop)");
+    const auto& st = r.stats;
+    if (tables_written_) tables_written_->Increment(static_cast<double>(st.tables_written));
+    ReportRefusals(st.refused);
+    if (st.endpoints_over_vip_limit != over_vip_limit_) {
+      for (const auto& e : st.endpoints_over_vip_limit)
+        log::Warn("dataplane", e + " serves more than " + std::to_string(LB_ENDPOINT_VIPS) +
+                                   " VIP:ports: replies to the others are not translated");
+      over_vip_limit_ = st.endpoints_over_vip_limit;
+    }
+  }
+
   // Each refusal is logged and reported once when it starts and once when it ends, not on every
   // pass: a full table lasts until the operator acts.
   void ReportRefusals(const std::vector<dataplane::Refusal>& now) {
@@ -181,16 +278,25 @@ class DataplaneComponent : public SpeakerComponent {
     if (refused_) refused_->Set(static_cast<double>(now.size()));
   }
 
-  std::unique_ptr<dataplane::Dataplane> dp_;
+  // An apply slower than this says so in the log (the agent's "reconcile took" no longer sees it).
+  static constexpr std::chrono::duration<double> kSlowApply{0.1};
+
+  boost::asio::io_context& io_;
+  std::unique_ptr<dataplane::Dataplane> dp_;  // the worker's (see the class comment)
   std::string node_;
   std::shared_ptr<DataplaneCollectable> collectable_;
-  Periodic probe_;
+  nlohmann::json status_;  // Dataplane::Status() as of the last apply
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  bool first_ = true;
   prometheus::Gauge* refused_ = nullptr;
   prometheus::Histogram* sync_seconds_ = nullptr;
   prometheus::Counter* tables_written_ = nullptr;
   std::map<std::string, std::string> refused_keys_;  // VIP key -> service name
   std::vector<std::string> over_vip_limit_;          // as last logged
   std::function<void(const ObjectEvent&)> emit_;
+  // Last but one: its thread starts once every member above exists, and stops first.
+  LatestWorker<Job> worker_;
+  Periodic probe_;
 };
 
 }  // namespace

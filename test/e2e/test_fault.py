@@ -14,6 +14,7 @@ measured, not asserted: they go to build/fault-report.md and docs/benchmarks.md.
 """
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -365,7 +366,8 @@ def fresh(lab):
 def untouched(rep):
     """Nothing failed at all: every new connection and every held echo answered."""
     for target, r in rep.items():
-        assert r["failed"] == 0 and not r["held_lost"] and r["held_bad"] == 0, (target, r)
+        assert r["failed"] == 0 and not r["held_lost"] and r["held_bad"] == 0, \
+            (target, r["why"], r["first_fail"], r["last_fail"], r)
 
 
 def held_kept(rep, lost_ok=()):
@@ -471,8 +473,29 @@ def test_configuration_broken_mid_flight_changes_nothing(lab, fresh):
     untouched(rep)
 
 
+def entered_at_own_node(lab, rep):
+    """Held flows that entered the network at their endpoint's own node, as client ports: a flow
+    is in the XDP conntrack of the node it entered at and of its endpoint's node (which records
+    what it decapsulates), so a flow found on one node only, the one whose pod answered it,
+    entered there."""
+    seen = {}
+    for i in lab.agents:
+        out = sh(os.path.join(BIN, "ironlbctl"), "--bpffs", lab.mounts[i] + "/ironlb", "-j",
+                 "conntrack", "list")
+        for f in json.loads(out or "[]"):
+            host, _, port = f["client"].rpartition(":")
+            if host == lab.client_ip:
+                seen.setdefault((f["vip"], int(port)), set()).add(i)
+    own = {}
+    for target, r in rep.items():
+        own[target] = [port for pod, port in zip(r["held_pods"], r["held_ports"])
+                       if seen.get((target, port)) == {lab.pods.index(pod) + 1}]
+    return own
+
+
 def test_endpoints_scaled_to_zero_and_back(lab, fresh):
     t0 = lab.begin()
+    own = entered_at_own_node(lab, lab.ask("report", t0))
     for name in ("web", "lan"):
         write(os.path.join(lab.confdir, f"ep-{name}.yaml"), endpoints_yaml(name, ready=False))
     # With no endpoint, new connections find nothing to serve them.
@@ -488,6 +511,14 @@ def test_endpoints_scaled_to_zero_and_back(lab, fresh):
                                 settled, quiet=0)
     for r in rep.values():
         assert not any(w.startswith("client address") or w == "echo" for w in r["why"]), r
+    # Measured, not asserted: whether the held flows that entered at their endpoint's own node
+    # survive. They were said to (their node's conntrack still names the endpoint), but in three
+    # suite runs every such L2 flow was lost while the BGP ones survived (docs/benchmarks.md).
+    lost_own = {t: [p for p in own[t] if p in rep[t]["held_lost_ports"]] for t in rep}
+    lab.results[-1]["note"] = lab.results[-2]["note"] = (
+        "held flows that entered at their endpoint's own node (lost): " +
+        ", ".join(f"{'BGP' if t.startswith(BGP_VIP) else 'L2'} {len(own[t])} of "
+                  f"{rep[t]['held']} ({len(lost_own[t])})" for t in rep))
 
 
 def test_pool_edited_under_live_services(lab, fresh):
@@ -551,7 +582,15 @@ def test_bpffs_unmounted_under_a_running_agent(lab, fresh):
     untouched(rep)
 
 
+def loop_times(text):
+    """The longest reconcile pass and the longest hold of the event loop an agent logged."""
+    def most(pattern):
+        return max([int(m) for m in re.findall(pattern, text)] or [0])
+    return most(r"reconcile took (\d+) ms"), most(r"event loop held (\d+) ms")
+
+
 def test_ten_thousand_services_at_once(lab, fresh):
+    logged = {i: len(lab.agents[i].logs()) for i in lab.agents}
     t0 = lab.begin()
     docs = [textwrap.dedent("""
         apiVersion: metallb.io/v1beta1
@@ -616,30 +655,40 @@ def test_ten_thousand_services_at_once(lab, fresh):
                  what="every VIP at the router over every node")
         t_routes = time.monotonic() - t_apply
         rep = lab.settle_and_report(t0, f"{MANY} Services applied at once", t_routes)
+        since = {i: lab.agents[i].logs()[logged[i]:] for i in lab.agents}
+        times = [loop_times(text) for text in since.values()]
         note = (f"allocated in {t_alloc:.1f} s, in every data plane in {t_programmed:.1f} s, "
-                f"routed in {t_routes:.1f} s")
+                f"routed in {t_routes:.1f} s; longest reconcile pass "
+                f"{max(t[0] for t in times)} ms, event loop held at most "
+                f"{max(t[1] for t in times)} ms (speakers' logs)")
         lab.results[-1]["note"] = lab.results[-2]["note"] = note
         print(note)
         # A new VIP answers, from its endpoint, with the client's address.
         vip = read_status(lab.confdir)[f"many/s{probe}"]["ingress"][0]["ip"]
         code = ("import socket,sys; s=socket.create_connection((sys.argv[1], 80), timeout=5); "
                 "print(s.makefile().readline())")
-        # (Retried: while the agents still reconcile, a BGP session may be down; see below.)
+        # (Retried: the new routes may still be on their way to the router.)
         out = wait_for(lambda: sh("/usr/bin/python3", "-c", code, vip, ns=lab.client),
                        timeout=60, what=f"an answer from {vip}")
         assert out.split() == [lab.pods[probe % NODES], lab.client_ip], out
     finally:
+        t_release = time.monotonic()
         if os.path.exists(many):
             os.unlink(many)
     wait_for(lambda: len(read_status(lab.confdir)) == 2, timeout=240, what="the 10,000 released")
-    wait_for(lambda: lab.paths() == NODES, timeout=60, what="the router back to three paths")
-    flapped = [i for i in lab.agents if "hold timer expired" in lab.agents[i].logs()]
-    disrupted = [t for t, r in rep.items() if r["failed"] or r["held_lost"] or r["held_bad"]]
-    if disrupted:
-        # Known bug (docs/benchmarks.md, fault suite): a reconcile of 10,000 Services holds the
-        # agent's event loop for seconds (up to 3.8 s measured with ASan on two busy cores),
-        # longer than the 300 ms L2 heartbeat deadline; BGP sessions with this lab's 3 s hold
-        # time drop meanwhile, and Services that were serving see failures. Everything above
-        # this point must pass.
-        pytest.xfail(f"existing Services disrupted while 10,000 were applied: {disrupted}; "
-                     f"BGP hold timer expired on nodes {flapped}")
+    wait_for(lambda: lab.paths() == NODES and routes() <= NODES, timeout=60,
+             what="the router back to three paths and nothing else")
+    released = lab.settle_and_report(t_release, f"{MANY} Services deleted at once",
+                                     time.monotonic() - t_release)
+    # BGP keepalives and hold timers (3 s here) run on the agents' BGP threads and the map writes
+    # on their data-plane workers, so however long a pass over 10,000 Services keeps the agents'
+    # loops busy (seconds, on this lab's two busy cores), no session drops on the way in or out,
+    # and nothing already serving is misrouted or loses the client's address.
+    flapped = {i: re.findall(r"session down \([^)]*\)", lab.agents[i].logs()[logged[i]:])
+               for i in lab.agents}
+    assert not any(flapped.values()), f"BGP sessions dropped: {flapped}"
+    for r in list(rep.values()) + list(released.values()):
+        assert r["held_bad"] == 0, r
+        assert not any(w.startswith("client address") or w == "echo" for w in r["why"]), r
+    # Measured, not asserted: a few new connections still time out (3-21 of ~4,000 per run) and,
+    # in one of five runs, one held connection was lost; cause not established (docs/benchmarks.md).

@@ -57,7 +57,8 @@ def open_held(t):
         pod, seen = greet(f)
         # Patient as a real client: TCP's own backoff after a 3 s outage resends at 6.2 s.
         s.settimeout(15)
-        out.append({"pod": pod, "sock": s, "file": f, "dead_at": None, "bad": 0,
+        out.append({"pod": pod, "port": s.getsockname()[1], "sock": s, "file": f,
+                    "dead_at": None, "bad": 0,
                     "last_ok": time.monotonic(), "stalls": [], "closed": False})
     return out
 
@@ -100,6 +101,9 @@ def report(since):
                                default=None),
                 "held": len(hs), "held_pods": [c["pod"] for c in hs],
                 "held_lost": [c["pod"] for c in hs if c["dead_at"] is not None],
+                # the client ports, to find each held flow in the nodes' conntrack
+                "held_ports": [c["port"] for c in hs],
+                "held_lost_ports": [c["port"] for c in hs if c["dead_at"] is not None],
                 "held_bad": sum(c["bad"] for c in hs),
                 # the longest wait for an echo that did come back, since `since`
                 "held_max_stall": max((d for c in hs for (t0, d) in c["stalls"] if t0 + d >= since),

@@ -90,6 +90,12 @@ struct Harness {
     }
     agent->Start();
   }
+  // A store change, and the pass the agent schedules for it on the loop.
+  void Changed() {
+    store->Changed();
+    io.restart();
+    io.poll();
+  }
 };
 
 TEST(Agent, ControllerDecisionReachesSpeakersInTheSamePass) {
@@ -108,16 +114,32 @@ TEST(Agent, ControllerDecisionReachesSpeakersInTheSamePass) {
   EXPECT_EQ(h.store->events[0].about, (ObjectRef{"Service", "demo", "web"}));
 }
 
+TEST(Agent, StoreChangesBeforeTheLoopTurnsAreOnePassOfTheirOwn) {
+  Snapshot snap;
+  snap.pools = {Pool("192.0.2.10", "192.0.2.11")};
+  Harness h(snap);
+  const size_t before = h.rec->passes.size();
+  // Not inside the store's own handler (its merge already held the loop), but on the next turn,
+  // once for however many changes arrived meanwhile.
+  h.store->Changed();
+  h.store->Changed();
+  h.store->Changed();
+  EXPECT_EQ(h.rec->passes.size(), before);
+  h.io.restart();
+  h.io.poll();
+  EXPECT_EQ(h.rec->passes.size(), before + 1);
+}
+
 TEST(Agent, UnchangedAssignmentIsNotWrittenAgainAndReleaseClearsIt) {
   Snapshot snap;
   snap.pools = {Pool("192.0.2.10", "192.0.2.11")};
   snap.services = {LB("web")};
   Harness h(snap);
-  h.store->Changed();
+  h.Changed();
   EXPECT_EQ(h.store->writes.size(), 1u);
   EXPECT_EQ(h.store->events.size(), 1u);
   h.store->snap.services.clear();
-  h.store->Changed();
+  h.Changed();
   ASSERT_EQ(h.store->removals, std::vector<std::string>{"demo/web"});
   EXPECT_EQ(h.store->events.back().reason, "ClearAssignment");
   EXPECT_TRUE(h.rec->passes.back().empty());
@@ -128,7 +150,7 @@ TEST(Agent, ExhaustedPoolEmitsAllocationFailedOnce) {
   snap.pools = {Pool("192.0.2.10", "192.0.2.10")};
   snap.services = {LB("a"), LB("b")};
   Harness h(snap);
-  h.store->Changed();
+  h.Changed();
   size_t failed = 0;
   for (const auto& e : h.store->events)
     if (e.reason == "AllocationFailed") {
@@ -171,7 +193,7 @@ TEST(Agent, OnlyTheLeaseHolderAllocates) {
   h.lease->Set(false);  // lost: back to serving what the store says, writing nothing
   const size_t writes = h.store->writes.size();
   h.store->snap.services.push_back(LB("db"));
-  h.store->Changed();
+  h.Changed();
   EXPECT_EQ(h.store->writes.size(), writes);
   EXPECT_TRUE(h.rec->passes.back().at("demo/db").empty());
 }
@@ -201,14 +223,14 @@ TEST(Agent, ReadyOnceObjectsSyncedAndEveryComponentCanServe) {
 
   h.rec->not_ready = "XDP not attached on eth9";
   h.store->is_synced = true;
-  h.store->Changed();
+  h.Changed();
   r = h.agent->health().Ready();
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.detail.find("synced"), std::string::npos) << r.detail;
   EXPECT_NE(r.detail.find("recorder: XDP not attached on eth9"), std::string::npos) << r.detail;
 
   h.rec->not_ready.clear();
-  h.store->Changed();
+  h.Changed();
   EXPECT_TRUE(h.agent->health().Ready().ok) << h.agent->health().Ready().detail;
   h.agent->Stop();
   EXPECT_FALSE(h.agent->health().Ready().ok) << "not ready while shutting down";
