@@ -6,6 +6,7 @@
 // untouched. It runs in tc rather than XDP because replies come from the node's own
 // stack (routed from the endpoint's interface), which XDP never sees on the way out; tc's
 // checksum helpers also handle the partial checksums of locally offloaded skbs. Never drops.
+// A VIP flow's SYN-ACK also gets its MSS clamped to what the GUE tunnel carries (mss.h).
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -18,6 +19,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "lb_bpf_maps.h"
+#include "mss.h"
 #include "parse.h"
 
 // Ethernet + 802.1Q + IPv4 with maximal options (60) + TCP without options: all we rewrite.
@@ -134,6 +136,13 @@ int tc_lb_egress(struct __sk_buff *skb) {
   if (!flow_vip(ep, &flow, &v)) return TC_ACT_OK;
   t.port_off = l4_off;
   t.csum_off = l4_csum_offset(l4_off, t.proto);
+  struct tcphdr *tcp = l4;
+  if (t.proto == IPPROTO_TCP && (void *)(tcp + 1) <= data_end && tcp_is_syn_ack(tcp)) {
+    const __u32 hlen = tcp->doff * 4;
+    const __u32 limit = mss_limit(skb, key.family);
+    if (limit && mss_clamp(skb, l4_off, hlen, t.csum_off, limit))
+      lb_count_reason(LB_R_TCP_MSS_CLAMPED, skb->len);
+  }
   if (addr_len == sizeof(__be32)) {
     if (rewrite(skb, &t, old_addr, &v, key.port, sizeof(__be32))) return TC_ACT_OK;
   } else {
