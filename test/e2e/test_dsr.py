@@ -15,11 +15,12 @@ import pytest
 
 from lib.agent import BIN, Agent, wait_for
 from lib.netns_dp import sh
-from lib.netns_dsr import DsrLab
+from lib.netns_dsr import BIG_UDP_SERVER, DsrLab
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for namespaces and XDP")
 
 PORT, BACKEND_PORT, UDP_PORT = 80, 8080, 5353
+BIG_PORT = 5354  # UDP whose answers are fragmented by the pods' kernels
 VIP, VIP_INTERNAL = "198.51.100.10", "198.51.100.11"
 VIP6 = "2001:db8:100::10"
 NODES = 3
@@ -51,6 +52,7 @@ def config():
               ports:
               - {{name: http, port: 80, targetPort: 8080, protocol: TCP}}
               - {{name: dns, port: 5353, targetPort: 5353, protocol: UDP}}
+              - {{name: big, port: 5354, targetPort: 5354, protocol: UDP}}
             ---
             apiVersion: discovery.k8s.io/v1
             kind: EndpointSlice
@@ -62,6 +64,7 @@ def config():
             ports:
             - {{name: http, port: 8080, protocol: TCP}}
             - {{name: dns, port: 5353, protocol: UDP}}
+            - {{name: big, port: 5354, protocol: UDP}}
             endpoints:""") + eps + "\n"
     eps6 = "".join(f"\n- addresses: [\"{DsrLab.pod_ip6(i)}\"]\n  conditions: {{ready: true}}\n"
                    f"  nodeName: node-{i}" for i in range(1, NODES + 1))
@@ -77,6 +80,7 @@ def config():
           ports:
           - {name: http, port: 80, targetPort: 8080, protocol: TCP}
           - {name: dns, port: 5353, targetPort: 5353, protocol: UDP}
+          - {name: big, port: 5354, targetPort: 5354, protocol: UDP}
         ---
         apiVersion: discovery.k8s.io/v1
         kind: EndpointSlice
@@ -88,6 +92,7 @@ def config():
         ports:
         - {name: http, port: 8080, protocol: TCP}
         - {name: dns, port: 5353, protocol: UDP}
+        - {name: big, port: 5354, protocol: UDP}
         endpoints:""") + eps6 + "\n"
     return textwrap.dedent("""
         apiVersion: metallb.io/v1beta1
@@ -130,6 +135,7 @@ def lab(tmp_path, request):
         lab.build()
         lab.start_servers(BACKEND_PORT)
         lab.start_servers(UDP_PORT)
+        lab.start_servers(BIG_PORT, BIG_UDP_SERVER)
         for i, ns in enumerate(lab.nodes, start=1):
             mnt = str(tmp_path / f"bpffs{i}")
             os.makedirs(mnt)
@@ -143,7 +149,7 @@ def lab(tmp_path, request):
                       extra=("--interface", "eth0", "--bpffs", bpffs, "--no-bgp", *extra_args))
             lab.agents.append(a.start())
         for bpffs in lab.bpffs:
-            wait_for(lambda: len(ctl(bpffs, "vip", "list")) == 6, what="6 VIP:port entries")
+            wait_for(lambda: len(ctl(bpffs, "vip", "list")) == 9, what="9 VIP:port entries")
         yield lab
     finally:
         for a in lab.agents:
@@ -426,3 +432,29 @@ def test_tcp_mss_is_clamped_to_what_fits_the_tunnel(lab, vip, clamped):
     r = {k: v for k, v in reasons(lab).items() if v}
     assert r.get("tcp_mss_clamped", 0) >= len(lab.pods), json.dumps(r)
     assert r.get("tx_icmp_too_big", 0) == 0, r
+
+
+UDP_BIG_ANSWER = r'''
+import socket, sys
+seen = []
+for i in range(int(sys.argv[3])):
+    s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(5)
+    s.sendto(b"q", (sys.argv[1], int(sys.argv[2])))
+    d, peer = s.recvfrom(65535)
+    assert peer[0] == sys.argv[1], peer
+    seen.append(d.split(b"\n")[0].decode() + f" {len(d)}")
+    s.close()
+print("\n".join(seen))
+'''
+
+
+@pytest.mark.parametrize("vip", [VIP, VIP6])
+def test_fragmented_replies_leave_as_the_vip(lab, vip):
+    """Answers of 3000 bytes leave the pods' kernels in fragments; every fragment leaves the
+    endpoint's node from the VIP (the later ones after the first, which alone carries the ports),
+    so the client reassembles each answer. Before, only the first fragment was translated."""
+    replies = run_client(lab, UDP_BIG_ANSWER, vip, BIG_PORT, 30)
+    assert len(replies) == 30
+    assert {r[0] for r in replies} == set(lab.pods), replies
+    assert {r[2] for r in replies} == {"3000"}, replies

@@ -21,6 +21,26 @@ from lib.netns_dp import SERVER, sh
 
 FABRIC_MTU = 1600
 
+# A UDP server whose every answer is 3000 bytes (first line: who answers, whom it saw): more than
+# a pod's MTU, so the pod's kernel sends it in fragments.
+BIG_UDP_SERVER = r'''
+import socket, sys, threading
+name, port = sys.argv[1], int(sys.argv[2])
+def udp(family, addr):
+    s = socket.socket(family, socket.SOCK_DGRAM)
+    if family == socket.AF_INET6:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    s.bind((addr, port))
+    while True:
+        d, peer = s.recvfrom(65535)
+        head = f"{name} {peer[0]}\n".encode()
+        s.sendto(head + b"r" * (3000 - len(head)), peer)
+for f, a in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
+    threading.Thread(target=udp, args=(f, a), daemon=True).start()
+print("ready", flush=True)
+threading.Event().wait()
+'''
+
 
 class DsrLab:
     def __init__(self, nodes=3, xdp_pass_obj=None):
@@ -117,9 +137,9 @@ class DsrLab:
         else:
             sh("ethtool", "-K", dev, "gro", "on", ns=ns, check=False)
 
-    def start_servers(self, port):
+    def start_servers(self, port, server=SERVER):
         for p in self.pods:
-            proc = subprocess.Popen(["ip", "netns", "exec", p, "/usr/bin/python3", "-c", SERVER, p,
+            proc = subprocess.Popen(["ip", "netns", "exec", p, "/usr/bin/python3", "-c", server, p,
                                      str(port)], stdout=subprocess.PIPE, text=True)
             assert proc.stdout.readline().strip() == "ready"
             self.procs.append(proc)
