@@ -37,6 +37,8 @@
 #define ENCAP6_OVERHEAD                                                         \
   (sizeof(struct ipv6hdr) + sizeof(struct udphdr) + sizeof(struct lb_gue_hdr) + \
    sizeof(struct lb_gue_priv6))
+_Static_assert(ENCAP4_OVERHEAD == LB_GUE4_OVERHEAD, "lb_maps.h's GUE overhead (IPv4)");
+_Static_assert(ENCAP6_OVERHEAD == LB_GUE6_OVERHEAD, "lb_maps.h's GUE overhead (IPv6)");
 #define IPV4_DEFAULT_TTL 64
 
 static __always_inline struct lb_node_addrs *node_addrs(void) {
@@ -374,6 +376,27 @@ static __always_inline int decap4(struct xdp_md *ctx, struct l2 *l2, struct iphd
   return forward4(ctx, &inner_l2, in, proto, backend_id, bpf_ktime_get_coarse_ns(), reason);
 }
 
+// A later fragment of an IPv6 datagram, decapsulated: no ports, so the endpoint the sending node
+// named, if it is one of this node's for a VIP (as decap4's later IPv4 fragments).
+static __always_inline int decap6_later_fragment(struct xdp_md *ctx, struct l2 *inner_l2,
+                                                 struct ipv6hdr *in, __u8 proto,
+                                                 const __be32 endpoint[4], __be16 endpoint_port,
+                                                 __u64 bytes, enum lb_reason *reason) {
+  struct lb_endpoint_value *ep = vip_addr6(in->daddr.in6_u.u6_addr32)
+                                     ? local_endpoint(endpoint, endpoint_port, proto, LB_FAMILY_V6)
+                                     : 0;
+  if (!ep) return XDP_DROP;
+  const __u32 backend_id = ep->backend_id;
+  lb_count_reason(LB_R_DECAP, bytes);
+  lb_count(&lb_backend_stats, backend_id, bytes);
+  if (in->hop_limit <= 1) {
+    *reason = LB_R_PASS_TTL;
+    return XDP_PASS;
+  }
+  __builtin_memcpy(in->daddr.in6_u.u6_addr32, endpoint, 4 * sizeof(__be32));
+  return forward6(ctx, inner_l2, in, proto, backend_id, bpf_ktime_get_coarse_ns(), reason);
+}
+
 static __always_inline int decap6(struct xdp_md *ctx, struct l2 *l2, struct ipv6hdr *ip6,
                                   enum lb_reason *reason) {
   *reason = LB_R_DROP_DECAP;
@@ -422,11 +445,24 @@ static __always_inline int decap6(struct xdp_md *ctx, struct l2 *l2, struct ipv6
     return forward6(ctx, &inner_l2, in, IPPROTO_ICMPV6, backend_id, bpf_ktime_get_coarse_ns(),
                     reason);
   }
-  if (proto != IPPROTO_TCP && proto != IPPROTO_UDP) return XDP_DROP;
-  if (bpf_ntohs(in->payload_len) <
-      (proto == IPPROTO_TCP ? sizeof(struct tcphdr) : sizeof(struct udphdr)))
-    return XDP_DROP;
   void *l4 = in + 1;
+  __u8 l4_proto = proto;
+  __u32 ext_len = 0;
+  if (proto == IPV6_NEXTHDR_FRAGMENT) {
+    struct ipv6_frag_hdr *fh = l4;
+    if ((void *)(fh + 1) > data_end) return XDP_DROP;
+    l4_proto = fh->nexthdr;
+    if (l4_proto != IPPROTO_TCP && l4_proto != IPPROTO_UDP) return XDP_DROP;
+    if (ipv6_is_later_fragment(fh))
+      return decap6_later_fragment(ctx, &inner_l2, in, l4_proto, endpoint, endpoint_port, bytes,
+                                   reason);
+    l4 = fh + 1;
+    ext_len = sizeof(*fh);
+  }
+  if (l4_proto != IPPROTO_TCP && l4_proto != IPPROTO_UDP) return XDP_DROP;
+  if (bpf_ntohs(in->payload_len) <
+      ext_len + (l4_proto == IPPROTO_TCP ? sizeof(struct tcphdr) : sizeof(struct udphdr)))
+    return XDP_DROP;
   struct l4_ports *ports = l4;
   if ((void *)(ports + 1) > data_end) return XDP_DROP;
   struct lb_ct_key flow = {};
@@ -435,7 +471,7 @@ static __always_inline int decap6(struct xdp_md *ctx, struct l2 *l2, struct ipv6
   __builtin_memcpy(flow.dst, in->daddr.in6_u.u6_addr32, sizeof(flow.dst));
   flow.sport = ports->source;
   flow.dport = ports->dest;
-  flow.proto = proto;
+  flow.proto = l4_proto;
   flow.family = LB_FAMILY_V6;
   struct lb_endpoint_value *ep = decap_admit(&flow, endpoint, endpoint_port, bytes, &service_id);
   if (!ep) return XDP_DROP;
@@ -448,12 +484,12 @@ static __always_inline int decap6(struct xdp_md *ctx, struct l2 *l2, struct ipv6
   struct lb_backend b = {};
   __builtin_memcpy(b.addr, endpoint, sizeof(b.addr));
   b.port = endpoint_port;
-  if (proto == IPPROTO_TCP) {
+  if (l4_proto == IPPROTO_TCP) {
     if (l4 + sizeof(struct tcphdr) > data_end) return XDP_DROP;
     dnat6(in, l4, IPPROTO_TCP, &b);
   } else {
     if (l4 + sizeof(struct udphdr) > data_end) return XDP_DROP;
     dnat6(in, l4, IPPROTO_UDP, &b);
   }
-  return forward6(ctx, &inner_l2, in, proto, backend_id, bpf_ktime_get_coarse_ns(), reason);
+  return forward6(ctx, &inner_l2, in, l4_proto, backend_id, bpf_ktime_get_coarse_ns(), reason);
 }

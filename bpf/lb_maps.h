@@ -157,13 +157,25 @@ struct lb_gue_priv6 {
   __u8 pad[2];
 };
 
+// Bytes the encapsulation puts in front of the client's packet: outer IP header, UDP, GUE, and the
+// private data (bpf/encap.h checks these against the structs).
+#define LB_GUE4_OVERHEAD (20 + 8 + 4 + 8)
+#define LB_GUE6_OVERHEAD (40 + 8 + 4 + 20)
+
+// ---- TCP MSS clamping of VIP flows' SYN-ACKs (tc_lb's knob cfg_mss_clamp_mtu, bpf/mss.h) -------
+// The value is the MTU the client's segments must fit once encapsulated: LB_MSS_CLAMP_AUTO takes
+// the MTU of the interface the SYN-ACK leaves by (the uplink, which faces the same fabric the
+// tunnel crosses), LB_MSS_CLAMP_OFF never clamps.
+#define LB_MSS_CLAMP_OFF 0u
+#define LB_MSS_CLAMP_AUTO 0xffffffffu
+
 // ---- fragments: the first fragment's choice for the rest of its datagram --------------------
-// Only the first fragment carries ports; the later ones find its endpoint here (RFC 791
-// identification with source, destination and protocol names one datagram).
+// Only the first fragment carries ports; the later ones find its endpoint here (RFC 791 / RFC 8200
+// 4.5: the identification with source, destination and protocol names one datagram).
 struct lb_frag_key {
   __be32 src[4];
   __be32 dst[4];
-  __be32 id;  // IPv4: the 16-bit identification in the low-addressed half
+  __be32 id;  // IPv4: the 16-bit identification in the low-addressed half; IPv6: all 32 bits
   __u8 proto;
   __u8 family;
   __u8 pad[2];
@@ -265,6 +277,7 @@ enum lb_reason {
   LB_R_DROP_FRAGMENT,       // a later fragment to a VIP whose first fragment was not seen
   LB_R_DROP_L2_FENCED,      // ARP/NS for an owned VIP while the agent's liveness stamp is stale
   LB_R_PASS_OTHER_HOST,     // unicast to another host's MAC (a flooding switch): never forwarded
+  LB_R_TCP_MSS_CLAMPED,     // tc: a VIP flow's SYN-ACK announced an MSS the tunnel cannot carry
   LB_R_MAX,
 };
 

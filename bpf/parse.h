@@ -97,6 +97,23 @@ static __always_inline int ipv4_is_later_fragment(const struct iphdr *ip) {
   return (ip->frag_off & bpf_htons(IP_OFFSET)) != 0;
 }
 
+// IPv6 Fragment extension header (RFC 8200 section 4.5). The program looks at it only as the
+// first header after IPv6's own, where senders put it when no other extension header comes first.
+#define IPV6_NEXTHDR_FRAGMENT 44
+#define IP6_MF 0x0001       // More Fragments, in the low bit of frag_off
+#define IP6_OFFSET 0xfff8   // fragment offset in 8-byte units, the 13 high bits
+
+struct ipv6_frag_hdr {
+  __u8 nexthdr;
+  __u8 reserved;
+  __be16 frag_off;  // offset << 3 | M
+  __be32 id;
+};
+
+static __always_inline int ipv6_is_later_fragment(const struct ipv6_frag_hdr *fh) {
+  return (fh->frag_off & bpf_htons(IP6_OFFSET)) != 0;
+}
+
 // IPv6 extension headers (RFC 8200 section 4) the program does not walk.
 static __always_inline int ipv6_is_ext_header(__u8 nexthdr) {
   return nexthdr == 0 /* Hop-by-Hop */ || nexthdr == 43 /* Routing */ ||

@@ -6,6 +6,8 @@
 // untouched. It runs in tc rather than XDP because replies come from the node's own
 // stack (routed from the endpoint's interface), which XDP never sees on the way out; tc's
 // checksum helpers also handle the partial checksums of locally offloaded skbs. Never drops.
+// A VIP flow's SYN-ACK also gets its MSS clamped to what the GUE tunnel carries (mss.h), and a
+// fragmented reply's later fragments follow its first one (reply_frag.h).
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -18,6 +20,8 @@
 #include <bpf/bpf_helpers.h>
 
 #include "lb_bpf_maps.h"
+#include "mss.h"
+#include "reply_frag.h"
 #include "parse.h"
 
 // Ethernet + 802.1Q + IPv4 with maximal options (60) + TCP without options: all we rewrite.
@@ -93,10 +97,25 @@ int tc_lb_egress(struct __sk_buff *skb) {
   __be32 old_addr[4] = {};
   __u32 addr_len;
   void *l4;
+  struct lb_frag_key fk = {};  // when the reply is the first fragment of a datagram
+  int first_fragment = 0;
   if (l2.proto == bpf_htons(ETH_P_IP)) {
     struct iphdr *ip;
     if (parse_ipv4(data, data_end, l2.l3_off, &ip, &l4, VIEW_LINEAR_HEAD) != PARSE_OK) return TC_ACT_OK;
-    if (ipv4_is_fragment(ip)) return TC_ACT_OK;
+    if (ipv4_is_fragment(ip)) {
+      fk.src[0] = ip->saddr;
+      fk.dst[0] = ip->daddr;
+      fk.id = ip->id;
+      fk.proto = ip->protocol;
+      fk.family = LB_FAMILY_V4;
+      if (ipv4_is_later_fragment(ip)) {
+        if (reply_frag_follow(skb, &fk, l2.l3_off + offsetof(struct iphdr, saddr),
+                              l2.l3_off + offsetof(struct iphdr, check)))
+          lb_count_reason(LB_R_REVNAT, skb->len);
+        return TC_ACT_OK;
+      }
+      first_fragment = 1;
+    }
     key.addr[0] = old_addr[0] = ip->saddr;
     flow.src[0] = ip->daddr;
     key.family = LB_FAMILY_V4;
@@ -115,6 +134,22 @@ int tc_lb_egress(struct __sk_buff *skb) {
     t.addr_off = l2.l3_off + offsetof(struct ipv6hdr, saddr);
     l4 = ip6 + 1;
     addr_len = 4 * sizeof(__be32);
+    if (t.proto == IPV6_NEXTHDR_FRAGMENT) {
+      struct ipv6_frag_hdr *fh = l4;
+      if ((void *)(fh + 1) > data_end) return TC_ACT_OK;
+      __builtin_memcpy(fk.src, key.addr, sizeof(fk.src));
+      __builtin_memcpy(fk.dst, flow.src, sizeof(fk.dst));
+      fk.id = fh->id;
+      fk.proto = fh->nexthdr;
+      fk.family = LB_FAMILY_V6;
+      if (ipv6_is_later_fragment(fh)) {
+        if (reply_frag_follow(skb, &fk, t.addr_off, 0)) lb_count_reason(LB_R_REVNAT, skb->len);
+        return TC_ACT_OK;
+      }
+      first_fragment = (fh->frag_off & bpf_htons(IP6_MF)) != 0;
+      t.proto = fh->nexthdr;
+      l4 = fh + 1;
+    }
   } else {
     return TC_ACT_OK;
   }
@@ -134,12 +169,20 @@ int tc_lb_egress(struct __sk_buff *skb) {
   if (!flow_vip(ep, &flow, &v)) return TC_ACT_OK;
   t.port_off = l4_off;
   t.csum_off = l4_csum_offset(l4_off, t.proto);
+  struct tcphdr *tcp = l4;
+  if (t.proto == IPPROTO_TCP && (void *)(tcp + 1) <= data_end && tcp_is_syn_ack(tcp)) {
+    const __u32 hlen = tcp->doff * 4;
+    const __u32 limit = mss_limit(skb, key.family);
+    if (limit && mss_clamp(skb, l4_off, hlen, t.csum_off, limit))
+      lb_count_reason(LB_R_TCP_MSS_CLAMPED, skb->len);
+  }
   if (addr_len == sizeof(__be32)) {
     if (rewrite(skb, &t, old_addr, &v, key.port, sizeof(__be32))) return TC_ACT_OK;
   } else {
     if (rewrite(skb, &t, old_addr, &v, key.port, 4 * sizeof(__be32)))
       return TC_ACT_OK;
   }
+  if (first_fragment) reply_frag_remember(&fk, &v);
   lb_count_reason(LB_R_REVNAT, skb->len);
   return TC_ACT_OK;
 }

@@ -7,7 +7,8 @@
 //                              on another node: encap.h (GUE to that node, FIB, TX/redirect)
 //   UDP to this node's GUE port -> encap.h (decapsulate, check, conntrack, DNAT, forward.h)
 //   ICMP to a VIP         -> icmp_vip.h (echo reply; errors to the flow's endpoint)
-//   later IPv4 fragments  -> frag.h (the endpoint their first fragment went to)
+//   later fragments       -> frag.h (the endpoint their first fragment went to; IPv4, and IPv6
+//                            with the Fragment header first)
 //   anything else         -> XDP_PASS, after one hash lookup at most
 // Replies from endpoints are translated back to VIP:port by tc_lb.bpf.c on the uplink's egress,
 // from their flow's conntrack entry.
@@ -150,14 +151,26 @@ static __always_inline int handle_ipv6(struct xdp_md *ctx, struct l2 *l2, enum l
     if (verdict == XDP_PASS && *reason == LB_R_PASS_ARP_NDP) return icmp6_vip(ctx, l2, reason);
     return verdict;
   }
+  void *l4 = ip6 + 1;
+  // A fragment: the first one is balanced below with the ports after its Fragment header, the
+  // later ones follow it (frag.h).
+  struct ipv6_frag_hdr *fh = 0;
+  if (nh == IPV6_NEXTHDR_FRAGMENT) {
+    fh = l4;
+    if ((void *)(fh + 1) > data_end) return XDP_PASS;
+    if (fh->nexthdr == IPPROTO_TCP || fh->nexthdr == IPPROTO_UDP) {
+      if (ipv6_is_later_fragment(fh)) return frag6_follow(ctx, l2, ip6, fh, reason);
+      nh = fh->nexthdr;
+      l4 = fh + 1;
+    }
+  }
   if (nh != IPPROTO_TCP && nh != IPPROTO_UDP) {
     if (ipv6_is_ext_header(nh)) *reason = LB_R_PASS_UNSUPPORTED;
     return XDP_PASS;
   }
-  void *l4 = ip6 + 1;
   struct l4_ports *ports = l4;
   if ((void *)(ports + 1) > data_end) return XDP_PASS;
-  if (nh == IPPROTO_UDP && ports->dest == bpf_htons(LB_GUE_PORT) &&
+  if (!fh && nh == IPPROTO_UDP && ports->dest == bpf_htons(LB_GUE_PORT) &&
       node_owns6(ip6->daddr.in6_u.u6_addr32))
     return decap6(ctx, l2, ip6, reason);
 
@@ -172,7 +185,7 @@ static __always_inline int handle_ipv6(struct xdp_md *ctx, struct l2 *l2, enum l
   if (!svc) return XDP_PASS;
 
   __u32 plen = bpf_ntohs(ip6->payload_len);
-  if (plen < l4_header_len(nh)) {
+  if (plen < (fh ? sizeof(*fh) : 0) + l4_header_len(nh)) {
     *reason = LB_R_DROP_MALFORMED_L4;
     return XDP_DROP;
   }
@@ -183,6 +196,7 @@ static __always_inline int handle_ipv6(struct xdp_md *ctx, struct l2 *l2, enum l
   struct choice c;
   struct lb_backend *b = balance(&flow, svc, data_end - data, &c, reason);
   if (!b) return XDP_DROP;
+  if (fh) frag6_remember(ip6, fh, c.backend_id);
   if (b->action == LB_ACTION_ENCAP)
     return encap6(ctx, l2, plen + sizeof(struct ipv6hdr), &flow, b, reason);
   if (nh == IPPROTO_TCP) {

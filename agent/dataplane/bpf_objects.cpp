@@ -124,6 +124,7 @@ void BpfObjects::Finish() {
   }
   tc_ = tc_lb::open();
   if (!tc_) throw std::runtime_error("cannot open tc_lb: " + Errno(errno));
+  tc_->rodata->cfg_mss_clamp_mtu = opts_.mss_clamp_mtu;
   // tc_lb uses the very maps xdp_lb has (pinned or not): hand it their fds before load.
   bpf_map* m;
   bpf_object__for_each_map(m, tc_->obj) {

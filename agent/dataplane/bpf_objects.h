@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "dataplane/map_layout.h"
+
 struct xdp_lb;
 struct tc_lb;
 struct bpf_object;
@@ -20,6 +22,9 @@ struct LoadOptions {
   uint32_t max_backends = 0;
   // How long xdp_lb may reuse the FIB's answer for an endpoint (bpf/nexthop.h); 0: ask per packet.
   uint64_t nexthop_cache_ns = 0;
+  // The MTU tc_lb clamps VIP flows' SYN-ACK MSS to fit once encapsulated (bpf/mss.h):
+  // LB_MSS_CLAMP_AUTO (the uplink's own MTU), LB_MSS_CLAMP_OFF, or an MTU.
+  uint32_t mss_clamp_mtu = LB_MSS_CLAMP_AUTO;
 };
 
 // RAII owner of both skeletons. xdp_lb may be opened but not loaded, for libxdp to load it as a

@@ -26,7 +26,8 @@ struct DataplaneOptions {
   enum class XdpMode { kNative, kGeneric, kAuto } mode = XdpMode::kAuto;
   uint32_t max_services = 0;  // 0: the compiled default
   uint32_t max_backends = 0;
-  uint64_t nexthop_cache_ns = 0;  // LoadOptions::nexthop_cache_ns
+  uint64_t nexthop_cache_ns = 0;               // LoadOptions::nexthop_cache_ns
+  uint32_t mss_clamp_mtu = LB_MSS_CLAMP_AUTO;  // LoadOptions::mss_clamp_mtu
 };
 
 class Dataplane {

@@ -35,8 +35,9 @@ const char* ReasonName(uint32_t reason) {
                                                    "fwd_icmp_error",
                                                    "drop_fragment",
                                                    "drop_l2_fenced",
-                                                   "pass_other_host"};
-  static_assert(LB_R_PASS_OTHER_HOST == 26 && LB_R_MAX == 27,
+                                                   "pass_other_host",
+                                                   "tcp_mss_clamped"};
+  static_assert(LB_R_TCP_MSS_CLAMPED == 27 && LB_R_MAX == 28,
                 "update the names with enum lb_reason");
   return reason < LB_R_MAX ? kNames[reason] : "unknown";
 }

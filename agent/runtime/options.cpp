@@ -29,6 +29,8 @@ const char* const kAgentUsage =
   --bpffs DIR            where maps are pinned (default /sys/fs/bpf/ironlb)
   --nexthop-cache-ms MS  let XDP reuse the kernel's route+neighbour answer for an endpoint for up
                          to MS ms (default 0: ask per packet); see docs/benchmarks-dataplane.md
+  --tcp-mss-clamp MODE   auto | off | an MTU: VIP flows' SYN-ACKs announce at most the MSS that
+                         fits the tunnel to other nodes (auto: from the uplink's MTU; default)
   --metrics-addr ADDR    Prometheus endpoint host:port (default 0.0.0.0:7472; "" disables)
   --metrics-tls-cert FILE  serve the metrics endpoint over HTTPS with this PEM certificate
                          (chain after the leaf); needs --metrics-tls-key. Both are read again
@@ -140,6 +142,21 @@ std::optional<AgentOptions> ParseAgentOptions(const std::vector<std::string>& ar
         return std::nullopt;
       }
       o.nexthop_cache_ms = static_cast<uint32_t>(v);
+    } else if (a == "--tcp-mss-clamp") {
+      std::string m;
+      if (!value(&m)) return std::nullopt;
+      char* end = nullptr;
+      const unsigned long v = std::strtoul(m.c_str(), &end, 10);
+      if (m == "auto") {
+        o.tcp_mss_clamp_mtu.reset();
+      } else if (m == "off") {
+        o.tcp_mss_clamp_mtu = 0;
+      } else if (m.empty() || *end != '\0' || v < 576 || v > 65535) {
+        *error = "--tcp-mss-clamp must be auto, off or an MTU from 576 to 65535, not '" + m + "'";
+        return std::nullopt;
+      } else {
+        o.tcp_mss_clamp_mtu = static_cast<uint32_t>(v);
+      }
     } else if (a == "--bpffs") {
       if (!value(&o.bpffs)) return std::nullopt;
     } else if (a == "--metrics-addr") {

@@ -1,6 +1,6 @@
-// A small packet builder for the BPF tests: Ethernet (+802.1Q), ARP, IPv4 (with options), IPv6,
-// TCP, UDP and NDP, every checksum computed from scratch (RFC 1071) so that a test's expected
-// frame is an independent statement of what correct output is.
+// A small packet builder for the BPF tests: Ethernet (+802.1Q), ARP, IPv4 (with options), IPv6
+// (and its fragments), TCP (with options), UDP and NDP, every checksum computed from scratch
+// (RFC 1071) so that a test's expected frame is an independent statement of what correct output is.
 #pragma once
 
 #include <arpa/inet.h>
@@ -95,8 +95,22 @@ struct L4 {
   bool udp_zero_checksum = false;  // IPv4 UDP sent without a checksum
 };
 
-// TCP or UDP segment with its checksum over the pseudo-header of src -> dst.
-inline Bytes Segment(const IPAddr& src, const IPAddr& dst, const L4& l4) {
+// TCP options (RFC 9293 3.2): maximum segment size, and a SYN-ACK's usual set as Linux orders it.
+inline Bytes TcpOptMss(uint16_t mss) {
+  Bytes o = {2, 4};
+  Put16(o, mss);
+  return o;
+}
+inline Bytes LinuxSynAckOptions(uint16_t mss) {
+  Bytes o = TcpOptMss(mss);
+  Append(o, Bytes{4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2, 1, 3, 3, 7});  // SACK ok, TS, NOP, WS 7
+  return o;
+}
+
+// TCP or UDP segment with its checksum over the pseudo-header of src -> dst; TCP with
+// `tcp_options` (a multiple of 4 bytes) if given.
+inline Bytes Segment(const IPAddr& src, const IPAddr& dst, const L4& l4,
+                     const Bytes& tcp_options = {}) {
   Bytes s;
   Put16(s, l4.sport);
   Put16(s, l4.dport);
@@ -104,12 +118,13 @@ inline Bytes Segment(const IPAddr& src, const IPAddr& dst, const L4& l4) {
   if (l4.proto == kProtoTCP) {
     Put32(s, 1000);  // seq
     Put32(s, l4.tcp_flags & kTcpAck ? 2000 : 0);
-    s.push_back(5 << 4);  // data offset: 20 bytes
+    s.push_back(static_cast<uint8_t>((5 + tcp_options.size() / 4) << 4));  // data offset
     s.push_back(l4.tcp_flags);
     Put16(s, 65535);  // window
     csum_at = s.size();
     Put16(s, 0);
     Put16(s, 0);  // urgent
+    Append(s, tcp_options);
   } else {
     Put16(s, static_cast<uint16_t>(8 + l4.payload.size()));
     csum_at = s.size();
@@ -161,6 +176,19 @@ inline Bytes IPv6(const IPAddr& src, const IPAddr& dst, uint8_t nexthdr, const B
   Append(h, AddrBytes(dst));
   Append(h, payload);
   return h;
+}
+
+inline constexpr uint8_t kNextHdrFragment = 44;
+
+// An IPv6 fragment (RFC 8200 4.5): the Fragment header first, then `part`, the bytes of the
+// datagram's payload from `offset` (a multiple of 8 unless it is the last).
+inline Bytes IPv6Fragment(const IPAddr& src, const IPAddr& dst, uint8_t proto, const Bytes& part,
+                          uint32_t id, uint16_t offset, bool more, uint8_t hop_limit = 64) {
+  Bytes f = {proto, 0};
+  Put16(f, static_cast<uint16_t>(offset | (more ? 1 : 0)));
+  Put32(f, id);
+  Append(f, part);
+  return IPv6(src, dst, kNextHdrFragment, f, hop_limit);
 }
 
 inline Bytes Ether(const Mac& dst, const Mac& src, uint16_t type, const Bytes& payload,

@@ -324,6 +324,67 @@ TEST_F(EncapTest, FragmentsCrossTheTunnelToOneEndpoint) {
                                IPv4Opts{64, {}, 0x99, 7})));
 }
 
+// The same for IPv6: node A sends each fragment (Fragment header right after the IPv6 header)
+// untouched inside GUE naming the endpoint, the later one by the first one's choice; node B
+// DNATs the first (address, port, checksum) and readdresses the later one.
+TEST_F(EncapTest, Ipv6FragmentsCrossTheTunnelToOneEndpoint) {
+  SetVipAddr(kVip6);
+  SetService(kVip6, kVipPort, kProtoUDP, 10, {kId6}, 3 * kTableSize, kTableSize);
+  const L4 udp{kProtoUDP, kClientPort, kVipPort, 0, Bytes(100, 'f'), false};
+  L4 udp_out = udp;
+  udp_out.dport = kEndpointPort;
+  const Bytes seg = Segment(kClient6, kVip6, udp), seg_out = Segment(kClient6, kEndpoint6, udp_out);
+  constexpr uint32_t kId = 0xabcdef01;
+  const Bytes in1 =
+      IPv6Fragment(kClient6, kVip6, kProtoUDP, Bytes(seg.begin(), seg.begin() + 56), kId, 0, true);
+  const Bytes in2 =
+      IPv6Fragment(kClient6, kVip6, kProtoUDP, Bytes(seg.begin() + 56, seg.end()), kId, 56, false);
+  RunResult a1 = RunXdp(Ether(kNodeMac, kClientMac, kEthIPv6, in1));
+  RunResult a2 = RunXdp(Ether(kNodeMac, kClientMac, kEthIPv6, in2));
+  ASSERT_EQ(a1.verdict, static_cast<uint32_t>(XDP_REDIRECT));
+  ASSERT_EQ(a2.verdict, static_cast<uint32_t>(XDP_REDIRECT));
+  lb_ct_key first{}, later{};
+  FillAddr(first.src, kClient6);
+  FillAddr(first.dst, kVip6);
+  first.sport = htons(kClientPort);
+  first.dport = htons(kVipPort);
+  first.proto = later.proto = kProtoUDP;
+  first.family = later.family = LB_FAMILY_V6;
+  FillAddr(later.src, kClient6);
+  FillAddr(later.dst, kVip6);
+  const uint16_t sport1 = static_cast<uint16_t>(49152 | (lb_flow_hash(&first) & 0x3fff));
+  const uint16_t sport2 = static_cast<uint16_t>(49152 | (lb_flow_hash(&later) & 0x3fff));
+  EXPECT_EQ(a1.out, Ether(kNodeBMac, kVethMac, kEthIPv6,
+                          Gue(kNodeA6, kNodeB6, sport1, kEndpoint6, kEndpointPort, in1)));
+  EXPECT_EQ(a2.out, Ether(kNodeBMac, kVethMac, kEthIPv6,
+                          Gue(kNodeA6, kNodeB6, sport2, kEndpoint6, kEndpointPort, in2)))
+      << "the later fragment: no ports, so the outer source port comes from the addresses alone";
+
+  BecomeNodeB();
+  SetLocalEndpoint(kEndpoint6, kEndpointPort, kProtoUDP, kId6);
+  RunResult b1 = RunXdp(a1.out), b2 = RunXdp(a2.out);
+  EXPECT_EQ(b1.out,
+            Ether(kNodeBMac, kVethMac, kEthIPv6,
+                  IPv6Fragment(kClient6, kEndpoint6, kProtoUDP,
+                               Bytes(seg_out.begin(), seg_out.begin() + 56), kId, 0, true)));
+  EXPECT_EQ(b2.out, Ether(kNodeBMac, kVethMac, kEthIPv6,
+                          IPv6Fragment(kClient6, kEndpoint6, kProtoUDP,
+                                       Bytes(seg.begin() + 56, seg.end()), kId, 56, false)));
+  EXPECT_TRUE(GetConntrack(kClient6, kClientPort, kVip6, kVipPort, kProtoUDP))
+      << "the first fragment's flow is recorded for the reply";
+  EXPECT_EQ(ReasonCount(LB_R_DECAP), 2u);
+
+  // A later fragment naming an endpoint that is not this node's is refused like any GUE packet.
+  lb_endpoint_key ek{};
+  FillAddr(ek.addr, kEndpoint6);
+  ek.port = htons(kEndpointPort);
+  ek.proto = kProtoUDP;
+  ek.family = LB_FAMILY_V6;
+  ASSERT_EQ(bpf_map_delete_elem(fd(LB_MAP_ENDPOINTS), &ek), 0);
+  EXPECT_EQ(RunXdp(a2.out).verdict, static_cast<uint32_t>(XDP_DROP));
+  EXPECT_EQ(ReasonCount(LB_R_DROP_DECAP), 1u);
+}
+
 const IPAddr kRouter4 = Addr("203.0.113.1");
 
 Bytes Icmp(uint8_t type, uint8_t code, uint32_t rest, const Bytes& body) {

@@ -4,7 +4,8 @@ has one endpoint. A flow reaching a node whose endpoint is elsewhere is GUE-enca
 endpoint's node, which decapsulates it, delivers it with the client's address intact, and sends the
 reply straight to the client as the VIP. Two Services with different VIPs share the endpoints.
 Changing the router's multipath route under live connections keeps them alive: every node holds the
-same Maglev table, and the endpoint's node holds the flow's record."""
+same Maglev table, and the endpoint's node holds the flow's record. The lab is dual-stack: one more
+Service has an IPv6 VIP over the same pods' IPv6 addresses."""
 import json
 import os
 import subprocess
@@ -14,12 +15,14 @@ import pytest
 
 from lib.agent import BIN, Agent, wait_for
 from lib.netns_dp import sh
-from lib.netns_dsr import DsrLab
+from lib.netns_dsr import BIG_UDP_SERVER, DsrLab
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for namespaces and XDP")
 
 PORT, BACKEND_PORT, UDP_PORT = 80, 8080, 5353
+BIG_PORT = 5354  # UDP whose answers are fragmented by the pods' kernels
 VIP, VIP_INTERNAL = "198.51.100.10", "198.51.100.11"
+VIP6 = "2001:db8:100::10"
 NODES = 3
 
 
@@ -32,7 +35,8 @@ def config():
           name: node-{i}
           labels: {{kubernetes.io/hostname: node-{i}}}
         status:
-          addresses: [{{type: InternalIP, address: {DsrLab.node_ip(i)}}}]
+          addresses: [{{type: InternalIP, address: {DsrLab.node_ip(i)}}},
+                      {{type: InternalIP, address: "{DsrLab.node_ip6(i)}"}}]
         """) for i in range(1, NODES + 1))
     eps = "".join(f"\n- addresses: [{DsrLab.pod_ip(i)}]\n  conditions: {{ready: true}}\n"
                   f"  nodeName: node-{i}" for i in range(1, NODES + 1))
@@ -48,6 +52,7 @@ def config():
               ports:
               - {{name: http, port: 80, targetPort: 8080, protocol: TCP}}
               - {{name: dns, port: 5353, targetPort: 5353, protocol: UDP}}
+              - {{name: big, port: 5354, targetPort: 5354, protocol: UDP}}
             ---
             apiVersion: discovery.k8s.io/v1
             kind: EndpointSlice
@@ -59,13 +64,42 @@ def config():
             ports:
             - {{name: http, port: 8080, protocol: TCP}}
             - {{name: dns, port: 5353, protocol: UDP}}
+            - {{name: big, port: 5354, protocol: UDP}}
             endpoints:""") + eps + "\n"
+    eps6 = "".join(f"\n- addresses: [\"{DsrLab.pod_ip6(i)}\"]\n  conditions: {{ready: true}}\n"
+                   f"  nodeName: node-{i}" for i in range(1, NODES + 1))
+    services += textwrap.dedent("""
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: web6, namespace: demo}
+        spec:
+          type: LoadBalancer
+          ipFamilyPolicy: SingleStack
+          ipFamilies: [IPv6]
+          ports:
+          - {name: http, port: 80, targetPort: 8080, protocol: TCP}
+          - {name: dns, port: 5353, targetPort: 5353, protocol: UDP}
+          - {name: big, port: 5354, targetPort: 5354, protocol: UDP}
+        ---
+        apiVersion: discovery.k8s.io/v1
+        kind: EndpointSlice
+        metadata:
+          name: web6-1
+          namespace: demo
+          labels: {kubernetes.io/service-name: web6}
+        addressType: IPv6
+        ports:
+        - {name: http, port: 8080, protocol: TCP}
+        - {name: dns, port: 5353, protocol: UDP}
+        - {name: big, port: 5354, protocol: UDP}
+        endpoints:""") + eps6 + "\n"
     return textwrap.dedent("""
         apiVersion: metallb.io/v1beta1
         kind: IPAddressPool
         metadata: {name: lab, namespace: ironlb-system}
         spec:
-          addresses: [198.51.100.10/32, 198.51.100.11/32]
+          addresses: [198.51.100.10/32, 198.51.100.11/32, 2001:db8:100::10/128]
         """) + nodes + services
 
 
@@ -83,14 +117,16 @@ def ctl(bpffs, *args):
 
 
 @pytest.fixture
-def lab(tmp_path):
+def lab(tmp_path, request):
+    """The lab with an agent on every node; indirect parametrization adds agent arguments."""
+    extra_args = tuple(getattr(request, "param", ()))
     obj = os.path.join(os.path.dirname(BIN), "bpf", "xdp_count.bpf.o")
     lab = DsrLab(NODES, xdp_pass_obj=obj if os.path.exists(obj) else None)
     lab.agents, lab.bpffs, mounts = [], [], []
     confdir = str(tmp_path / "config")
     os.makedirs(os.path.join(confdir, "status"))
     write(os.path.join(confdir, "lab.yaml"), config())
-    for name, ip in (("web", VIP), ("web-internal", VIP_INTERNAL)):
+    for name, ip in (("web", VIP), ("web-internal", VIP_INTERNAL), ("web6", VIP6)):
         write(os.path.join(confdir, "status", f"demo_{name}.json"), json.dumps({
             "apiVersion": "ironlb.io/v1alpha1", "kind": "ServiceStatus",
             "service": {"namespace": "demo", "name": name}, "pool": "lab",
@@ -99,6 +135,7 @@ def lab(tmp_path):
         lab.build()
         lab.start_servers(BACKEND_PORT)
         lab.start_servers(UDP_PORT)
+        lab.start_servers(BIG_PORT, BIG_UDP_SERVER)
         for i, ns in enumerate(lab.nodes, start=1):
             mnt = str(tmp_path / f"bpffs{i}")
             os.makedirs(mnt)
@@ -109,10 +146,10 @@ def lab(tmp_path):
             workdir = tmp_path / f"node{i}"
             os.makedirs(workdir)
             a = Agent(str(workdir), confdir, node=f"node-{i}", role="speaker", netns=ns,
-                      extra=("--interface", "eth0", "--bpffs", bpffs, "--no-bgp"))
+                      extra=("--interface", "eth0", "--bpffs", bpffs, "--no-bgp", *extra_args))
             lab.agents.append(a.start())
         for bpffs in lab.bpffs:
-            wait_for(lambda: len(ctl(bpffs, "vip", "list")) == 4, what="4 VIP:port entries")
+            wait_for(lambda: len(ctl(bpffs, "vip", "list")) == 9, what="9 VIP:port entries")
         yield lab
     finally:
         for a in lab.agents:
@@ -126,7 +163,7 @@ CONNECT = r'''
 import socket, sys
 seen = []
 for i in range(int(sys.argv[3])):
-    s = socket.socket()
+    s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET)
     s.settimeout(5)
     s.connect((sys.argv[1], int(sys.argv[2])))
     seen.append(s.makefile().readline().strip())
@@ -138,7 +175,7 @@ UDP_ASK = r'''
 import socket, sys
 seen = []
 for i in range(int(sys.argv[3])):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(5)
     s.sendto(b"q", (sys.argv[1], int(sys.argv[2])))
     d, peer = s.recvfrom(4096)
@@ -229,7 +266,7 @@ def test_multipath_change_keeps_live_connections(lab):
 ECHO_BULK = r'''
 import socket, sys, threading
 size = int(sys.argv[3])
-s = socket.socket()
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET)
 s.settimeout(30)
 s.connect((sys.argv[1], int(sys.argv[2])))
 f = s.makefile("rb")
@@ -262,14 +299,21 @@ def test_full_size_segments_cross_the_encapsulated_path(lab):
     assert reasons(lab).get("drop_encap", 0) == 0
 
 
+def narrow_the_fabric(lab, mtu=1500):
+    """The fabric at the clients' own MTU: full-size client packets no longer fit encapsulated."""
+    for i, ns in enumerate(lab.nodes, start=1):
+        sh("ip", "link", "set", "eth0", "mtu", str(mtu), ns=ns)
+        sh("ip", "link", "set", f"n{i}", "mtu", str(mtu), ns=lab.router)
+    sh("ip", "link", "set", "br0", "mtu", str(mtu), ns=lab.router)
+
+
+@pytest.mark.parametrize("lab", [("--tcp-mss-clamp", "off")], indirect=True)
 def test_path_mtu_discovery_through_the_vip(lab):
     """With a fabric of the clients' own MTU, full-size segments no longer fit once encapsulated:
     the node answers "fragmentation needed" from the VIP, the client's TCP lowers its segment size
-    and the transfer completes -- path-MTU discovery works through the VIP."""
-    for i, ns in enumerate(lab.nodes, start=1):
-        sh("ip", "link", "set", "eth0", "mtu", "1500", ns=ns)
-        sh("ip", "link", "set", f"n{i}", "mtu", "1500", ns=lab.router)
-    sh("ip", "link", "set", "br0", "mtu", "1500", ns=lab.router)
+    and the transfer completes -- path-MTU discovery works through the VIP. (MSS clamping, on by
+    default, would have the client send segments that fit from the start: off here.)"""
+    narrow_the_fabric(lab)
     echo_until_every_pod_answered(lab, 500_000)
     assert reasons(lab).get("tx_icmp_too_big", 0) > 0
     cached = sh("ip", "route", "get", VIP, ns=lab.client)
@@ -300,7 +344,7 @@ UDP_BIG = r'''
 import socket, sys
 seen = []
 for i in range(int(sys.argv[3])):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(5)
     s.sendto(b"x" * 4000, (sys.argv[1], int(sys.argv[2])))  # three fragments at MTU 1500
     d, peer = s.recvfrom(4096)
@@ -319,3 +363,98 @@ def test_fragmented_udp_reaches_one_endpoint(lab):
     assert {r[0] for r in replies} == set(lab.pods), replies
     assert {r[1] for r in replies} == {lab.client_ip}
     assert reasons(lab).get("drop_fragment", 0) == 0
+
+
+def test_ipv6_across_nodes(lab):
+    """The IPv6 VIP: TCP and UDP reach the endpoints on every node with the client's address intact,
+    through the tunnel over IPv6 for the other nodes' endpoints; replies come from the VIP."""
+    replies = run_client(lab, CONNECT, VIP6, PORT, 60)
+    assert {r[0] for r in replies} == set(lab.pods), replies
+    assert {r[1] for r in replies} == {lab.client_ip6}, "client address preserved"
+    replies = run_client(lab, UDP_ASK, VIP6, UDP_PORT, 40)
+    assert {r[0] for r in replies} == set(lab.pods), replies
+    assert {r[1] for r in replies} == {lab.client_ip6}
+    r = reasons(lab)
+    assert r.get("fwd_encap", 0) > 0 and r.get("decap", 0) > 0, r
+    assert r.get("drop_encap", 0) == 0 and r.get("drop_decap", 0) == 0, r
+    backends = {b["backend"]: b for b in ctl(lab.bpffs[0], "backend", "list")}
+    for i in (2, 3):
+        b = backends[f"[{DsrLab.pod_ip6(i)}]:{BACKEND_PORT}"]
+        assert b["action"] == "encap" and b["node"] == DsrLab.node_ip6(i), backends
+
+
+def test_fragmented_udp_over_ipv6_reaches_one_endpoint(lab):
+    """IPv6 datagrams of 4000 bytes leave the client in three fragments (Fragment header); every
+    fragment reaches the endpoint of its first one -- across nodes through the tunnel -- which
+    reassembles the datagram and answers. Before, IPv6 fragments went to the nodes' kernels, which
+    had no route for a VIP but back to the router."""
+    replies = run_client(lab, UDP_BIG, VIP6, UDP_PORT, 30)
+    assert len(replies) == 30
+    assert {r[0] for r in replies} == set(lab.pods), replies
+    assert {r[1] for r in replies} == {lab.client_ip6}
+    r = reasons(lab)
+    assert r.get("drop_fragment", 0) == 0 and r.get("decap", 0) > 0, r
+
+
+MSS_ECHO = r'''
+import socket, sys, threading
+size = int(sys.argv[3])
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET)
+s.settimeout(30)
+s.connect((sys.argv[1], int(sys.argv[2])))
+f = s.makefile("rb")
+who = f.readline().split()
+mss = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG)
+data = bytes((i * 7) % 251 for i in range(size))
+threading.Thread(target=s.sendall, args=(data,), daemon=True).start()
+got = f.read(size)
+print(who[0].decode(), mss, got == data)
+'''
+
+
+@pytest.mark.parametrize("vip,clamped", [(VIP, 1500 - 40 - 20 - 20), (VIP6, 1500 - 72 - 40 - 20)])
+def test_tcp_mss_is_clamped_to_what_fits_the_tunnel(lab, vip, clamped):
+    """With a fabric of the clients' MTU and clamping on (the default, "auto": from the uplink's
+    MTU), every VIP connection's SYN-ACK announces at most what fits once encapsulated: the client's
+    TCP sends segments that fit from the first one, on connections to every node's endpoint, and
+    no node has to answer "fragmentation needed". The client's socket shows the announced MSS less
+    the 12 bytes of its timestamp option."""
+    narrow_the_fabric(lab)
+    seen = set()
+    for _ in range(40):
+        pod, mss, same = run_client(lab, MSS_ECHO, vip, PORT, 300_000)[0]
+        assert same == "True", (pod, mss)
+        assert int(mss) == clamped - 12, (pod, mss)
+        seen.add(pod)
+        if seen == set(lab.pods):
+            break
+    assert seen == set(lab.pods), seen
+    r = {k: v for k, v in reasons(lab).items() if v}
+    assert r.get("tcp_mss_clamped", 0) >= len(lab.pods), json.dumps(r)
+    assert r.get("tx_icmp_too_big", 0) == 0, r
+
+
+UDP_BIG_ANSWER = r'''
+import socket, sys
+seen = []
+for i in range(int(sys.argv[3])):
+    s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(5)
+    s.sendto(b"q", (sys.argv[1], int(sys.argv[2])))
+    d, peer = s.recvfrom(65535)
+    assert peer[0] == sys.argv[1], peer
+    seen.append(d.split(b"\n")[0].decode() + f" {len(d)}")
+    s.close()
+print("\n".join(seen))
+'''
+
+
+@pytest.mark.parametrize("vip", [VIP, VIP6])
+def test_fragmented_replies_leave_as_the_vip(lab, vip):
+    """Answers of 3000 bytes leave the pods' kernels in fragments; every fragment leaves the
+    endpoint's node from the VIP (the later ones after the first, which alone carries the ports),
+    so the client reassembles each answer. Before, only the first fragment was translated."""
+    replies = run_client(lab, UDP_BIG_ANSWER, vip, BIG_PORT, 30)
+    assert len(replies) == 30
+    assert {r[0] for r in replies} == set(lab.pods), replies
+    assert {r[2] for r in replies} == {"3000"}, replies

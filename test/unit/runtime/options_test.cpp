@@ -123,5 +123,22 @@ TEST(AgentOptions, MetricsTlsFlagsGoTogether) {
   EXPECT_NE(err.find("--metrics-tls-client-ca needs"), std::string::npos) << err;
 }
 
+TEST(AgentOptions, TcpMssClamp) {
+  std::string err;
+  auto o = Parse({"--node", "n", "--config", "d"}, &err);
+  ASSERT_TRUE(o) << err;
+  EXPECT_FALSE(o->tcp_mss_clamp_mtu) << "auto by default";
+  o = Parse({"--node", "n", "--config", "d", "--tcp-mss-clamp", "off"}, &err);
+  ASSERT_TRUE(o) << err;
+  EXPECT_EQ(o->tcp_mss_clamp_mtu, 0u);
+  o = Parse({"--node", "n", "--config", "d", "--tcp-mss-clamp", "9000"}, &err);
+  ASSERT_TRUE(o) << err;
+  EXPECT_EQ(o->tcp_mss_clamp_mtu, 9000u);
+  for (const char* bad : {"100", "70000", "1500b", ""}) {
+    EXPECT_FALSE(Parse({"--node", "n", "--config", "d", "--tcp-mss-clamp", bad}, &err)) << bad;
+    EXPECT_NE(err.find("--tcp-mss-clamp"), std::string::npos) << err;
+  }
+}
+
 }  // namespace
 }  // namespace ironlb
