@@ -210,6 +210,10 @@ def test_containerfile_copies_only_what_exists():
                     flag = a.split("=")[0]
                     assert re.search(rf"^\s+{re.escape(flag)}\b", help_text, re.M), \
                         f"{o['metadata']['name']}: {flag} is not a flag of ironlb-agent"
+                # And the agent parses them as written (--help last: everything before it is read).
+                r = subprocess.run([os.path.join(BIN, "ironlb-agent"), *c.get("args", []), "--help"],
+                                   capture_output=True, text=True, timeout=10)
+                assert r.returncode == 0, (o["metadata"]["name"], r.stderr)
 
 
 def package_of(path):
