@@ -50,6 +50,24 @@ bool PutDecoded(const Snapshot& one, Snapshot* snap) {
          put_first(one.communities, &snap->communities);
 }
 
+// What config::Validate reads: the metallb.io kinds and the Nodes, Namespaces and Secrets their
+// rules look at. Services and EndpointSlices, the bulk of a cluster, are left out of the copies
+// a review makes.
+Snapshot ConfigPart(const Snapshot& s) {
+  Snapshot c;
+  c.pools = s.pools;
+  c.l2_advertisements = s.l2_advertisements;
+  c.bgp_advertisements = s.bgp_advertisements;
+  c.peers = s.peers;
+  c.bfd_profiles = s.bfd_profiles;
+  c.communities = s.communities;
+  c.nodes = s.nodes;
+  c.namespaces = s.namespaces;
+  c.secrets = s.secrets;
+  c.decode_errors = s.decode_errors;
+  return c;
+}
+
 std::string Join(const std::vector<ConfigError>& errors) {
   std::string s;
   for (ConfigError e : errors) {
@@ -146,11 +164,12 @@ json ReviewAdmission(const AdmissionRoute& route, const json& review, const Snap
     if (!one.decode_errors.empty())
       return Response(uid, false, 403, "Forbidden", Join(one.decode_errors));
 
-    Snapshot after = existing;
+    const Snapshot current = ConfigPart(existing);
+    Snapshot after = current;
     if (!PutDecoded(one, &after))
       throw std::invalid_argument("request.object is not a metallb.io " + route.kind);
     ConfigState before_state, after_state;
-    const Config before = config::Validate(existing, in_force, opts, &before_state);
+    const Config before = config::Validate(current, in_force, opts, &before_state);
     config::Validate(after, before, opts, &after_state);
 
     // The reviewed object's own errors, and any error the change brings to another object (a
