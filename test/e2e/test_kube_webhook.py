@@ -5,7 +5,8 @@ TLS verified with that caBundle for ironlb-webhook-service.ironlb-system.svc. A 
 another is refused with a message naming the object and the field, a good one is stored; a
 BGPPeer round-trips v1beta2 -> v1beta1 -> v1beta2; a short-lived certificate (and its CA) is
 renewed and the webhook keeps answering; both controller replicas serve the one certificate;
-with no controller answering, failurePolicy Ignore admits the object."""
+with no controller answering, failurePolicy Ignore admits the object; an operator's certificate
+files are served and re-read, and then nothing is written."""
 import base64
 import json
 import os
@@ -51,8 +52,28 @@ def pool(name, *addresses):
     return obj("metallb.io/v1beta1", "IPAddressPool", name, NS, spec={"addresses": list(addresses)})
 
 
+def make_cert(directory, tag):
+    """An operator's CA and serving certificate for the webhook Service (openssl CLI, as
+    cert-manager would issue them). Returns (ca_pem, cert_path, key_path)."""
+    d = os.path.join(directory, tag)
+    os.makedirs(d, exist_ok=True)
+    run = lambda *a: subprocess.run(a, check=True, capture_output=True)  # noqa: E731
+    run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+        "-nodes", "-keyout", f"{d}/ca.key", "-out", f"{d}/ca.crt", "-days", "1",
+        "-subj", f"/CN=operator-ca-{tag}")
+    run("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-keyout", f"{d}/tls.key", "-out", f"{d}/tls.csr", "-subj", "/CN=webhook")
+    with open(f"{d}/san.ext", "w") as f:
+        f.write("subjectAltName=DNS:ironlb-webhook-service.ironlb-system.svc\n")
+    run("openssl", "x509", "-req", "-in", f"{d}/tls.csr", "-CA", f"{d}/ca.crt", "-CAkey",
+        f"{d}/ca.key", "-CAcreateserial", "-out", f"{d}/tls.crt", "-days", "1",
+        "-extfile", f"{d}/san.ext")
+    with open(f"{d}/ca.crt") as f:
+        return f.read(), f"{d}/tls.crt", f"{d}/tls.key"
+
+
 class Cluster:
-    def __init__(self, tmp_path, replicas=1, validity=None):
+    def __init__(self, tmp_path, replicas=1, validity=None, extra=()):
         self.tmp = tmp_path
         self.api = FakeApiServer(tls_dir=str(tmp_path), token="token-1").start()
         self.api.webhook_endpoints = {}
@@ -62,18 +83,33 @@ class Cluster:
         kubeconfig = write_kubeconfig(str(tmp_path / "kubeconfig"), self.api, token="token-1",
                                       ca_file=self.api.tls[0])
         self.agents, self.ports = [], []
+        more = list(extra)
         for i in range(replicas):
             port = free_port()
             extra = ["--namespace", NS, "--no-dataplane", "--no-bgp", "--kube-qps", "0",
                      "--webhook-addr", f"127.0.0.1:{port}"]
             if validity:
                 extra += ["--webhook-cert-validity", validity]
-            a = Agent(str(tmp_path), None, node=f"node-{i}", role="controller", extra=extra)
+            a = Agent(str(tmp_path), None, node=f"node-{i}", role="controller",
+                      extra=[*extra, *more])
             j = a.cmd.index("--config")
             a.cmd[j:j + 2] = ["--kubeconfig", kubeconfig]
             self.agents.append(a.start())
             self.ports.append(port)
         self.route_to(0)
+
+    def wait_synced(self):
+        """Until every agent is ready (informers synced): reviews before that see only part
+        of the existing objects and carry a warning saying so."""
+        def ready(a):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{a.metrics_port}/readyz",
+                                            timeout=2) as r:
+                    return r.status == 200
+            except urllib.error.URLError:
+                return False
+        for a in self.agents:
+            wait_for(lambda a=a: ready(a), what="agent ready")
 
     def route_to(self, i):
         self.api.webhook_endpoints[SERVICE] = ("127.0.0.1", self.ports[i])
@@ -233,3 +269,43 @@ def test_no_controller_answering_never_blocks_the_cluster(cluster):
     code, body = cluster.create_pool(pool("pool-b", "198.51.100.0/30"))
     assert code == 201, body  # failurePolicy: Ignore
     assert cluster.api.webhook_failures, "the API server did not try the webhook"
+
+
+def test_operators_certificate_is_served_and_reread_nothing_written(tmp_path):
+    """--webhook-cert/--webhook-key (e.g. cert-manager's Secret mounted): served as they are,
+    re-read when the files change; the agent writes no Secret and patches no caBundle (the
+    operator's CA injector does; here the test plays it)."""
+    ca1, crt, key = make_cert(str(tmp_path), "one")
+    live_crt, live_key = str(tmp_path / "tls.crt"), str(tmp_path / "tls.key")
+    for src, dst in ((crt, live_crt), (key, live_key)):
+        with open(src, "rb") as f, open(dst, "wb") as g:
+            g.write(f.read())
+    c = Cluster(tmp_path, extra=("--webhook-cert", live_crt, "--webhook-key", live_key))
+    try:
+        def inject(ca_pem):
+            b64 = base64.b64encode(ca_pem.encode()).decode()
+            for what in (VWC, CRD):
+                o = c.api.get(*what)
+                hooks = o["webhooks"] if what is VWC else [o["spec"]["conversion"]["webhook"]]
+                for h in hooks:
+                    h["clientConfig"]["caBundle"] = b64
+                c.api.apply(o)
+        inject(ca1)
+        c.wait_synced()
+        first = wait_for(lambda: served_cert(c, c.ports[0]), what="the operator's certificate")
+        code, body = c.create_pool(pool("bad", "198.51.100.0/30"))
+        assert code == 403 and "IPAddressPool ironlb-system/bad: spec.addresses[0]" in \
+            body["message"], body
+        # A renewal by the operator: new files (and CA), picked up without a restart.
+        ca2, crt2, key2 = make_cert(str(tmp_path), "two")
+        for src, dst in ((key2, live_key), (crt2, live_crt)):
+            with open(src, "rb") as f, open(dst, "wb") as g:
+                g.write(f.read())
+        inject(ca2)
+        wait_for(lambda: served_cert(c, c.ports[0]) != first, what="the renewed files served")
+        secret = c.api.get("v1", "Secret", NS, "ironlb-webhook-cert")
+        assert not secret.get("data"), "the agent wrote the Secret"
+        assert c.api.count("PATCH", "validatingwebhookconfigurations") == 0
+        assert c.api.count("PATCH", "customresourcedefinitions") == 0
+    finally:
+        c.close()
