@@ -7,6 +7,8 @@
 
 #include "kube/kube_store.h"
 #include "kube/lease_leadership.h"
+#include "kube/webhook.h"
+#include "kube/webhook_flags.h"
 #include "runtime/agent.h"
 #include "runtime/components.h"
 #include "runtime/log.h"
@@ -17,13 +19,32 @@ int main(int argc, char** argv) {
   using namespace ironlb;
   std::string error;
   bool help = false;
-  auto opts = ParseAgentOptions(std::vector<std::string>(argv + 1, argv + argc), &error, &help);
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) {
+    // The manifests write --flag=value, as Kubernetes containers usually do; the parsers take
+    // a flag and its value as two arguments.
+    const std::string a = argv[i];
+    const auto eq = a.find('=');
+    if (a.rfind("--", 0) == 0 && eq != std::string::npos) {
+      args.push_back(a.substr(0, eq));
+      args.push_back(a.substr(eq + 1));
+    } else {
+      args.push_back(a);
+    }
+  }
+  kube::WebhookOptions wo;
+  auto opts = kube::TakeWebhookFlags(&args, &wo, &error) ? ParseAgentOptions(args, &error, &help)
+                                                         : std::nullopt;
   if (help) {
-    std::cout << kAgentUsage;
+    std::cout << kAgentUsage << kube::kWebhookUsage;
     return 0;
   }
   if (!opts) {
-    std::cerr << "ironlb-agent: " << error << "\n\n" << kAgentUsage;
+    std::cerr << "ironlb-agent: " << error << "\n\n" << kAgentUsage << kube::kWebhookUsage;
+    return 2;
+  }
+  if (!wo.listen.empty() && !(opts->cluster() && opts->want_controller)) {
+    std::cerr << "ironlb-agent: --webhook-addr needs the controller role on a cluster\n";
     return 2;
   }
   log::Level level;
@@ -44,6 +65,7 @@ int main(int argc, char** argv) {
   // The one choice between standalone and cluster: which store the objects come from.
   std::unique_ptr<ObjectStore> store;
   std::unique_ptr<Leadership> leadership;
+  kube::KubeStore* kube_store = nullptr;  // owned by the agent; the webhook reads it
   try {
     if (opts->cluster()) {
       kube::ClusterConfig cluster =
@@ -69,6 +91,7 @@ int main(int argc, char** argv) {
         lo.identity = kube::LeaseLeadership::MakeIdentity(opts->node);
         leadership = std::make_unique<kube::LeaseLeadership>(io, ks->client(), std::move(lo));
       }
+      kube_store = ks.get();
       store = std::move(ks);
     } else {
       store = std::make_unique<FileStore>(io, opts->config_dir);
@@ -78,7 +101,17 @@ int main(int argc, char** argv) {
     return 2;
   }
   Agent agent(io, *opts, std::move(store));
+  const Leadership* lease = leadership.get();
   if (leadership) agent.SetLeadership(std::move(leadership));
+  // Declared after the agent, so destroyed before the store and Lease it reads.
+  std::unique_ptr<kube::Webhook> webhook;
+  if (kube_store && !wo.listen.empty()) {
+    wo.ns = opts->ns;
+    webhook = std::make_unique<kube::Webhook>(
+        io, kube_store->client(), *kube_store,
+        [&agent]() -> const Config& { return agent.config(); },
+        [lease] { return !lease || lease->leader(); }, std::move(wo));
+  }
   try {
     if (opts->want_speaker && !opts->no_dataplane) {
       if (opts->interfaces.empty()) {
@@ -93,6 +126,7 @@ int main(int argc, char** argv) {
     // before anything else stops.
     if (opts->want_speaker && !opts->no_bgp) agent.AddComponent(MakeBgpComponent(io, *opts));
     agent.Start();
+    if (webhook) webhook->Start();
   } catch (const std::exception& e) {
     log::Error("agent", std::string("cannot start: ") + e.what());
     return 1;

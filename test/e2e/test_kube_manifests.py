@@ -157,7 +157,22 @@ def test_rbac_is_what_the_code_uses():
         ("", "services", "patch"), ("", "services/status", "patch"), ("", "events", "create"),
         ("", "secrets", "create"),
         ("coordination.k8s.io", "leases", "create"), ("coordination.k8s.io", "leases", "get"),
-        ("coordination.k8s.io", "leases", "update")}
+        ("coordination.k8s.io", "leases", "update"),
+        # The webhook certificate and caBundles (kube/webhook.cpp), each limited by name below.
+        ("", "secrets", "get"), ("", "secrets", "update"),
+        ("admissionregistration.k8s.io", "validatingwebhookconfigurations", "get"),
+        ("admissionregistration.k8s.io", "validatingwebhookconfigurations", "patch"),
+        ("apiextensions.k8s.io", "customresourcedefinitions", "get"),
+        ("apiextensions.k8s.io", "customresourcedefinitions", "patch")}
+    by_name = {(g, res, verb): rule.get("resourceNames") for o in objs
+               if o["kind"] in ("ClusterRole", "Role") and o["metadata"]["name"] in
+               ("ironlb:controller", "controller") for rule in o["rules"]
+               for g in rule["apiGroups"] for res in rule["resources"] for verb in rule["verbs"]}
+    assert by_name[("", "secrets", "update")] == ["ironlb-webhook-cert"]
+    assert by_name[("admissionregistration.k8s.io", "validatingwebhookconfigurations", "patch")] \
+        == ["ironlb-webhook-configuration"]
+    assert by_name[("apiextensions.k8s.io", "customresourcedefinitions", "patch")] == \
+        ["bgppeers.metallb.io"]
     speaker = rules_of(objs, "ClusterRole", "ironlb:speaker") | rules_of(objs, "Role", "speaker")
     assert {a for a in speaker if a[2] not in ("list", "watch")} == {("", "events", "create")}
 
@@ -195,6 +210,10 @@ def test_containerfile_copies_only_what_exists():
                     flag = a.split("=")[0]
                     assert re.search(rf"^\s+{re.escape(flag)}\b", help_text, re.M), \
                         f"{o['metadata']['name']}: {flag} is not a flag of ironlb-agent"
+                # And the agent parses them as written (--help last: everything before it is read).
+                r = subprocess.run([os.path.join(BIN, "ironlb-agent"), *c.get("args", []), "--help"],
+                                   capture_output=True, text=True, timeout=10)
+                assert r.returncode == 0, (o["metadata"]["name"], r.stderr)
 
 
 def package_of(path):

@@ -377,9 +377,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         return False
 
     def _body(self):
-        n = int(self.headers.get("Content-Length", "0"))
-        raw = self.rfile.read(n) if n else b""
-        return json.loads(raw) if raw else None
+        # Read once per request (admission reads it before the handler does).
+        if getattr(self, "_body_of", None) is not self.headers:
+            n = int(self.headers.get("Content-Length", "0"))
+            self._body_raw, self._body_of = (self.rfile.read(n) if n else b""), self.headers
+        return json.loads(self._body_raw) if self._body_raw else None
 
     def _route(self):
         """-> (gv, plural, ns, name, sub) or None for an unknown path."""
@@ -465,6 +467,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         gv, plural, ns, name, sub = r
         kind, namespaced = RESOURCES[gv][plural]
         q = parse_qs(urlsplit(self.path).query)
+        if self.command != "GET" and not _admitted(self, gv, plural, ns, name, sub):
+            return
         if self.command == "GET" and name is None:
             if q.get("watch", ["0"])[0] in ("1", "true"):
                 self._watch(gv, plural, kind, ns, q)
@@ -744,6 +748,145 @@ def write_kubeconfig(path, server, token=None, token_file=None, ca_file=None, in
     with open(path, "w") as f:
         json.dump(cfg, f, indent=1)
     return path
+
+
+# ---- admission and conversion webhooks: the API server's side ----------------------------
+# Tests register where a webhook Service's endpoints are: api.webhook_endpoints[(ns, name)] =
+# (host, port), as kube-proxy would route Service port 443 to a pod.
+
+RESOURCES["admissionregistration.k8s.io/v1"] = {
+    "validatingwebhookconfigurations": ("ValidatingWebhookConfiguration", False)}
+RESOURCES["apiextensions.k8s.io/v1"] = {
+    "customresourcedefinitions": ("CustomResourceDefinition", False)}
+
+
+def call_webhook(api, client_config, body, timeout=10):
+    """POSTs `body` to a webhook as kube-apiserver does: TLS to the Service's endpoint, the
+    certificate verified with the clientConfig's caBundle for <service>.<namespace>.svc.
+    Returns (parsed JSON, the server's certificate in DER)."""
+    import http.client
+    svc = client_config["service"]
+    host, port = api.webhook_endpoints[(svc["namespace"], svc["name"])]
+    ctx = ssl.create_default_context(cadata=base64.b64decode(client_config["caBundle"]).decode())
+    server_name = f"{svc['name']}.{svc['namespace']}.svc"
+    raw = socket.create_connection((host, port), timeout=timeout)
+    conn = http.client.HTTPConnection(server_name, timeout=timeout)
+    conn.sock = ctx.wrap_socket(raw, server_hostname=server_name)
+    try:
+        der = conn.sock.getpeercert(binary_form=True)
+        conn.request("POST", svc.get("path", "/") + f"?timeout={timeout}s", compact(body),
+                     {"Content-Type": "application/json", "Accept": "application/json, */*"})
+        r = conn.getresponse()
+        data = r.read()
+        if r.status != 200:
+            raise RuntimeError(f"webhook answered HTTP {r.status}: {data[:200]!r}")
+        return json.loads(data), der
+    finally:
+        conn.close()
+
+
+def _rule_matches(rule, group, version, plural, op):
+    return all(want in rule.get(field, []) or "*" in rule.get(field, [])
+               for field, want in (("apiGroups", group), ("apiVersions", version),
+                                   ("resources", plural), ("operations", op)))
+
+
+def admission_review(gv, plural, kind, op, obj, old, ns, name):
+    """An admission.k8s.io/v1 AdmissionReview as kube-apiserver 1.28 sends it."""
+    group, version = gv.split("/") if "/" in gv else ("", gv)
+    gvk = {"group": group, "version": version, "kind": kind}
+    gvr = {"group": group, "version": version, "resource": plural}
+    options = {"CREATE": {"kind": "CreateOptions", "apiVersion": "meta.k8s.io/v1",
+                          "fieldManager": "kubectl-client-side-apply", "fieldValidation": "Strict"},
+               "UPDATE": {"kind": "UpdateOptions", "apiVersion": "meta.k8s.io/v1",
+                          "fieldManager": "kubectl-client-side-apply", "fieldValidation": "Strict"},
+               "DELETE": {"kind": "DeleteOptions", "apiVersion": "meta.k8s.io/v1",
+                          "propagationPolicy": "Background"}}[op]
+    req = {"uid": str(uuid.uuid4()), "kind": gvk, "resource": gvr, "requestKind": gvk,
+           "requestResource": gvr}
+    if name:
+        req["name"] = name
+    if ns:
+        req["namespace"] = ns
+    req.update({"operation": op, "userInfo": {"username": "kubernetes-admin",
+                                              "groups": ["system:masters", "system:authenticated"]},
+                "object": obj, "oldObject": old, "dryRun": False, "options": options})
+    return {"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1", "request": req}
+
+
+def _admitted(handler, gv, plural, ns, name, sub):
+    """Runs the ValidatingWebhookConfigurations' webhooks on a write, as the API server does
+    before storing; answers the client with the refusal and returns False when one denies.
+    Rules match the request's own version (no matchPolicy: Equivalent conversion here)."""
+    api = handler.api
+    with api.store.lock:
+        configs = copy.deepcopy(list(api.store.table("admissionregistration.k8s.io/v1",
+                                                     "validatingwebhookconfigurations").values()))
+        old = copy.deepcopy(api.store.table(gv, plural).get(f"{ns}/{name}" if ns else name))
+    if not configs or sub:
+        return True
+    op = {"POST": "CREATE", "PUT": "UPDATE", "PATCH": "UPDATE", "DELETE": "DELETE"}[handler.command]
+    group, version = gv.split("/") if "/" in gv else ("", gv)
+    kind = RESOURCES[gv][plural][0]
+    obj = None
+    if op == "CREATE":
+        obj = handler._body() or {}
+        obj.setdefault("apiVersion", gv)
+        obj.setdefault("kind", kind)
+        obj.setdefault("metadata", {})["namespace"] = ns
+        name, old = obj["metadata"].get("name"), None
+    elif op == "UPDATE":
+        if old is None:
+            return True  # the handler answers 404
+        obj = merge_patch(old, handler._body()) if handler.command == "PATCH" else handler._body()
+    for cfg in configs:
+        for wh in cfg.get("webhooks", []):
+            if not any(_rule_matches(r, group, version, plural, op) for r in wh.get("rules", [])):
+                continue
+            review = admission_review(gv, plural, kind, op, obj, old, ns, name)
+            try:
+                out, _ = call_webhook(api, wh["clientConfig"], review, wh.get("timeoutSeconds", 10))
+                resp = out["response"]
+                assert resp["uid"] == review["request"]["uid"], "response for another request"
+            except Exception as e:  # noqa: BLE001 - any failure is the webhook's failure
+                api.__dict__.setdefault("webhook_failures", []).append((wh["name"], repr(e)))
+                if wh.get("failurePolicy", "Fail") == "Ignore":
+                    continue
+                handler._status(500, "InternalError", f"Internal error occurred: failed calling "
+                                f"webhook \"{wh['name']}\": {e}")
+                return False
+            if not resp.get("allowed"):
+                st = resp.get("status") or {}
+                code = max(int(st.get("code") or 400), 400)
+                handler._status(code, st.get("reason", ""),
+                                f"admission webhook \"{wh['name']}\" denied the request: "
+                                f"{st.get('message') or 'without explanation'}")
+                return False
+    return True
+
+
+def convert(api, objects, desired_api_version, crd_name="bgppeers.metallb.io"):
+    """Converts `objects` through the CRD's conversion webhook as kube-apiserver does, with its
+    checks on the answer (same uid, same count, the desired apiVersion, metadata unchanged but
+    labels and annotations)."""
+    crd = api.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, crd_name)
+    conv = crd["spec"]["conversion"]
+    assert conv["strategy"] == "Webhook", conv
+    review = {"kind": "ConversionReview", "apiVersion": "apiextensions.k8s.io/v1",
+              "request": {"uid": str(uuid.uuid4()), "desiredAPIVersion": desired_api_version,
+                          "objects": objects}}
+    out, _ = call_webhook(api, conv["webhook"]["clientConfig"], review)
+    resp = out["response"]
+    assert resp["uid"] == review["request"]["uid"], resp
+    if resp["result"]["status"] != "Success":
+        raise RuntimeError(f"conversion webhook for {crd_name} failed: {resp['result']}")
+    got = resp["convertedObjects"]
+    assert len(got) == len(objects), resp
+    for before, after in zip(objects, got):
+        assert after["apiVersion"] == desired_api_version, after
+        strip = lambda m: {k: v for k, v in m.items() if k not in ("labels", "annotations")}  # noqa: E731
+        assert strip(after["metadata"]) == strip(before["metadata"]), (before, after)
+    return got
 
 
 if __name__ == "__main__":
