@@ -55,6 +55,8 @@ class Agent {
   bool Controlling() const { return controller_ && (!leadership_ || leadership_->leader()); }
   void Reconcile();
   void ReconcileController(const Snapshot& snap);
+  // MetalLB's ConfigurationState for the roles this process plays, through the store.
+  void ReportConfig(bool controlling);
   void WriteStatuses();
   void UpdateMetrics();
   void RegisterApi();

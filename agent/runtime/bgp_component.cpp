@@ -2,6 +2,7 @@
 #include <map>
 #include <set>
 
+#include "bgp/service_status.h"
 #include "bgp/speaker.h"
 #include "metrics/mirror.h"
 #include "runtime/components.h"
@@ -26,6 +27,7 @@ class BgpComponent : public SpeakerComponent {
   void Apply(const Model& model) override {
     speaker_.Apply(model);
     UpdateAnnounced(model);
+    ReportAnnouncements(model);
     Refresh();
   }
 
@@ -41,6 +43,10 @@ class BgpComponent : public SpeakerComponent {
     }
     j["announcements"] = std::move(ann);
     return j;
+  }
+
+  void BindAnnouncements(std::function<void(const NodeAnnouncements&)> report) override {
+    report_ = std::move(report);
   }
 
   void BindMetrics(prometheus::Registry& reg) override {
@@ -108,6 +114,16 @@ class BgpComponent : public SpeakerComponent {
     overflows_->Update(overflows);
   }
 
+  // MetalLB's ServiceBGPStatus: which peers each Service is advertised to from this node. Routes
+  // change only in Apply, so this is the one place to look.
+  void ReportAnnouncements(const Model& model) {
+    if (!report_) return;
+    NodeAnnouncements now = bgp::ServiceAnnouncements(model, speaker_.announcements(), node_);
+    if (reported_ && now == *reported_) return;
+    report_(now);
+    reported_ = std::move(now);
+  }
+
   // metallb_speaker_announced{service,protocol,node,ip}: a Service's address is announced when a
   // route to some peer covers it (a /32 or /128, or an aggregate).
   void UpdateAnnounced(const Model& model) {
@@ -141,6 +157,8 @@ class BgpComponent : public SpeakerComponent {
   std::optional<GaugeMirror> session_up_, prefixes_, pending_, bfd_up_;
   std::optional<GaugeSet> announced_;
   std::optional<CounterMirror> updates_, overflows_;
+  std::function<void(const NodeAnnouncements&)> report_;
+  std::optional<NodeAnnouncements> reported_;
 };
 
 }  // namespace
