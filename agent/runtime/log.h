@@ -12,17 +12,9 @@ void SetLevel(Level l);
 bool ParseLevel(const std::string& s, Level* out);
 void Write(Level l, const std::string& component, const std::string& msg);
 
-inline void Debug(const std::string& c, const std::string& m) {
-  Write(Level::kDebug, c, m);
-}
-inline void Info(const std::string& c, const std::string& m) {
-  Write(Level::kInfo, c, m);
-}
-inline void Warn(const std::string& c, const std::string& m) {
-  Write(Level::kWarn, c, m);
-}
-inline void Error(const std::string& c, const std::string& m) {
-  Write(Level::kError, c, m);
-}
+inline void Debug(const std::string& c, const std::string& m) { Write(Level::kDebug, c, m); }
+inline void Info(const std::string& c, const std::string& m) { Write(Level::kInfo, c, m); }
+inline void Warn(const std::string& c, const std::string& m) { Write(Level::kWarn, c, m); }
+inline void Error(const std::string& c, const std::string& m) { Write(Level::kError, c, m); }
 
 }  // namespace ironlb::log
