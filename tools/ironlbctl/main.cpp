@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "command.h"
+#include "remote.h"
 
 namespace ironlbctl {
 namespace {
@@ -82,6 +83,9 @@ void Manual(std::ostream& os, const Context& ctx) {
         "    -p, --pretty        print indented JSON (implies -j)\n"
         "    --api-socket PATH   the agent's local API (default /run/ironlb/agent.sock)\n"
         "    --bpffs DIR         where the agent pins its maps (default /sys/fs/bpf/ironlb)\n"
+        "    --node NODE         run the command on NODE: in its speaker pod, through\n"
+        "                        `kubectl exec` (for kubectl ironlb; $KUBECTL overrides kubectl)\n"
+        "    -n, --namespace NS  where the speaker pods run (default ironlb-system)\n"
         "    -h, --help          this page\n"
         "\n"
         "COMMANDS\n";
@@ -102,6 +106,7 @@ void Manual(std::ostream& os, const Context& ctx) {
         "    ironlbctl conntrack list vip 198.51.100.10    live flows to one VIP\n"
         "    ironlbctl stats --watch 1                     rates per second\n"
         "    ironlbctl -p bgp show                         sessions as JSON\n"
+        "    kubectl ironlb --node worker-2 l2 show        the L2 owners as worker-2 sees them\n"
         "\n"
         "FILES\n"
         "    Bash completion: share/bash-completion/completions/ironlbctl (and kubectl-ironlb).\n"
@@ -210,8 +215,23 @@ int main(int argc, char** argv) {
       self.substr(self.rfind('/') == std::string::npos ? 0 : self.rfind('/') + 1);
   if (base == "kubectl-ironlb") ctx.program = "kubectl ironlb";
   std::vector<std::string> rest;
+  RemoteTarget remote;
+  std::vector<std::string> forward;  // the line without --node/--namespace, for the remote run
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
+    if (a == "--node" || a == "--namespace" || a == "-n") {
+      if (i + 1 >= argc) {
+        std::cerr << ctx.program << ": " << a << " needs a value\n";
+        return kExitUsage;
+      }
+      (a == "--node" ? remote.node : remote.ns) = argv[++i];
+      continue;
+    }
+    if (a.rfind("--node=", 0) == 0 || a.rfind("--namespace=", 0) == 0) {
+      (a[2] == 'n' && a[3] == 'o' ? remote.node : remote.ns) = a.substr(a.find('=') + 1);
+      continue;
+    }
+    forward.push_back(a);
     auto value = [&](const char* flag) -> std::string {
       if (i + 1 >= argc) {
         std::cerr << ctx.program << ": " << flag << " needs a value\n";
@@ -251,6 +271,8 @@ int main(int argc, char** argv) {
     Usage(std::cerr, ctx);
     return kExitUsage;
   }
+  // Through the cluster: the node's speaker answers, from inside its pod.
+  if (!remote.node.empty()) return RunOnNode(remote, forward, ctx.program);
   const std::string object = rest[0];
   const std::string verb = rest.size() > 1 ? rest[1] : "";
   std::set<std::string> objects;
