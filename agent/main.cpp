@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include <boost/asio/io_context.hpp>
+#include <cstdlib>
 #include <iostream>
 
 #include "kube/kube_store.h"
@@ -75,6 +76,11 @@ int main(int argc, char** argv) {
       ko.ns = opts->ns;
       ko.rate_limit = {opts->kube_qps, opts->kube_burst};
       ko.instance = opts->node;
+      // The pod, from the downward API (the manifests set both), owns the status objects.
+      const char* pod_name = std::getenv("IRONLB_POD_NAME");
+      const char* pod_uid = std::getenv("IRONLB_POD_UID");
+      if (pod_name && pod_uid && *pod_name && *pod_uid)
+        ko.owner = kube::PodOwner{pod_name, pod_uid};
       // The controller makes the L2 key Secret the speakers follow, when it is missing.
       if (opts->want_controller && !opts->l2_key_secret.empty()) {
         const auto slash = opts->l2_key_secret.find('/');

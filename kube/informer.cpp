@@ -38,7 +38,7 @@ Informer::Informer(asio::io_context& io, ApiClient& client, Resource res, Inform
       res_(std::move(res)),
       opts_(opts),
       on_events_(std::move(on_events)),
-      cache_(res_.api_version, res_.kind),
+      cache_(res_.api_version, res_.kind, opts.keep_raw),
       timer_(io),
       rng_(std::random_device{}()),
       backoff_(opts.backoff_initial) {}
@@ -108,6 +108,7 @@ asio::awaitable<void> Informer::List() {
   do {
     // No resourceVersion: a consistent read, so a relist after 410 never goes back in time.
     std::string target = res_.path + "?limit=" + std::to_string(opts_.page_size);
+    if (!opts_.selector.empty()) target += "&" + opts_.selector;
     if (!cont.empty()) target += "&continue=" + UrlEncode(cont);
     const HttpResponse r = co_await client_.Request(boost::beast::http::verb::get, target);
     ++stats_.lists;
@@ -135,7 +136,8 @@ asio::awaitable<bool> Informer::Watch() {
   if (timeout <= 0)
     timeout = std::uniform_int_distribution<int>(kMinWatchTimeoutS, 2 * kMinWatchTimeoutS)(rng_);
   const std::string target = res_.path + "?watch=1&resourceVersion=" + UrlEncode(cache_.version()) +
-                             "&allowWatchBookmarks=true&timeoutSeconds=" + std::to_string(timeout);
+                             "&allowWatchBookmarks=true&timeoutSeconds=" + std::to_string(timeout) +
+                             (opts_.selector.empty() ? "" : "&" + opts_.selector);
   ++stats_.watches;
   bool expired = false;
   bool broken = false;

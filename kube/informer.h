@@ -30,6 +30,10 @@ struct InformerOptions {
   int watch_timeout_s = 0;
   std::chrono::milliseconds backoff_initial{800};
   std::chrono::milliseconds backoff_max{30000};
+  // Query parameters narrowing the list and the watch (e.g. "labelSelector=..."), URL-encoded.
+  std::string selector;
+  // Keep objects as served rather than decoded into the model (see WatchCache).
+  bool keep_raw = false;
 };
 
 struct InformerStats {

@@ -106,6 +106,28 @@ std::string PathOfService(const std::string& ns, const std::string& name) {
   return "/api/v1/namespaces/" + ns + "/services/" + name;
 }
 
+std::string QueryEscape(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char ch : s) {
+    if (isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+      out += static_cast<char>(ch);
+    } else {
+      out += '%';
+      out += hex[ch >> 4];
+      out += hex[ch & 15];
+    }
+  }
+  return out;
+}
+
+std::string StatusPath(const std::string& ns, StatusKind k) {
+  return "/apis/metallb.io/v1beta1/namespaces/" + ns + "/" + Plural(k);
+}
+
+constexpr auto kStatusBackoffMin = std::chrono::milliseconds(500);
+constexpr auto kStatusBackoffMax = std::chrono::milliseconds(30000);
+
 }  // namespace
 
 KubeStore::KubeStore(asio::io_context& io, ClusterConfig cfg, KubeStoreOptions opts)
@@ -113,7 +135,8 @@ KubeStore::KubeStore(asio::io_context& io, ClusterConfig cfg, KubeStoreOptions o
       opts_(std::move(opts)),
       client_(io, std::move(cfg), opts_.rate_limit),
       settle_timer_(io),
-      key_secret_timer_(io) {
+      key_secret_timer_(io),
+      status_retry_timer_(io) {
   for (auto& res : Resources(opts_.ns)) {
     informers_.push_back(
         std::make_unique<Informer>(io_, client_, std::move(res), opts_.informer,
@@ -134,6 +157,8 @@ void KubeStore::Start(ChangeHandler on_change) {
   log::Info("kube", "watching " + client_.config().url() + " (" + client_.config().source +
                         "), metallb.io objects in namespace " + opts_.ns);
   for (auto& inf : informers_) inf->Start();
+  started_ = true;
+  for (auto& [kind, inf] : status_informers_) inf->Start();
   if (!opts_.create_key_secret.empty())
     asio::co_spawn(io_, EnsureKeySecret(), [](std::exception_ptr e) {
       if (!e) return;
@@ -149,9 +174,11 @@ void KubeStore::Stop() {
   if (stopped_) return;
   stopped_ = true;
   for (auto& inf : informers_) inf->Stop();
+  for (auto& [kind, inf] : status_informers_) inf->Stop();
   client_.Abort();
   settle_timer_.cancel();
   key_secret_timer_.cancel();
+  status_retry_timer_.cancel();
 }
 
 void KubeStore::OnEvents(const std::vector<StoreEvent>& events) {
@@ -462,6 +489,220 @@ asio::awaitable<void> KubeStore::SendEvent(ObjectEvent ev) {
   } catch (const std::exception& e) {
     if (!stopped_) log::Warn("kube", e.what());
   }
+}
+
+// ---- MetalLB's status kinds --------------------------------------------------------------
+
+Informer& KubeStore::StatusInformer(StatusKind k, const std::string& node) {
+  auto it = status_informers_.find(k);
+  if (it != status_informers_.end()) return *it->second;
+  Resource res{kStatusApiVersion, KindName(k), StatusPath(opts_.ns, k)};
+  InformerOptions iopts = opts_.informer;
+  iopts.keep_raw = true;
+  // A node needs every ServiceL2Status (to take over a dead owner's) but only its own
+  // ServiceBGPStatus objects, one per Service and node.
+  if (k == StatusKind::kBgp)
+    iopts.selector = "labelSelector=" + QueryEscape(std::string(kLabelAnnounceNode) + "=" + node);
+  auto inf =
+      std::make_unique<Informer>(io_, client_, std::move(res), std::move(iopts),
+                                 [this, k](const std::vector<StoreEvent>&) { OnStatusEvents(k); });
+  Informer& ref = *inf;
+  status_informers_.emplace(k, std::move(inf));
+  // Not part of synced(): a cluster without these CRDs still serves Services.
+  if (started_ && !stopped_) ref.Start();
+  return ref;
+}
+
+std::vector<StatusObject> KubeStore::StatusObjects(StatusKind k) const {
+  std::map<std::string, StatusObject> out;
+  if (auto it = status_informers_.find(k); it != status_informers_.end()) {
+    for (const auto& [key, entry] : it->second->cache().entries()) {
+      StatusObject o = StatusObject::FromJson(entry.raw);
+      out[o.name] = std::move(o);
+    }
+  }
+  if (auto it = status_overlay_.find(k); it != status_overlay_.end()) {
+    for (const auto& [name, o] : it->second) {
+      if (o) {
+        out[name] = *o;
+      } else {
+        out.erase(name);
+      }
+    }
+  }
+  std::vector<StatusObject> v;
+  v.reserve(out.size());
+  for (auto& [name, o] : out) v.push_back(std::move(o));
+  return v;
+}
+
+void KubeStore::OnStatusEvents(StatusKind k) {
+  // What the watch now shows supersedes what we remembered of our own writes.
+  auto inf = status_informers_.find(k);
+  auto& overlay = status_overlay_[k];
+  const auto& entries = inf->second->cache().entries();
+  for (auto it = overlay.begin(); it != overlay.end();) {
+    auto e = entries.find(opts_.ns + "/" + it->first);
+    const bool caught_up =
+        it->second ? e != entries.end() && AtOrAfter(e->second.version, it->second->version)
+                   : e == entries.end();
+    it = caught_up ? overlay.erase(it) : std::next(it);
+  }
+  // Someone else's change (a deletion, an edit) is repaired like any other difference.
+  KickStatus(k);
+}
+
+void KubeStore::ReportAnnouncements(const NodeAnnouncements& a) {
+  if (stopped_) return;
+  const bool l2 = a.protocol == NodeAnnouncements::Protocol::kL2;
+  auto& want = l2 ? want_l2_ : want_bgp_;
+  if (want && *want == a) return;
+  want = a;
+  const StatusKind k = l2 ? StatusKind::kL2 : StatusKind::kBgp;
+  StatusInformer(k, a.node);
+  KickStatus(k);
+}
+
+void KubeStore::ReportConfig(const ConfigReport& r) {
+  if (stopped_) return;
+  auto it = want_config_.find(r.component);
+  if (!r.reporting) {
+    if (it != want_config_.end()) want_config_.erase(it);  // a standby: hands over, writes nothing
+    return;
+  }
+  if (it != want_config_.end() && it->second == r) return;
+  want_config_[r.component] = r;
+  StatusInformer(StatusKind::kConfig, r.node);
+  KickStatus(StatusKind::kConfig);
+}
+
+void KubeStore::KickStatus(StatusKind k) {
+  status_dirty_.insert(k);
+  if (status_running_ || stopped_) return;
+  status_running_ = true;
+  asio::co_spawn(io_, StatusLoop(), [this](std::exception_ptr e) {
+    status_running_ = false;
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      log::Error("kube", std::string("status object writer failed: ") + ex.what());
+    }
+  });
+}
+
+asio::awaitable<void> KubeStore::StatusLoop() {
+  while (!status_dirty_.empty() && !stopped_) {
+    const std::set<StatusKind> kinds = std::move(status_dirty_);
+    status_dirty_.clear();
+    std::vector<StatusWrite> writes;
+    for (StatusKind k : kinds) {
+      auto inf = status_informers_.find(k);
+      // Until the first list, what exists is unknown: nothing is created twice or left stale.
+      if (inf == status_informers_.end() || !inf->second->synced()) continue;
+      try {
+        std::vector<StatusWrite> w;
+        const auto existing = StatusObjects(k);
+        if (k == StatusKind::kConfig) {
+          for (const auto& [component, report] : want_config_) {
+            auto more =
+                PlanConfigurationState(report, existing, opts_.ns, opts_.owner, NowRfc3339());
+            w.insert(w.end(), more.begin(), more.end());
+          }
+        } else if (const auto& want = k == StatusKind::kL2 ? want_l2_ : want_bgp_) {
+          w = PlanServiceStatuses(*want, existing, opts_.ns, opts_.owner);
+        }
+        writes.insert(writes.end(), w.begin(), w.end());
+      } catch (const std::exception& e) {
+        log::Warn("kube", std::string("cannot plan ") + KindName(k) + " writes: " + e.what());
+      }
+    }
+    bool failed = false;
+    for (const auto& w : writes) {
+      if (stopped_) co_return;
+      if (!co_await ExecuteStatusWrite(w)) {
+        failed = true;
+        status_dirty_.insert(w.kind);
+      }
+    }
+    if (failed) {
+      // Again after a growing pause (the API server may be down); the next report or watch
+      // event may come first, which is fine: the plan is recomputed from scratch either way.
+      status_backoff_ =
+          std::min(std::max(status_backoff_ * 2, kStatusBackoffMin), kStatusBackoffMax);
+      status_retry_timer_.expires_after(status_backoff_);
+      boost::system::error_code ec;
+      co_await status_retry_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    } else if (!writes.empty()) {
+      status_backoff_ = std::chrono::milliseconds(0);
+    }
+  }
+}
+
+asio::awaitable<bool> KubeStore::ExecuteStatusWrite(const StatusWrite& w) {
+  const std::string base = StatusPath(opts_.ns, w.kind);
+  const std::string what = std::string(KindName(w.kind)) + " " +
+                           (w.name.empty() ? std::string("(new)") : w.name) + " for " + w.about;
+  auto& overlay = status_overlay_[w.kind];
+  auto remember = [&](const HttpResponse& r) {
+    StatusObject o = StatusObject::FromJson(nlohmann::json::parse(r.body, nullptr, false));
+    if (!o.name.empty()) overlay[o.name] = o;
+    return o.name;
+  };
+  const char* merge = "application/merge-patch+json";
+  try {
+    switch (w.op) {
+      case StatusWrite::Op::kCreate: {
+        const HttpResponse r = co_await client_.Request(verb::post, base, w.object.dump());
+        if (r.status == kHttpConflict) {
+          // Created meantime by another writer (a fixed name): the watch will show it.
+          log::Debug("kube", what + ": exists already");
+          co_return true;
+        }
+        if (r.status / 100 != 2) throw ApiError::From("create " + what, r);
+        const std::string name = remember(r);
+        ++status_object_writes_;
+        // The server drops status on create (a status subresource): it is a second write.
+        const HttpResponse p = co_await client_.Request(verb::patch, base + "/" + name + "/status",
+                                                        w.patch.dump(), merge);
+        if (p.status / 100 != 2)
+          throw ApiError::From("status of " + std::string(KindName(w.kind)) + " " + name, p);
+        remember(p);
+        ++status_object_writes_;
+        log::Debug("kube",
+                   "created " + std::string(KindName(w.kind)) + " " + name + " for " + w.about);
+        co_return true;
+      }
+      case StatusWrite::Op::kPatchStatus:
+      case StatusWrite::Op::kPatchMeta: {
+        const std::string path =
+            base + "/" + w.name + (w.op == StatusWrite::Op::kPatchStatus ? "/status" : "");
+        const HttpResponse r = co_await client_.Request(verb::patch, path, w.patch.dump(), merge);
+        if (r.status == kHttpNotFound) {
+          overlay[w.name] = std::nullopt;  // deleted meantime: the next plan creates it anew
+          status_dirty_.insert(w.kind);
+          co_return true;
+        }
+        if (r.status / 100 != 2) throw ApiError::From("patch " + what, r);
+        remember(r);
+        ++status_object_writes_;
+        log::Debug("kube", "updated " + what);
+        co_return true;
+      }
+      case StatusWrite::Op::kDelete: {
+        const HttpResponse r = co_await client_.Request(verb::delete_, base + "/" + w.name);
+        if (r.status != kHttpNotFound && r.status / 100 != 2)
+          throw ApiError::From("delete " + what, r);
+        overlay[w.name] = std::nullopt;
+        if (r.status != kHttpNotFound) ++status_object_writes_;
+        log::Debug("kube", "deleted " + what);
+        co_return true;
+      }
+    }
+  } catch (const std::exception& e) {
+    if (!stopped_) log::Warn("kube", "cannot write " + what + ": " + e.what());
+  }
+  co_return false;
 }
 
 }  // namespace ironlb::kube

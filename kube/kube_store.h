@@ -1,7 +1,8 @@
 // KubeStore: the ObjectStore backed by the Kubernetes API. Informers keep the objects ironlb
 // reads (Services, EndpointSlices, Nodes, Namespaces, Secrets, the metallb.io kinds in the
 // agent's namespace); the controller's decisions go back as Service status, the
-// allocated-from-pool annotation and core/v1 Events. All on the agent's io_context.
+// allocated-from-pool annotation and core/v1 Events, and what each node announces and validates
+// as MetalLB's status kinds (kube/status_objects.h). All on the agent's io_context.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -10,12 +11,14 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "kube/api_client.h"
 #include "kube/asio_coroutine.h"
 #include "kube/informer.h"
+#include "kube/status_objects.h"
 #include "store/object_store.h"
 
 namespace ironlb::kube {
@@ -31,6 +34,9 @@ struct KubeStoreOptions {
   // controller does this for its memberlist Secret): the L2 heartbeat key, so that failover
   // works without a manual step. Empty: none. An existing Secret is never touched.
   std::string create_key_secret;
+  // The pod the agent runs in: the owner of the status objects it writes, as MetalLB sets its
+  // speaker's or controller's pod, so they go with the pod. Unset (outside a pod): no owner.
+  std::optional<PodOwner> owner;
 };
 
 class KubeStore : public ObjectStore {
@@ -49,10 +55,14 @@ class KubeStore : public ObjectStore {
   void WriteStatus(const ServiceStatus& s) override;
   void RemoveStatus(const std::string& ns, const std::string& name) override;
   void EmitEvent(const ObjectEvent& ev) override;
+  void ReportAnnouncements(const NodeAnnouncements& a) override;
+  void ReportConfig(const ConfigReport& r) override;
 
   ApiClient& client() { return client_; }
   const std::vector<std::unique_ptr<Informer>>& informers() const { return informers_; }
   uint64_t status_writes() const { return status_writes_; }
+  // Writes of MetalLB's status kinds (creates, patches, deletes) that succeeded.
+  uint64_t status_object_writes() const { return status_object_writes_; }
 
  private:
   // What this store last wrote for a Service (or that it removed the assignment), so that the
@@ -74,6 +84,17 @@ class KubeStore : public ObjectStore {
   boost::asio::awaitable<void> EnsureKeySecret();
   const Service* FindService(const std::string& key) const;
 
+  // MetalLB's status kinds: an informer per kind, started when something of the kind is first
+  // reported; what the node wants them to say; what this store wrote that the watch has not
+  // shown yet (nullopt: deleted); and one writer coroutine that makes the API agree.
+  Informer& StatusInformer(StatusKind k, const std::string& node);
+  std::vector<StatusObject> StatusObjects(StatusKind k) const;
+  void OnStatusEvents(StatusKind k);
+  void KickStatus(StatusKind k);
+  boost::asio::awaitable<void> StatusLoop();
+  // Returns false when the write failed (retried later).
+  boost::asio::awaitable<bool> ExecuteStatusWrite(const StatusWrite& w);
+
   boost::asio::io_context& io_;
   KubeStoreOptions opts_;
   ApiClient client_;
@@ -90,6 +111,17 @@ class KubeStore : public ObjectStore {
   bool stopped_ = false;
   uint64_t status_writes_ = 0;
   size_t events_in_flight_ = 0;
+
+  std::map<StatusKind, std::unique_ptr<Informer>> status_informers_;
+  std::map<StatusKind, std::map<std::string, std::optional<StatusObject>>> status_overlay_;
+  std::optional<NodeAnnouncements> want_l2_, want_bgp_;
+  std::map<ConfigReport::Component, ConfigReport> want_config_;
+  std::set<StatusKind> status_dirty_;
+  bool status_running_ = false;
+  bool started_ = false;
+  boost::asio::steady_timer status_retry_timer_;
+  std::chrono::milliseconds status_backoff_{0};
+  uint64_t status_object_writes_ = 0;
 };
 
 }  // namespace ironlb::kube

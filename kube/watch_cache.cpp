@@ -29,7 +29,15 @@ bool WatchCache::Upsert(const nlohmann::json& obj, std::vector<StoreEvent>* out)
   auto it = entries_.find(key);
   if (it != entries_.end() && it->second.version == version) return false;
   const bool added = it == entries_.end();
-  Entry e{version, DecodeApiObject(obj, api_version_, kind_)};
+  Entry e;
+  e.version = version;
+  if (keep_raw_) {
+    e.raw = obj;
+    if (auto m = e.raw.find("metadata"); m != e.raw.end() && m->is_object())
+      m->erase("managedFields");
+  } else {
+    e.decoded = DecodeApiObject(obj, api_version_, kind_);
+  }
   if (added) {
     entries_.emplace(key, std::move(e));
   } else {

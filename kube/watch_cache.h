@@ -18,6 +18,7 @@ class WatchCache {
   struct Entry {
     std::string version;  // metadata.resourceVersion
     Snapshot decoded;     // exactly one object, or one decode error
+    nlohmann::json raw;   // the object as served instead, when the cache keeps it raw
   };
   enum class Outcome {
     kApplied,   // an ADDED/MODIFIED/DELETED (maybe no change: a replay of what we hold)
@@ -26,8 +27,10 @@ class WatchCache {
     kError,     // another ERROR event, or a line that is not an event; watch again
   };
 
-  WatchCache(std::string api_version, std::string kind)
-      : api_version_(std::move(api_version)), kind_(std::move(kind)) {}
+  // `keep_raw`: hold each object as served (minus managedFields) instead of decoding it into the
+  // model, for kinds the agent writes rather than reads (MetalLB's status kinds).
+  WatchCache(std::string api_version, std::string kind, bool keep_raw = false)
+      : api_version_(std::move(api_version)), kind_(std::move(kind)), keep_raw_(keep_raw) {}
 
   // A complete list (all pages) at `list_version` replaces the cache; returns what differs
   // from before: objects with a new resourceVersion, new objects, and the ones that are gone.
@@ -49,6 +52,7 @@ class WatchCache {
 
   std::string api_version_;
   std::string kind_;
+  bool keep_raw_ = false;
   std::string version_;
   std::map<std::string, Entry> entries_;
 };

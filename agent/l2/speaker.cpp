@@ -482,6 +482,7 @@ std::optional<Speaker::Vips> Speaker::KnownVips() const {
     v.all.insert(o.vip);
     if (o.owner && *o.owner == opts_.node) v.mine[o.vip] = o.services;
   }
+  v.owners = owners_;
   return v;
 }
 

@@ -92,6 +92,8 @@ class Speaker {
   struct Vips {
     std::set<IPAddr> all;
     std::map<IPAddr, std::vector<ObjectRef>> mine;
+    // Every VIP's election result (owner, Services, interfaces), for MetalLB's ServiceL2Status.
+    std::vector<Ownership> owners;
   };
   std::optional<Vips> KnownVips() const;
   // How often each VIP's owner moved since this agent started (or the VIP appeared), by VIP.

@@ -50,6 +50,9 @@ void Agent::Start() {
     c->BindMetrics(metrics_->registry());
     if (auto coll = c->ScrapeCollectable()) metrics_->AddCollectable(coll);
     c->BindEvents([this](const ObjectEvent& ev) { store_->EmitEvent(ev); });
+    c->BindAnnouncements([this](const NodeAnnouncements& a) {
+      if (!stopping_) store_->ReportAnnouncements(a);
+    });
   }
   if (opts_.want_controller) {
     controller_ = std::make_unique<Controller>(ControllerOptions{opts_.lb_class});
@@ -186,6 +189,7 @@ void Agent::Reconcile() {
   lap("validate");
 
   const bool controlling = Controlling();
+  ReportConfig(controlling);
   if (controlling) {
     ReconcileController(snap);
     lap("controller");
@@ -214,6 +218,23 @@ void Agent::Reconcile() {
         "reconcile took " +
             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(total).count()) +
             " ms:" + timing);
+}
+
+void Agent::ReportConfig(bool controlling) {
+  // As MetalLB: one ConfigurationState per speaker and one for the controller, written by the
+  // leader only (a standby's view may lag, and two writers would fight).
+  ConfigReport r;
+  r.node = opts_.node;
+  for (const auto& e : state_.errors) r.errors.push_back(e.str());
+  if (opts_.want_speaker) {
+    r.component = ConfigReport::Component::kSpeaker;
+    store_->ReportConfig(r);
+  }
+  if (opts_.want_controller) {
+    r.component = ConfigReport::Component::kController;
+    r.reporting = controlling;
+    store_->ReportConfig(r);
+  }
 }
 
 void Agent::ReconcileController(const Snapshot& snap) {

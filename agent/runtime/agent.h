@@ -58,6 +58,8 @@ class Agent {
   // A pass on the next turn of the loop (store changes); several before it run as one.
   void ScheduleReconcile();
   void ReconcileController(const Snapshot& snap);
+  // MetalLB's ConfigurationState for the roles this process plays, through the store.
+  void ReportConfig(bool controlling);
   void WriteStatuses();
   void UpdateMetrics();
   void RegisterApi();

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "bgp/service_status.h"
 #include "bgp/speaker.h"
 #include "metrics/family.h"
 #include "metrics/mirror.h"
@@ -62,6 +63,7 @@ class BgpComponent : public SpeakerComponent {
     boost::asio::post(
         bgp_io_, [this, plan = std::move(plan)]() mutable { speaker_.Apply(std::move(plan)); });
     UpdateAnnounced(model);
+    ReportAnnouncements(model);
     Refresh();
   }
 
@@ -77,6 +79,10 @@ class BgpComponent : public SpeakerComponent {
     }
     j["announcements"] = std::move(ann);
     return j;
+  }
+
+  void BindAnnouncements(std::function<void(const NodeAnnouncements&)> report) override {
+    report_ = std::move(report);
   }
 
   void BindMetrics(prometheus::Registry& reg) override {
@@ -154,6 +160,16 @@ class BgpComponent : public SpeakerComponent {
     bfd_up_->Update(bfd_up);
     updates_->Update(updates);
     overflows_->Update(overflows);
+  }
+
+  // MetalLB's ServiceBGPStatus: which peers each Service is advertised to from this node. Routes
+  // change only in Apply, so this is the one place to look.
+  void ReportAnnouncements(const Model& model) {
+    if (!report_) return;
+    NodeAnnouncements now = bgp::ServiceAnnouncements(model, *announced_, node_);
+    if (reported_ && now == *reported_) return;
+    report_(now);
+    reported_ = std::move(now);
   }
 
   // metallb_speaker_announced{service,protocol,node,ip}: a Service's address is announced when a
@@ -254,6 +270,8 @@ class BgpComponent : public SpeakerComponent {
   bool draining_ = false;                              // a RemoveDoomed is posted
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::optional<CounterMirror> updates_, overflows_;
+  std::function<void(const NodeAnnouncements&)> report_;
+  std::optional<NodeAnnouncements> reported_;
   std::thread bgp_thread_;  // last: runs bgp_io_ once everything above exists
 };
 

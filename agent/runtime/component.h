@@ -12,6 +12,7 @@
 
 #include "model/event.h"
 #include "model/model.h"
+#include "store/node_status.h"
 
 namespace ironlb {
 
@@ -34,6 +35,10 @@ class SpeakerComponent {
   // Where the component reports something about an object (a Service refused for capacity, an
   // L2 owner change); the agent forwards it to the store. Called before the first Apply.
   virtual void BindEvents(std::function<void(const ObjectEvent&)>) {}
+  // Where the component reports the Services it announces from this node (MetalLB's
+  // ServiceL2Status / ServiceBGPStatus), whenever that set changes; the agent forwards it to the
+  // store. Called on the io_context, before the first Apply.
+  virtual void BindAnnouncements(std::function<void(const NodeAnnouncements&)>) {}
   // Orderly stop (e.g. BGP Cease to every peer); call `done` when finished.
   virtual void Shutdown(std::function<void()> done) { done(); }
 };

@@ -6,6 +6,7 @@
 #include "dataplane/map_ops.h"
 #include "l2/heartbeat.h"
 #include "l2/plan.h"
+#include "l2/service_status.h"
 #include "l2/speaker.h"
 #include "metrics/family.h"
 #include "metrics/mirror.h"
@@ -89,6 +90,7 @@ class L2Component : public SpeakerComponent {
         std::make_shared<l2::Speaker>(std::move(o), std::move(ops), [this](const ObjectEvent& ev) {
           boost::asio::post(io_, [this, ev] {
             if (emit_) emit_(ev);
+            ReportAnnouncements();  // an owner change: ServiceL2Status follows at once
           });
         });
     collectable_ = std::make_shared<L2Collectable>(bpffs_, speaker_);
@@ -111,6 +113,10 @@ class L2Component : public SpeakerComponent {
 
   void BindEvents(std::function<void(const ObjectEvent&)> emit) override {
     emit_ = std::move(emit);
+  }
+
+  void BindAnnouncements(std::function<void(const NodeAnnouncements&)> report) override {
+    report_ = std::move(report);
   }
 
   void BindMetrics(prometheus::Registry& reg) override {
@@ -197,7 +203,20 @@ class L2Component : public SpeakerComponent {
     speaker_->SetKey(std::move(key));
   }
 
+  // MetalLB's ServiceL2Status: the Services this node owns a VIP of, reported when that changes
+  // (owner changes post here; the periodic refresh catches plan changes too).
+  void ReportAnnouncements() {
+    if (!report_) return;
+    const auto vips = speaker_->KnownVips();
+    if (!vips) return;  // before the first election: would remove every status
+    NodeAnnouncements now = l2::ServiceAnnouncements(vips->owners, node_);
+    if (reported_ && now == *reported_) return;
+    report_(now);
+    reported_ = std::move(now);
+  }
+
   void Refresh() {
+    ReportAnnouncements();
     const uint64_t changes = speaker_->owner_changes();
     if (owner_changes_ && changes > owner_changes_seen_) {
       owner_changes_->Increment(static_cast<double>(changes - owner_changes_seen_));
@@ -231,6 +250,8 @@ class L2Component : public SpeakerComponent {
   Periodic refresh_;
   bool started_ = false;
   std::function<void(const ObjectEvent&)> emit_;
+  std::function<void(const NodeAnnouncements&)> report_;
+  std::optional<NodeAnnouncements> reported_;
   prometheus::Counter* owner_changes_ = nullptr;
   uint64_t owner_changes_seen_ = 0;
   std::optional<CounterMirror> gratuitous_, rejected_, conflicts_, vip_moves_;

@@ -8,6 +8,7 @@
 
 #include "model/event.h"
 #include "model/snapshot.h"
+#include "store/node_status.h"
 #include "store/service_status.h"
 
 namespace ironlb {
@@ -51,6 +52,15 @@ class ObjectStore {
   virtual void RemoveStatus(const std::string& ns, const std::string& name) = 0;
   // Reports something about an object (best effort: never throws).
   virtual void EmitEvent(const ObjectEvent& ev) = 0;
+
+  // MetalLB's status kinds (ServiceL2Status, ServiceBGPStatus, ConfigurationState), best effort:
+  // never throws, and a store writes only what differs from what it holds. The default has no
+  // place for them: standalone (FileStore) the same facts are the local API's (`ironlbctl l2
+  // show`, `bgp show`, `config show`), so nothing is written twice.
+  // Everything `a.node` announces by `a.protocol` now (the whole set each time).
+  virtual void ReportAnnouncements(const NodeAnnouncements& a) { (void)a; }
+  // The result of a component's last validation pass.
+  virtual void ReportConfig(const ConfigReport& r) { (void)r; }
 };
 
 }  // namespace ironlb

@@ -17,6 +17,9 @@ FIXTURES = os.environ.get("IRONLB_FIXTURES_DIR", os.path.join(SOURCE, "../shared
 METALLB_KINDS = {"IPAddressPool": ["v1beta1"], "L2Advertisement": ["v1beta1"],
                  "BGPAdvertisement": ["v1beta1"], "BGPPeer": ["v1beta1", "v1beta2"],
                  "BFDProfile": ["v1beta1"], "Community": ["v1beta1"]}
+# MetalLB's status kinds, written by the agents (kube/status_objects.h).
+STATUS_KINDS = {"ServiceL2Status": ["v1beta1"], "ServiceBGPStatus": ["v1beta1"],
+                "ConfigurationState": ["v1beta1"]}
 
 
 def render(path):
@@ -71,8 +74,8 @@ def crds():
 
 def test_crds_serve_metallb_kinds_and_versions():
     got = crds()
-    assert set(got) == set(METALLB_KINDS)
-    for kind, versions in METALLB_KINDS.items():
+    assert set(got) == set(METALLB_KINDS) | set(STATUS_KINDS)
+    for kind, versions in {**METALLB_KINDS, **STATUS_KINDS}.items():
         spec = got[kind]["spec"]
         assert spec["group"] == "metallb.io" and spec["scope"] == "Namespaced"
         assert [v["name"] for v in spec["versions"] if v["served"]] == versions
@@ -243,3 +246,49 @@ def test_runtime_stage_has_every_library_the_agent_links():
         assert owner, f"no Debian package owns {lib.group(1)}"
         needed.add(owner)
     assert needed and needed <= packages, f"missing from the runtime stage: {needed - packages}"
+
+
+def test_status_kinds_rbac_and_schema():
+    """The status writer's verbs and nothing more (kube/kube_store.cpp ExecuteStatusWrite: POST,
+    PATCH of the object and of /status, DELETE; informers list+watch); the objects it writes
+    (shaped as kube/status_objects.cpp makes them) pass the CRDs' schemas."""
+    objs = docs(render(os.path.join(KUBE, "deploy/base")))
+    speaker = rules_of(objs, "Role", "speaker-status")
+    controller = rules_of(objs, "Role", "controller-status")
+    g = "metallb.io"
+    per_service = {(g, p, v) for p in ("servicel2statuses", "servicebgpstatuses")
+                   for v in ("list", "watch", "create", "patch", "delete")}
+    config = {(g, "configurationstates", v) for v in ("list", "watch", "create", "patch")}
+    status = {(g, f"{p}/status", "patch") for p in ("servicel2statuses", "servicebgpstatuses",
+                                                    "configurationstates")}
+    assert speaker == per_service | config | status
+    assert controller == config | {(g, "configurationstates/status", "patch")}
+    bindings = {o["metadata"]["name"]: o["subjects"][0]["name"] for o in objs
+                if o["kind"] == "RoleBinding"}
+    assert bindings["speaker-status"] == "speaker" and bindings["controller-status"] == "controller"
+    for kind in ("Deployment", "DaemonSet"):
+        o = next(o for o in objs if o["kind"] == kind)
+        env = {e["name"]: e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath")
+               for e in o["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert env["IRONLB_POD_NAME"] == "metadata.name" and env["IRONLB_POD_UID"] == "metadata.uid"
+    got = crds()
+    samples = [
+        {"apiVersion": "metallb.io/v1beta1", "kind": "ServiceL2Status",
+         "metadata": {"generateName": "l2-", "namespace": "ironlb-system"}, "spec": {},
+         "status": {"node": "node-a", "serviceName": "web", "serviceNamespace": "demo",
+                    "interfaces": [{"name": "eth0"}]}},
+        {"apiVersion": "metallb.io/v1beta1", "kind": "ServiceBGPStatus",
+         "metadata": {"generateName": "bgp-", "namespace": "ironlb-system"},
+         "status": {"node": "node-a", "serviceName": "web", "serviceNamespace": "demo",
+                    "peers": ["router"]}},
+        {"apiVersion": "metallb.io/v1beta1", "kind": "ConfigurationState",
+         "metadata": {"name": "speaker-node-a", "namespace": "ironlb-system"},
+         "status": {"result": "Invalid", "errorSummary": "IPAddressPool ironlb-system/p: ...",
+                    "conditions": [{"type": "configReconcilerValid", "status": "False",
+                                    "reason": "ConfigurationError", "message": "...",
+                                    "lastTransitionTime": "2026-12-03T13:00:00Z"}]}},
+    ]
+    for o in samples:
+        v = got[o["kind"]]["spec"]["versions"][0]
+        assert v["subresources"] == {"status": {}}, o["kind"]
+        check_against_schema(o, v["schema"]["openAPIV3Schema"], o["kind"])

@@ -45,12 +45,17 @@ RESOURCES = {
                            "bgpadvertisements": ("BGPAdvertisement", True),
                            "bfdprofiles": ("BFDProfile", True),
                            "communities": ("Community", True),
-                           "bgppeers": ("BGPPeer", True)},
+                           "bgppeers": ("BGPPeer", True),
+                           # MetalLB's status kinds (written by the agents, read by tools)
+                           "servicel2statuses": ("ServiceL2Status", True),
+                           "servicebgpstatuses": ("ServiceBGPStatus", True),
+                           "configurationstates": ("ConfigurationState", True)},
     "metallb.io/v1beta2": {"bgppeers": ("BGPPeer", True)},
 }
 CUSTOM_GROUPS = ("metallb.io",)
 # Subresources with their own status: writes to the object leave status alone and vice versa.
-HAS_STATUS = {"services", "nodes", "ipaddresspools"}
+HAS_STATUS = {"services", "nodes", "ipaddresspools", "servicel2statuses", "servicebgpstatuses",
+              "configurationstates"}
 CHUNKED_ABOVE = 2048  # Go's net/http chunks any response body larger than its 2 KiB buffer
 
 
@@ -505,9 +510,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     # ---- verbs -------------------------------------------------------------------------
 
-    def _matching(self, gv, plural, ns):
+    def _matching(self, gv, plural, ns, q=None):
         table = self.api.store.table(gv, plural)
-        return [table[k] for k in sorted(table) if ns is None or table[k]["metadata"].get("namespace") == ns]
+        return [table[k] for k in sorted(table)
+                if (ns is None or table[k]["metadata"].get("namespace") == ns)
+                and _labels_match(table[k], q)]
 
     def _list(self, gv, plural, kind, ns, q):
         st = self.api.store
@@ -532,8 +539,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 items = [o for o in snap if _key(o) > start]
             else:
                 rv = st.rv
-                items = [copy.deepcopy(o) for o in self._matching(gv, plural, ns)
-                         if fake_kubectl.selected(o, q)]
+                items = [copy.deepcopy(o) for o in self._matching(gv, plural, ns, q)]
                 if limit:
                     st.list_snapshots[(rv, gv, plural, ns)] = items
         meta = {"resourceVersion": str(rv)}
@@ -572,13 +578,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.flush()
 
         def matches(obj):
-            return ns is None or obj["metadata"].get("namespace") == ns
+            return (ns is None or obj["metadata"].get("namespace") == ns) and _labels_match(obj, q)
 
         try:
             with st.lock:
                 if since == 0:
                     # resourceVersion 0: the current state as synthetic ADDED events.
-                    for o in self._matching(gv, plural, ns):
+                    for o in self._matching(gv, plural, ns, q):
                         chunk({"type": "ADDED", "object": _for_wire(o, gv)})
                     last = st.rv
                 elif since < st.oldest:
@@ -642,6 +648,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             meta["namespace"] = ns
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
+        _drop_status_on_create(plural, body)
         st = self.api.store
         with st.lock:
             table = st.table(gv, plural)
@@ -720,6 +727,26 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             gone = copy.deepcopy(old)
             self.api._commit(gv, plural, key, gone, "DELETED")
         self._send(200, _for_wire(gone, gv))
+
+
+def _labels_match(obj, q):
+    """labelSelector and fieldSelector of a list or watch (lib/fake_kubectl.py); none matches
+    all."""
+    return fake_kubectl.selected(obj, q or {})
+
+
+def _drop_status_on_create(plural, body):
+    """With a status subresource the apiserver ignores status in a create (a second write, to
+    /status, sets it), as MetalLB's CreateOrPatch has to do too."""
+    if plural in HAS_STATUS:
+        body.pop("status", None)
+
+
+def _seed_from_file(server, path):
+    """Applies every object of a JSON list (benchmarks build their cluster this way)."""
+    with open(path) as f:
+        for o in json.load(f):
+            server.apply(o)
 
 
 def _strip_rv(o):
@@ -898,9 +925,12 @@ if __name__ == "__main__":
     ap.add_argument("--bookmark-interval", type=float)
     ap.add_argument("--seed-services", type=int, default=0,
                     help="N LoadBalancer Services in namespace bench, each with an EndpointSlice")
+    ap.add_argument("--seed-file", help="a JSON list of objects to apply before serving")
     a = ap.parse_args()
     s = FakeApiServer(tls_dir=a.tls_dir, token=a.token)
     s.bookmark_interval = a.bookmark_interval
+    if a.seed_file:
+        _seed_from_file(s, a.seed_file)
     for i in range(a.seed_services):
         name = f"svc-{i:05d}"
         s.apply({"apiVersion": "v1", "kind": "Service",

@@ -31,6 +31,8 @@ class FakeStore : public ObjectStore {
     removals.push_back(ns + "/" + name);
   }
   void EmitEvent(const ObjectEvent& ev) override { events.push_back(ev); }
+  void ReportAnnouncements(const NodeAnnouncements& a) override { announcements.push_back(a); }
+  void ReportConfig(const ConfigReport& r) override { config_reports.push_back(r); }
 
   // What a watch would deliver: the test edits `snap`, then calls Changed().
   void Changed() {
@@ -43,6 +45,8 @@ class FakeStore : public ObjectStore {
   std::vector<ServiceStatus> writes;
   std::vector<std::string> removals;
   std::vector<ObjectEvent> events;
+  std::vector<NodeAnnouncements> announcements;
+  std::vector<ConfigReport> config_reports;
 
  private:
   ChangeHandler on_change_;
