@@ -111,14 +111,14 @@ std::unique_ptr<Dataplane> Dataplane::Open(const DataplaneOptions& opts) {
   BpfObjects& objs = *dp->objects_.front();
   for (auto& a : dp->attachments_) AttachTc(a.ifindex, objs.tc_prog_fd(), &a);
   std::map<MapId, int> fds;
-  for (MapId m :
-       {MapId::kServices, MapId::kBackends, MapId::kMaglev, MapId::kConntrack, MapId::kEndpoints,
-        MapId::kL2, MapId::kIfaces, MapId::kNode, MapId::kVipAddrs, MapId::kL2Live})
+  for (MapId m : {MapId::kServices, MapId::kBackends, MapId::kMaglev, MapId::kConntrack,
+                  MapId::kEndpoints, MapId::kL2, MapId::kIfaces, MapId::kNode, MapId::kVipAddrs,
+                  MapId::kL2Live, MapId::kReasonStats})
     fds[m] = objs.map_fd(MapName(m));
   dp->ops_ = std::make_unique<BpfMapOps>(fds);
   for (const auto& a : dp->attachments_)
     dp->ops_->Update(MapId::kIfaces, ToBytes(a.ifindex), ToBytes(InterfaceMac(a.name)));
-  dp->reason_stats_fd_ = objs.map_fd(LB_MAP_REASON_STATS);
+  dp->reason_counters_ = true;
   dp->sync_ = std::make_unique<MapSync>(*dp->ops_);
   dp->probe_tunnels_ = true;
   return dp;
@@ -202,15 +202,15 @@ nlohmann::json Dataplane::Status() const {
   j["refused"] = nlohmann::json::array();
   for (const auto& r : last_.refused)
     j["refused"].push_back({{"service", r.name}, {"vip", r.key}, {"reason", r.reason}});
-  if (reason_stats_fd_ >= 0) j["reasons"] = ReasonCounts();
+  if (reason_counters_) j["reasons"] = ReasonCounts();
   return j;
 }
 
 nlohmann::json Dataplane::ReasonCounts() const {
   nlohmann::json reasons = nlohmann::json::object();
-  if (reason_stats_fd_ < 0) return reasons;
+  if (!reason_counters_) return reasons;
   for (uint32_t r = 0; r < LB_R_MAX; ++r)
-    reasons[ReasonName(r)] = SumPerCpu(reason_stats_fd_, r).packets;
+    reasons[ReasonName(r)] = SumCounters(*ops_, MapId::kReasonStats, r).packets;
   return reasons;
 }
 

@@ -64,8 +64,8 @@ class Dataplane {
   std::map<std::string, uint32_t> ifindex_;
   std::vector<InterfaceAttachment> attachments_;
   SyncStats last_;
-  int reason_stats_fd_ = -1;
-  bool probe_tunnels_ = false;  // only a data plane on the kernel's maps sends probes
+  bool reason_counters_ = false;  // lb_reason_stats is in ops_ (not with a test's fake maps)
+  bool probe_tunnels_ = false;    // only a data plane on the kernel's maps sends probes
   std::set<IPAddr> tunnels_;
 };
 

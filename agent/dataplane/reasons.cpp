@@ -1,7 +1,5 @@
 #include "dataplane/reasons.h"
 
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 
 #include <cstring>
 #include <vector>
@@ -50,19 +48,6 @@ lb_counter SumCounters(const MapOps& ops, MapId map, uint32_t index) {
   for (size_t off = 0; off + sizeof(lb_counter) <= v->size(); off += sizeof(lb_counter)) {
     lb_counter c;
     std::memcpy(&c, v->data() + off, sizeof c);
-    sum.packets += c.packets;
-    sum.bytes += c.bytes;
-  }
-  return sum;
-}
-
-lb_counter SumPerCpu(int map_fd, uint32_t index) {
-  lb_counter sum{};
-  const int ncpu = libbpf_num_possible_cpus();
-  if (ncpu <= 0) return sum;
-  std::vector<lb_counter> v(ncpu);
-  if (bpf_map_lookup_elem(map_fd, &index, v.data()) != 0) return sum;
-  for (const auto& c : v) {
     sum.packets += c.packets;
     sum.bytes += c.bytes;
   }

@@ -15,7 +15,5 @@ const char* ReasonName(uint32_t reason);
 // Sum over CPUs of entry `index` of a per-CPU lb_counter map (kVipStats, kBackendStats,
 // kReasonStats); zero if absent.
 lb_counter SumCounters(const MapOps& ops, MapId map, uint32_t index);
-// The same on a map descriptor.
-lb_counter SumPerCpu(int map_fd, uint32_t index);
 
 }  // namespace ironlb::dataplane
