@@ -1,6 +1,5 @@
 #include "dataplane/reasons.h"
 
-
 #include <cstring>
 #include <vector>
 
