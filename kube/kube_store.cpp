@@ -27,6 +27,10 @@ constexpr unsigned kHttpConflict = 409;
 constexpr size_t kKeySecretBytes = 64;
 constexpr int kWriteAttempts = 5;
 constexpr size_t kMaxEventsInFlight = 64;
+// Events waiting for a slot: a first allocation of 10,000 Services makes 10,000 IPAllocated at
+// once, and each must reach its Service. Beyond this many waiting (the API server unreachable
+// for long), new ones are dropped with a log line, as client-go's broadcaster does past its queue.
+constexpr size_t kMaxEventsWaiting = 50000;
 constexpr auto kWriteBackoff = std::chrono::milliseconds(200);
 
 std::string Base64(const unsigned char* data, size_t n) {
@@ -439,13 +443,25 @@ asio::awaitable<void> KubeStore::EnsureKeySecret() {
 
 void KubeStore::EmitEvent(const ObjectEvent& ev) {
   if (stopped_) return;
-  if (events_in_flight_ >= kMaxEventsInFlight) {
-    log::Debug("kube",
-               "dropping event " + ev.reason + " on " + ev.about.str() + ": too many in flight");
-    return;
+  if (events_in_flight_ < kMaxEventsInFlight) {
+    StartEvent(ev);
+  } else if (events_waiting_.size() < kMaxEventsWaiting) {
+    events_waiting_.push_back(ev);
+  } else {
+    log::Warn("kube", "dropping event " + ev.reason + " on " + ev.about.str() + ": " +
+                          std::to_string(kMaxEventsWaiting) + " events already wait to be sent");
   }
+}
+
+void KubeStore::StartEvent(ObjectEvent ev) {
   ++events_in_flight_;
-  asio::co_spawn(io_, SendEvent(ev), [this](std::exception_ptr) { --events_in_flight_; });
+  asio::co_spawn(io_, SendEvent(std::move(ev)), [this](std::exception_ptr) {
+    --events_in_flight_;
+    if (stopped_ || events_waiting_.empty()) return;
+    ObjectEvent next = std::move(events_waiting_.front());
+    events_waiting_.pop_front();
+    StartEvent(std::move(next));
+  });
 }
 
 asio::awaitable<void> KubeStore::SendEvent(ObjectEvent ev) {

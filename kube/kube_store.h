@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -81,6 +82,7 @@ class KubeStore : public ObjectStore {
   void StartWrite(const std::string& key);
   boost::asio::awaitable<void> WriteLoop(std::string key);
   boost::asio::awaitable<void> SendEvent(ObjectEvent ev);
+  void StartEvent(ObjectEvent ev);
   boost::asio::awaitable<void> EnsureKeySecret();
   const Service* FindService(const std::string& key) const;
 
@@ -111,6 +113,7 @@ class KubeStore : public ObjectStore {
   bool stopped_ = false;
   uint64_t status_writes_ = 0;
   size_t events_in_flight_ = 0;
+  std::deque<ObjectEvent> events_waiting_;  // beyond kMaxEventsInFlight, sent as others finish
 
   std::map<StatusKind, std::unique_ptr<Informer>> status_informers_;
   std::map<StatusKind, std::map<std::string, std::optional<StatusObject>>> status_overlay_;

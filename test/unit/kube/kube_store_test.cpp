@@ -287,6 +287,24 @@ TEST_F(KubeStoreTest, WritesStatusAnnotationAndEventsOnce) {
   EXPECT_EQ(store->statuses()[0].ips, std::vector<IPAddr>{*IPAddr::Parse("203.0.113.9")});
 }
 
+// A first allocation of many Services emits an Event for each at once: every one is posted, not
+// only the first batch in flight.
+TEST_F(KubeStoreTest, EveryEventOfABurstIsPosted) {
+  FakeServer api(dir, false);
+  Apply(api.url(), Svc("demo", "web"));
+  StartStore(Kubeconfig(dir, api.url(), "{}"));
+  ASSERT_TRUE(RunUntil([&] { return store->synced(); }));
+  constexpr size_t kBurst = 300;
+  for (size_t i = 0; i < kBurst; ++i)
+    store->EmitEvent({{"Service", "demo", "web"},
+                      ObjectEvent::Type::kNormal,
+                      "IPAllocated",
+                      "burst " + std::to_string(i)});
+  ASSERT_TRUE(RunUntil(
+      [&] { return CountRequests(api.url(), "POST", "/api/v1/namespaces/demo/events") == kBurst; },
+      60s));
+}
+
 TEST_F(KubeStoreTest, TlsWithTheKubeconfigCaAndRotatedToken) {
   FakeServer api(dir, true, "token-1");
   Apply(api.url(), Svc("demo", "web"));
