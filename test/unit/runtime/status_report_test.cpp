@@ -78,6 +78,8 @@ TEST(StatusReports, BothRolesReportTheSameErrorsNamingObjectAndField) {
   // Fixed: the next pass reports a valid configuration.
   h.store->snap.pools[0].addresses = {"198.51.100.10/32"};
   h.store->Changed();
+  h.io.restart();  // the pass for a store change runs on its own turn of the loop
+  h.io.poll();
   ASSERT_EQ(h.store->config_reports.size(), 4u);
   EXPECT_TRUE(h.store->config_reports[2].valid());
   EXPECT_TRUE(h.store->config_reports[3].valid());
