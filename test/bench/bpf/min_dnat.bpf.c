@@ -12,6 +12,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
+#include "csum16.h"
 #include "min_dnat.h"
 
 struct {
@@ -20,19 +21,6 @@ struct {
   __type(key, __u32);
   __type(value, struct min_dnat_config);
 } min_dnat_config SEC(".maps");
-
-// RFC 1624 eqn. 3 for one 16-bit word: HC' = ~(~HC + ~m + m').
-static __always_inline __u16 csum16_update(__u16 check, __u16 from, __u16 to) {
-  __u32 sum = (__u16)~check + (__u16)~from + to;
-  sum = (sum & 0xffff) + (sum >> 16);
-  sum = (sum & 0xffff) + (sum >> 16);
-  return (__u16)~sum;
-}
-
-static __always_inline __u16 csum32_update(__u16 check, __u32 from, __u32 to) {
-  check = csum16_update(check, (__u16)from, (__u16)to);
-  return csum16_update(check, (__u16)(from >> 16), (__u16)(to >> 16));
-}
 
 SEC("xdp")
 int min_dnat(struct xdp_md *ctx) {
