@@ -9,6 +9,7 @@
 #include <boost/beast/core/detail/base64.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 #include "runtime/log.h"
@@ -378,6 +379,21 @@ asio::awaitable<HttpResponse> ApiClient::Stream(std::string target,
   HttpResponse out = ToResponse(parser.get());
   out.body.clear();
   co_return out;
+}
+
+std::string QueryEscape(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char ch : s) {
+    if (isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+      out += static_cast<char>(ch);
+    } else {
+      out += '%';
+      out += hex[ch >> 4];
+      out += hex[ch & 15];
+    }
+  }
+  return out;
 }
 
 }  // namespace ironlb::kube

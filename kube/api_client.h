@@ -98,4 +98,7 @@ class ApiClient {
   bool aborted_ = false;
 };
 
+// Percent-encodes a query parameter's value (RFC 3986: unreserved characters pass).
+std::string QueryEscape(const std::string& s);
+
 }  // namespace ironlb::kube

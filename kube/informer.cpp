@@ -14,21 +14,6 @@ using asio::use_awaitable;
 constexpr unsigned kHttpGone = 410;
 constexpr int kMinWatchTimeoutS = 300;
 
-std::string UrlEncode(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char ch : s) {
-    if (isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
-      out += static_cast<char>(ch);
-    } else {
-      out += '%';
-      out += hex[ch >> 4];
-      out += hex[ch & 15];
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 Informer::Informer(asio::io_context& io, ApiClient& client, Resource res, InformerOptions opts,
@@ -109,7 +94,7 @@ asio::awaitable<void> Informer::List() {
     // No resourceVersion: a consistent read, so a relist after 410 never goes back in time.
     std::string target = res_.path + "?limit=" + std::to_string(opts_.page_size);
     if (!opts_.selector.empty()) target += "&" + opts_.selector;
-    if (!cont.empty()) target += "&continue=" + UrlEncode(cont);
+    if (!cont.empty()) target += "&continue=" + QueryEscape(cont);
     const HttpResponse r = co_await client_.Request(boost::beast::http::verb::get, target);
     ++stats_.lists;
     if (r.status != 200) throw ApiError::From("list " + res_.kind, r);
@@ -135,7 +120,8 @@ asio::awaitable<bool> Informer::Watch() {
   int timeout = opts_.watch_timeout_s;
   if (timeout <= 0)
     timeout = std::uniform_int_distribution<int>(kMinWatchTimeoutS, 2 * kMinWatchTimeoutS)(rng_);
-  const std::string target = res_.path + "?watch=1&resourceVersion=" + UrlEncode(cache_.version()) +
+  const std::string target = res_.path +
+                             "?watch=1&resourceVersion=" + QueryEscape(cache_.version()) +
                              "&allowWatchBookmarks=true&timeoutSeconds=" + std::to_string(timeout) +
                              (opts_.selector.empty() ? "" : "&" + opts_.selector);
   ++stats_.watches;

@@ -110,21 +110,6 @@ std::string PathOfService(const std::string& ns, const std::string& name) {
   return "/api/v1/namespaces/" + ns + "/services/" + name;
 }
 
-std::string QueryEscape(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char ch : s) {
-    if (isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
-      out += static_cast<char>(ch);
-    } else {
-      out += '%';
-      out += hex[ch >> 4];
-      out += hex[ch & 15];
-    }
-  }
-  return out;
-}
-
 std::string StatusPath(const std::string& ns, StatusKind k) {
   return "/apis/metallb.io/v1beta1/namespaces/" + ns + "/" + Plural(k);
 }
