@@ -20,7 +20,6 @@ import collections
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -28,10 +27,9 @@ import time
 
 SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FAKE = os.path.join(SOURCE, "test/e2e/lib/fake_apiserver.py")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from agent_scale_bench import sh, stop  # noqa: E402  (the sibling: one lab, one way to end it)
 
-
-def sh(*a, check=True):
-    return subprocess.run(a, check=check, capture_output=True, text=True)
 
 
 def objects(n, per, preallocated):
@@ -200,14 +198,7 @@ def main():
         print(json.dumps(result, indent=1), flush=True)
         return result
     finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+        stop(procs)
         for ns in (node, peer):
             sh("ip", "netns", "del", ns, check=False)
         if mounted:

@@ -33,6 +33,18 @@ def sh(*a, check=True):
     return subprocess.run(a, check=check, capture_output=True, text=True)
 
 
+def stop(procs):
+    """SIGTERM to the processes this script started, newest first; SIGKILL after 10 s."""
+    for p in reversed(procs):
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
 def rss_kib(pid, field):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -321,14 +333,7 @@ def run(args, binp):
         print(json.dumps(result), flush=True)
         return result
     finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+        stop(procs)
         for ns in (node, router, peer):
             sh("ip", "netns", "del", ns, check=False)
         if mounted:
