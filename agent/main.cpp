@@ -20,19 +20,7 @@ int main(int argc, char** argv) {
   using namespace ironlb;
   std::string error;
   bool help = false;
-  std::vector<std::string> args;
-  for (int i = 1; i < argc; ++i) {
-    // The manifests write --flag=value, as Kubernetes containers usually do; the parsers take
-    // a flag and its value as two arguments.
-    const std::string a = argv[i];
-    const auto eq = a.find('=');
-    if (a.rfind("--", 0) == 0 && eq != std::string::npos) {
-      args.push_back(a.substr(0, eq));
-      args.push_back(a.substr(eq + 1));
-    } else {
-      args.push_back(a);
-    }
-  }
+  std::vector<std::string> args = SplitFlagValues(argc, argv);
   kube::WebhookOptions wo;
   auto opts = kube::TakeWebhookFlags(&args, &wo, &error) ? ParseAgentOptions(args, &error, &help)
                                                          : std::nullopt;

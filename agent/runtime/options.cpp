@@ -63,6 +63,22 @@ const char* const kAgentUsage =
   --log-level LEVEL      debug | info | warn | error (default info)
 )";
 
+std::vector<std::string> SplitFlagValues(int argc, const char* const* argv) {
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const auto eq = a.find('=');
+    // "--=x" and a lone "-x=y" are left alone so the parser names them as unknown.
+    if (a.rfind("--", 0) == 0 && eq != std::string::npos && eq > 2) {
+      args.push_back(a.substr(0, eq));
+      args.push_back(a.substr(eq + 1));
+    } else {
+      args.push_back(a);
+    }
+  }
+  return args;
+}
+
 std::optional<AgentOptions> ParseAgentOptions(const std::vector<std::string>& args,
                                               std::string* error, bool* help) {
   AgentOptions o;

@@ -49,6 +49,10 @@ struct AgentOptions {
 
 extern const char* const kAgentUsage;
 
+// argv without the program name, each `--flag=value` split into `--flag` `value`: the manifests
+// write that form, as Kubernetes containers usually do, and every parser takes the two-word one.
+std::vector<std::string> SplitFlagValues(int argc, const char* const* argv);
+
 // Returns the options, or nullopt with `*error` set to a message that names the bad flag.
 // `*help` is set when --help was asked for.
 std::optional<AgentOptions> ParseAgentOptions(const std::vector<std::string>& args,

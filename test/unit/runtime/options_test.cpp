@@ -140,5 +140,20 @@ TEST(AgentOptions, TcpMssClamp) {
   }
 }
 
+TEST(AgentOptions, FlagEqualsValueIsTheSameAsTwoWords) {
+  const char* argv[] = {
+      "ironlb-agent", "--role=controller", "--node", "n1", "--config=/etc/a=b", "--=x", "-v=1"};
+  const auto args = SplitFlagValues(7, argv);
+  EXPECT_EQ(args, (std::vector<std::string>{"--role", "controller", "--node", "n1", "--config",
+                                            "/etc/a=b", "--=x", "-v=1"}));
+  std::string err;
+  bool help = false;
+  auto o = ParseAgentOptions({args.begin(), args.begin() + 6}, &err, &help);
+  ASSERT_TRUE(o) << err;
+  EXPECT_TRUE(o->want_controller);
+  EXPECT_FALSE(o->want_speaker);
+  EXPECT_EQ(o->config_dir, "/etc/a=b");
+}
+
 }  // namespace
 }  // namespace ironlb
