@@ -56,7 +56,8 @@ std::string DriverName(uint32_t ifindex) {
   ethtool_drvinfo info{};
   info.cmd = ETHTOOL_GDRVINFO;
   ifreq req{};
-  std::strncpy(req.ifr_name, name, IFNAMSIZ - 1);
+  static_assert(sizeof(req.ifr_name) == sizeof(name));
+  std::memcpy(req.ifr_name, name, sizeof(name));  // if_indextoname NUL-terminated it
   req.ifr_data = reinterpret_cast<char*>(&info);
   const int rc = ioctl(s, SIOCETHTOOL, &req);
   close(s);

@@ -114,7 +114,9 @@ class KubeStoreTest : public ::testing::Test {
   }
 
   template <class Pred>
-  bool RunUntil(Pred pred, std::chrono::milliseconds limit = 10s) {
+  // Generous: only a failing test waits it out, and a loaded CI machine can take seconds for one
+  // TLS handshake with the Python fake server.
+  bool RunUntil(Pred pred, std::chrono::milliseconds limit = 30s) {
     const auto deadline = std::chrono::steady_clock::now() + limit;
     while (!pred()) {
       if (std::chrono::steady_clock::now() > deadline) return false;
