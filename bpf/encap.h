@@ -295,8 +295,8 @@ static __always_inline int decap4(struct xdp_md *ctx, struct l2 *l2, struct iphd
   struct udphdr *udp = (void *)(ip + 1);
   struct lb_gue_hdr *gue = (void *)(udp + 1);
   struct lb_gue_priv4 *priv = (void *)(gue + 1);
-  // The other nodes' agents keep their neighbour entry for this node with empty datagrams
-  // (Dataplane::ProbeTunnels): expected, not a drop worth counting.
+  // The other nodes' agents keep the kernel's neighbour entry for this node fresh with empty
+  // datagrams (node_neighbours.h): expected, not a drop worth counting.
   if ((void *)(udp + 1) <= data_end && udp->len == bpf_htons(sizeof(*udp))) {
     *reason = LB_R_PASS_NOT_VIP;
     return XDP_DROP;

@@ -312,12 +312,12 @@ void NodeNeighbours::Refresh(bool link_up) {
     for (const auto& [n, hop] : wanted) {
       const auto it = have.find(hop);
       const NeighbourEntry* e = it == have.end() ? nullptr : it->second;
+      // Whose entry the dump showed; none yet: one of ours now (or the probe's, unmanaged).
+      const char* entry = e ? (e->ours() ? "ironlb" : "other") : managed_ ? "created" : "none";
       status_.push_back({{"node", n.str()},
                          {"next_hop", hop.addr.str()},
                          {"ifindex", hop.ifindex},
-                         {"entry", !e          ? "created"
-                                   : e->ours() ? "ironlb"
-                                               : "other"},
+                         {"entry", entry},
                          {"state", e ? StateName(e->state) : "none"}});
     }
     for (const auto& n : unrouted) status_.push_back({{"node", n.str()}, {"entry", "no route"}});
