@@ -35,8 +35,7 @@ const char* ReasonName(uint32_t reason) {
                                                    "pass_other_host",
                                                    "tcp_mss_clamped",
                                                    "drop_no_neigh"};
-  static_assert(LB_R_DROP_NO_NEIGH == 28 && LB_R_MAX == 29,
-                "update the names with enum lb_reason");
+  static_assert(LB_R_DROP_NO_NEIGH == 28 && LB_R_MAX == 29, "update the names with enum lb_reason");
   return reason < LB_R_MAX ? kNames[reason] : "unknown";
 }
 
