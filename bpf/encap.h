@@ -52,6 +52,13 @@ static __always_inline __be16 encap_sport(const struct lb_ct_key *flow) {
   return bpf_htons(LB_GUE_SPORT_MIN | (lb_flow_hash(flow) & 0x3fff));
 }
 
+// Why the route to the endpoint's node failed. No neighbour entry is counted apart: XDP cannot
+// resolve one, so the agent keeps the entries for the other nodes resolved (node_neighbours.h),
+// and any left are the agent's to explain.
+static __always_inline enum lb_reason encap_fib_failure(long rc) {
+  return rc == BPF_FIB_LKUP_RET_NO_NEIGH ? LB_R_DROP_NO_NEIGH : LB_R_DROP_ENCAP;
+}
+
 static __always_inline int encap_send(struct xdp_md *ctx, const struct bpf_fib_lookup *fib,
                                       __u32 iif, enum lb_reason *reason) {
   *reason = LB_R_FWD_ENCAP;
@@ -90,7 +97,7 @@ static __always_inline int encap4(struct xdp_md *ctx, struct l2 *l2, __u32 inner
   if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED && df && fib.mtu_result > ENCAP4_OVERHEAD)
     return icmp4_frag_needed(ctx, fib.mtu_result - ENCAP4_OVERHEAD, reason);
   if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
-    *reason = LB_R_DROP_ENCAP;
+    *reason = encap_fib_failure(rc);
     return XDP_DROP;
   }
   if (bpf_xdp_adjust_head(ctx, -(int)ENCAP4_OVERHEAD)) {
@@ -161,7 +168,7 @@ static __always_inline int encap6(struct xdp_md *ctx, struct l2 *l2, __u32 inner
   if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED && fib.mtu_result > ENCAP6_OVERHEAD)
     return icmp6_packet_too_big(ctx, fib.mtu_result - ENCAP6_OVERHEAD, reason);
   if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
-    *reason = LB_R_DROP_ENCAP;
+    *reason = encap_fib_failure(rc);
     return XDP_DROP;
   }
   if (bpf_xdp_adjust_head(ctx, -(int)ENCAP6_OVERHEAD)) {
@@ -288,8 +295,8 @@ static __always_inline int decap4(struct xdp_md *ctx, struct l2 *l2, struct iphd
   struct udphdr *udp = (void *)(ip + 1);
   struct lb_gue_hdr *gue = (void *)(udp + 1);
   struct lb_gue_priv4 *priv = (void *)(gue + 1);
-  // The other nodes' agents keep their neighbour entry for this node with empty datagrams
-  // (Dataplane::ProbeTunnels): expected, not a drop worth counting.
+  // The other nodes' agents keep the kernel's neighbour entry for this node fresh with empty
+  // datagrams (node_neighbours.h): expected, not a drop worth counting.
   if ((void *)(udp + 1) <= data_end && udp->len == bpf_htons(sizeof(*udp))) {
     *reason = LB_R_PASS_NOT_VIP;
     return XDP_DROP;

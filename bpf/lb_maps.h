@@ -269,7 +269,7 @@ enum lb_reason {
   LB_R_REVNAT,              // tc: reply source rewritten to VIP:port
   LB_R_FWD_ENCAP,           // encapsulated (GUE) to the endpoint's node and sent out
   LB_R_DECAP,               // decapsulated for a local endpoint (also counted as it is forwarded)
-  LB_R_DROP_ENCAP,          // cannot encapsulate: no own address, no route or neighbour, VLAN
+  LB_R_DROP_ENCAP,          // cannot encapsulate: no own address, no route, VLAN
   LB_R_DROP_DECAP,          // GUE to this node that is not a VIP flow for one of its endpoints
   LB_R_TX_ICMP_TOO_BIG,     // too big once encapsulated: "fragmentation needed" sent to the client
   LB_R_TX_ICMP_ECHO_REPLY,  // ping to a VIP answered
@@ -278,6 +278,7 @@ enum lb_reason {
   LB_R_DROP_L2_FENCED,      // ARP/NS for an owned VIP while the agent's liveness stamp is stale
   LB_R_PASS_OTHER_HOST,     // unicast to another host's MAC (a flooding switch): never forwarded
   LB_R_TCP_MSS_CLAMPED,     // tc: a VIP flow's SYN-ACK announced an MSS the tunnel cannot carry
+  LB_R_DROP_NO_NEIGH,       // cannot encapsulate: next hop to the endpoint's node unresolved
   LB_R_MAX,
 };
 

@@ -120,7 +120,7 @@ std::unique_ptr<Dataplane> Dataplane::Open(const DataplaneOptions& opts) {
     dp->ops_->Update(MapId::kIfaces, ToBytes(a.ifindex), ToBytes(InterfaceMac(a.name)));
   dp->reason_counters_ = true;
   dp->sync_ = std::make_unique<MapSync>(*dp->ops_);
-  dp->probe_tunnels_ = true;
+  dp->neighbours_ = std::make_unique<NodeNeighbours>();
   return dp;
 }
 
@@ -129,6 +129,7 @@ void Dataplane::Remove(const DataplaneOptions& opts) {
     const uint32_t idx = if_nametoindex(name.c_str());
     if (idx) DetachAll(idx);
   }
+  NodeNeighbours::RemoveAll();
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(opts.bpffs, ec))
     if (entry.path().filename().string().rfind("lb_", 0) == 0)
@@ -143,43 +144,19 @@ Dataplane::Dataplane(std::unique_ptr<MapOps> ops, std::map<std::string, uint32_t
 Dataplane::~Dataplane() = default;
 
 const SyncStats& Dataplane::Apply(const DesiredDataplane& desired) {
-  last_ = sync_->Apply(desired);
   std::set<IPAddr> tunnels;
   for (const auto& s : desired.services)
     for (const auto& b : s.backends)
       if (b.tunnel) tunnels.insert(*b.tunnel);
-  const bool added =
-      !std::includes(tunnels_.begin(), tunnels_.end(), tunnels.begin(), tunnels.end());
+  // Before the maps name a new node: its next hop starts resolving first.
+  if (tunnels != tunnels_ && neighbours_) neighbours_->Set(tunnels);
   tunnels_ = std::move(tunnels);
-  if (added) ProbeTunnels();
+  last_ = sync_->Apply(desired);
   return last_;
 }
 
-void Dataplane::ProbeTunnels() {
-  if (!probe_tunnels_) return;
-  for (const IPAddr& t : tunnels_) {
-    const int s = socket(t.is_v4() ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (s < 0) continue;
-    sockaddr_storage ss{};
-    socklen_t len;
-    const auto bytes = t.bytes();
-    if (t.is_v4()) {
-      auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
-      sin->sin_family = AF_INET;
-      sin->sin_port = htons(LB_GUE_PORT);
-      std::memcpy(&sin->sin_addr, bytes.data(), 4);
-      len = sizeof(*sin);
-    } else {
-      auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
-      sin6->sin6_family = AF_INET6;
-      sin6->sin6_port = htons(LB_GUE_PORT);
-      std::memcpy(&sin6->sin6_addr, bytes.data(), 16);
-      len = sizeof(*sin6);
-    }
-    // Best effort: a node that is down fails this, and is probed again next time.
-    (void)sendto(s, nullptr, 0, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&ss), len);
-    close(s);
-  }
+void Dataplane::KeepNeighbours(bool link_up) {
+  if (neighbours_) neighbours_->Refresh(link_up);
 }
 
 std::vector<std::string> Dataplane::Detached() const {
@@ -203,6 +180,7 @@ nlohmann::json Dataplane::Status() const {
   for (const auto& r : last_.refused)
     j["refused"].push_back({{"service", r.name}, {"vip", r.key}, {"reason", r.reason}});
   if (reason_counters_) j["reasons"] = ReasonCounts();
+  if (neighbours_) j["node_neighbours"] = neighbours_->Status();
   return j;
 }
 

@@ -17,6 +17,7 @@
 #include "dataplane/desired.h"
 #include "dataplane/map_ops.h"
 #include "dataplane/map_sync.h"
+#include "dataplane/node_neighbours.h"
 
 namespace ironlb::dataplane {
 
@@ -48,10 +49,11 @@ class Dataplane {
   // The per-reason packet counters ("reasons" of Status()), read from the kernel now. Reads
   // only the counters' map, fixed at Open(): safe from any thread.
   nlohmann::json ReasonCounts() const;
-  // XDP can only send to a node whose neighbour entry the kernel has: an empty UDP datagram to
-  // each node that endpoints are encapsulated to makes the kernel resolve it (and keeps it).
-  // Apply() probes nodes it has not seen before; callers repeat it now and then.
-  void ProbeTunnels();
+  // XDP can only send to a node whose next hop the kernel has a neighbour entry for: Apply()
+  // has NodeNeighbours keep one for each node endpoints are encapsulated to; callers repeat
+  // this now and then and when neighbours or links change (NeighbourWatch), `link_up` when a
+  // link's carrier came back.
+  void KeepNeighbours(bool link_up = false);
   // Interfaces this data plane attached to where xdp_lb no longer runs (someone detached it);
   // empty when every one still carries it. Reads only what Open() fixed: safe from any thread.
   std::vector<std::string> Detached() const;
@@ -65,7 +67,8 @@ class Dataplane {
   std::vector<InterfaceAttachment> attachments_;
   SyncStats last_;
   bool reason_counters_ = false;  // lb_reason_stats is in ops_ (not with a test's fake maps)
-  bool probe_tunnels_ = false;    // only a data plane on the kernel's maps sends probes
+  // Only a data plane on the kernel's maps keeps neighbour entries.
+  std::unique_ptr<NodeNeighbours> neighbours_;
   std::set<IPAddr> tunnels_;
 };
 

@@ -33,9 +33,9 @@ const char* ReasonName(uint32_t reason) {
                                                    "drop_fragment",
                                                    "drop_l2_fenced",
                                                    "pass_other_host",
-                                                   "tcp_mss_clamped"};
-  static_assert(LB_R_TCP_MSS_CLAMPED == 27 && LB_R_MAX == 28,
-                "update the names with enum lb_reason");
+                                                   "tcp_mss_clamped",
+                                                   "drop_no_neigh"};
+  static_assert(LB_R_DROP_NO_NEIGH == 28 && LB_R_MAX == 29, "update the names with enum lb_reason");
   return reason < LB_R_MAX ? kNames[reason] : "unknown";
 }
 

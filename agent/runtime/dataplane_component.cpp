@@ -104,8 +104,20 @@ class DataplaneComponent : public SpeakerComponent {
         worker_([this, alive = std::weak_ptr<bool>(alive_)](Job& job) { Work(job, alive); }),
         probe_(io, kProbePeriod) {
     // Neighbour entries of the nodes flows are encapsulated to, kept resolved (see
-    // Dataplane::ProbeTunnels): a link flap flushes them, and XDP cannot ask for them itself.
+    // dataplane/node_neighbours.h): XDP cannot ask for them itself. Checked now and then, and at
+    // once when an entry goes (a link flap flushes them all) or a link comes back.
     probe_.Start([this] { worker_.Post([](Job& j) { j.probe = true; }); });
+    try {
+      watch_ = std::make_unique<dataplane::NeighbourWatch>(io, [this](bool link_up) {
+        worker_.Post([link_up](Job& j) {
+          j.probe = true;
+          j.link_up = j.link_up || link_up;
+        });
+      });
+    } catch (const std::exception& e) {
+      log::Warn("dataplane",
+                std::string("no neighbour events (checked every 5 s only): ") + e.what());
+    }
   }
 
   ~DataplaneComponent() override {
@@ -191,6 +203,7 @@ class DataplaneComponent : public SpeakerComponent {
 
   void Shutdown(std::function<void()> done) override {
     probe_.Cancel();
+    watch_.reset();
     // The apply in hand finishes (maps are always left whole); one still waiting is dropped:
     // the next agent reconciles the whole model anyway. The other components have stopped.
     worker_.Stop();
@@ -210,17 +223,18 @@ class DataplaneComponent : public SpeakerComponent {
   };
 
   // What the loop hands the worker: the newest desired state (if any since the last job) and
-  // whether the tunnels are due for a probe.
+  // whether the nodes' neighbour entries are due for a check.
   struct Job {
     std::shared_ptr<const dataplane::DesiredDataplane> desired;
     double desired_s = 0;  // time the loop spent computing it
     bool probe = false;
+    bool link_up = false;  // a link's carrier came back since the last probe
     // Set by a loop that waits for the result (the first pass): filled in instead of posted.
     std::shared_ptr<Result> answer;
   };
   // On the worker thread.
   void Work(Job& job, const std::weak_ptr<bool>& alive) {
-    if (job.probe) dp_->ProbeTunnels();
+    if (job.probe) dp_->KeepNeighbours(job.link_up);
     if (!job.desired) return;
     const auto t0 = std::chrono::steady_clock::now();
     auto r = job.answer ? job.answer : std::make_shared<Result>();
@@ -297,6 +311,7 @@ class DataplaneComponent : public SpeakerComponent {
   // Last but one: its thread starts once every member above exists, and stops first.
   LatestWorker<Job> worker_;
   Periodic probe_;
+  std::unique_ptr<dataplane::NeighbourWatch> watch_;  // on the loop; posts to the worker
 };
 
 }  // namespace

@@ -160,6 +160,29 @@ TEST_F(EncapTest, WithoutRouteOrOwnAddressNothingIsSent) {
   EXPECT_EQ(ReasonCount(LB_R_DROP_ENCAP), 2u);
 }
 
+// A node on the uplink's segment that the kernel has no neighbour entry for: XDP cannot resolve
+// it, so the packet is dropped, counted apart from the other failures (the agent keeps these
+// entries resolved; a count here means it could not).
+TEST_F(EncapTest, UnresolvedNextHopIsCountedApart) {
+  SetRemoteBackend(kId4, kEndpoint4, kEndpointPort, Addr("203.0.113.23"));
+  SetRemoteBackend(kId6, kEndpoint6, kEndpointPort, Addr("2001:db8:ff::23"));
+  EXPECT_EQ(RunXdp(Ether(kNodeMac, kClientMac, kEthIPv4, InnerIp(kClient4, kVip4, Tcp()))).verdict,
+            static_cast<uint32_t>(XDP_DROP));
+  EXPECT_EQ(RunXdp(Ether(kNodeMac, kClientMac, kEthIPv6, InnerIp(kClient6, kVip6, Tcp()))).verdict,
+            static_cast<uint32_t>(XDP_DROP));
+  EXPECT_EQ(ReasonCount(LB_R_DROP_NO_NEIGH), 2u);
+  EXPECT_EQ(ReasonCount(LB_R_DROP_ENCAP), 0u);
+}
+
+// A tagged frame whose endpoint is on another node: the tunnel would have to leave by the VLAN
+// device the FIB names, which XDP cannot send through (docs/architecture.md, "VLANs across
+// nodes"): dropped and counted, never sent untagged onto the wrong segment.
+TEST_F(EncapTest, TaggedFrameForAnotherNodeIsDroppedAndCounted) {
+  const Bytes in = Ether(kNodeMac, kClientMac, kEthIPv4, InnerIp(kClient4, kVip4, Tcp()), 7);
+  EXPECT_EQ(RunXdp(in).verdict, static_cast<uint32_t>(XDP_DROP));
+  EXPECT_EQ(ReasonCount(LB_R_DROP_ENCAP), 1u);
+}
+
 // A packet that fits the client's path but not the tunnel's (1500-byte MTU here) gets the ICMP
 // error any router would send, from the VIP, quoting the packet, with the MTU left after the
 // encapsulation; never a silent drop unless the client allowed fragmentation (no DF).

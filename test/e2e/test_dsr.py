@@ -14,6 +14,7 @@ import textwrap
 import pytest
 
 from lib.agent import BIN, Agent, wait_for
+from lib.bgp_lab import Bird
 from lib.netns_dp import sh
 from lib.netns_dsr import BIG_UDP_SERVER, DsrLab
 
@@ -24,9 +25,13 @@ BIG_PORT = 5354  # UDP whose answers are fragmented by the pods' kernels
 VIP, VIP_INTERNAL = "198.51.100.10", "198.51.100.11"
 VIP6 = "2001:db8:100::10"
 NODES = 3
+# The BIRD variant: the router's BGP (AS numbers as a lab's) and a Service for bulk transfers.
+ROUTER_IP, ASN_ROUTER, ASN_NODES = "203.0.113.1", 64500, 64512
+VIP_BULK = "198.51.100.12"
+IPERF_PORT, HTTP_PORT = 5201, 8000
 
 
-def config():
+def config(endpoint_nodes=range(1, NODES + 1)):
     nodes = "".join(textwrap.dedent(f"""
         ---
         apiVersion: v1
@@ -39,7 +44,7 @@ def config():
                       {{type: InternalIP, address: "{DsrLab.node_ip6(i)}"}}]
         """) for i in range(1, NODES + 1))
     eps = "".join(f"\n- addresses: [{DsrLab.pod_ip(i)}]\n  conditions: {{ready: true}}\n"
-                  f"  nodeName: node-{i}" for i in range(1, NODES + 1))
+                  f"  nodeName: node-{i}" for i in endpoint_nodes)
     services = ""
     for name in ("web", "web-internal"):
         services += textwrap.dedent(f"""
@@ -67,7 +72,7 @@ def config():
             - {{name: big, port: 5354, protocol: UDP}}
             endpoints:""") + eps + "\n"
     eps6 = "".join(f"\n- addresses: [\"{DsrLab.pod_ip6(i)}\"]\n  conditions: {{ready: true}}\n"
-                   f"  nodeName: node-{i}" for i in range(1, NODES + 1))
+                   f"  nodeName: node-{i}" for i in endpoint_nodes)
     services += textwrap.dedent("""
         ---
         apiVersion: v1
@@ -99,8 +104,87 @@ def config():
         kind: IPAddressPool
         metadata: {name: lab, namespace: ironlb-system}
         spec:
-          addresses: [198.51.100.10/32, 198.51.100.11/32, 2001:db8:100::10/128]
+          addresses: [198.51.100.10/32, 198.51.100.11/32, 198.51.100.12/32, 2001:db8:100::10/128]
         """) + nodes + services
+
+
+def bird_config():
+    """BGP to the router for every node, and the "bulk" Service: iperf3 and a bulk HTTP server on
+    pod 3 alone (iperf3's control and data connections must meet one server), so every flow
+    entering at node 1 or 2 crosses the tunnel."""
+    return textwrap.dedent(f"""
+        apiVersion: metallb.io/v1beta2
+        kind: BGPPeer
+        metadata: {{name: router, namespace: ironlb-system}}
+        spec: {{myASN: {ASN_NODES}, peerASN: {ASN_ROUTER}, peerAddress: {ROUTER_IP},
+               holdTime: 9s, connectTime: 1s}}
+        ---
+        apiVersion: metallb.io/v1beta1
+        kind: BGPAdvertisement
+        metadata: {{name: lab, namespace: ironlb-system}}
+        spec: {{ipAddressPools: [lab]}}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {{name: bulk, namespace: demo}}
+        spec:
+          type: LoadBalancer
+          ports:
+          - {{name: iperf, port: {IPERF_PORT}, targetPort: {IPERF_PORT}, protocol: TCP}}
+          - {{name: http, port: {HTTP_PORT}, targetPort: {HTTP_PORT}, protocol: TCP}}
+        ---
+        apiVersion: discovery.k8s.io/v1
+        kind: EndpointSlice
+        metadata:
+          name: bulk-1
+          namespace: demo
+          labels: {{kubernetes.io/service-name: bulk}}
+        addressType: IPv4
+        ports:
+        - {{name: iperf, port: {IPERF_PORT}, protocol: TCP}}
+        - {{name: http, port: {HTTP_PORT}, protocol: TCP}}
+        endpoints:
+        - addresses: [{DsrLab.pod_ip(3)}]
+          conditions: {{ready: true}}
+          nodeName: node-3
+        """)
+
+
+# An HTTP server for bodies of any size: GET /N answers N bytes of a fixed pattern; POST answers
+# who served it, whom it saw, and the length and SHA-256 of the body it received.
+BULK_HTTP_SERVER = r'''
+import hashlib, http.server, sys
+name, port = sys.argv[1], int(sys.argv[2])
+PATTERN = bytes(i % 251 for i in range(1 << 16))
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        n = int(self.path.strip("/"))
+        self.send_response(200)
+        self.send_header("Content-Length", str(n))
+        self.end_headers()
+        while n:
+            chunk = PATTERN[:min(n, len(PATTERN))]
+            self.wfile.write(chunk)
+            n -= len(chunk)
+    def do_POST(self):
+        left, h = int(self.headers["Content-Length"]), hashlib.sha256()
+        total = left
+        while left:
+            d = self.rfile.read(min(left, 1 << 16))
+            h.update(d)
+            left -= len(d)
+        body = f"{name} {self.client_address[0]} {total} {h.hexdigest()}\n".encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+srv = http.server.ThreadingHTTPServer(("0.0.0.0", port), H)
+print("ready", flush=True)
+srv.serve_forever()
+'''
 
 
 def write(path, text):
@@ -116,17 +200,22 @@ def ctl(bpffs, *args):
     return json.loads(r.stdout)
 
 
-@pytest.fixture
-def lab(tmp_path, request):
-    """The lab with an agent on every node; indirect parametrization adds agent arguments."""
-    extra_args = tuple(getattr(request, "param", ()))
+def running_lab(tmp_path, extra_args=(), bird=False):
+    """The lab with an agent on every node. With `bird`, the router runs BIRD 2 and its ECMP
+    routes for the VIPs are what the agents announce over BGP (multipath), instead of static
+    ones; the BIRD-only "bulk" Service adds iperf3 and a bulk HTTP server on every pod."""
     obj = os.path.join(os.path.dirname(BIN), "bpf", "xdp_count.bpf.o")
     lab = DsrLab(NODES, xdp_pass_obj=obj if os.path.exists(obj) else None)
+    lab.dir = str(tmp_path)
     lab.agents, lab.bpffs, mounts = [], [], []
-    confdir = str(tmp_path / "config")
+    confdir = lab.confdir = str(tmp_path / "config")
     os.makedirs(os.path.join(confdir, "status"))
     write(os.path.join(confdir, "lab.yaml"), config())
-    for name, ip in (("web", VIP), ("web-internal", VIP_INTERNAL), ("web6", VIP6)):
+    services = [("web", VIP), ("web-internal", VIP_INTERNAL), ("web6", VIP6)]
+    if bird:
+        write(os.path.join(confdir, "bird.yaml"), bird_config())
+        services.append(("bulk", VIP_BULK))
+    for name, ip in services:
         write(os.path.join(confdir, "status", f"demo_{name}.json"), json.dumps({
             "apiVersion": "ironlb.io/v1alpha1", "kind": "ServiceStatus",
             "service": {"namespace": "demo", "name": name}, "pool": "lab",
@@ -136,6 +225,17 @@ def lab(tmp_path, request):
         lab.start_servers(BACKEND_PORT)
         lab.start_servers(UDP_PORT)
         lab.start_servers(BIG_PORT, BIG_UDP_SERVER)
+        bgp = ()
+        if bird:
+            # BGP's job from here on: BIRD installs what the agents announce.
+            sh("ip", "route", "del", "198.51.100.0/24", ns=lab.router)
+            lab.bird = Bird(lab, lab.router, ROUTER_IP, ASN_ROUTER,
+                            [(DsrLab.node_ip(i), ASN_NODES) for i in range(1, NODES + 1)])
+            lab.start_servers(HTTP_PORT, BULK_HTTP_SERVER)
+            for p in lab.pods:
+                lab.spawn(p, ["iperf3", "-s", "-p", str(IPERF_PORT)], log=f"iperf3-{p}")
+        else:
+            bgp = ("--no-bgp",)
         for i, ns in enumerate(lab.nodes, start=1):
             mnt = str(tmp_path / f"bpffs{i}")
             os.makedirs(mnt)
@@ -146,10 +246,12 @@ def lab(tmp_path, request):
             workdir = tmp_path / f"node{i}"
             os.makedirs(workdir)
             a = Agent(str(workdir), confdir, node=f"node-{i}", role="speaker", netns=ns,
-                      extra=("--interface", "eth0", "--bpffs", bpffs, "--no-bgp", *extra_args))
+                      extra=("--interface", "eth0", "--bpffs", bpffs, *bgp, *extra_args))
             lab.agents.append(a.start())
+        entries = 9 + (2 if bird else 0)
         for bpffs in lab.bpffs:
-            wait_for(lambda: len(ctl(bpffs, "vip", "list")) == 9, what="9 VIP:port entries")
+            wait_for(lambda: len(ctl(bpffs, "vip", "list")) == entries,
+                     what=f"{entries} VIP:port entries")
         yield lab
     finally:
         for a in lab.agents:
@@ -157,6 +259,17 @@ def lab(tmp_path, request):
         lab.close()
         for m in mounts:
             subprocess.run(["umount", "-l", m], capture_output=True)
+
+
+@pytest.fixture
+def lab(tmp_path, request):
+    """The lab with static ECMP routes; indirect parametrization adds agent arguments."""
+    yield from running_lab(tmp_path, tuple(getattr(request, "param", ())))
+
+
+@pytest.fixture
+def bird_lab(tmp_path):
+    yield from running_lab(tmp_path, bird=True)
 
 
 CONNECT = r'''
@@ -458,3 +571,154 @@ def test_fragmented_replies_leave_as_the_vip(lab, vip):
     assert len(replies) == 30
     assert {r[0] for r in replies} == set(lab.pods), replies
     assert {r[2] for r in replies} == {"3000"}, replies
+
+
+def neighbours(ns):
+    """A node's neighbour entries on its uplink: address -> (state, protocol, managed)."""
+    out = {}
+    for line in sh("ip", "-d", "neigh", "show", "dev", "eth0", ns=ns).splitlines():
+        words = line.split()
+        proto = words[words.index("proto") + 1] if "proto" in words else ""
+        states = [w for w in words if w.isupper()]
+        out[words[0]] = (states[-1] if states else "", proto, "managed" in words)
+    return out
+
+
+OURS = "177"  # dataplane::kNeighbourProtocol
+
+
+def test_nodes_next_hops_are_kept_in_managed_entries_of_ours_only(lab):
+    """Each agent keeps a managed neighbour entry (the kernel resolves it and keeps it resolved)
+    for every other node endpoints are encapsulated to, both families, marked as ironlb's,
+    wherever the kernel has no entry of its own (it learns one from a peer's ARP or NDP request,
+    and keeps it: ironlb leaves those alone; a flush, as a link flap does, removes them all). An
+    operator's permanent entry is left as it is, and when a node's endpoints go, only the entries
+    ironlb made for it are removed."""
+    others = {1: (2, 3), 2: (1, 3), 3: (1, 2)}
+    for ns in lab.nodes:
+        # Never "complete" (ip retries 10 times): the agent re-creates its entries as they go.
+        sh("ip", "neigh", "flush", "dev", "eth0", ns=ns, check=False)
+    for i, ns in enumerate(lab.nodes, start=1):
+        want = [DsrLab.node_ip(j) for j in others[i]] + [DsrLab.node_ip6(j) for j in others[i]]
+        wait_for(lambda: all(neighbours(ns).get(a, ("",))[0] == "REACHABLE" for a in want),
+                 what=f"node {i}'s entries for the other nodes resolved")
+        have = neighbours(ns)
+        for a in want:
+            assert have[a][1:] == (OURS, True), (i, a, have)
+    # An operator pins node 3's MAC on node 1 by hand: not ironlb's, never touched.
+    n1, n3_ip = lab.nodes[0], DsrLab.node_ip(3)
+    mac3 = sh("cat", "/sys/class/net/eth0/address", ns=lab.nodes[2]).strip()
+    sh("ip", "neigh", "replace", n3_ip, "dev", "eth0", "lladdr", mac3, "nud", "permanent",
+       "proto", "static", ns=n1)
+    # Node 3's endpoints go: nothing is encapsulated to node 3 any more.
+    write(os.path.join(lab.confdir, "lab.yaml"), config(endpoint_nodes=(1, 2)))
+    n2 = lab.nodes[1]
+    wait_for(lambda: n3_ip not in neighbours(n2) and DsrLab.node_ip6(3) not in neighbours(n2),
+             what="node 2's entries for node 3 removed")
+    assert neighbours(n2)[DsrLab.node_ip(1)][1:] == (OURS, True)
+    wait_for(lambda: DsrLab.node_ip6(3) not in neighbours(n1), what="node 1's own entry removed")
+    assert neighbours(n1)[n3_ip] == ("PERMANENT", "static", False), neighbours(n1)
+    assert neighbours(n1)[DsrLab.node_ip(2)][1:] == (OURS, True)
+
+
+def test_flows_cross_nodes_right_after_a_link_flap(lab):
+    """A flap of node 1's uplink flushes its neighbour entries, the other nodes' included, and XDP
+    cannot resolve them itself. The agent re-creates them as they go and has the kernel ask again
+    the moment the link is back, so UDP that node 1 sends on to the other nodes' endpoints right
+    after the flap all arrives; before, every such datagram was dropped until the agent's next
+    5-second probe."""
+    lab.set_ecmp([1])  # every flow enters at node 1: two in three cross to another node
+    run_client(lab, UDP_ASK, VIP, UDP_PORT, 10)
+    before = reasons(lab)
+    sh("ip", "link", "set", "n1", "down", ns=lab.router)
+    wait_for(lambda: not neighbours(lab.nodes[0]).get(DsrLab.node_ip(2), ("",))[0] == "REACHABLE",
+             what="node 1's entries flushed")
+    sh("ip", "link", "set", "n1", "up", ns=lab.router)
+    replies = run_client(lab, UDP_ASK, VIP, UDP_PORT, 30)  # fails on the first lost datagram
+    assert {r[0] for r in replies} == set(lab.pods), replies
+    after = reasons(lab)
+    assert after.get("fwd_encap", 0) > before.get("fwd_encap", 0), (before, after)
+    assert after.get("drop_no_neigh", 0) == 0, after
+    assert neighbours(lab.nodes[0])[DsrLab.node_ip(2)][1:] == (OURS, True)
+
+
+def encap_bytes(lab):
+    """Bytes the nodes have sent through the tunnel so far."""
+    return sum(ctl(b, "stats")["reasons"].get("fwd_encap", {}).get("bytes", 0) for b in lab.bpffs)
+
+
+def bird_paths(lab, vip):
+    out = sh("ip", "route", "show", vip, ns=lab.router)
+    return out if "proto bird" in out and out.count("nexthop") == NODES else ""
+
+
+def test_bird_ecmp_from_the_agents_carries_tcp_across_nodes(bird_lab):
+    """The router is BIRD 2: the VIPs' routes are what the three agents announce over BGP, merged
+    into one multipath route. Real TCP through it reaches the endpoints on every node with the
+    client's address intact, the tunnel carrying the flows that enter away from their endpoint."""
+    lab = bird_lab
+    for vip in (VIP, VIP_INTERNAL, VIP_BULK):
+        wait_for(lambda: bird_paths(lab, vip), timeout=60, what=f"BIRD's three paths to {vip}")
+    for i in range(1, NODES + 1):
+        assert DsrLab.node_ip(i) in bird_paths(lab, VIP)
+    for vip in (VIP, VIP_INTERNAL):
+        replies = run_client(lab, CONNECT, vip, PORT, 60)
+        assert {r[0] for r in replies} == set(lab.pods), (vip, replies)
+        assert {r[1] for r in replies} == {lab.client_ip}, "client address preserved"
+    r = reasons(lab)
+    assert r.get("fwd_encap", 0) > 0 and r.get("decap", 0) > 0, r
+    assert r.get("drop_encap", 0) == 0 and r.get("drop_no_neigh", 0) == 0, r
+
+
+HTTP_BULK = r'''
+import hashlib, sys, urllib.request
+url, size = sys.argv[1], int(sys.argv[2])
+pattern = bytes(i % 251 for i in range(1 << 16))
+body = (pattern * (size // len(pattern) + 1))[:size]
+web = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # straight to the VIP
+with web.open(urllib.request.Request(url, data=body), timeout=60) as r:
+    print(r.read().decode().strip(), hashlib.sha256(body).hexdigest())
+with web.open(f"{url}{size}", timeout=60) as r:
+    got = r.read()
+print(len(got), got == body)
+'''
+
+
+def test_bird_full_mtu_iperf3_and_large_http_bodies_cross_the_tunnel(bird_lab):
+    """Full-size segments (MSS 1460: the clients' 1500-byte MTU) through BIRD's multipath route:
+    iperf3 both ways and 8 MB HTTP bodies up and down, against pod 3, each run repeated until
+    it entered at node 1 or 2 (ECMP chooses by the flow) so that the tunnel carried it."""
+    lab = bird_lab
+    wait_for(lambda: bird_paths(lab, VIP_BULK), timeout=60, what="BIRD's three paths")
+    crossed = {"iperf3": False, "iperf3 -R": False, "http": False}
+    for _ in range(8):
+        for kind in [k for k, done in crossed.items() if not done]:
+            before = encap_bytes(lab)
+            if kind.startswith("iperf3"):
+                args = ["iperf3", "-c", VIP_BULK, "-p", str(IPERF_PORT), "-t", "2", "-J"]
+                out = json.loads(sh(*args, *(["-R"] if kind.endswith("-R") else []),
+                                    ns=lab.client, timeout=60))
+                assert "error" not in out, out.get("error")
+                assert out["start"]["tcp_mss_default"] == 1460 - 12, out["start"]
+                sent, got = out["end"]["sum_sent"]["bytes"], out["end"]["sum_received"]["bytes"]
+                # What was still in flight when the sender stopped counting is not received.
+                assert 1_000_000 < got <= sent, (kind, sent, got)
+                moved = got
+            else:
+                size = 8 << 20
+                out = sh("/usr/bin/python3", "-c", HTTP_BULK, f"http://{VIP_BULK}:{HTTP_PORT}/",
+                         str(size), ns=lab.client, timeout=120).split()
+                pod, peer, n, digest, want, n_back, same = out
+                assert (pod, peer, int(n), digest) == (lab.pods[2], lab.client_ip, size, want), out
+                assert (int(n_back), same) == (size, "True"), out
+                moved = size
+            # Client-to-pod bytes go through the tunnel (pod-to-client ones leave node 3 straight).
+            if kind != "iperf3 -R" and encap_bytes(lab) - before >= moved:
+                crossed[kind] = True
+            if kind == "iperf3 -R" and encap_bytes(lab) - before > 0:
+                crossed[kind] = True  # its ACKs entered away from node 3
+        if all(crossed.values()):
+            break
+    assert all(crossed.values()), crossed
+    r = reasons(lab)
+    assert r.get("drop_encap", 0) == 0 and r.get("tx_icmp_too_big", 0) == 0, r

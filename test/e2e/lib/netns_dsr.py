@@ -54,6 +54,7 @@ class DsrLab:
         self.xdp_pass_obj = xdp_pass_obj
         self.client_ip = "10.0.0.2"
         self.client_ip6 = "fd00:a::2"
+        self.dir = None  # where spawn()'s daemons keep their files
 
     @staticmethod
     def node_ip(i):
@@ -143,6 +144,15 @@ class DsrLab:
                                      str(port)], stdout=subprocess.PIPE, text=True)
             assert proc.stdout.readline().strip() == "ready"
             self.procs.append(proc)
+
+    def spawn(self, ns, argv, env=None, log="proc"):
+        """A daemon in a namespace (lib.bgp_lab.Bird starts BIRD with it), logging to
+        `self.dir`/<log>.log (set `dir` first); ended by PID on close()."""
+        out = open(os.path.join(self.dir, f"{log}.log"), "w")
+        p = subprocess.Popen(["ip", "netns", "exec", ns, *argv], stdout=out,
+                             stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+        self.procs.append(p)
+        return p
 
     def client_popen(self, code, *args):
         p = subprocess.Popen(["ip", "netns", "exec", self.client, "/usr/bin/python3", "-c", code,
