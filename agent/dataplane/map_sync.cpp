@@ -159,16 +159,23 @@ void MapSync::FreeBackend(uint32_t id) {
 
 std::optional<std::vector<uint32_t>> MapSync::ReserveBackends(
     const std::vector<lb_endpoint_key>& identities) {
-  size_t missing = 0;
-  for (const auto& identity : identities) missing += backend_ids_.count(identity) ? 0 : 1;
-  const size_t usable = max_backends_ > kFirstBackendId ? max_backends_ - kFirstBackendId : 0;
-  if (backends_in_use_ + missing > usable) return std::nullopt;
+  // One lookup per endpoint; kNone marks those that need a slot.
+  constexpr uint32_t kNone = 0;  // never a backend id (kFirstBackendId is 1)
   std::vector<uint32_t> ids;
   ids.reserve(identities.size());
+  size_t missing = 0;
   for (const auto& identity : identities) {
     auto it = backend_ids_.find(identity);
+    ids.push_back(it == backend_ids_.end() ? kNone : it->second);
+    missing += it == backend_ids_.end();
+  }
+  const size_t usable = max_backends_ > kFirstBackendId ? max_backends_ - kFirstBackendId : 0;
+  if (backends_in_use_ + missing > usable) return std::nullopt;
+  for (size_t i = 0; i < identities.size(); ++i) {
+    if (ids[i] != kNone) continue;
+    auto it = backend_ids_.find(identities[i]);  // listed twice: reserved a moment ago
     if (it != backend_ids_.end()) {
-      ids.push_back(it->second);
+      ids[i] = it->second;
       continue;
     }
     // Next-fit from the last id handed out: linear in the array once, not once per backend.
@@ -177,9 +184,9 @@ std::optional<std::vector<uint32_t>> MapSync::ReserveBackends(
           next_backend_id_ + 1 < max_backends_ ? next_backend_id_ + 1 : kFirstBackendId;
     }
     const uint32_t id = next_backend_id_;
-    backend_ids_[identity] = id;
+    backend_ids_[identities[i]] = id;
     SetBackend(id, lb_backend{});  // reserved; written by the caller
-    ids.push_back(id);
+    ids[i] = id;
   }
   return ids;
 }
@@ -258,9 +265,9 @@ std::optional<std::string> MapSync::ApplyService(
   if (cur != services_.end() && !same_table && cur->second.value.maglev_size > 0)
     ranges_.Free(cur->second.value.maglev_base);
   if (cur != services_.end()) {
-    cur->second = ServiceState{v, std::move(ready_slots)};
+    cur->second = ServiceState{v, std::move(ready_slots), std::move(*ids)};
   } else {
-    services_.emplace(key, ServiceState{v, std::move(ready_slots)});
+    services_.emplace(key, ServiceState{v, std::move(ready_slots), std::move(*ids)});
   }
   return std::nullopt;
 }
@@ -343,17 +350,17 @@ SyncStats MapSync::Apply(const DesiredDataplane& desired) {
 
   // 3. Backends no served Service references: emptied after no table can name them. Then the
   // refused Services get one more try, since that may have made room.
+  // (By slot: a served Service's endpoints are exactly the slots it was given.)
   auto free_unreferenced = [&] {
-    PodSet<lb_endpoint_key> referenced;
-    referenced.reserve(want_backends.size());
+    std::vector<bool> referenced(backends_.size());
     for (const DesiredService* s : served)
-      for (const auto& b : s->backends) referenced.insert(Identity(b));
+      for (uint32_t id : services_.at(VipKeyOf(*s)).ids) referenced[id] = true;
     size_t freed = 0;
     for (uint32_t id = 0; id < backends_.size(); ++id) {
       if (!backend_used_[id]) continue;
       const lb_backend& b = backends_[id];
+      if (b.action != LB_ACTION_NONE && referenced[id]) continue;
       const lb_endpoint_key identity = Identity(b);
-      if (b.action != LB_ACTION_NONE && referenced.count(identity)) continue;
       if (b.action != LB_ACTION_NONE) {
         ops_.Update(MapId::kBackends, ToBytes(id), ToBytes(lb_backend{}));
         ++st.backends_removed;
@@ -392,17 +399,17 @@ SyncStats MapSync::Apply(const DesiredDataplane& desired) {
     return std::tie(a->vip, a->port, a->proto) < std::tie(b->vip, b->port, b->proto);
   });
   for (const DesiredService* s : served) {
-    for (const auto& b : s->backends) {
+    const std::vector<uint32_t>& ids = services_.at(VipKeyOf(*s)).ids;
+    for (size_t i = 0; i < s->backends.size(); ++i) {
+      const DesiredBackend& b = s->backends[i];
       if (b.tunnel) continue;
       lb_endpoint_key k{};
       FillAddr(k.addr, b.addr);
       k.port = htobe16(b.port);
       k.proto = static_cast<uint8_t>(s->proto);
       k.family = FamilyOf(b.addr);
-      auto id = backend_ids_.find(Identity(b));
-      if (id == backend_ids_.end()) continue;
       lb_endpoint_value& v = want_endpoints[k];
-      v.backend_id = id->second;
+      v.backend_id = ids[i];
       if (v.vip_count >= LB_ENDPOINT_VIPS) {
         const std::string name = b.id(s->proto);
         if (st.endpoints_over_vip_limit.empty() || st.endpoints_over_vip_limit.back() != name)

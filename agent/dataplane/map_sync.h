@@ -78,6 +78,9 @@ class MapSync {
     // Maglev is a pure function of that set (and the size), so this stands for the table at a
     // few bytes instead of ~4 KiB per Service.
     std::vector<uint32_t> table_slots;
+    // The slot of each of its DesiredService::backends, in that order, as last applied (empty
+    // for one adopted from the maps and not applied since).
+    std::vector<uint32_t> ids;
   };
   void Load();
   // Slots for `identities`, reusing those already held; nullopt (nothing reserved) if the
