@@ -232,8 +232,25 @@ def run(args, binp):
                                   "--node", "node-a", "--config", cfg, "--role", "all",
                                   "--interface", f"{tag}a", "--xdp-mode", "generic",
                                   "--bpffs", bpffs, "--api-socket", sock, "--metrics-addr", "",
-                                  "--log-level", "info"], stdout=log, stderr=subprocess.STDOUT)
+                                  "--log-level", "info"], stdout=log, stderr=subprocess.STDOUT,
+                                 start_new_session=bool(args.wrap))
         procs.append(agent)
+
+        def agent_pid():
+            """The agent itself: under --wrap, the ironlb-agent in the wrapper's process group
+            (the wrapper, a shell script, would not pass SIGTERM on)."""
+            if not args.wrap:
+                return agent.pid
+            for d in os.listdir("/proc"):
+                try:
+                    with open(f"/proc/{d}/stat") as f:
+                        st = f.read()
+                except (OSError, ValueError):
+                    continue
+                comm = st[st.index("(") + 1:st.rindex(")")]
+                if comm == "ironlb-agent" and int(st[st.rindex(")") + 2:].split()[2]) == agent.pid:
+                    return int(d)
+            return agent.pid
         marks, peak = {}, 0
 
         def pinned(obj):
@@ -295,16 +312,16 @@ def run(args, binp):
         while len(marks) < len(checks) and time.monotonic() - t0 < args.timeout:
             if agent.poll() is not None:
                 sys.exit(f"agent exited {agent.returncode}; see {work}/agent.log")
-            peak = max(peak, rss_kib(agent.pid, "VmRSS"))
+            peak = max(peak, rss_kib(agent_pid(), "VmRSS"))
             for name, pred in checks.items():
                 if name not in marks and pred():
                     marks[name] = time.monotonic() - t0
                     print(f"{name}: {marks[name]:.1f} s", flush=True)
             time.sleep(0.05)
         time.sleep(3)
-        rest = rss_kib(agent.pid, "VmRSS")
-        anon = rss_kib(agent.pid, "RssAnon")  # the agent's own heap, without mapped files/maps
-        hwm = rss_kib(agent.pid, "VmHWM")
+        rest = rss_kib(agent_pid(), "VmRSS")
+        anon = rss_kib(agent_pid(), "RssAnon")  # the agent's own heap, without mapped files/maps
+        hwm = rss_kib(agent_pid(), "VmHWM")
         while routes("peer") < args.services and time.monotonic() - t0 < args.timeout:
             time.sleep(0.2)
         changes = []
@@ -361,11 +378,11 @@ def run(args, binp):
                  if runs["bird"] else float("nan"))
         # SIGTERM: Cease/Administrative Shutdown, and the router drops every route at once.
         t = time.monotonic()
-        agent.send_signal(signal.SIGTERM)
+        os.kill(agent_pid(), signal.SIGTERM)
         while routes("node") > 0 and time.monotonic() - t < 30:
             time.sleep(0.002)
         withdrawn = time.monotonic() - t
-        agent.wait(timeout=30)
+        agent.wait(timeout=120)  # a profiler may take a while to write its file
         print(f"SIGTERM to all {args.services} routes gone at the router: {withdrawn * 1000:.0f} ms",
               flush=True)
         result = {"services": args.services, "endpoints_each": args.endpoints, "seconds": marks,
