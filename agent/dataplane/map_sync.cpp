@@ -31,12 +31,21 @@ lb_vip_key VipKeyOf(const DesiredService& s) {
 
 // What makes two backend slots the same endpoint: address, port and family (not the protocol:
 // DNAT does not care, and TCP+UDP on one endpoint then share one slot and one counter).
-Bytes Identity(const lb_backend& b) {
+lb_endpoint_key Identity(const lb_backend& b) {
   lb_endpoint_key k{};
   std::memcpy(k.addr, b.addr, sizeof(k.addr));
   k.port = b.port;
   k.family = b.family;
-  return ToBytes(k);
+  return k;
+}
+
+// The same identity straight from the desired endpoint (no lb_backend built).
+lb_endpoint_key Identity(const DesiredBackend& d) {
+  lb_endpoint_key k{};
+  FillAddr(k.addr, d.addr);
+  k.port = htobe16(d.port);
+  k.family = FamilyOf(d.addr);
+  return k;
 }
 
 lb_backend BackendValue(const DesiredBackend& d, bool draining) {
@@ -48,11 +57,6 @@ lb_backend BackendValue(const DesiredBackend& d, bool draining) {
   if (d.tunnel) FillAddr(b.tunnel, *d.tunnel);
   b.flags = draining ? LB_BACKEND_F_DRAINING : 0;
   return b;
-}
-
-template <typename T>
-bool SameBytes(const T& a, const T& b) {
-  return std::memcmp(&a, &b, sizeof(T)) == 0;
 }
 
 }  // namespace
@@ -101,8 +105,8 @@ std::vector<uint32_t> DistinctSlots(std::vector<uint32_t> table) {
 }  // namespace
 
 void MapSync::Load() {
-  for (const Bytes& key : ops_.Keys(MapId::kServices)) {
-    auto v = ops_.Lookup(MapId::kServices, key);
+  for (const Bytes& kb : ops_.Keys(MapId::kServices)) {
+    auto v = ops_.Lookup(MapId::kServices, kb);
     if (!v) continue;
     ServiceState st;
     st.value = FromBytes<lb_service>(*v);
@@ -114,68 +118,95 @@ void MapSync::Load() {
           ops_.LookupRange(MapId::kMaglev, st.value.maglev_base, st.value.maglev_size));
     }
     used_service_ids_.insert(st.value.id);
-    services_[key] = std::move(st);
+    services_[FromBytes<lb_vip_key>(kb)] = std::move(st);
   }
-  // Backends live in an array: every slot exists, the used ones have an action.
-  for (uint32_t id = kFirstBackendId; id < max_backends_; ++id) {
-    auto v = ops_.Lookup(MapId::kBackends, ToBytes(id));
-    if (!v) continue;
-    auto b = FromBytes<lb_backend>(*v);
-    if (b.action == LB_ACTION_NONE) continue;
-    backends_[id] = b;
+  // Backends live in an array: every slot exists, the used ones have an action. Read in batches
+  // (one syscall per few thousand slots, not one per slot).
+  ops_.ForEach(MapId::kBackends, [&](const Bytes& k, const Bytes& v) {
+    const auto id = FromBytes<uint32_t>(k);
+    if (id < kFirstBackendId || id >= max_backends_) return;
+    auto b = FromBytes<lb_backend>(v);
+    if (b.action == LB_ACTION_NONE) return;
+    SetBackend(id, b);
     backend_ids_[Identity(b)] = id;
+  });
+  if (auto v = ops_.Lookup(MapId::kNode, ToBytes(uint32_t{0})))
+    node_ = FromBytes<lb_node_addrs>(*v);
+  ops_.ForEach(MapId::kEndpoints, [&](const Bytes& k, const Bytes& v) {
+    endpoints_[FromBytes<lb_endpoint_key>(k)] = FromBytes<lb_endpoint_value>(v);
+  });
+  ops_.ForEach(MapId::kVipAddrs, [&](const Bytes& k, const Bytes& v) {
+    vip_addrs_[FromBytes<lb_vip_addr_key>(k)] = FromBytes<lb_vip_addr_value>(v);
+  });
+}
+
+void MapSync::SetBackend(uint32_t id, const lb_backend& v) {
+  if (id >= backends_.size()) {
+    backends_.resize(id + 1);
+    backend_used_.resize(id + 1);
   }
-  node_ = ops_.Lookup(MapId::kNode, ToBytes(uint32_t{0}));
-  for (auto* m : {&endpoints_, &vip_addrs_}) {
-    const MapId id = m == &endpoints_ ? MapId::kEndpoints : MapId::kVipAddrs;
-    for (const Bytes& key : ops_.Keys(id))
-      if (auto v = ops_.Lookup(id, key)) (*m)[key] = *v;
-  }
+  if (!backend_used_[id]) ++backends_in_use_;
+  backend_used_[id] = true;
+  backends_[id] = v;
+}
+
+void MapSync::FreeBackend(uint32_t id) {
+  if (!BackendUsed(id)) return;
+  backend_used_[id] = false;
+  backends_[id] = lb_backend{};
+  --backends_in_use_;
 }
 
 std::optional<std::vector<uint32_t>> MapSync::ReserveBackends(
-    const std::vector<Bytes>& identities) {
-  size_t missing = 0;
-  for (const Bytes& identity : identities) missing += backend_ids_.count(identity) ? 0 : 1;
-  const size_t usable = max_backends_ > kFirstBackendId ? max_backends_ - kFirstBackendId : 0;
-  if (backends_.size() + missing > usable) return std::nullopt;
+    const std::vector<lb_endpoint_key>& identities) {
+  // One lookup per endpoint; kNone marks those that need a slot.
+  constexpr uint32_t kNone = 0;  // never a backend id (kFirstBackendId is 1)
   std::vector<uint32_t> ids;
   ids.reserve(identities.size());
-  for (const Bytes& identity : identities) {
+  size_t missing = 0;
+  for (const auto& identity : identities) {
     auto it = backend_ids_.find(identity);
+    ids.push_back(it == backend_ids_.end() ? kNone : it->second);
+    missing += it == backend_ids_.end();
+  }
+  const size_t usable = max_backends_ > kFirstBackendId ? max_backends_ - kFirstBackendId : 0;
+  if (backends_in_use_ + missing > usable) return std::nullopt;
+  for (size_t i = 0; i < identities.size(); ++i) {
+    if (ids[i] != kNone) continue;
+    auto it = backend_ids_.find(identities[i]);  // listed twice: reserved a moment ago
     if (it != backend_ids_.end()) {
-      ids.push_back(it->second);
+      ids[i] = it->second;
       continue;
     }
     // Next-fit from the last id handed out: linear in the array once, not once per backend.
-    while (backends_.count(next_backend_id_)) {
+    while (BackendUsed(next_backend_id_)) {
       next_backend_id_ =
           next_backend_id_ + 1 < max_backends_ ? next_backend_id_ + 1 : kFirstBackendId;
     }
     const uint32_t id = next_backend_id_;
-    backend_ids_[identity] = id;
-    backends_[id] = lb_backend{};  // reserved; written by the caller
-    ids.push_back(id);
+    backend_ids_[identities[i]] = id;
+    SetBackend(id, lb_backend{});  // reserved; written by the caller
+    ids[i] = id;
   }
   return ids;
 }
 
-std::optional<std::string> MapSync::ApplyService(const DesiredService& s,
-                                                 const std::map<Bytes, lb_backend>& want_backends,
-                                                 SyncStats* st) {
-  const Bytes key = ToBytes(VipKeyOf(s));
+std::optional<std::string> MapSync::ApplyService(
+    const DesiredService& s, const PodMap<lb_endpoint_key, lb_backend>& want_backends,
+    SyncStats* st) {
+  const lb_vip_key key = VipKeyOf(s);
   auto cur = services_.find(key);
   if (cur == services_.end() && services_.size() >= max_services_)
     return "service table full (" + std::to_string(max_services_) + " entries)";
 
   // 1. Backend slots, written before any table can name them.
-  std::vector<Bytes> identities;
+  std::vector<lb_endpoint_key> identities;
   identities.reserve(s.backends.size());
-  for (const auto& b : s.backends) identities.push_back(Identity(BackendValue(b, false)));
+  for (const auto& b : s.backends) identities.push_back(Identity(b));
   auto ids = ReserveBackends(identities);
   if (!ids) return "backend table full (" + std::to_string(max_backends_) + " slots)";
-  std::map<std::string, uint32_t> slot_of;  // Maglev backend id -> slot
   std::vector<uint32_t> ready_slots;
+  ready_slots.reserve(s.backends.size());
   for (size_t i = 0; i < s.backends.size(); ++i) {
     const uint32_t id = (*ids)[i];
     const lb_backend& v = want_backends.at(identities[i]);
@@ -184,7 +215,6 @@ std::optional<std::string> MapSync::ApplyService(const DesiredService& s,
       backends_[id] = v;
       ++st->backends_written;
     }
-    slot_of[s.backends[i].id(s.proto)] = id;
     if (!s.backends[i].draining) ready_slots.push_back(id);
   }
   ready_slots = DistinctSlots(std::move(ready_slots));
@@ -196,6 +226,10 @@ std::optional<std::string> MapSync::ApplyService(const DesiredService& s,
   if (same_table) {
     v = cur->second.value;
   } else {
+    // Maglev names backends by their text id; the slot of each, only for a table being built
+    // (formatting 100,000 ids on every pass was most of an unchanged pass).
+    std::map<std::string, uint32_t> slot_of;
+    for (size_t i = 0; i < s.backends.size(); ++i) slot_of[s.backends[i].id(s.proto)] = (*ids)[i];
     const maglev::Table table = s.BuildTable();
     // One lookup per backend, not per entry: 10,000 tables are ~10 M entries.
     std::vector<uint32_t> slot_by_index;
@@ -225,19 +259,52 @@ std::optional<std::string> MapSync::ApplyService(const DesiredService& s,
     used_service_ids_.insert(v.id);
   }
   if (cur == services_.end() || !SameBytes(cur->second.value, v)) {
-    ops_.Update(MapId::kServices, key, ToBytes(v));  // the atomic switch to the new table
+    ops_.Update(MapId::kServices, ToBytes(key), ToBytes(v));  // the atomic switch to the new table
     ++st->services_written;
   }
   if (cur != services_.end() && !same_table && cur->second.value.maglev_size > 0)
     ranges_.Free(cur->second.value.maglev_base);
-  services_[key] = ServiceState{v, std::move(ready_slots)};
+  if (cur != services_.end()) {
+    cur->second = ServiceState{v, std::move(ready_slots), std::move(*ids)};
+  } else {
+    services_.emplace(key, ServiceState{v, std::move(ready_slots), std::move(*ids)});
+  }
   return std::nullopt;
 }
 
+namespace {
+
+// A plain key/value map brought to `want`: changed and new entries written, the rest deleted.
+template <typename K, typename V>
+void SyncMap(MapOps& ops, MapId id, PodMap<K, V>& have, const PodMap<K, V>& want, size_t& written,
+             size_t& removed) {
+  for (const auto& [k, v] : want) {
+    auto it = have.find(k);
+    if (it != have.end() && SameBytes(it->second, v)) continue;
+    ops.Update(id, ToBytes(k), ToBytes(v));
+    have[k] = v;
+    ++written;
+  }
+  for (auto it = have.begin(); it != have.end();) {
+    if (want.count(it->first)) {
+      ++it;
+      continue;
+    }
+    ops.Delete(id, ToBytes(it->first));
+    ++removed;
+    it = have.erase(it);
+  }
+}
+
+}  // namespace
+
 SyncStats MapSync::Apply(const DesiredDataplane& desired) {
   SyncStats st;
+  size_t n_backends = 0;
+  for (const auto& s : desired.services) n_backends += s.backends.size();
   // The value every wanted backend slot should hold: ready in any Service wins over draining.
-  std::map<Bytes, lb_backend> want_backends;
+  PodMap<lb_endpoint_key, lb_backend> want_backends;
+  want_backends.reserve(n_backends);
   for (const auto& s : desired.services)
     for (const auto& b : s.backends) {
       lb_backend v = BackendValue(b, b.draining);
@@ -246,28 +313,32 @@ SyncStats MapSync::Apply(const DesiredDataplane& desired) {
     }
 
   // 1. Services no longer wanted go first: they make room for the ones that are.
-  std::set<Bytes> wanted;
-  for (const auto& s : desired.services) wanted.insert(ToBytes(VipKeyOf(s)));
+  PodSet<lb_vip_key> wanted;
+  wanted.reserve(desired.services.size());
+  for (const auto& s : desired.services) wanted.insert(VipKeyOf(s));
   for (auto it = services_.begin(); it != services_.end();) {
     if (wanted.count(it->first)) {
       ++it;
       continue;
     }
-    ops_.Delete(MapId::kServices, it->first);
+    ops_.Delete(MapId::kServices, ToBytes(it->first));
     if (it->second.value.maglev_size > 0) ranges_.Free(it->second.value.maglev_base);
     used_service_ids_.erase(it->second.value.id);
     ++st.services_removed;
     it = services_.erase(it);
   }
+  PodSet<lb_vip_key>().swap(wanted);
 
   // 2. Services already in the maps before new ones, so a new Service can never take the room
   // of one that is serving.
   std::vector<const DesiredService*> order;
+  order.reserve(desired.services.size());
   for (const auto& s : desired.services)
-    if (services_.count(ToBytes(VipKeyOf(s)))) order.push_back(&s);
+    if (services_.count(VipKeyOf(s))) order.push_back(&s);
   for (const auto& s : desired.services)
-    if (!services_.count(ToBytes(VipKeyOf(s)))) order.push_back(&s);
+    if (!services_.count(VipKeyOf(s))) order.push_back(&s);
   std::vector<const DesiredService*> served;
+  served.reserve(order.size());
   std::vector<std::pair<const DesiredService*, std::string>> refused;
   for (const DesiredService* s : order) {
     if (auto why = ApplyService(*s, want_backends, &st)) {
@@ -279,25 +350,25 @@ SyncStats MapSync::Apply(const DesiredDataplane& desired) {
 
   // 3. Backends no served Service references: emptied after no table can name them. Then the
   // refused Services get one more try, since that may have made room.
+  // (By slot: a served Service's endpoints are exactly the slots it was given.)
   auto free_unreferenced = [&] {
-    std::set<Bytes> referenced;
+    std::vector<bool> referenced(backends_.size());
     for (const DesiredService* s : served)
-      for (const auto& b : s->backends) referenced.insert(Identity(BackendValue(b, false)));
+      for (uint32_t id : services_.at(VipKeyOf(*s)).ids) referenced[id] = true;
     size_t freed = 0;
-    for (auto it = backends_.begin(); it != backends_.end();) {
-      const Bytes identity = Identity(it->second);
-      if (it->second.action != LB_ACTION_NONE && referenced.count(identity)) {
-        ++it;
-        continue;
-      }
-      if (it->second.action != LB_ACTION_NONE) {
-        ops_.Update(MapId::kBackends, ToBytes(it->first), ToBytes(lb_backend{}));
+    for (uint32_t id = 0; id < backends_.size(); ++id) {
+      if (!backend_used_[id]) continue;
+      const lb_backend& b = backends_[id];
+      if (b.action != LB_ACTION_NONE && referenced[id]) continue;
+      const lb_endpoint_key identity = Identity(b);
+      if (b.action != LB_ACTION_NONE) {
+        ops_.Update(MapId::kBackends, ToBytes(id), ToBytes(lb_backend{}));
         ++st.backends_removed;
       }
       auto id_it = backend_ids_.find(identity);
-      if (id_it != backend_ids_.end() && id_it->second == it->first) backend_ids_.erase(id_it);
+      if (id_it != backend_ids_.end() && id_it->second == id) backend_ids_.erase(id_it);
       ++freed;
-      it = backends_.erase(it);
+      FreeBackend(id);
     }
     return freed;
   };
@@ -313,6 +384,7 @@ SyncStats MapSync::Apply(const DesiredDataplane& desired) {
     }
     free_unreferenced();
   }
+  PodMap<lb_endpoint_key, lb_backend>().swap(want_backends);
   for (const auto& [s, why] : refused) st.refused.push_back({s->service, s->name, s->key(), why});
   std::sort(st.refused.begin(), st.refused.end(),
             [](const Refusal& a, const Refusal& b) { return a.key < b.key; });
@@ -321,22 +393,23 @@ SyncStats MapSync::Apply(const DesiredDataplane& desired) {
   // these only) and its own addresses: plain key/value diffs. (lb_l2 is the L2 speaker's.)
   // Each with the VIP:ports it serves, sorted (served is in VIP order): replies are translated
   // for the first LB_ENDPOINT_VIPS of them.
-  std::map<Bytes, lb_endpoint_value> endpoints;
+  PodMap<lb_endpoint_key, lb_endpoint_value> want_endpoints;
+  want_endpoints.reserve(endpoints_.size());
   std::sort(served.begin(), served.end(), [](const DesiredService* a, const DesiredService* b) {
     return std::tie(a->vip, a->port, a->proto) < std::tie(b->vip, b->port, b->proto);
   });
   for (const DesiredService* s : served) {
-    for (const auto& b : s->backends) {
+    const std::vector<uint32_t>& ids = services_.at(VipKeyOf(*s)).ids;
+    for (size_t i = 0; i < s->backends.size(); ++i) {
+      const DesiredBackend& b = s->backends[i];
       if (b.tunnel) continue;
       lb_endpoint_key k{};
       FillAddr(k.addr, b.addr);
       k.port = htobe16(b.port);
       k.proto = static_cast<uint8_t>(s->proto);
       k.family = FamilyOf(b.addr);
-      auto id = backend_ids_.find(Identity(BackendValue(b, false)));
-      if (id == backend_ids_.end()) continue;
-      lb_endpoint_value& v = endpoints[ToBytes(k)];
-      v.backend_id = id->second;
+      lb_endpoint_value& v = want_endpoints[k];
+      v.backend_id = ids[i];
       if (v.vip_count >= LB_ENDPOINT_VIPS) {
         const std::string name = b.id(s->proto);
         if (st.endpoints_over_vip_limit.empty() || st.endpoints_over_vip_limit.back() != name)
@@ -348,53 +421,31 @@ SyncStats MapSync::Apply(const DesiredDataplane& desired) {
       ++v.vip_count;
     }
   }
-  std::map<Bytes, Bytes> want_endpoints;
-  for (const auto& [k, v] : endpoints) want_endpoints[k] = ToBytes(v);
-  std::map<Bytes, Bytes> want_vip_addrs;
+  PodMap<lb_vip_addr_key, lb_vip_addr_value> want_vip_addrs;
   for (const DesiredService* s : served) {
     lb_vip_addr_key k{};
     FillAddr(k.addr, s->vip);
     k.family = FamilyOf(s->vip);
-    auto& v = want_vip_addrs[ToBytes(k)];
-    auto n = v.empty() ? lb_vip_addr_value{} : FromBytes<lb_vip_addr_value>(v);
-    ++n.services;
-    v = ToBytes(n);
+    ++want_vip_addrs[k].services;
   }
   lb_node_addrs node{};
   if (desired.node_v4) std::memcpy(&node.v4, desired.node_v4->bytes().data(), sizeof(node.v4));
   if (desired.node_v6) FillAddr(node.v6, *desired.node_v6);
-  if (!node_ || *node_ != ToBytes(node)) {
+  if (!node_ || !SameBytes(*node_, node)) {
     ops_.Update(MapId::kNode, ToBytes(uint32_t{0}), ToBytes(node));
-    node_ = ToBytes(node);
+    node_ = node;
   }
-  auto diff = [&](MapId id, std::map<Bytes, Bytes>& have, const std::map<Bytes, Bytes>& want,
-                  size_t& written, size_t& removed) {
-    for (const auto& [k, v] : want) {
-      auto it = have.find(k);
-      if (it != have.end() && it->second == v) continue;
-      ops_.Update(id, k, v);
-      have[k] = v;
-      ++written;
-    }
-    for (auto it = have.begin(); it != have.end();) {
-      if (want.count(it->first)) {
-        ++it;
-        continue;
-      }
-      ops_.Delete(id, it->first);
-      ++removed;
-      it = have.erase(it);
-    }
-  };
-  diff(MapId::kEndpoints, endpoints_, want_endpoints, st.endpoints_written, st.endpoints_removed);
-  diff(MapId::kVipAddrs, vip_addrs_, want_vip_addrs, st.vip_addrs_written, st.vip_addrs_removed);
+  SyncMap(ops_, MapId::kEndpoints, endpoints_, want_endpoints, st.endpoints_written,
+          st.endpoints_removed);
+  SyncMap(ops_, MapId::kVipAddrs, vip_addrs_, want_vip_addrs, st.vip_addrs_written,
+          st.vip_addrs_removed);
   return st;
 }
 
 nlohmann::json MapSync::Summary() const {
   return {{"services", services_.size()},
           {"services_capacity", max_services_},
-          {"backends", backends_.size()},
+          {"backends", backends_in_use_},
           {"backends_capacity", max_backends_ > 0 ? max_backends_ - kFirstBackendId : 0},
           {"maglev_entries_used", ranges_.used()},
           {"local_endpoints", endpoints_.size()}};

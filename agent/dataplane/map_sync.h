@@ -15,6 +15,7 @@
 #include "dataplane/desired.h"
 #include "dataplane/map_layout.h"
 #include "dataplane/map_ops.h"
+#include "dataplane/map_sync_image.h"
 
 namespace ironlb::dataplane {
 
@@ -77,22 +78,37 @@ class MapSync {
     // Maglev is a pure function of that set (and the size), so this stands for the table at a
     // few bytes instead of ~4 KiB per Service.
     std::vector<uint32_t> table_slots;
+    // The slot of each of its DesiredService::backends, in that order, as last applied (empty
+    // for one adopted from the maps and not applied since).
+    std::vector<uint32_t> ids;
   };
   void Load();
   // Slots for `identities`, reusing those already held; nullopt (nothing reserved) if the
   // backend array has too few free slots.
-  std::optional<std::vector<uint32_t>> ReserveBackends(const std::vector<Bytes>& identities);
+  std::optional<std::vector<uint32_t>> ReserveBackends(
+      const std::vector<lb_endpoint_key>& identities);
   // One Service; returns the reason it was refused, or nullopt once it is in the maps.
   std::optional<std::string> ApplyService(const DesiredService& s,
-                                          const std::map<Bytes, lb_backend>& want_backends,
+                                          const PodMap<lb_endpoint_key, lb_backend>& want_backends,
                                           SyncStats* st);
+  bool BackendUsed(uint32_t id) const { return id < backend_used_.size() && backend_used_[id]; }
+  void SetBackend(uint32_t id, const lb_backend& v);
+  void FreeBackend(uint32_t id);
 
+  // The image of what the maps hold, in the kernel's own key and value structs: at 10,000
+  // Services × 10 endpoints a map keyed by byte vectors cost ~80 MB, mostly per-entry heap keys
+  // and tree nodes.
   MapOps& ops_;
-  std::map<Bytes, ServiceState> services_;   // lb_vip_key bytes -> state
-  std::map<uint32_t, lb_backend> backends_;  // id -> value (action != NONE)
-  std::map<Bytes, uint32_t> backend_ids_;    // identity (addr, port, family) -> id
-  std::map<Bytes, Bytes> endpoints_, vip_addrs_;
-  std::optional<Bytes> node_;  // lb_node as last written
+  PodMap<lb_vip_key, ServiceState> services_;
+  // lb_backends by id: the value, and whether the id is taken (a taken slot may still be
+  // zero for a moment, reserved before it is written).
+  std::vector<lb_backend> backends_;
+  std::vector<bool> backend_used_;
+  size_t backends_in_use_ = 0;
+  PodMap<lb_endpoint_key, uint32_t> backend_ids_;  // identity (addr, port, family) -> id
+  PodMap<lb_endpoint_key, lb_endpoint_value> endpoints_;
+  PodMap<lb_vip_addr_key, lb_vip_addr_value> vip_addrs_;
+  std::optional<lb_node_addrs> node_;  // lb_node as last written
   uint32_t max_services_;
   uint32_t max_backends_;
   RangeAllocator ranges_;

@@ -61,6 +61,22 @@ void ForEachKind(S& s, Fn&& fn) {
   fn("Secret", s.secrets);
 }
 
+// Calls fn(from_list, to_list) for each kind, the lists of `a` and `b` side by side.
+template <typename Fn>
+void ForEachKindPair(Snapshot& a, Snapshot& b, Fn&& fn) {
+  fn(a.pools, b.pools);
+  fn(a.l2_advertisements, b.l2_advertisements);
+  fn(a.bgp_advertisements, b.bgp_advertisements);
+  fn(a.peers, b.peers);
+  fn(a.bfd_profiles, b.bfd_profiles);
+  fn(a.communities, b.communities);
+  fn(a.services, b.services);
+  fn(a.endpoint_slices, b.endpoint_slices);
+  fn(a.nodes, b.nodes);
+  fn(a.namespaces, b.namespaces);
+  fn(a.secrets, b.secrets);
+}
+
 std::set<ObjectRef> RefsOf(const Snapshot& s) {
   std::set<ObjectRef> out;
   ForEachKind(s, [&](const char* kind, const auto& list) {
@@ -547,20 +563,25 @@ std::vector<StoreEvent> FileStore::Apply(Plan plan, DecodeResult result) {
   last_dir_errors_ = dir_errors_;
   const std::set<ObjectRef> before = RefsOf(merged_);
   std::set<ObjectRef> touched;
+  std::map<std::string, Snapshot> objects = TakeObjects();
   if (plan.list_failed) {
-    Merge();
+    Merge(std::move(objects));
     return {};
   }
   std::map<std::string, Decoded*> decoded;
   for (auto& d : result.files) decoded[d.key] = &d;
   std::map<std::string, FileEntry> next;
+  std::map<std::string, Snapshot> next_objects;
   for (const auto& p : plan.paths) {
     const std::string key = p.string();
     auto old = files_.find(key);
     auto d = decoded.find(key);
     if (d == decoded.end()) {
       // Unchanged, or deferred while being written: the last version stays.
-      if (old != files_.end()) next.emplace(key, std::move(old->second));
+      if (old != files_.end()) {
+        next.emplace(key, std::move(old->second));
+        next_objects[key] = std::move(objects[key]);
+      }
       continue;
     }
     Decoded& got = *d->second;
@@ -570,6 +591,7 @@ std::vector<StoreEvent> FileStore::Apply(Plan plan, DecodeResult result) {
       std::string error = got.error;
       if (old != files_.end()) {
         fe = std::move(old->second);
+        next_objects[key] = std::move(objects[key]);
         error += "; its last version stays in force";
       }
       fe.errors = {{key, {}, "", error}};
@@ -579,17 +601,19 @@ std::vector<StoreEvent> FileStore::Apply(Plan plan, DecodeResult result) {
     }
     fe.mtime = got.mtime;
     fe.size = got.size;
-    fe.objects = std::move(got.objects);
-    fe.errors = std::move(fe.objects.decode_errors);
-    fe.objects.decode_errors.clear();
+    Snapshot& now = next_objects[key];
+    now = std::move(got.objects);
+    fe.errors = std::move(now.decode_errors);
+    now.decode_errors.clear();
     if (!fe.errors.empty() && old != files_.end()) {
       // A document that fails to decode keeps what it held: only deleting the file or the
       // document deletes objects (an object missing from an error-free file is deleted).
-      KeepMissing(old->second.objects, &fe.objects);
+      KeepMissing(objects[key], &now);
     }
-    for (const auto& r : RefsOf(fe.objects)) touched.insert(r);
+    for (const auto& r : RefsOf(now)) touched.insert(r);
     next.emplace(key, std::move(fe));
   }
+  objects.clear();
   if (files_.size() != next.size()) content_changed_ = true;
   files_ = std::move(next);
   // Statuses read on the decoder thread count only if this process has not become the writer
@@ -612,7 +636,7 @@ std::vector<StoreEvent> FileStore::Apply(Plan plan, DecodeResult result) {
         content_changed_ = true;
       }
   }
-  Merge();
+  Merge(std::move(next_objects));
   if (result.took > std::chrono::milliseconds(100))
     log::Info("store",
               "decoded " + std::to_string(result.bytes) + " bytes of YAML in " +
@@ -640,11 +664,59 @@ std::vector<StoreEvent> FileStore::Apply(Plan plan, DecodeResult result) {
   return events;
 }
 
-void FileStore::Merge() {
+std::map<std::string, Snapshot> FileStore::TakeObjects() {
+  // Statuses undone first: merged_ then holds exactly what the files decoded to.
+  size_t i = 0;
+  for (auto& [path, fe] : files_) {
+    for (auto& d : fe.decoded) {
+      Service& svc = merged_.services.at(i++);
+      svc.ingress = std::move(d.ingress);
+      if (d.pool) {
+        svc.meta.annotations[kAllocatedFromPoolAnnotation] = std::move(*d.pool);
+      } else {
+        svc.meta.annotations.erase(kAllocatedFromPoolAnnotation);
+      }
+    }
+    fe.decoded.clear();
+  }
+  std::map<std::string, Snapshot> out;
+  std::array<size_t, kKinds> offset{};
+  for (auto& [path, fe] : files_) {
+    Snapshot& mine = out[path];
+    size_t k = 0;
+    ForEachKindPair(merged_, mine, [&](auto& from, auto& to) {
+      const auto first = from.begin() + static_cast<std::ptrdiff_t>(offset[k]);
+      const auto last = first + static_cast<std::ptrdiff_t>(fe.counts[k]);
+      to.assign(std::make_move_iterator(first), std::make_move_iterator(last));
+      offset[k] += fe.counts[k];
+      ++k;
+    });
+  }
+  merged_ = Snapshot{};
+  return out;
+}
+
+void FileStore::Merge(std::map<std::string, Snapshot> objects) {
   ++merges_;
   merged_ = Snapshot{};
-  for (const auto& [path, fe] : files_) {
-    AppendSnapshot(&merged_, fe.objects);
+  for (auto& [path, fe] : files_) {
+    Snapshot& mine = objects[path];
+    size_t k = 0;
+    ForEachKindPair(mine, merged_, [&](auto& from, auto& to) {
+      fe.counts[k++] = from.size();
+      to.insert(to.end(), std::make_move_iterator(from.begin()),
+                std::make_move_iterator(from.end()));
+    });
+    fe.decoded.clear();
+    fe.decoded.reserve(fe.counts[kServicesKind]);
+    for (size_t i = merged_.services.size() - fe.counts[kServicesKind]; i < merged_.services.size();
+         ++i) {
+      const Service& svc = merged_.services[i];
+      DecodedStatusFields d{svc.ingress, std::nullopt};
+      auto a = svc.meta.annotations.find(kAllocatedFromPoolAnnotation);
+      if (a != svc.meta.annotations.end()) d.pool = a->second;
+      fe.decoded.push_back(std::move(d));
+    }
     Append(&merged_.decode_errors, fe.errors);
   }
   Append(&merged_.decode_errors, dir_errors_);

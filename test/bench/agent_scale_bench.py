@@ -13,7 +13,7 @@ router holds all N routes from that neighbour. Five resets each, median ratio. L
 from SIGTERM to the router holding none of the agent's routes.
 Not a pass/fail test. Use a Release build (`scripts/build.sh` into build-rel):
   sudo /usr/bin/python3 test/bench/agent_scale_bench.py --bin build-rel/bin --services 10000 \
-      --endpoints 10 [--bin-before OLD/bin] [--no-resend] [--changes 100]
+      --endpoints 10 [--bin-before OLD/bin] [--no-resend] [--changes 100] [--adds 10]
 With --bin-before the same measurements run first with that build (e.g. the previous commit),
 so both sets of numbers come from one run on one machine.
 Every address used lives inside the namespaces created here; all is removed on exit."""
@@ -116,6 +116,27 @@ endpoints:
 {eps}"""
 
 
+def added(i, vip, n_endpoints):
+    """A Service that appears after the N are served, in a file of its own, asking for `vip`."""
+    eps = "".join(f"- {{addresses: [10.98.{i}.{k + 1}], conditions: {{ready: true}}, "
+                  f"nodeName: node-a}}\n" for k in range(n_endpoints))
+    return f"""apiVersion: v1
+kind: Service
+metadata: {{name: added{i}, namespace: bench}}
+spec:
+  type: LoadBalancer
+  loadBalancerIP: {vip}
+  ports: [{{name: http, port: 80, protocol: TCP, targetPort: 8080}}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {{name: added{i}-1, namespace: bench, labels: {{kubernetes.io/service-name: added{i}}}}}
+addressType: IPv4
+ports: [{{name: http, port: 8080, protocol: TCP}}]
+endpoints:
+{eps}"""
+
+
 def percentile(xs, q):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
@@ -129,6 +150,12 @@ def main():
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--bin-before", default="")
     ap.add_argument("--no-resend", action="store_true")
+    ap.add_argument("--wrap", default="",
+                    help="run the agent under this command (profiling: 'heaptrack -o FILE', "
+                    "'perf record -g -o FILE --'); its RSS numbers are then the wrapper's")
+    ap.add_argument("--adds", type=int, default=0,
+                    help="then add N Services one at a time (a file each) and time each until "
+                    "its Maglev table is in the pinned maps and its route at BIRD")
     ap.add_argument("--changes", type=int, default=0,
                     help="then add or remove one endpoint of one Service N times (own file) and "
                     "time each until its Maglev table in the pinned maps has the new count")
@@ -200,12 +227,30 @@ def run(args, binp):
         sock = os.path.join(work, "agent.sock")
         log = open(os.path.join(work, "agent.log"), "w")
         t0 = time.monotonic()
-        agent = subprocess.Popen(["ip", "netns", "exec", node, os.path.join(binp, "ironlb-agent"),
+        agent = subprocess.Popen(["ip", "netns", "exec", node] + args.wrap.split() +
+                                 [os.path.join(binp, "ironlb-agent"),
                                   "--node", "node-a", "--config", cfg, "--role", "all",
                                   "--interface", f"{tag}a", "--xdp-mode", "generic",
                                   "--bpffs", bpffs, "--api-socket", sock, "--metrics-addr", "",
-                                  "--log-level", "info"], stdout=log, stderr=subprocess.STDOUT)
+                                  "--log-level", "info"], stdout=log, stderr=subprocess.STDOUT,
+                                 start_new_session=bool(args.wrap))
         procs.append(agent)
+
+        def agent_pid():
+            """The agent itself: under --wrap, the ironlb-agent in the wrapper's process group
+            (the wrapper, a shell script, would not pass SIGTERM on)."""
+            if not args.wrap:
+                return agent.pid
+            for d in os.listdir("/proc"):
+                try:
+                    with open(f"/proc/{d}/stat") as f:
+                        st = f.read()
+                except (OSError, ValueError):
+                    continue
+                comm = st[st.index("(") + 1:st.rindex(")")]
+                if comm == "ironlb-agent" and int(st[st.rindex(")") + 2:].split()[2]) == agent.pid:
+                    return int(d)
+            return agent.pid
         marks, peak = {}, 0
 
         def pinned(obj):
@@ -267,42 +312,61 @@ def run(args, binp):
         while len(marks) < len(checks) and time.monotonic() - t0 < args.timeout:
             if agent.poll() is not None:
                 sys.exit(f"agent exited {agent.returncode}; see {work}/agent.log")
-            peak = max(peak, rss_kib(agent.pid, "VmRSS"))
+            peak = max(peak, rss_kib(agent_pid(), "VmRSS"))
             for name, pred in checks.items():
                 if name not in marks and pred():
                     marks[name] = time.monotonic() - t0
                     print(f"{name}: {marks[name]:.1f} s", flush=True)
             time.sleep(0.05)
         time.sleep(3)
-        rest = rss_kib(agent.pid, "VmRSS")
-        anon = rss_kib(agent.pid, "RssAnon")  # the agent's own heap, without mapped files/maps
-        hwm = rss_kib(agent.pid, "VmHWM")
+        rest = rss_kib(agent_pid(), "VmRSS")
+        anon = rss_kib(agent_pid(), "RssAnon")  # the agent's own heap, without mapped files/maps
+        hwm = rss_kib(agent_pid(), "VmHWM")
         while routes("peer") < args.services and time.monotonic() - t0 < args.timeout:
             time.sleep(0.2)
         changes = []
+        ctl = os.path.join(binp, "ironlbctl")
+
+        def backends(vip):
+            r = sh(ctl, "--bpffs", bpffs, "-j", "maglev", "show", f"{vip}:80/TCP", check=False)
+            try:
+                return len(json.loads(r.stdout)["backends"])
+            except (ValueError, KeyError):
+                return -1
         if args.changes:
             with open(os.path.join(cfg, "status", "bench_probe.json")) as f:
                 vip = json.load(f)["ingress"][0]["ip"]
-            ctl = os.path.join(binp, "ironlbctl")
-
-            def backends():
-                r = sh(ctl, "--bpffs", bpffs, "-j", "maglev", "show", f"{vip}:80/TCP", check=False)
-                try:
-                    return len(json.loads(r.stdout)["backends"])
-                except (ValueError, KeyError):
-                    return -1
             for i in range(args.changes):
                 want = 4 if i % 2 == 0 else 3
                 t = time.monotonic()
                 with open(os.path.join(cfg, "probe.yaml"), "w") as f:
                     f.write(probe(want))
-                while backends() != want and time.monotonic() - t < 30:
+                while backends(vip) != want and time.monotonic() - t < 30:
                     time.sleep(0.002)
                 changes.append(time.monotonic() - t)
             print(f"one endpoint added/removed, {len(changes)} times: p50 "
                   f"{percentile(changes, 0.5) * 1000:.0f} ms, p99 "
                   f"{percentile(changes, 0.99) * 1000:.0f} ms, max {max(changes) * 1000:.0f} ms",
                   flush=True)
+        adds = []
+        for i in range(args.adds):
+            vip = f"100.64.250.{i + 1}"  # inside the pool, beyond what the N Services take
+            t = time.monotonic()
+            with open(os.path.join(cfg, f"added{i}.yaml"), "w") as f:
+                f.write(added(i, vip, args.endpoints))
+            in_maps = in_bird = None
+            while (in_maps is None or in_bird is None) and time.monotonic() - t < 30:
+                if in_maps is None and backends(vip) == args.endpoints:
+                    in_maps = time.monotonic() - t
+                if in_bird is None and f"{vip}/32" in sh(
+                        "birdc", "-s", bird_sock, "show", "route", f"{vip}/32",
+                        check=False).stdout:
+                    in_bird = time.monotonic() - t
+                time.sleep(0.002)
+            adds.append({"maps_ms": round(in_maps * 1000) if in_maps is not None else None,
+                         "bird_ms": round(in_bird * 1000) if in_bird is not None else None})
+            print(f"one Service added ({i + 1} of {args.adds}): in the maps "
+                  f"{adds[-1]['maps_ms']} ms, at BIRD {adds[-1]['bird_ms']} ms", flush=True)
         runs = {"ironlb": [], "bird": []}
         for _ in range(0 if args.no_resend else 5):
             runs["ironlb"].append(resend("node"))
@@ -314,11 +378,11 @@ def run(args, binp):
                  if runs["bird"] else float("nan"))
         # SIGTERM: Cease/Administrative Shutdown, and the router drops every route at once.
         t = time.monotonic()
-        agent.send_signal(signal.SIGTERM)
+        os.kill(agent_pid(), signal.SIGTERM)
         while routes("node") > 0 and time.monotonic() - t < 30:
             time.sleep(0.002)
         withdrawn = time.monotonic() - t
-        agent.wait(timeout=30)
+        agent.wait(timeout=120)  # a profiler may take a while to write its file
         print(f"SIGTERM to all {args.services} routes gone at the router: {withdrawn * 1000:.0f} ms",
               flush=True)
         result = {"services": args.services, "endpoints_each": args.endpoints, "seconds": marks,
@@ -326,6 +390,7 @@ def run(args, binp):
                   "endpoint_change_ms": {"p50": round(percentile(changes, 0.5) * 1000),
                                          "p99": round(percentile(changes, 0.99) * 1000)}
                   if changes else {},
+                  "service_added_ms": adds,
                   "rss_at_rest_mib":
                           round(rest / 1024, 1), "rss_peak_mib": round(max(hwm, peak) / 1024, 1),
                           "resend_s": runs, "resend_ratio_ironlb_to_bird_median":
