@@ -124,6 +124,7 @@ void MapSync::Load() {
     if (b.action == LB_ACTION_NONE) continue;
     backends_[id] = b;
     backend_ids_[Identity(b)] = id;
+    next_backend_id_ = id + 1 < max_backends_ ? id + 1 : kFirstBackendId;  // past the last used
   }
   node_ = ops_.Lookup(MapId::kNode, ToBytes(uint32_t{0}));
   for (auto* m : {&endpoints_, &vip_addrs_}) {
@@ -147,12 +148,26 @@ std::optional<std::vector<uint32_t>> MapSync::ReserveBackends(
       ids.push_back(it->second);
       continue;
     }
-    // Next-fit from the last id handed out: linear in the array once, not once per backend.
-    while (backends_.count(next_backend_id_)) {
-      next_backend_id_ =
-          next_backend_id_ + 1 < max_backends_ ? next_backend_id_ + 1 : kFirstBackendId;
+    auto next = [&](uint32_t id) { return id + 1 < max_backends_ ? id + 1 : kFirstBackendId; };
+    // Conntrack entries name slots, and outlive them: an endpoint that comes back (scaled to
+    // zero and up again) gets the slot it had, so its live flows find it again; and a new one
+    // takes the next slot never used since, so no live flow is handed to the wrong endpoint.
+    // (Handing the slot just freed to the next endpoint lost every flow of the endpoint that
+    // had held it when all endpoints of a Service went and came back.)
+    uint32_t id = 0;
+    if (auto was = freed_ids_.find(identity);
+        was != freed_ids_.end() && !backends_.count(was->second)) {
+      id = was->second;
+    } else {
+      // Next-fit from the last id handed out: linear in the array once, not once per backend.
+      while (backends_.count(next_backend_id_)) next_backend_id_ = next(next_backend_id_);
+      id = next_backend_id_;
+      next_backend_id_ = next(id);
     }
-    const uint32_t id = next_backend_id_;
+    if (auto held = freed_by_id_.find(id); held != freed_by_id_.end()) {
+      freed_ids_.erase(held->second);
+      freed_by_id_.erase(held);
+    }
     backend_ids_[identity] = id;
     backends_[id] = lb_backend{};  // reserved; written by the caller
     ids.push_back(id);
@@ -293,6 +308,10 @@ SyncStats MapSync::Apply(const DesiredDataplane& desired) {
       if (it->second.action != LB_ACTION_NONE) {
         ops_.Update(MapId::kBackends, ToBytes(it->first), ToBytes(lb_backend{}));
         ++st.backends_removed;
+        if (auto old = freed_by_id_.find(it->first); old != freed_by_id_.end())
+          freed_ids_.erase(old->second);
+        freed_ids_[identity] = it->first;
+        freed_by_id_[it->first] = identity;
       }
       auto id_it = backend_ids_.find(identity);
       if (id_it != backend_ids_.end() && id_it->second == it->first) backend_ids_.erase(id_it);

@@ -91,6 +91,10 @@ class MapSync {
   std::map<Bytes, ServiceState> services_;   // lb_vip_key bytes -> state
   std::map<uint32_t, lb_backend> backends_;  // id -> value (action != NONE)
   std::map<Bytes, uint32_t> backend_ids_;    // identity (addr, port, family) -> id
+  // Slots emptied in this process and not handed out since, both ways: an endpoint that
+  // returns takes its own back (see ReserveBackends).
+  std::map<Bytes, uint32_t> freed_ids_;
+  std::map<uint32_t, Bytes> freed_by_id_;
   std::map<Bytes, Bytes> endpoints_, vip_addrs_;
   std::optional<Bytes> node_;  // lb_node as last written
   uint32_t max_services_;
