@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -106,6 +107,9 @@ class FileStore : public ObjectStore {
   // Applies what the decoder produced; returns the changes.
   std::vector<StoreEvent> Apply(Plan plan, DecodeResult result);
   void Merge();
+  // Applies a rescan that read nothing but new or changed statuses to the merged snapshot in
+  // place; nullopt when it was more than that (the caller merges in full).
+  std::optional<std::vector<StoreEvent>> ApplyStatusesOnly(const Plan& plan, DecodeResult* result);
   void ArmRead();
   void OnInotify(size_t bytes);
   void ScheduleRescan(std::chrono::milliseconds after);
