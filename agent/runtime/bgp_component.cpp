@@ -36,9 +36,8 @@ constexpr auto kRemovalSlice = std::chrono::milliseconds(20);
 // makes the plan (pure, from the model) and posts it over.
 //
 // Ownership: `speaker_` and all it holds belong to the BGP thread; the loop reaches it only by
-// posting to `bgp_io_` (Apply, Shutdown, the gauges' refresh, which posts its answer back), or by
-// posting and waiting for the answer (Status, for the local API: the BGP thread never waits for
-// the loop). Every other member is the loop's.
+// posting to `bgp_io_` (Apply, Shutdown), or by posting and waiting for the answer (Status: the
+// BGP thread has little to do, and never waits for the loop). Every other member is the loop's.
 class BgpComponent : public SpeakerComponent {
  public:
   BgpComponent(boost::asio::io_context& io, std::string node)
@@ -140,23 +139,9 @@ class BgpComponent : public SpeakerComponent {
     return got.get();
   }
 
-  // Asks the BGP thread for the sessions' state and updates the gauges when it answers. Never
-  // waits: right after a plan of 10,000 routes the BGP thread is busy with it for a second or
-  // more, and a loop waiting for its answer (as Refresh did after every Apply) was held as long.
   void Refresh() {
-    if (!session_up_ || refresh_asked_) return;
-    refresh_asked_ = true;
-    boost::asio::post(bgp_io_, [this, alive = std::weak_ptr<bool>(alive_)] {
-      auto st = std::make_shared<const nlohmann::json>(speaker_.Status());
-      boost::asio::post(io_, [this, alive, st] {
-        if (alive.expired()) return;
-        refresh_asked_ = false;
-        UpdateGauges(*st);
-      });
-    });
-  }
-
-  void UpdateGauges(const nlohmann::json& st) {
+    if (!session_up_) return;
+    const nlohmann::json st = SpeakerStatus();
     std::map<std::string, double> up, prefixes, pending, bfd_up;
     std::map<std::string, uint64_t> updates, overflows;
     for (const auto& s : st["sessions"]) {
@@ -283,7 +268,6 @@ class BgpComponent : public SpeakerComponent {
   std::map<AnnouncedKey, prometheus::Gauge*> announced_series_;
   std::map<AnnouncedKey, prometheus::Gauge*> doomed_;  // withdrawn, set to 0, not yet removed
   bool draining_ = false;                              // a RemoveDoomed is posted
-  bool refresh_asked_ = false;  // a Refresh waits for the BGP thread's answer
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::optional<CounterMirror> updates_, overflows_;
   std::function<void(const NodeAnnouncements&)> report_;
