@@ -57,6 +57,7 @@ class KubeStore : public ObjectStore {
   void RemoveStatus(const std::string& ns, const std::string& name) override;
   void EmitEvent(const ObjectEvent& ev) override;
   void ReportAnnouncements(const NodeAnnouncements& a) override;
+  bool WantsAnnouncements() const override { return true; }
   void ReportConfig(const ConfigReport& r) override;
 
   ApiClient& client() { return client_; }

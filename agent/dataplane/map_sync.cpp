@@ -122,6 +122,7 @@ void MapSync::Load() {
   }
   // Backends live in an array: every slot exists, the used ones have an action. Read in batches
   // (one syscall per few thousand slots, not one per slot).
+  uint32_t last_used = 0;
   ops_.ForEach(MapId::kBackends, [&](const Bytes& k, const Bytes& v) {
     const auto id = FromBytes<uint32_t>(k);
     if (id < kFirstBackendId || id >= max_backends_) return;
@@ -129,7 +130,10 @@ void MapSync::Load() {
     if (b.action == LB_ACTION_NONE) return;
     SetBackend(id, b);
     backend_ids_[Identity(b)] = id;
+    last_used = std::max(last_used, id);
   });
+  // Past the last slot in use: a restarted agent hands out slots no live flow may still name.
+  if (last_used) next_backend_id_ = last_used + 1 < max_backends_ ? last_used + 1 : kFirstBackendId;
   if (auto v = ops_.Lookup(MapId::kNode, ToBytes(uint32_t{0})))
     node_ = FromBytes<lb_node_addrs>(*v);
   ops_.ForEach(MapId::kEndpoints, [&](const Bytes& k, const Bytes& v) {
@@ -178,12 +182,26 @@ std::optional<std::vector<uint32_t>> MapSync::ReserveBackends(
       ids[i] = it->second;
       continue;
     }
-    // Next-fit from the last id handed out: linear in the array once, not once per backend.
-    while (BackendUsed(next_backend_id_)) {
-      next_backend_id_ =
-          next_backend_id_ + 1 < max_backends_ ? next_backend_id_ + 1 : kFirstBackendId;
+    auto next = [&](uint32_t id) { return id + 1 < max_backends_ ? id + 1 : kFirstBackendId; };
+    // Conntrack entries name slots, and outlive them: an endpoint that comes back (scaled to
+    // zero and up again) gets the slot it had, so its live flows find it again; and a new one
+    // takes the next slot never used since, so no live flow is handed to the wrong endpoint.
+    // (Handing the slot just freed to the next endpoint lost every flow of the endpoint that
+    // had held it when all endpoints of a Service went and came back.)
+    uint32_t id = 0;
+    if (auto was = freed_ids_.find(identities[i]);
+        was != freed_ids_.end() && !BackendUsed(was->second)) {
+      id = was->second;
+    } else {
+      // Next-fit from the last id handed out: linear in the array once, not once per backend.
+      while (BackendUsed(next_backend_id_)) next_backend_id_ = next(next_backend_id_);
+      id = next_backend_id_;
+      next_backend_id_ = next(id);
     }
-    const uint32_t id = next_backend_id_;
+    if (auto held = freed_by_id_.find(id); held != freed_by_id_.end()) {
+      freed_ids_.erase(held->second);
+      freed_by_id_.erase(held);
+    }
     backend_ids_[identities[i]] = id;
     SetBackend(id, lb_backend{});  // reserved; written by the caller
     ids[i] = id;
@@ -364,6 +382,12 @@ SyncStats MapSync::Apply(const DesiredDataplane& desired) {
       if (b.action != LB_ACTION_NONE) {
         ops_.Update(MapId::kBackends, ToBytes(id), ToBytes(lb_backend{}));
         ++st.backends_removed;
+        if (auto old = freed_by_id_.find(id); old != freed_by_id_.end())
+          freed_ids_.erase(old->second);
+        if (auto old = freed_ids_.find(identity); old != freed_ids_.end())
+          freed_by_id_.erase(old->second);  // freed before from another slot: this one is newer
+        freed_ids_[identity] = id;
+        freed_by_id_[id] = identity;
       }
       auto id_it = backend_ids_.find(identity);
       if (id_it != backend_ids_.end() && id_it->second == id) backend_ids_.erase(id_it);

@@ -106,6 +106,10 @@ class MapSync {
   std::vector<bool> backend_used_;
   size_t backends_in_use_ = 0;
   PodMap<lb_endpoint_key, uint32_t> backend_ids_;  // identity (addr, port, family) -> id
+  // Slots emptied in this process and not handed out since, both ways: an endpoint that
+  // returns takes its own back (see ReserveBackends).
+  PodMap<lb_endpoint_key, uint32_t> freed_ids_;
+  std::unordered_map<uint32_t, lb_endpoint_key> freed_by_id_;
   PodMap<lb_endpoint_key, lb_endpoint_value> endpoints_;
   PodMap<lb_vip_addr_key, lb_vip_addr_value> vip_addrs_;
   std::optional<lb_node_addrs> node_;  // lb_node as last written

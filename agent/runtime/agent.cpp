@@ -50,9 +50,11 @@ void Agent::Start() {
     c->BindMetrics(metrics_->registry());
     if (auto coll = c->ScrapeCollectable()) metrics_->AddCollectable(coll);
     c->BindEvents([this](const ObjectEvent& ev) { store_->EmitEvent(ev); });
-    c->BindAnnouncements([this](const NodeAnnouncements& a) {
-      if (!stopping_) store_->ReportAnnouncements(a);
-    });
+    if (store_->WantsAnnouncements()) {
+      c->BindAnnouncements([this](const NodeAnnouncements& a) {
+        if (!stopping_) store_->ReportAnnouncements(a);
+      });
+    }
   }
   if (opts_.want_controller) {
     controller_ = std::make_unique<Controller>(ControllerOptions{opts_.lb_class});

@@ -121,6 +121,9 @@ class FileStore : public ObjectStore {
   std::map<std::string, Snapshot> TakeObjects();
   // merged_ from `objects` (one entry per file of files_), statuses applied over it.
   void Merge(std::map<std::string, Snapshot> objects);
+  // Applies a rescan that read nothing but new or changed statuses to the merged snapshot in
+  // place; nullopt when it was more than that (the caller merges in full).
+  std::optional<std::vector<StoreEvent>> ApplyStatusesOnly(const Plan& plan, DecodeResult* result);
   void ArmRead();
   void OnInotify(size_t bytes);
   void ScheduleRescan(std::chrono::milliseconds after);

@@ -17,7 +17,7 @@ import json, socket, sys, threading, time
 targets = [(t.split(":")[0], int(t.split(":")[1])) for t in sys.argv[1].split(",")]
 client_ip, held_per_target = sys.argv[2], int(sys.argv[3])
 lock = threading.Lock()
-new_events = {t: [] for t in targets}    # (time, ok, why)
+new_events = {t: [] for t in targets}    # (time, ok, why, client port, step)
 held = {t: [] for t in targets}          # dicts: pod, sock, file, dead_at, bad, stalls
 stop = threading.Event()
 
@@ -32,11 +32,17 @@ def greet(f):
 def new_conns(t):
     while not stop.is_set():
         start = time.monotonic()
-        ok, why = True, ""
+        ok, why, port, stage = True, "", 0, "connect"
         try:
-            with socket.create_connection(t, timeout=1) as s:
+            with socket.socket() as s:
+                s.settimeout(1)
+                s.bind((client_ip, 0))
+                port = s.getsockname()[1]
+                s.connect(t)
+                stage = "greeting"
                 f = s.makefile("rb")
                 pod, seen = greet(f)
+                stage = "echo"
                 s.sendall(b"x\n")
                 if f.readline() != b"x\n":
                     ok, why = False, "echo"
@@ -45,7 +51,7 @@ def new_conns(t):
         except OSError as e:
             ok, why = False, type(e).__name__
         with lock:
-            new_events[t].append((start, ok, why))
+            new_events[t].append((start, ok, why, port, stage))
         time.sleep(max(0.0, 0.04 - (time.monotonic() - start)))
 
 
@@ -96,6 +102,10 @@ def report(since):
                 "first_fail": min((e[0] - since for e in fails), default=None),
                 "last_fail": max((e[0] - since for e in fails), default=None),
                 "why": sorted({e[2] for e in fails}),
+                # each failure: when (since `since`), the client port, the step it failed at
+                # and the wall clock, to find it in a capture
+                "fails": [(round(e[0] - since, 3), e[3], e[4], e[2],
+                           round(time.time() - time.monotonic() + e[0], 3)) for e in fails][:50],
                 # service is back: the first connection that answered after the last failure
                 "back_at": min((e[0] - since for e in ev if e[1] and fails and e[0] > fails[-1][0]),
                                default=None),

@@ -3,6 +3,8 @@
 // small tables so that refusals happen) is applied, and after every step the maps' whole content
 // and the SyncStats are folded into one digest. The expected digest was taken from the
 // implementation with byte-vector-keyed std::maps; a compact image must give the same maps.
+// Re-recorded once on purpose, when endpoints back from zero began to get their old slots: the
+// byte-keyed implementation with that rule and the compact one both give the digests below.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -128,14 +130,14 @@ Outcome RunScenario(bool restart_midway) {
 
 TEST(MapSyncGolden, SameMapsAsTheByteKeyedImplementation) {
   const Outcome o = RunScenario(false);
-  EXPECT_EQ(o.digest, 13583903525164139816ull);
+  EXPECT_EQ(o.digest, 15688533774946992463ull);
   EXPECT_GT(o.refused, 0u);
   EXPECT_GT(o.over_vip_limit, 0u);
   EXPECT_GT(o.tables, 60u);
 }
 
 TEST(MapSyncGolden, SameMapsAcrossAnAdoptingRestart) {
-  EXPECT_EQ(RunScenario(true).digest, 137990314747287105ull);
+  EXPECT_EQ(RunScenario(true).digest, 2697768140765824628ull);
 }
 
 }  // namespace

@@ -188,6 +188,50 @@ TEST(MapSync, ServiceWithoutEndpointsHasNoTableAndRemovalCleansUp) {
   EXPECT_EQ(ops.size(MapId::kServices), 0u);
 }
 
+// Conntrack entries in the kernel name backend slots. Endpoints scaled to zero and back must get
+// their own slots again, and a newcomer must not get one just freed: either would hand live flows
+// to another endpoint (the fault suite lost every flow of one endpoint this way).
+std::map<std::string, uint32_t> SlotsByAddress(const FakeMapOps& ops) {
+  std::map<std::string, uint32_t> out;
+  for (const Bytes& k : ops.Keys(MapId::kBackends)) {
+    auto b = FromBytes<lb_backend>(*ops.Lookup(MapId::kBackends, k));
+    if (b.action == LB_ACTION_NONE) continue;
+    IPAddr a = IPAddr::FromBytes(Family::kV4, reinterpret_cast<const uint8_t*>(b.addr));
+    out[a.str()] = FromBytes<uint32_t>(k);
+  }
+  return out;
+}
+
+TEST(MapSync, EndpointsBackFromZeroGetTheirSlotsAndNewcomersNoFreedOne) {
+  FakeMapOps ops;
+  MapSync sync(ops);
+  sync.Apply(Three());
+  const auto before = SlotsByAddress(ops);
+  ASSERT_EQ(before.size(), 3u);
+  DesiredDataplane none;
+  none.services = {Svc("198.51.100.10", 80, {})};
+  EXPECT_EQ(sync.Apply(none).backends_removed, 3u);
+  EXPECT_TRUE(SlotsByAddress(ops).empty());
+  sync.Apply(Three());
+  EXPECT_EQ(SlotsByAddress(ops), before);
+  // One goes, another comes: the newcomer takes a slot no live flow can name.
+  DesiredDataplane swapped;
+  swapped.services = {Svc("198.51.100.10", 80, {B("10.1.0.5"), B("10.1.0.6"), B("10.1.0.8")})};
+  sync.Apply(swapped);
+  auto after = SlotsByAddress(ops);
+  EXPECT_EQ(after.at("10.1.0.5"), before.at("10.1.0.5"));
+  EXPECT_EQ(after.at("10.1.0.6"), before.at("10.1.0.6"));
+  for (const auto& [addr, id] : before) EXPECT_NE(after.at("10.1.0.8"), id) << addr;
+  // And after a restart (the maps adopted), a newcomer still takes a slot past the used ones.
+  MapSync restarted(ops);
+  DesiredDataplane more = swapped;
+  more.services[0].backends.push_back(B("10.1.0.9"));
+  restarted.Apply(more);
+  after = SlotsByAddress(ops);
+  for (const auto& [addr, id] : before) EXPECT_NE(after.at("10.1.0.9"), id) << addr;
+  EXPECT_NE(after.at("10.1.0.9"), after.at("10.1.0.8"));
+}
+
 TEST(RangeAllocator, AppendsWhileThereIsRoomThenReusesFreedGaps) {
   RangeAllocator r(1000);
   EXPECT_EQ(r.Allocate(251), 0u);

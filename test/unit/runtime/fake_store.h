@@ -32,6 +32,7 @@ class FakeStore : public ObjectStore {
   }
   void EmitEvent(const ObjectEvent& ev) override { events.push_back(ev); }
   void ReportAnnouncements(const NodeAnnouncements& a) override { announcements.push_back(a); }
+  bool WantsAnnouncements() const override { return true; }
   void ReportConfig(const ConfigReport& r) override { config_reports.push_back(r); }
 
   // What a watch would deliver: the test edits `snap`, then calls Changed().
