@@ -69,6 +69,8 @@ class MapSync {
   SyncStats Apply(const DesiredDataplane& desired);
 
   nlohmann::json Summary() const;
+  // The backend slots in use: id -> value as written to lb_backends.
+  const std::map<uint32_t, lb_backend>& backends() const { return backends_; }
 
  private:
   struct ServiceState {
