@@ -85,7 +85,7 @@ struct lb_ct_value {
 // from rtnetlink route, neighbour, link and rule events (agent/dataplane/nexthop_table.cpp) so that
 // the forwarding path skips bpf_fib_lookup. An empty slot (ifindex 0), one tagged with another
 // address (the agent gives a freed id to another endpoint), a frame longer than `mtu`, or a table
-// the agent stopped vouching for (lb_nexthop_live) sends the frame through bpf_fib_lookup as before.
+// the agent stopped vouching for (lb_nexthop_live) sends the frame through bpf_fib_lookup.
 struct lb_nexthop {
   __be32 addr[4];   // the endpoint address this answer is for (IPv4 in word 0)
   __u32 ifindex;    // egress interface; 0: no answer, ask the FIB
