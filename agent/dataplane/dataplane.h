@@ -27,7 +27,7 @@ struct DataplaneOptions {
   enum class XdpMode { kNative, kGeneric, kAuto } mode = XdpMode::kAuto;
   uint32_t max_services = 0;  // 0: the compiled default
   uint32_t max_backends = 0;
-  bool nexthop_table = true;  // xdp_lb takes next hops from a NextHopTable the agent keeps
+  bool nexthop_table = false;  // xdp_lb takes next hops from a NextHopTable the agent keeps
   uint32_t mss_clamp_mtu = LB_MSS_CLAMP_AUTO;  // LoadOptions::mss_clamp_mtu
 };
 

@@ -268,7 +268,8 @@ void NextHopTable::Impl::Run() {
         }
         auto r = routes.find(it->first);
         if (r != routes.end()) {
-          users[{r->second.oif, r->second.via}].erase(it->first);
+          auto u = users.find({r->second.oif, r->second.via});
+          if (u != users.end() && u->second.erase(it->first) && u->second.empty()) users.erase(u);
           routes.erase(r);
         }
         Write(it->first, lb_nexthop{});
