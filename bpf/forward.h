@@ -1,5 +1,5 @@
-// Delivery of a DNAT'ed frame: ask the kernel's FIB for next hop and egress interface (or reuse its
-// recent answer for the endpoint, nexthop.h) and redirect there, skipping the kernel's stack;
+// Delivery of a DNAT'ed frame: take next hop and egress interface from the agent's next-hop table
+// (nexthop.h) or else ask the kernel's FIB, and redirect there, skipping the kernel's stack;
 // whenever the FIB cannot say (no neighbour entry yet, local delivery, policy, MTU) the frame goes
 // up to the kernel, which forwards it the slow way.
 #pragma once
@@ -50,8 +50,8 @@ static __always_inline int forward4(struct xdp_md *ctx, struct l2 *l2, struct ip
   }
   __u32 len = bpf_ntohs(ip->tot_len);
   const __be32 dst[4] = {ip->daddr, 0, 0, 0};
-  struct lb_nexthop *nh = nexthop_slot(backend_id);
-  if (nexthop_fresh(nh, backend_id, dst, ctx->ingress_ifindex, len, now)) {
+  const struct lb_nexthop *nh = nexthop_lookup(backend_id, dst, len, now);
+  if (nh) {
     ipv4_decrease_ttl(ip);
     return nexthop_redirect(l2->eth, nh, reason);
   }
@@ -62,12 +62,8 @@ static __always_inline int forward4(struct xdp_md *ctx, struct l2 *l2, struct ip
   fib.tot_len = len;
   fib.ipv4_src = ip->saddr;
   fib.ipv4_dst = ip->daddr;
-  __u32 iif = ctx->ingress_ifindex;
   int verdict = fib_redirect(ctx, l2->eth, &fib, reason);
-  if (verdict == XDP_REDIRECT) {
-    ipv4_decrease_ttl(ip);
-    nexthop_remember(nh, backend_id, dst, iif, len, now, &fib);
-  }
+  if (verdict == XDP_REDIRECT) ipv4_decrease_ttl(ip);
   return verdict;
 }
 
@@ -81,8 +77,8 @@ static __always_inline int forward6(struct xdp_md *ctx, struct l2 *l2, struct ip
   __u32 len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
   __be32 dst[4];
   __builtin_memcpy(dst, ip6->daddr.in6_u.u6_addr32, sizeof(dst));
-  struct lb_nexthop *nh = nexthop_slot(backend_id);
-  if (nexthop_fresh(nh, backend_id, dst, ctx->ingress_ifindex, len, now)) {
+  const struct lb_nexthop *nh = nexthop_lookup(backend_id, dst, len, now);
+  if (nh) {
     ip6->hop_limit--;
     return nexthop_redirect(l2->eth, nh, reason);
   }
@@ -92,11 +88,7 @@ static __always_inline int forward6(struct xdp_md *ctx, struct l2 *l2, struct ip
   fib.tot_len = len;
   __builtin_memcpy(fib.ipv6_src, ip6->saddr.in6_u.u6_addr32, sizeof(fib.ipv6_src));
   __builtin_memcpy(fib.ipv6_dst, ip6->daddr.in6_u.u6_addr32, sizeof(fib.ipv6_dst));
-  __u32 iif = ctx->ingress_ifindex;
   int verdict = fib_redirect(ctx, l2->eth, &fib, reason);
-  if (verdict == XDP_REDIRECT) {
-    ip6->hop_limit--;  // IPv6 has no header checksum
-    nexthop_remember(nh, backend_id, dst, iif, len, now, &fib);
-  }
+  if (verdict == XDP_REDIRECT) ip6->hop_limit--;  // IPv6 has no header checksum
   return verdict;
 }

@@ -80,22 +80,27 @@ struct lb_ct_value {
 
 #define LB_CT_TOUCH_NS 1000000000ull
 
-// ---- next-hop cache (xdp_lb only, per CPU, not pinned) ---------------------------------------
-// bpf_fib_lookup's answer for an endpoint, reused for at most cfg_nexthop_cache_ns (off by
-// default). Direct-mapped by backend id; `backend_id` and the address tag the slot (the agent may
-// give a freed id to another endpoint).
-#define LB_NEXTHOP_SLOTS 1024
-
+// ---- next-hop table (xdp_lb only; pinned, so every attached instance reads one copy) ----------
+// The route and neighbour answer for each endpoint, indexed by backend id, written by the agent
+// from rtnetlink route, neighbour, link and rule events (agent/dataplane/nexthop_table.cpp) so that
+// the forwarding path skips bpf_fib_lookup. An empty slot (ifindex 0), one tagged with another
+// address (the agent gives a freed id to another endpoint), a frame longer than `mtu`, or a table
+// the agent stopped vouching for (lb_nexthop_live) sends the frame through bpf_fib_lookup.
 struct lb_nexthop {
-  __u64 stamp_ns;    // coarse clock when the FIB answered; 0: empty
-  __be32 addr[4];    // the endpoint address it was asked for (IPv4 in word 0)
-  __u32 backend_id;  // whose answer this is
-  __u32 iif;         // ingress interface it was asked for
-  __u32 ifindex;     // egress interface
-  __u16 max_len;     // L3 length of the frame the FIB accepted (MTU check); shorter ones reuse it
-  __u8 dmac[6];
-  __u8 smac[6];
-  __u8 pad[2];
+  __be32 addr[4];   // the endpoint address this answer is for (IPv4 in word 0)
+  __u32 ifindex;    // egress interface; 0: no answer, ask the FIB
+  __u16 mtu;        // the route's MTU: longer frames ask the FIB (which says "fragment needed")
+  __u8 dmac[6];     // the neighbour's (the gateway's or the endpoint's own) MAC
+  __u8 smac[6];     // the egress interface's MAC
+  __u8 family;      // LB_FAMILY_*
+  __u8 pad;
+};
+
+// The agent's promise that lb_nexthops is current, renewed every second: an agent that stopped
+// (upgrade, crash) cannot follow route or neighbour changes, so after `until_ns` (the coarse
+// CLOCK_MONOTONIC of bpf_ktime_get_coarse_ns) every frame asks the FIB again.
+struct lb_nexthop_live {
+  __u64 until_ns;
 };
 
 // ---- endpoints this node delivers to: addr:port/proto -> backend id, VIP:ports -----------------
@@ -308,3 +313,5 @@ struct lb_ct_rate {
 #define LB_MAP_VIP_STATS "lb_vip_stats"
 #define LB_MAP_BACKEND_STATS "lb_backend_stats"
 #define LB_MAP_REASON_STATS "lb_reason_stats"
+#define LB_MAP_NEXTHOPS "lb_nexthops"
+#define LB_MAP_NEXTHOP_LIVE "lb_nexthop_live"

@@ -3,7 +3,7 @@
 //   IPv6 NDP   -> ndp.h    (Neighbor Advertisement for owned VIPs, silence for others')
 //   TCP/UDP to a VIP:port -> select.h (conntrack, then Maglev), then for an endpoint
 //                              on this node:    nat.h (DNAT) -> forward.h
-//                                               (FIB, or its recent answer from nexthop.h)
+//                                               (the agent's next-hop table, nexthop.h, else FIB)
 //                              on another node: encap.h (GUE to that node, FIB, TX/redirect)
 //   UDP to this node's GUE port -> encap.h (decapsulate, check, conntrack, DNAT, forward.h)
 //   ICMP to a VIP         -> icmp_vip.h (echo reply; errors to the flow's endpoint)

@@ -21,7 +21,8 @@ namespace {
 constexpr const char* kPinnedMaps[] = {
     LB_MAP_SERVICES,     LB_MAP_BACKENDS,  LB_MAP_MAGLEV,  LB_MAP_CONNTRACK, LB_MAP_ENDPOINTS,
     LB_MAP_L2,           LB_MAP_IFACES,    LB_MAP_NODE,    LB_MAP_VIP_STATS, LB_MAP_BACKEND_STATS,
-    LB_MAP_REASON_STATS, LB_MAP_VIP_ADDRS, LB_MAP_L2_LIVE, LB_MAP_L2_STATS};
+    LB_MAP_REASON_STATS, LB_MAP_VIP_ADDRS, LB_MAP_L2_LIVE, LB_MAP_L2_STATS,  LB_MAP_NEXTHOPS,
+    LB_MAP_NEXTHOP_LIVE};
 
 std::string Errno(int err) {
   return std::strerror(err < 0 ? -err : err);
@@ -99,9 +100,9 @@ std::unique_ptr<BpfObjects> BpfObjects::Open(const LoadOptions& opts) {
   // Per-service and per-backend maps share an index space, so they are sized together.
   for (const char* m : {LB_MAP_SERVICES, LB_MAP_VIP_STATS, LB_MAP_VIP_ADDRS})
     SetSize(o->xdp_->obj, m, opts.max_services);
-  for (const char* m : {LB_MAP_BACKENDS, LB_MAP_BACKEND_STATS, LB_MAP_ENDPOINTS})
+  for (const char* m : {LB_MAP_BACKENDS, LB_MAP_BACKEND_STATS, LB_MAP_ENDPOINTS, LB_MAP_NEXTHOPS})
     SetSize(o->xdp_->obj, m, opts.max_backends);
-  o->xdp_->rodata->cfg_nexthop_cache_ns = opts.nexthop_cache_ns;
+  o->xdp_->rodata->cfg_nexthop_table = opts.nexthop_table ? 1 : 0;
   if (!opts.pin_dir.empty()) SetPinPaths(o->xdp_->obj, opts.pin_dir);
   return o;
 }

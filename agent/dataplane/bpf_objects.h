@@ -20,8 +20,9 @@ struct LoadOptions {
   // Map sizes; 0 keeps the compiled default (LB_MAX_SERVICES, LB_MAX_BACKENDS).
   uint32_t max_services = 0;
   uint32_t max_backends = 0;
-  // How long xdp_lb may reuse the FIB's answer for an endpoint (bpf/nexthop.h); 0: ask per packet.
-  uint64_t nexthop_cache_ns = 0;
+  // Whether xdp_lb consults the agent's next-hop table before the FIB (bpf/nexthop.h); false
+  // removes the table's code from the program. Harmless while nothing fills the table.
+  bool nexthop_table = true;
   // The MTU tc_lb clamps VIP flows' SYN-ACK MSS to fit once encapsulated (bpf/mss.h):
   // LB_MSS_CLAMP_AUTO (the uplink's own MTU), LB_MSS_CLAMP_OFF, or an MTU.
   uint32_t mss_clamp_mtu = LB_MSS_CLAMP_AUTO;

@@ -81,7 +81,7 @@ std::unique_ptr<Dataplane> Dataplane::Open(const DataplaneOptions& opts) {
   LoadOptions load{opts.bpffs, std::nullopt};
   load.max_services = opts.max_services;
   load.max_backends = opts.max_backends;
-  load.nexthop_cache_ns = opts.nexthop_cache_ns;
+  load.nexthop_table = opts.nexthop_table;
   load.mss_clamp_mtu = opts.mss_clamp_mtu;
   for (const auto& name : opts.interfaces) {
     InterfaceAttachment a;
@@ -120,6 +120,13 @@ std::unique_ptr<Dataplane> Dataplane::Open(const DataplaneOptions& opts) {
     dp->ops_->Update(MapId::kIfaces, ToBytes(a.ifindex), ToBytes(InterfaceMac(a.name)));
   dp->reason_counters_ = true;
   dp->sync_ = std::make_unique<MapSync>(*dp->ops_);
+  if (opts.nexthop_table) {
+    std::vector<uint32_t> ingress;
+    for (const auto& a : dp->attachments_) ingress.push_back(a.ifindex);
+    dp->nexthops_ = std::make_unique<NextHopTable>(
+        objs.map_fd(LB_MAP_NEXTHOPS), objs.map_fd(LB_MAP_NEXTHOP_LIVE), std::move(ingress));
+    dp->nexthops_->SetEndpoints(dp->LocalEndpoints());
+  }
   dp->neighbours_ = std::make_unique<NodeNeighbours>();
   return dp;
 }
@@ -143,6 +150,16 @@ Dataplane::Dataplane(std::unique_ptr<MapOps> ops, std::map<std::string, uint32_t
 
 Dataplane::~Dataplane() = default;
 
+std::map<uint32_t, IPAddr> Dataplane::LocalEndpoints() const {
+  std::map<uint32_t, IPAddr> out;
+  sync_->ForEachBackend([&](uint32_t id, const lb_backend& b) {
+    if (b.action == LB_ACTION_LOCAL)
+      out.emplace(id, IPAddr::FromBytes(b.family == LB_FAMILY_V4 ? Family::kV4 : Family::kV6,
+                                        reinterpret_cast<const uint8_t*>(b.addr)));
+  });
+  return out;
+}
+
 const SyncStats& Dataplane::Apply(const DesiredDataplane& desired) {
   std::set<IPAddr> tunnels;
   for (const auto& s : desired.services)
@@ -152,6 +169,7 @@ const SyncStats& Dataplane::Apply(const DesiredDataplane& desired) {
   if (tunnels != tunnels_ && neighbours_) neighbours_->Set(tunnels);
   tunnels_ = std::move(tunnels);
   last_ = sync_->Apply(desired);
+  if (nexthops_) nexthops_->SetEndpoints(LocalEndpoints());
   return last_;
 }
 

@@ -17,6 +17,7 @@
 #include "dataplane/desired.h"
 #include "dataplane/map_ops.h"
 #include "dataplane/map_sync.h"
+#include "dataplane/nexthop_table.h"
 #include "dataplane/node_neighbours.h"
 
 namespace ironlb::dataplane {
@@ -27,7 +28,7 @@ struct DataplaneOptions {
   enum class XdpMode { kNative, kGeneric, kAuto } mode = XdpMode::kAuto;
   uint32_t max_services = 0;  // 0: the compiled default
   uint32_t max_backends = 0;
-  uint64_t nexthop_cache_ns = 0;               // LoadOptions::nexthop_cache_ns
+  bool nexthop_table = false;  // xdp_lb takes next hops from a NextHopTable the agent keeps
   uint32_t mss_clamp_mtu = LB_MSS_CLAMP_AUTO;  // LoadOptions::mss_clamp_mtu
 };
 
@@ -60,9 +61,12 @@ class Dataplane {
 
  private:
   Dataplane() = default;
+  // The endpoints xdp_lb DNATs and forwards itself (not those encapsulated to other nodes).
+  std::map<uint32_t, IPAddr> LocalEndpoints() const;
   std::vector<std::unique_ptr<BpfObjects>> objects_;
   std::unique_ptr<MapOps> ops_;
   std::unique_ptr<MapSync> sync_;
+  std::unique_ptr<NextHopTable> nexthops_;  // after objects_: stops before the maps close
   std::map<std::string, uint32_t> ifindex_;
   std::vector<InterfaceAttachment> attachments_;
   SyncStats last_;

@@ -31,4 +31,6 @@ static_assert(sizeof(lb_l2_counter) == 16);
 static_assert(sizeof(lb_iface) == 8);
 static_assert(sizeof(lb_counter) == 16);
 static_assert(sizeof(lb_ct_rate) == 16);
-static_assert(sizeof(lb_nexthop) == 56 && offsetof(lb_nexthop, dmac) == 38);
+static_assert(sizeof(lb_nexthop) == 36 && offsetof(lb_nexthop, mtu) == 20 &&
+              offsetof(lb_nexthop, dmac) == 22 && offsetof(lb_nexthop, family) == 34);
+static_assert(sizeof(lb_nexthop_live) == 8);

@@ -70,6 +70,12 @@ class MapSync {
   SyncStats Apply(const DesiredDataplane& desired);
 
   nlohmann::json Summary() const;
+  // Calls fn(id, value) for every backend slot in use, as written to lb_backends.
+  template <typename Fn>
+  void ForEachBackend(Fn fn) const {
+    for (uint32_t id = 0; id < backends_.size(); ++id)
+      if (backend_used_[id]) fn(id, backends_[id]);
+  }
 
  private:
   struct ServiceState {

@@ -323,7 +323,7 @@ std::unique_ptr<SpeakerComponent> MakeDataplaneComponent(boost::asio::io_context
   o.interfaces = opts.interfaces;
   o.max_services = opts.max_services;
   o.max_backends = opts.max_endpoints;
-  o.nexthop_cache_ns = uint64_t{opts.nexthop_cache_ms} * 1000000;
+  o.nexthop_table = opts.nexthop_table;
   o.mss_clamp_mtu = opts.tcp_mss_clamp_mtu.value_or(LB_MSS_CLAMP_AUTO);  // 0 is LB_MSS_CLAMP_OFF
   o.mode = opts.xdp_mode == "native"    ? dataplane::DataplaneOptions::XdpMode::kNative
            : opts.xdp_mode == "generic" ? dataplane::DataplaneOptions::XdpMode::kGeneric

@@ -27,8 +27,9 @@ const char* const kAgentUsage =
                          mode's transmitted frames need XDP or GRO on the peer; else native, else
                          generic with a warning)
   --bpffs DIR            where maps are pinned (default /sys/fs/bpf/ironlb)
-  --nexthop-cache-ms MS  let XDP reuse the kernel's route+neighbour answer for an endpoint for up
-                         to MS ms (default 0: ask per packet); see docs/benchmarks-dataplane.md
+  --nexthop-table on|off  on: XDP takes each endpoint's next hop from a table the agent keeps
+                         current from netlink route and neighbour events; off (default): XDP
+                         asks the kernel's FIB per packet; see docs/benchmarks-dataplane.md
   --tcp-mss-clamp MODE   auto | off | an MTU: VIP flows' SYN-ACKs announce at most the MSS that
                          fits the tunnel to other nodes (auto: from the uplink's MTU; default)
   --metrics-addr ADDR    Prometheus endpoint host:port (default 0.0.0.0:7472; "" disables)
@@ -147,17 +148,14 @@ std::optional<AgentOptions> ParseAgentOptions(const std::vector<std::string>& ar
         *error = "--xdp-mode must be native, generic or auto, not '" + o.xdp_mode + "'";
         return std::nullopt;
       }
-    } else if (a == "--nexthop-cache-ms") {
-      std::string ms;
-      if (!value(&ms)) return std::nullopt;
-      char* end = nullptr;
-      const unsigned long v = std::strtoul(ms.c_str(), &end, 10);
-      if (ms.empty() || *end != '\0' || v > 1000) {
-        *error =
-            "--nexthop-cache-ms must be a number of milliseconds from 0 to 1000, not '" + ms + "'";
+    } else if (a == "--nexthop-table") {
+      std::string v;
+      if (!value(&v)) return std::nullopt;
+      if (v != "on" && v != "off") {
+        *error = "--nexthop-table must be on or off, not '" + v + "'";
         return std::nullopt;
       }
-      o.nexthop_cache_ms = static_cast<uint32_t>(v);
+      o.nexthop_table = v == "on";
     } else if (a == "--tcp-mss-clamp") {
       std::string m;
       if (!value(&m)) return std::nullopt;

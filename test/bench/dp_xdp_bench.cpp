@@ -34,6 +34,7 @@
 #include "dataplane/map_layout.h"
 #include "dataplane/map_ops.h"
 #include "dataplane/map_sync.h"
+#include "dataplane/nexthop_table.h"
 #include "min_dnat.h"
 #include "min_dnat.skel.h"
 
@@ -93,19 +94,33 @@ class LbUnderTest {
   virtual int map_fd(const char* name) const = 0;
 };
 
+// With the next-hop table (the default), a real NextHopTable answers for the endpoints 10.1.0.1-3
+// (backend ids 1-3) from the namespace's routes and neighbours, as the agent's does.
 class CurrentLb : public LbUnderTest {
  public:
-  CurrentLb(uint64_t max_inserts, uint64_t nexthop_cache_ns) {
+  CurrentLb(uint64_t max_inserts, bool nexthop_table) {
     dataplane::LoadOptions o;
     o.max_ct_inserts_per_sec = max_inserts;
-    o.nexthop_cache_ns = nexthop_cache_ns;
+    o.nexthop_table = nexthop_table;
     objs_ = dataplane::BpfObjects::OpenAndLoad(o);
+    if (!nexthop_table) return;
+    nexthops_ = std::make_unique<dataplane::NextHopTable>(objs_->map_fd(LB_MAP_NEXTHOPS),
+                                                          objs_->map_fd(LB_MAP_NEXTHOP_LIVE),
+                                                          std::vector<uint32_t>{kLoopback});
+    std::map<uint32_t, IPAddr> endpoints;
+    for (uint32_t id = 1; id <= 3; ++id)
+      endpoints.emplace(id, *IPAddr::Parse("10.1.0." + std::to_string(id)));
+    nexthops_->SetEndpoints(endpoints);
+    nexthops_->Sync();
+    if (nexthops_->Stats().answered != endpoints.size())
+      throw std::runtime_error("the next-hop table did not answer for every endpoint");
   }
   int prog_fd() const override { return objs_->xdp_prog_fd(); }
   int map_fd(const char* name) const override { return objs_->map_fd(name); }
 
  private:
   std::unique_ptr<dataplane::BpfObjects> objs_;
+  std::unique_ptr<dataplane::NextHopTable> nexthops_;  // stops before objs_ closes the maps
 };
 
 class BaselineLb : public LbUnderTest {
@@ -522,10 +537,9 @@ void BM_XdpPath(benchmark::State& state) {
   for (const std::string& obj : BaselineObjects())
     lbs.emplace_back(obj.substr(obj.rfind('/') + 1),
                      std::make_unique<BaselineLb>(obj.c_str(), max_inserts));
-  lbs.emplace_back("xdp_lb", std::make_unique<CurrentLb>(max_inserts, 0));
-  // The same build with the next-hop cache on (1 ms: the FIB is asked once per clock tick).
-  if (dnat)
-    lbs.emplace_back("xdp_lb+nexthop_cache", std::make_unique<CurrentLb>(max_inserts, 1000000));
+  lbs.emplace_back("xdp_lb", std::make_unique<CurrentLb>(max_inserts, true));
+  // The same build with --nexthop-table off: bpf_fib_lookup for every packet.
+  if (dnat) lbs.emplace_back("xdp_lb-fib", std::make_unique<CurrentLb>(max_inserts, false));
   for (auto& [name, lb] : lbs) {
     Populate(*lb);
     if (path == kEncap || path == kDecap || path == kPing) PopulateAcrossNodes(*lb, path == kEncap);

@@ -16,10 +16,10 @@ in every round, so a busy machine slows all of them alike:
             dnat, and the masquerade on the mark
   min-xdp   the project's minimal XDP DNAT + redirect (test/bench/bpf/min_dnat.bpf.c): the ceiling
   ironlb    the real ironlb-agent (--role speaker) on a standalone configuration, XDP in native
-            mode (--xdp-mode native), as on a NIC
+            mode (--xdp-mode native), as on a NIC (next-hop table off, the default)
   ironlb-generic  (only when asked for) the same in generic mode, which the agent picks by itself
             on a veth uplink (kind, minikube)
-  ironlb-nhcache  (only when asked for) native, with the next-hop cache on (--nexthop-cache-ms 1)
+  ironlb-nhtable  (only when asked for) native, --nexthop-table on: next hops from the agent's table
 
 With --across the endpoints sit behind a second node (client -- node-1 -- node-2 -- pods): ironlb
 encapsulates at node-1 (GUE) and decapsulates at node-2, both in XDP; kube-proxy's rules DNAT at
@@ -43,7 +43,7 @@ import textwrap
 
 VIP, PORT, TARGET = "198.51.100.10", 80, 8080
 MODES = ("routing", "iptables", "nftables", "min-xdp", "ironlb")
-EXTRA_MODES = ("ironlb-generic", "ironlb-nhcache")
+EXTRA_MODES = ("ironlb-generic", "ironlb-nhtable")
 
 IPTABLES = """*nat
 :PREROUTING ACCEPT [0:0]
@@ -295,8 +295,8 @@ class Bench:
     def mode_ironlb_generic(self, proto):
         return self.mode_ironlb(proto, ("--xdp-mode", "generic"))
 
-    def mode_ironlb_nhcache(self, proto):
-        return self.mode_ironlb(proto, ("--xdp-mode", "native", "--nexthop-cache-ms", "1"))
+    def mode_ironlb_nhtable(self, proto):
+        return self.mode_ironlb(proto, ("--xdp-mode", "native", "--nexthop-table", "on"))
 
     def mode_ironlb(self, proto, flags=("--xdp-mode", "native")):
         uplinks = {"node-1": "n0", "node-2": "f0"}

@@ -1,11 +1,14 @@
 // xdp_lb's load-balancing path: exact DNAT'ed frames (checksums recomputed independently), the
 // reverse translation by tc_lb, conntrack stickiness, the flood guard, no-endpoint drops and
 // every malformed input.
-#include <sched.h>
+#include <net/if.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <ctime>
+#include <memory>
 
+#include "dataplane/nexthop_table.h"
 #include "lb_fixture.h"
 
 namespace ironlb::testpkt {
@@ -371,77 +374,202 @@ TEST_F(NatTest, FibRedirectRewritesMacsAndTtl) {
   EXPECT_EQ(ReasonCount(LB_R_FWD_REDIRECT), 1u);
 }
 
-// The next-hop cache (off by default) must give byte for byte what the FIB gives, and a neighbour
-// change must show once the cached answer's lifetime is over -- at once with the cache off.
-TEST_F(NatTest, NexthopCacheReusesTheFibAnswerOnlyForItsLifetime) {
-  // The cache is per CPU and a test run executes on the calling thread's CPU: held on one CPU,
-  // or a loaded machine moves the thread and the next run finds the other CPU's empty cache.
-  cpu_set_t all, one;
-  ASSERT_EQ(sched_getaffinity(0, sizeof(all), &all), 0);
-  CPU_ZERO(&one);
-  CPU_SET(sched_getcpu(), &one);
-  ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
-  struct Restore {
-    cpu_set_t set;
-    ~Restore() { sched_setaffinity(0, sizeof(set), &set); }
-  } restore{all};
-  const std::string veth = "nhc" + std::to_string(getpid());
-  ASSERT_EQ(
-      std::system(("ip link add " + veth + "a type veth peer name " + veth + "b && ip link set " +
-                   veth + "a up && ip link set " + veth + "b up && ip link set " + veth +
-                   "a address 02:00:00:00:00:0a && ip addr add 10.1.0.1/24 dev " + veth +
-                   "a && ip neigh replace 10.1.0.5 lladdr 02:00:00:00:00:05 dev " + veth +
-                   "a && sysctl -qw net.ipv4.conf.all.forwarding=1 "
-                   "net.ipv4.conf.lo.forwarding=1")
-                      .c_str()),
-      0);
-  const auto neighbour = [&](const char* mac) {
-    return std::system(
-        ("ip neigh replace 10.1.0.5 lladdr " + std::string(mac) + " dev " + veth + "a").c_str());
-  };
-  const Mac veth_mac = {0x02, 0, 0, 0, 0, 0x0a};
-  const auto expected = [&](uint8_t last) {
-    return L4Frame({0x02, 0, 0, 0, 0, last}, veth_mac, kClient4, kBackendA4,
-                   {kProtoTCP, kClientPort, kBackendPort, kTcpAck, Bytes{'h', 'i'}, false},
-                   WithTtl(63));
-  };
+// Two veths in the test's namespace, the endpoints' links: 10.1.0.0/24 on <name>a (MAC ..:0a)
+// with 10.1.0.5 at ..:05, and 10.2.0.0/24 on <name>c (MAC ..:0b) with a router 10.2.0.9 at ..:09.
+// Forwarding is on, as a node's is. Removed when the test ends, passed or not.
+struct NexthopLinks {
+  std::string name = "nh" + std::to_string(getpid());
+  std::string a = name + "a", c = name + "c";
+  NexthopLinks() {
+    const std::string cmd =
+        "ip link add " + a + " type veth peer name " + name + "b && ip link add " + c +
+        " type veth peer name " + name + "d && ip link set " + a +
+        " address 02:00:00:00:00:0a && ip link set " + c + " address 02:00:00:00:00:0b && " +
+        "ip link set " + a + " up && ip link set " + name + "b up && ip link set " + c +
+        " up && ip link set " + name + "d up && ip addr add 10.1.0.1/24 dev " + a +
+        " && ip addr add 10.2.0.1/24 dev " + c + " && ip neigh replace 10.1.0.5 lladdr " +
+        "02:00:00:00:00:05 dev " + a + " && ip neigh replace 10.2.0.9 lladdr 02:00:00:00:00:09 " +
+        "dev " + c + " && sysctl -qw net.ipv4.conf.all.forwarding=1 " +
+        "net.ipv4.conf.lo.forwarding=1";
+    ok = std::system(cmd.c_str()) == 0;
+  }
+  ~NexthopLinks() {
+    std::system(("ip link del " + a + " 2>/dev/null; ip link del " + c + " 2>/dev/null").c_str());
+  }
+  int Run(const std::string& cmd) const { return std::system(cmd.c_str()); }
+  uint32_t index(const std::string& dev) const { return if_nametoindex(dev.c_str()); }
+  bool ok = false;
+};
+
+const Mac kVethA = {0x02, 0, 0, 0, 0, 0x0a}, kVethC = {0x02, 0, 0, 0, 0, 0x0b};
+
+Bytes Forwarded(const Mac& dst, const Mac& src, uint8_t flags = kTcpAck) {
+  return L4Frame(dst, src, kClient4, kBackendA4,
+                 {kProtoTCP, kClientPort, kBackendPort, flags, Bytes{'h', 'i'}, false},
+                 WithTtl(63));
+}
+
+lb_nexthop Entry(uint32_t ifindex, const Mac& dmac, const Mac& smac, uint16_t mtu = 1500,
+                 const IPAddr& addr = kBackendA4) {
+  lb_nexthop v{};
+  FillAddr(v.addr, addr);
+  v.ifindex = ifindex;
+  v.mtu = mtu;
+  std::memcpy(v.dmac, dmac.data(), 6);
+  std::memcpy(v.smac, smac.data(), 6);
+  v.family = FamilyOf(addr);
+  return v;
+}
+
+uint64_t MonotonicNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1'000'000'000 + uint64_t(ts.tv_nsec);
+}
+
+// xdp_lb takes the table's answer, byte for byte as the FIB's would be built, before the FIB --
+// and asks the FIB whenever the answer is not for this endpoint, too short for the frame, or no
+// longer vouched for. (The table's MAC ..:99 is no neighbour's, so the output says who answered.)
+TEST_F(NatTest, NexthopTableAnswersBeforeTheFib) {
+  NexthopLinks links;
+  ASSERT_TRUE(links.ok);
+  const Mac table_mac = {0x02, 0, 0, 0, 0, 0x99}, neighbour = {0x02, 0, 0, 0, 0, 0x05};
   const Bytes in = ToVip(Tcp(kVipPort, kClientPort, kTcpAck));
+  const uint32_t zero = 0;
+  const auto vouch = [&](uint64_t until) {
+    lb_nexthop_live live{until};
+    Put(LB_MAP_NEXTHOP_LIVE, &zero, &live);
+  };
+  lb_nexthop e = Entry(links.index(links.a), table_mac, kVethA);
+  Put(LB_MAP_NEXTHOPS, &kIdA, &e);
+  EXPECT_EQ(RunXdp(in).out, Forwarded(neighbour, kVethA)) << "entry not vouched for: the FIB";
 
-  // Off (the default): every packet asks the FIB, so a new neighbour MAC is used at once.
-  RunResult fib = RunXdp(in);
-  EXPECT_EQ(fib.verdict, static_cast<uint32_t>(XDP_REDIRECT));
-  EXPECT_EQ(fib.out, expected(0x05));
-  ASSERT_EQ(neighbour("02:00:00:00:00:06"), 0);
-  EXPECT_EQ(RunXdp(in).out, expected(0x06));
-  ASSERT_EQ(neighbour("02:00:00:00:00:05"), 0);
+  vouch(MonotonicNs() + 60'000'000'000);
+  RunResult r = RunXdp(in);
+  EXPECT_EQ(r.verdict, static_cast<uint32_t>(XDP_REDIRECT));
+  EXPECT_EQ(r.out, Forwarded(table_mac, kVethA)) << "the table's answer";
+  EXPECT_EQ(ReasonCount(LB_R_FWD_REDIRECT), 2u);
 
-  // On, 2 s: the second packet reuses the first one's answer, byte-identical, even after the
-  // neighbour changed; once the lifetime is over the FIB is asked again. (The lifetime is long
-  // enough that the `ip neigh` in between never outlasts it on a loaded CI machine: 100 ms did.)
-  dataplane::LoadOptions opts;
-  opts.nexthop_cache_ns = 2'000'000'000;
-  Load(opts);
-  Populate();
-  RunResult first = RunXdp(in), cached = RunXdp(in);
-  EXPECT_EQ(first.out, fib.out);
-  EXPECT_EQ(cached.verdict, static_cast<uint32_t>(XDP_REDIRECT));
-  EXPECT_EQ(cached.out, fib.out);
-  ASSERT_EQ(neighbour("02:00:00:00:00:06"), 0);
-  EXPECT_EQ(RunXdp(in).out, expected(0x05)) << "within the lifetime: the cached answer";
-  usleep(2'300'000);
-  EXPECT_EQ(RunXdp(in).out, expected(0x06)) << "after the lifetime: the FIB's new answer";
-  // The agent gives a freed backend id to another endpoint: the cached answer is not its.
-  ASSERT_EQ(
-      std::system(("ip neigh replace 10.1.0.7 lladdr 02:00:00:00:00:07 dev " + veth + "a").c_str()),
-      0);
+  e.mtu = 41;  // the frame's IPv4 length is 42
+  Put(LB_MAP_NEXTHOPS, &kIdA, &e);
+  EXPECT_EQ(RunXdp(in).out, Forwarded(neighbour, kVethA)) << "longer than the MTU: the FIB";
+  e.mtu = 42;
+  Put(LB_MAP_NEXTHOPS, &kIdA, &e);
+  EXPECT_EQ(RunXdp(in).out, Forwarded(table_mac, kVethA)) << "as long as the MTU";
+
+  vouch(1);  // long past (the program's coarse clock lags MonotonicNs() by up to a tick)
+  EXPECT_EQ(RunXdp(in).out, Forwarded(neighbour, kVethA)) << "promise expired: the FIB";
+  vouch(MonotonicNs() + 60'000'000'000);
+
+  // The agent gave id A to another endpoint and has not answered for it yet.
+  ASSERT_EQ(links.Run("ip neigh replace 10.1.0.7 lladdr 02:00:00:00:00:07 dev " + links.a), 0);
   SetBackend(kIdA, Addr("10.1.0.7"), kBackendPort);
   EXPECT_EQ(
       RunXdp(in).out,
-      L4Frame({0x02, 0, 0, 0, 0, 0x07}, veth_mac, kClient4, Addr("10.1.0.7"),
+      L4Frame({0x02, 0, 0, 0, 0, 0x07}, kVethA, kClient4, Addr("10.1.0.7"),
               {kProtoTCP, kClientPort, kBackendPort, kTcpAck, Bytes{'h', 'i'}, false}, WithTtl(63)))
-      << "same id, new address: asked the FIB";
-  EXPECT_EQ(ReasonCount(LB_R_FWD_REDIRECT), 5u);
-  std::system(("ip link del " + veth + "a").c_str());
+      << "an answer for another address: the FIB";
+  SetBackend(kIdA, kBackendA4, kBackendPort);
+
+  // --nexthop-table off: the table's code is not in the program at all.
+  dataplane::LoadOptions off;
+  off.nexthop_table = false;
+  Load(off);
+  Populate();
+  Put(LB_MAP_NEXTHOPS, &kIdA, &e);
+  vouch(MonotonicNs() + 60'000'000'000);
+  EXPECT_EQ(RunXdp(in).out, Forwarded(neighbour, kVethA)) << "table off: the FIB";
+}
+
+// The agent's side: NextHopTable answers from the kernel's routes and neighbours and follows
+// their changes through rtnetlink -- a neighbour's new MAC, a neighbour gone, a more specific
+// route through a router on another link, a multipath route, a policy rule -- and frames follow.
+TEST_F(NatTest, NexthopTableFollowsNeighbourAndRouteChanges) {
+  NexthopLinks links;
+  ASSERT_TRUE(links.ok);
+  const uint32_t a = links.index(links.a), c = links.index(links.c);
+  const Bytes in = ToVip(Tcp(kVipPort, kClientPort, kTcpAck));
+  const auto entry = [&] {
+    lb_nexthop v{};
+    EXPECT_EQ(bpf_map_lookup_elem(fd(LB_MAP_NEXTHOPS), &kIdA, &v), 0);
+    return v;
+  };
+  const auto same = [](const lb_nexthop& x, const lb_nexthop& y) {
+    return std::memcmp(&x, &y, sizeof(x)) == 0;
+  };
+  auto table = std::make_unique<dataplane::NextHopTable>(
+      fd(LB_MAP_NEXTHOPS), fd(LB_MAP_NEXTHOP_LIVE), std::vector<uint32_t>{kLoopbackIfindex});
+  table->SetEndpoints({{kIdA, kBackendA4}});
+  table->Sync();
+  EXPECT_TRUE(same(entry(), Entry(a, {0x02, 0, 0, 0, 0, 0x05}, kVethA)));
+  EXPECT_EQ(table->Stats().answered, 1u);
+  RunResult r = RunXdp(in);
+  EXPECT_EQ(r.verdict, static_cast<uint32_t>(XDP_REDIRECT));
+  EXPECT_EQ(r.out, Forwarded({0x02, 0, 0, 0, 0, 0x05}, kVethA));
+
+  ASSERT_EQ(links.Run("ip neigh replace 10.1.0.5 lladdr 02:00:00:00:00:06 dev " + links.a), 0);
+  table->Sync();
+  EXPECT_TRUE(same(entry(), Entry(a, {0x02, 0, 0, 0, 0, 0x06}, kVethA))) << "new neighbour MAC";
+  EXPECT_EQ(RunXdp(in).out, Forwarded({0x02, 0, 0, 0, 0, 0x06}, kVethA));
+
+  ASSERT_EQ(links.Run("ip neigh del 10.1.0.5 dev " + links.a), 0);
+  table->Sync();
+  EXPECT_EQ(entry().ifindex, 0u) << "neighbour gone: no answer";
+  EXPECT_EQ(RunXdp(in).verdict, static_cast<uint32_t>(XDP_PASS)) << "the FIB has none either";
+  ASSERT_EQ(links.Run("ip neigh replace 10.1.0.5 lladdr 02:00:00:00:00:05 dev " + links.a), 0);
+  table->Sync();
+  EXPECT_TRUE(same(entry(), Entry(a, {0x02, 0, 0, 0, 0, 0x05}, kVethA))) << "neighbour back";
+
+  ASSERT_EQ(links.Run("ip route add 10.1.0.5/32 via 10.2.0.9 dev " + links.c), 0);
+  table->Sync();
+  EXPECT_TRUE(same(entry(), Entry(c, {0x02, 0, 0, 0, 0, 0x09}, kVethC))) << "route via a router";
+  EXPECT_EQ(RunXdp(in).out, Forwarded({0x02, 0, 0, 0, 0, 0x09}, kVethC));
+  ASSERT_EQ(links.Run("ip neigh replace 10.2.0.9 lladdr 02:00:00:00:00:08 dev " + links.c), 0);
+  table->Sync();
+  EXPECT_EQ(RunXdp(in).out, Forwarded({0x02, 0, 0, 0, 0, 0x08}, kVethC)) << "the router's MAC";
+
+  ASSERT_EQ(links.Run("ip route replace 10.1.0.5/32 nexthop via 10.2.0.9 dev " + links.c +
+                      " nexthop via 10.1.0.7 dev " + links.a),
+            0);
+  table->Sync();
+  EXPECT_EQ(entry().ifindex, 0u) << "multipath: chosen per flow, so asked per packet";
+  ASSERT_EQ(links.Run("ip route del 10.1.0.5/32"), 0);
+  table->Sync();
+  EXPECT_TRUE(same(entry(), Entry(a, {0x02, 0, 0, 0, 0, 0x05}, kVethA))) << "on-link again";
+
+  ASSERT_EQ(links.Run("ip rule add from 192.0.2.0/24 lookup 100 pref 100"), 0);
+  table->Sync();
+  EXPECT_EQ(entry().ifindex, 0u) << "policy routing may choose by the client";
+  ASSERT_EQ(links.Run("ip rule del pref 100"), 0);
+  table->Sync();
+  EXPECT_EQ(entry().ifindex, a);
+
+  ASSERT_EQ(links.Run("ip link set " + links.a + " down"), 0);
+  table->Sync();
+  EXPECT_EQ(entry().ifindex, 0u) << "interface down";
+  ASSERT_EQ(links.Run("ip link set " + links.a +
+                      " up && ip neigh replace 10.1.0.5 lladdr "
+                      "02:00:00:00:00:05 dev " +
+                      links.a),
+            0);
+  table->Sync();
+  EXPECT_EQ(entry().ifindex, a);
+
+  table->SetEndpoints({});
+  table->Sync();
+  EXPECT_EQ(entry().ifindex, 0u) << "no longer an endpoint";
+  table->SetEndpoints({{kIdA, kBackendA4}});
+  table->Sync();
+  EXPECT_EQ(entry().ifindex, a);
+
+  // A stopped agent withdraws its promise: the FIB again, whatever the table still holds.
+  table.reset();
+  lb_nexthop_live live{};
+  const uint32_t zero = 0;
+  ASSERT_EQ(bpf_map_lookup_elem(fd(LB_MAP_NEXTHOP_LIVE), &zero, &live), 0);
+  EXPECT_EQ(live.until_ns, 0u);
+  ASSERT_EQ(links.Run("ip neigh replace 10.1.0.5 lladdr 02:00:00:00:00:06 dev " + links.a), 0);
+  EXPECT_EQ(RunXdp(in).out, Forwarded({0x02, 0, 0, 0, 0, 0x06}, kVethA));
 }
 
 }  // namespace

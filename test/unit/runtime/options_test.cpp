@@ -17,7 +17,7 @@ TEST(AgentOptions, DefaultsMatchTheDocumentedContract) {
   ASSERT_TRUE(o) << err;
   EXPECT_TRUE(o->want_controller && o->want_speaker);
   EXPECT_EQ(o->bpffs, "/sys/fs/bpf/ironlb");
-  EXPECT_EQ(o->nexthop_cache_ms, 0u) << "next-hop cache off unless asked for";
+  EXPECT_FALSE(o->nexthop_table) << "the next-hop table is off unless turned on";
   EXPECT_EQ(o->api_socket, "/run/ironlb/agent.sock");
   EXPECT_EQ(o->metrics_addr, "0.0.0.0:7472");
   EXPECT_EQ(o->ns, "ironlb-system");
@@ -59,14 +59,14 @@ TEST(AgentOptions, L2Flags) {
 TEST(AgentOptions, RolesAndRepeatableInterfaces) {
   std::string err;
   auto o = Parse({"--node", "n", "--config", "d", "--role", "speaker", "--interface", "eth0",
-                  "--interface", "eth1", "--xdp-mode", "generic", "--nexthop-cache-ms", "2"},
+                  "--interface", "eth1", "--xdp-mode", "generic", "--nexthop-table", "on"},
                  &err);
   ASSERT_TRUE(o) << err;
   EXPECT_FALSE(o->want_controller);
   EXPECT_TRUE(o->want_speaker);
   EXPECT_EQ(o->interfaces, (std::vector<std::string>{"eth0", "eth1"}));
   EXPECT_EQ(o->xdp_mode, "generic");
-  EXPECT_EQ(o->nexthop_cache_ms, 2u);
+  EXPECT_TRUE(o->nexthop_table);
 }
 
 TEST(AgentOptions, ErrorsNameTheFlag) {
@@ -78,8 +78,8 @@ TEST(AgentOptions, ErrorsNameTheFlag) {
   EXPECT_NE(err.find("router"), std::string::npos);
   EXPECT_FALSE(Parse({"--node", "n", "--config", "d", "--interface"}, &err));
   EXPECT_NE(err.find("--interface needs a value"), std::string::npos);
-  EXPECT_FALSE(Parse({"--node", "n", "--config", "d", "--nexthop-cache-ms", "5s"}, &err));
-  EXPECT_NE(err.find("--nexthop-cache-ms"), std::string::npos);
+  EXPECT_FALSE(Parse({"--node", "n", "--config", "d", "--nexthop-table", "5s"}, &err));
+  EXPECT_NE(err.find("--nexthop-table"), std::string::npos);
   EXPECT_NE(err.find("5s"), std::string::npos);
   EXPECT_FALSE(Parse({"--node", "n", "--config", "d", "--bogus"}, &err));
   EXPECT_NE(err.find("--bogus"), std::string::npos);
