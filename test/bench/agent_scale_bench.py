@@ -76,65 +76,40 @@ status: {addresses: [{type: InternalIP, address: 10.0.0.2}]}
 """
     docs = [head]
     for i in range(n):
-        eps = "".join(
-            f"- {{addresses: [10.{100 + k}.{i // 256 % 256}.{i % 256}], conditions: {{ready: true}},"
-            f" nodeName: node-a}}\n" for k in range(per))
-        docs.append(f"""apiVersion: v1
+        docs.append(service_doc(f"s{i}", [f"10.{100 + k}.{i // 256 % 256}.{i % 256}"
+                                          for k in range(per)]))
+    return "---\n".join(docs)
+
+
+def service_doc(name, endpoints, vip=None):
+    """A LoadBalancer Service and its EndpointSlice (every endpoint ready, on node-a)."""
+    eps = "".join(f"- {{addresses: [{a}], conditions: {{ready: true}}, nodeName: node-a}}\n"
+                  for a in endpoints)
+    lb_ip = f"\n  loadBalancerIP: {vip}" if vip else ""
+    return f"""apiVersion: v1
 kind: Service
-metadata: {{name: s{i}, namespace: bench}}
+metadata: {{name: {name}, namespace: bench}}
 spec:
-  type: LoadBalancer
+  type: LoadBalancer{lb_ip}
   ports: [{{name: http, port: 80, protocol: TCP, targetPort: 8080}}]
 ---
 apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
-metadata: {{name: s{i}-1, namespace: bench, labels: {{kubernetes.io/service-name: s{i}}}}}
+metadata: {{name: {name}-1, namespace: bench, labels: {{kubernetes.io/service-name: {name}}}}}
 addressType: IPv4
 ports: [{{name: http, port: 8080, protocol: TCP}}]
 endpoints:
-{eps}""")
-    return "---\n".join(docs)
+{eps}"""
 
 
 def probe(n_endpoints):
     """One more Service, in a file of its own, whose endpoints the change phase edits."""
-    eps = "".join(f"- {{addresses: [10.99.0.{k + 1}], conditions: {{ready: true}}, nodeName: node-a}}\n"
-                  for k in range(n_endpoints))
-    return f"""apiVersion: v1
-kind: Service
-metadata: {{name: probe, namespace: bench}}
-spec:
-  type: LoadBalancer
-  ports: [{{name: http, port: 80, protocol: TCP, targetPort: 8080}}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {{name: probe-1, namespace: bench, labels: {{kubernetes.io/service-name: probe}}}}
-addressType: IPv4
-ports: [{{name: http, port: 8080, protocol: TCP}}]
-endpoints:
-{eps}"""
+    return service_doc("probe", [f"10.99.0.{k + 1}" for k in range(n_endpoints)])
 
 
 def added(i, vip, n_endpoints):
     """A Service that appears after the N are served, in a file of its own, asking for `vip`."""
-    eps = "".join(f"- {{addresses: [10.98.{i}.{k + 1}], conditions: {{ready: true}}, "
-                  f"nodeName: node-a}}\n" for k in range(n_endpoints))
-    return f"""apiVersion: v1
-kind: Service
-metadata: {{name: added{i}, namespace: bench}}
-spec:
-  type: LoadBalancer
-  loadBalancerIP: {vip}
-  ports: [{{name: http, port: 80, protocol: TCP, targetPort: 8080}}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {{name: added{i}-1, namespace: bench, labels: {{kubernetes.io/service-name: added{i}}}}}
-addressType: IPv4
-ports: [{{name: http, port: 8080, protocol: TCP}}]
-endpoints:
-{eps}"""
+    return service_doc(f"added{i}", [f"10.98.{i}.{k + 1}" for k in range(n_endpoints)], vip)
 
 
 def percentile(xs, q):
