@@ -22,8 +22,6 @@ namespace ironlb::dataplane {
 namespace {
 
 constexpr const char* kLog = "neighbours";
-// linux/if.h's IFF_LOWER_UP (carrier); <net/if.h> does not define it.
-constexpr unsigned kIffLowerUp = 0x10000;
 
 int AfOf(const IPAddr& a) {
   return a.is_v4() ? AF_INET : AF_INET6;
@@ -342,64 +340,28 @@ nlohmann::json NodeNeighbours::Status() const {
 }
 
 NeighbourWatch::NeighbourWatch(boost::asio::io_context& io, std::function<void(bool)> changed)
-    : fd_(io), changed_(std::move(changed)) {
-  sock_ = nl_socket_alloc();
-  if (!sock_) throw std::runtime_error("nl_socket_alloc failed");
-  nl_socket_disable_seq_check(sock_);  // events are not replies to our requests
-  nl_socket_modify_cb(sock_, NL_CB_VALID, NL_CB_CUSTOM, &NeighbourWatch::OnMessage, this);
-  if (int err = nl_connect(sock_, NETLINK_ROUTE)) {
-    nl_socket_free(sock_);
-    throw std::runtime_error(std::string("netlink connect: ") + nl_geterror(err));
+    : changed_(std::move(changed)),
+      events_(
+          io, {RTNLGRP_NEIGH, RTNLGRP_LINK}, [this](const nlmsghdr& h) { OnMessage(h); },
+          [this](bool overrun) {
+            if (overrun) any_ = link_up_ = true;  // events were lost: assume the worst
+            if (any_ || link_up_) changed_(link_up_);
+            any_ = link_up_ = false;
+          }) {}
+
+void NeighbourWatch::OnMessage(const nlmsghdr& h) {
+  if (auto c = NetlinkEvents::LinkCarrier(h)) {
+    const auto [it, first] = carrier_.try_emplace(c->ifindex, c->up);
+    if (!first && c->up && !it->second) link_up_ = true;
+    it->second = c->up;
+    if (h.nlmsg_type == RTM_DELLINK) carrier_.erase(it);
+    return;
   }
-  nl_socket_add_memberships(sock_, RTNLGRP_NEIGH, RTNLGRP_LINK, 0);
-  nl_socket_set_nonblocking(sock_);
-  // The descriptor stays libnl's: stream_descriptor only waits on it; release() before close.
-  fd_.assign(nl_socket_get_fd(sock_));
-  Wait();
-}
-
-NeighbourWatch::~NeighbourWatch() {
-  boost::system::error_code ec;
-  fd_.cancel(ec);
-  fd_.release();
-  nl_socket_free(sock_);
-}
-
-void NeighbourWatch::Wait() {
-  fd_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
-                 [this](const boost::system::error_code& ec) {
-                   if (ec) return;
-                   any_ = link_up_ = false;
-                   int rc = 0;
-                   while ((rc = nl_recvmsgs_default(sock_)) >= 0) {
-                   }
-                   // An overrun (ENOBUFS) lost events: assume the worst.
-                   if (rc == -NLE_NOMEM || rc == -NLE_MSG_OVERFLOW) any_ = link_up_ = true;
-                   if (any_ || link_up_) changed_(link_up_);
-                   Wait();
-                 });
-}
-
-int NeighbourWatch::OnMessage(nl_msg* msg, void* arg) {
-  auto* self = static_cast<NeighbourWatch*>(arg);
-  nlmsghdr* h = nlmsg_hdr(msg);
-  if (h->nlmsg_type == RTM_NEWLINK || h->nlmsg_type == RTM_DELLINK) {
-    if (!nlmsg_valid_hdr(h, sizeof(ifinfomsg))) return NL_OK;
-    const auto* ifi = static_cast<const ifinfomsg*>(nlmsg_data(h));
-    const bool up =
-        h->nlmsg_type == RTM_NEWLINK && (ifi->ifi_flags & IFF_UP) && (ifi->ifi_flags & kIffLowerUp);
-    const auto [it, first] = self->carrier_.try_emplace(ifi->ifi_index, up);
-    if (!first && up && !it->second) self->link_up_ = true;
-    it->second = up;
-    if (h->nlmsg_type == RTM_DELLINK) self->carrier_.erase(it);
-    return NL_OK;
-  }
-  if (h->nlmsg_type != RTM_DELNEIGH && h->nlmsg_type != RTM_NEWNEIGH) return NL_OK;
-  if (!nlmsg_valid_hdr(h, sizeof(ndmsg))) return NL_OK;
-  const auto* n = static_cast<const ndmsg*>(nlmsg_data(h));
-  if (n->ndm_family != AF_INET && n->ndm_family != AF_INET6) return NL_OK;
-  if (h->nlmsg_type == RTM_DELNEIGH || (n->ndm_state & NUD_FAILED)) self->any_ = true;
-  return NL_OK;
+  if (h.nlmsg_type != RTM_DELNEIGH && h.nlmsg_type != RTM_NEWNEIGH) return;
+  if (!nlmsg_valid_hdr(&h, sizeof(ndmsg))) return;
+  const auto* n = static_cast<const ndmsg*>(nlmsg_data(&h));
+  if (n->ndm_family != AF_INET && n->ndm_family != AF_INET6) return;
+  if (h.nlmsg_type == RTM_DELNEIGH || (n->ndm_state & NUD_FAILED)) any_ = true;
 }
 
 }  // namespace ironlb::dataplane

@@ -10,7 +10,6 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -19,9 +18,7 @@
 #include <vector>
 
 #include "model/ip.h"
-
-struct nl_sock;
-struct nl_msg;
+#include "runtime/netlink_events.h"
 
 namespace ironlb::dataplane {
 
@@ -94,19 +91,14 @@ class NodeNeighbours {
 class NeighbourWatch {
  public:
   NeighbourWatch(boost::asio::io_context& io, std::function<void(bool link_up)> changed);
-  ~NeighbourWatch();
-  NeighbourWatch(const NeighbourWatch&) = delete;
-  NeighbourWatch& operator=(const NeighbourWatch&) = delete;
 
  private:
-  void Wait();
-  static int OnMessage(nl_msg* msg, void* self);
+  void OnMessage(const nlmsghdr& h);
 
-  nl_sock* sock_ = nullptr;
-  boost::asio::posix::stream_descriptor fd_;
   std::function<void(bool)> changed_;
   std::map<int, bool> carrier_;         // ifindex -> carrier, as last seen
   bool any_ = false, link_up_ = false;  // what one drain of the socket saw
+  NetlinkEvents events_;                // last: its callbacks use the members above
 };
 
 }  // namespace ironlb::dataplane

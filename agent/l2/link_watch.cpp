@@ -22,27 +22,25 @@ constexpr unsigned kIffLowerUp = 0x10000;
 
 LinkWatch::LinkWatch(boost::asio::io_context& io, std::map<uint32_t, bool>* carrier,
                      std::function<void(uint32_t, bool)> changed)
-    : fd_(io), carrier_(carrier), changed_(std::move(changed)) {
-  sock_ = nl_socket_alloc();
-  if (!sock_) throw std::runtime_error("nl_socket_alloc failed");
-  nl_socket_disable_seq_check(sock_);  // events are not replies to our requests
-  nl_socket_modify_cb(sock_, NL_CB_VALID, NL_CB_CUSTOM, &LinkWatch::OnMessage, this);
-  if (int err = nl_connect(sock_, NETLINK_ROUTE)) {
-    nl_socket_free(sock_);
-    throw std::runtime_error(std::string("netlink connect: ") + nl_geterror(err));
-  }
-  nl_socket_add_membership(sock_, RTNLGRP_LINK);
-  nl_socket_set_nonblocking(sock_);
-  // The descriptor stays libnl's: stream_descriptor only waits on it; release() before close.
-  fd_.assign(nl_socket_get_fd(sock_));
-  Wait();
-}
+    : carrier_(carrier),
+      changed_(std::move(changed)),
+      events_(
+          io, {RTNLGRP_LINK},
+          [this](const nlmsghdr& h) {
+            if (auto c = NetlinkEvents::LinkCarrier(h))
+              Set(static_cast<uint32_t>(c->ifindex), c->up);
+          },
+          [this](bool overrun) {
+            // Events were lost: re-read every carrier.
+            if (overrun)
+              for (const auto& [idx, up] : *carrier_) Set(idx, CarrierNow(idx));
+          }) {}
 
-LinkWatch::~LinkWatch() {
-  boost::system::error_code ec;
-  fd_.cancel(ec);
-  fd_.release();
-  nl_socket_free(sock_);
+void LinkWatch::Set(uint32_t ifindex, bool up) {
+  auto it = carrier_->find(ifindex);
+  if (it == carrier_->end() || it->second == up) return;
+  it->second = up;
+  changed_(ifindex, up);
 }
 
 bool LinkWatch::CarrierNow(uint32_t ifindex) {
@@ -60,43 +58,6 @@ bool LinkWatch::CarrierNow(uint32_t ifindex) {
   }
   nl_socket_free(sock);
   return up;
-}
-
-void LinkWatch::Wait() {
-  fd_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
-                 [this](const boost::system::error_code& ec) {
-                   if (ec) return;
-                   // Drain; an overrun (ENOBUFS) loses events, so re-read every carrier then.
-                   int rc = 0;
-                   while ((rc = nl_recvmsgs_default(sock_)) >= 0) {
-                   }
-                   if (rc == -NLE_NOMEM || rc == -NLE_MSG_OVERFLOW)
-                     for (auto& [idx, up] : *carrier_) {
-                       const bool now = CarrierNow(idx);
-                       if (now != up) {
-                         up = now;
-                         changed_(idx, now);
-                       }
-                     }
-                   Wait();
-                 });
-}
-
-int LinkWatch::OnMessage(nl_msg* msg, void* arg) {
-  auto* self = static_cast<LinkWatch*>(arg);
-  nlmsghdr* h = nlmsg_hdr(msg);
-  if (h->nlmsg_type != RTM_NEWLINK && h->nlmsg_type != RTM_DELLINK) return NL_OK;
-  if (!nlmsg_valid_hdr(h, sizeof(ifinfomsg))) return NL_OK;
-  const auto* ifi = static_cast<const ifinfomsg*>(nlmsg_data(h));
-  auto it = self->carrier_->find(static_cast<uint32_t>(ifi->ifi_index));
-  if (it == self->carrier_->end()) return NL_OK;
-  const bool up =
-      h->nlmsg_type == RTM_NEWLINK && (ifi->ifi_flags & IFF_UP) && (ifi->ifi_flags & kIffLowerUp);
-  if (up != it->second) {
-    it->second = up;
-    self->changed_(it->first, up);
-  }
-  return NL_OK;
 }
 
 }  // namespace ironlb::l2

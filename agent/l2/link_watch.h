@@ -4,13 +4,11 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <cstdint>
 #include <functional>
 #include <map>
 
-struct nl_sock;
-struct nl_msg;
+#include "runtime/netlink_events.h"
 
 namespace ironlb::l2 {
 
@@ -19,22 +17,17 @@ class LinkWatch {
   // Calls `changed(ifindex, carrier)` for each watched interface whose carrier changes.
   LinkWatch(boost::asio::io_context& io, std::map<uint32_t, bool>* carrier,
             std::function<void(uint32_t, bool)> changed);
-  ~LinkWatch();
-  LinkWatch(const LinkWatch&) = delete;
-  LinkWatch& operator=(const LinkWatch&) = delete;
 
   // The carrier of an interface now (up with IFF_LOWER_UP, asked over rtnetlink; false when
   // unknown).
   static bool CarrierNow(uint32_t ifindex);
 
  private:
-  void Wait();
-  static int OnMessage(nl_msg* msg, void* self);
+  void Set(uint32_t ifindex, bool up);
 
-  nl_sock* sock_ = nullptr;
-  boost::asio::posix::stream_descriptor fd_;
   std::map<uint32_t, bool>* carrier_;
   std::function<void(uint32_t, bool)> changed_;
+  NetlinkEvents events_;  // last: its callbacks use the members above
 };
 
 }  // namespace ironlb::l2
