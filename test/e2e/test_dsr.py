@@ -252,6 +252,14 @@ def running_lab(tmp_path, extra_args=(), bird=False):
         for bpffs in lab.bpffs:
             wait_for(lambda: len(ctl(bpffs, "vip", "list")) == entries,
                      what=f"{entries} VIP:port entries")
+        # The agents' managed entries for each other's next hops: one made while the other
+        # node's agent was still attaching can stay unresolved until the kernel's next try
+        # (IPv6 took up to ~5 s here); packets towards that node meanwhile are dropped as
+        # drop_no_neigh. The tests below are about what follows.
+        for ns in lab.nodes:
+            wait_for(lambda: all(state in ("REACHABLE", "STALE", "DELAY", "PROBE")
+                                 for state, proto, _ in neighbours(ns).values() if proto == OURS),
+                     timeout=30, what=f"{ns}'s next hops to the other nodes resolved")
         yield lab
     finally:
         for a in lab.agents:
