@@ -292,6 +292,7 @@ for i in range(int(sys.argv[3])):
 print("\n".join(seen))
 '''
 
+# Each answer's first line; with a 4th argument, followed by the answer's length in bytes.
 UDP_ASK = r'''
 import socket, sys
 seen = []
@@ -299,9 +300,9 @@ for i in range(int(sys.argv[3])):
     s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(5)
     s.sendto(b"q", (sys.argv[1], int(sys.argv[2])))
-    d, peer = s.recvfrom(4096)
+    d, peer = s.recvfrom(65535)
     assert peer[0] == sys.argv[1], peer
-    seen.append(d.decode().strip())
+    seen.append(d.split(b"\n")[0].decode() + (f" {len(d)}" if len(sys.argv) > 4 else ""))
     s.close()
 print("\n".join(seen))
 '''
@@ -562,19 +563,6 @@ def test_tcp_mss_is_clamped_to_what_fits_the_tunnel(lab, vip, clamped):
     assert r.get("tx_icmp_too_big", 0) == 0, r
 
 
-UDP_BIG_ANSWER = r'''
-import socket, sys
-seen = []
-for i in range(int(sys.argv[3])):
-    s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(5)
-    s.sendto(b"q", (sys.argv[1], int(sys.argv[2])))
-    d, peer = s.recvfrom(65535)
-    assert peer[0] == sys.argv[1], peer
-    seen.append(d.split(b"\n")[0].decode() + f" {len(d)}")
-    s.close()
-print("\n".join(seen))
-'''
 
 
 @pytest.mark.parametrize("vip", [VIP, VIP6])
@@ -582,7 +570,7 @@ def test_fragmented_replies_leave_as_the_vip(lab, vip):
     """Answers of 3000 bytes leave the pods' kernels in fragments; every fragment leaves the
     endpoint's node from the VIP (the later ones after the first, which alone carries the ports),
     so the client reassembles each answer. Before, only the first fragment was translated."""
-    replies = run_client(lab, UDP_BIG_ANSWER, vip, BIG_PORT, 30)
+    replies = run_client(lab, UDP_ASK, vip, BIG_PORT, 30, "length")
     assert len(replies) == 30
     assert {r[0] for r in replies} == set(lab.pods), replies
     assert {r[2] for r in replies} == {"3000"}, replies
