@@ -39,24 +39,39 @@ inline constexpr size_t kMaxSendQueueBytes = 16u << 20;
 // How long a closed connection may take to flush its last messages (the NOTIFICATION).
 inline constexpr std::chrono::seconds kDrainTimeout{3};
 
-class Session : public FsmIo {
+// What the speaker asks of one peer's session. `Session` is the real one; the speaker makes its
+// sessions through a SessionFactory so its reconcile can be tested with no socket or timer.
+class PeerSession {
+ public:
+  virtual ~PeerSession() = default;
+  virtual void Start() = 0;
+  // Sends Cease/Administrative Shutdown when up and stops for good. With `for_restart` and
+  // graceful restart negotiated, closes without it so the peer keeps the routes (RFC 4724).
+  virtual void Stop(bool for_restart) = 0;
+  // An accepted connection from this peer's address.
+  virtual void Offer(boost::asio::ip::tcp::socket s) = 0;
+  virtual void SetRoutes(const PeerRoutes& routes) = 0;
+  virtual void SetBfdDown(const std::string& reason) = 0;
+  virtual const SessionConfig& config() const = 0;
+  virtual bool Flushed() const = 0;  // no connection with unsent data
+  virtual nlohmann::json Status() const = 0;
+};
+
+class Session : public FsmIo, public PeerSession {
  public:
   Session(boost::asio::io_context& io, SessionConfig cfg);
   ~Session() override;
 
-  void Start();
-  // Sends Cease/Administrative Shutdown when up and stops for good. With `for_restart` and
-  // graceful restart negotiated, closes without it so the peer keeps the routes (RFC 4724).
-  void Stop(bool for_restart = false);
-  // An accepted connection from this peer's address.
-  void Offer(boost::asio::ip::tcp::socket s);
-  void SetRoutes(const PeerRoutes& routes);
-  void SetBfdDown(const std::string& reason);
+  void Start() override;
+  void Stop(bool for_restart) override;
+  void Offer(boost::asio::ip::tcp::socket s) override;
+  void SetRoutes(const PeerRoutes& routes) override;
+  void SetBfdDown(const std::string& reason) override;
 
-  const SessionConfig& config() const { return cfg_; }
+  const SessionConfig& config() const override { return cfg_; }
   State state() const { return fsm_.state(); }
-  bool Flushed() const;  // no connection with unsent data
-  nlohmann::json Status() const;
+  bool Flushed() const override;
+  nlohmann::json Status() const override;
 
   // FsmIo
   void Connect() override;

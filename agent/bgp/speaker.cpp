@@ -49,8 +49,11 @@ std::optional<uint32_t> V4Host(const std::string& s) {
 
 }  // namespace
 
-Speaker::Speaker(asio::io_context& io, std::string node_name)
-    : io_(io), node_(std::move(node_name)) {}
+Speaker::Speaker(asio::io_context& io, std::string node_name, SpeakerOptions opts)
+    : io_(io), node_(std::move(node_name)), opts_(std::move(opts)) {
+  if (!opts_.sessions)
+    opts_.sessions = [this](const SessionConfig& c) { return std::make_unique<Session>(io_, c); };
+}
 
 Speaker::~Speaker() {
   *alive_ = false;
@@ -175,7 +178,7 @@ void Speaker::Apply(SpeakerPlan plan) {
   for (auto it = sessions_.begin(); it != sessions_.end();) {
     if (!ann.by_peer.count(it->first)) {
       ApplyBfd(it->first, std::nullopt);
-      it->second->Stop();
+      it->second->Stop(/*for_restart=*/false);
       it = sessions_.erase(it);
     } else {
       ++it;
@@ -186,12 +189,12 @@ void Speaker::Apply(SpeakerPlan plan) {
     if (sc == plan.sessions.end()) continue;
     auto it = sessions_.find(name);
     if (it != sessions_.end() && !(it->second->config() == sc->second)) {
-      it->second->Stop();
+      it->second->Stop(/*for_restart=*/false);
       sessions_.erase(it);
       it = sessions_.end();
     }
     if (it == sessions_.end()) {
-      it = sessions_.emplace(name, std::make_unique<Session>(io_, sc->second)).first;
+      it = sessions_.emplace(name, opts_.sessions(sc->second)).first;
       it->second->SetRoutes(routes);
       it->second->Start();
     } else {
@@ -206,7 +209,7 @@ void Speaker::Apply(SpeakerPlan plan) {
 }
 
 void Speaker::Listen() {
-  if (sessions_.empty() || acceptor4_ || acceptor6_) return;
+  if (!opts_.listen || sessions_.empty() || acceptor4_ || acceptor6_) return;
   auto open = [&](tcp proto) -> std::unique_ptr<tcp::acceptor> {
     auto a = std::make_unique<tcp::acceptor>(io_);
     boost::system::error_code ec;
@@ -243,7 +246,7 @@ void Speaker::Accept(tcp::acceptor& a) {
     if (!ec && !shutting_down_) {
       boost::system::error_code rec;
       const IPAddr remote = FromAsio(s.remote_endpoint(rec).address());
-      Session* match = nullptr;
+      PeerSession* match = nullptr;
       for (auto& [name, sess] : sessions_)
         if (sess->config().peer_address == remote) match = sess.get();
       if (match) match->Offer(std::move(s));

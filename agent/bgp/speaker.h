@@ -25,10 +25,18 @@ struct SpeakerPlan {
   std::map<std::string, std::optional<bfd::LinkConfig>> bfd;  // same keys
 };
 
+// Makes the session for a peer. The default makes a real `Session` on the speaker's io_context.
+using SessionFactory = std::function<std::unique_ptr<PeerSession>(const SessionConfig&)>;
+
+struct SpeakerOptions {
+  SessionFactory sessions;  // empty: real sessions
+  bool listen = true;       // accept peers' connections on port 179
+};
+
 // Single-threaded: everything runs on the io_context given (the agent gives it one of its own).
 class Speaker {
  public:
-  Speaker(boost::asio::io_context& io, std::string node_name);
+  Speaker(boost::asio::io_context& io, std::string node_name, SpeakerOptions opts = {});
   ~Speaker();
 
   static SpeakerPlan Plan(const Model& model, const std::string& node);
@@ -60,7 +68,8 @@ class Speaker {
 
   boost::asio::io_context& io_;
   std::string node_;
-  std::map<std::string, std::unique_ptr<Session>> sessions_;
+  SpeakerOptions opts_;
+  std::map<std::string, std::unique_ptr<PeerSession>> sessions_;
   // Declared after sessions_ so it goes first: its callbacks reach into sessions_.
   std::unique_ptr<bfd::Transport> bfd_;
   std::map<std::string, bfd::Link*> bfd_links_;  // by BGPPeer name, owned by bfd_
