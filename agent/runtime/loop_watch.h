@@ -7,12 +7,14 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "runtime/log.h"
 
 namespace ironlb {
 
-// Lives on the loop it watches (single-threaded, like everything it touches).
+// Lives on the loop it watches (single-threaded, like everything it touches): Start, Cancel and
+// max_held on that loop's thread.
 class LoopWatch {
  public:
   using Clock = std::chrono::steady_clock;
@@ -20,7 +22,10 @@ class LoopWatch {
   static constexpr auto kReportOver = std::chrono::milliseconds(100);
   static constexpr auto kPeriod = std::chrono::milliseconds(50);
 
-  explicit LoopWatch(boost::asio::io_context& io) : timer_(io) {}
+  // `what` names the loop in the log line, `waited` what waited on it.
+  explicit LoopWatch(boost::asio::io_context& io, std::string what = "event loop",
+                     std::string waited = "timers, BGP keepalives and the local API")
+      : timer_(io), what_(std::move(what)), waited_(std::move(waited)) {}
   ~LoopWatch() { *alive_ = false; }
   LoopWatch(const LoopWatch&) = delete;
   LoopWatch& operator=(const LoopWatch&) = delete;
@@ -41,13 +46,14 @@ class LoopWatch {
       const auto late = std::chrono::duration_cast<std::chrono::milliseconds>(now - due);
       if (late > max_) max_ = late;
       if (late > kReportOver)
-        log::Info("agent", "event loop held " + std::to_string(late.count()) +
-                               " ms (timers, BGP keepalives and the local API waited)");
+        log::Info("agent",
+                  what_ + " held " + std::to_string(late.count()) + " ms (" + waited_ + " waited)");
       Arm(now + kPeriod);
     });
   }
 
   boost::asio::steady_timer timer_;
+  std::string what_, waited_;
   std::chrono::milliseconds max_{0};
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
