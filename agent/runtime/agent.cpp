@@ -1,14 +1,8 @@
 #include "runtime/agent.h"
 
-#include <sys/resource.h>
-#include <unistd.h>
-
-#include <algorithm>
 #include <boost/asio/post.hpp>
-#include <cerrno>
 #include <chrono>
 #include <csignal>
-#include <cstring>
 
 #include "config/validate.h"
 #include "runtime/log.h"
@@ -25,10 +19,6 @@ constexpr const char* kReasonClearAssignment = "ClearAssignment";
 
 // How often the event loop proves it is alive (see kLoopStaleAfter).
 constexpr auto kHeartbeatPeriod = std::chrono::seconds(1);
-
-// How much nicer than the process the event loop runs once the first pass is done (see
-// LowerLoopPriority).
-constexpr int kLoopNice = 5;
 
 ObjectRef ServiceRef(const std::string& ns, const std::string& name) {
   return {"Service", ns, name};
@@ -222,7 +212,6 @@ void Agent::Reconcile() {
   }
   UpdateMetrics();
   Heartbeat();  // readiness follows the first pass at once, not a second later
-  if (!loop_lowered_) LowerLoopPriority();
   // A slow pass delays every other event on the loop: say where its time went.
   const auto total = Clock::now() - t0;
   if (total > std::chrono::milliseconds(100))
@@ -231,22 +220,6 @@ void Agent::Reconcile() {
         "reconcile took " +
             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(total).count()) +
             " ms:" + timing);
-}
-
-void Agent::LowerLoopPriority() {
-  // The loop's passes are heavy (validation, the controller, the BGP plan: seconds at 10,000
-  // Services with ASan), while the BGP thread's keepalives and hold timers and the L2 speaker's
-  // heartbeats and liveness stamp are light but due on time. On a node short of CPU the loop
-  // therefore yields to them: a nicer loop thread (per thread on Linux; the data plane's worker
-  // is nicer still). Only after the first pass, because threads inherit the nice value of the
-  // thread that creates them and the L2 speaker's is created by that pass; raising one's own
-  // nice value needs no privilege, and a refusal leaves the loop as it was.
-  loop_lowered_ = true;
-  const auto tid = static_cast<id_t>(gettid());
-  errno = 0;
-  const int base = getpriority(PRIO_PROCESS, tid);  // -1 is a valid answer: errno tells
-  if (errno != 0 || setpriority(PRIO_PROCESS, tid, std::min(base + kLoopNice, 19)) != 0)
-    log::Warn("agent", std::string("cannot lower the event loop's priority: ") + strerror(errno));
 }
 
 void Agent::ReportConfig(bool controlling) {

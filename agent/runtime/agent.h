@@ -65,8 +65,6 @@ class Agent {
   void RegisterApi();
   // The event loop's heartbeat for /healthz, with what keeps the agent from being ready.
   void Heartbeat();
-  // After the first pass: the loop thread runs nicer than the BGP and L2 threads.
-  void LowerLoopPriority();
 
   boost::asio::io_context& io_;
   AgentOptions opts_;
@@ -88,7 +86,6 @@ class Agent {
   bool pass_failed_ = false;  // something of this pass could not be applied or written
   bool stopping_ = false;
   bool reconcile_posted_ = false;
-  bool loop_lowered_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for handlers posted to io_
 };
 
