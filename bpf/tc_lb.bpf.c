@@ -61,20 +61,28 @@ static __always_inline int rewrite(struct __sk_buff *skb, const struct rev_targe
 // Which of the endpoint's VIP:ports the reply's flow was sent to: the one whose conntrack entry
 // (client:port -> VIP:port) names this endpoint. `flow` holds the client side already. A client
 // that reuses a source port for another VIP of the same endpoint (UDP clients do, from a new
-// socket) leaves the old flow's entry behind; at the endpoint both flows have the same addresses
-// and ports, so the newest entry is the flow the reply belongs to.
+// socket; TCP clients once the port's TIME_WAIT is over) leaves the old flow's entry behind; at
+// the endpoint both flows have the same addresses and ports, so the reply belongs to the flow
+// whose entry was seen last. Not the one created last: a client that goes back to the first VIP
+// finds that VIP's old entry, still naming this endpoint, and keeps it (only its last_seen is
+// refreshed), so the other VIP's entry is the newer one and the SYN-ACK left with the wrong VIP:
+// the client reset it (the fault suite's rare failed new connections). last_seen is refreshed
+// at most once per LB_CT_TOUCH_NS, so a port reused within that second of the other flow's last
+// packet stays ambiguous; creation breaks ties.
 static __always_inline int flow_vip(const struct lb_endpoint_value *ep, struct lb_ct_key *flow,
                                     struct lb_endpoint_vip *out) {
   const __u32 n = ep->vip_count, backend_id = ep->backend_id;
   int found = 0;
-  __u64 newest = 0;
+  __u64 seen = 0, created = 0;
   for (__u32 i = 0; i < LB_ENDPOINT_VIPS && i < n; i++) {
     __builtin_memcpy(flow->dst, ep->vips[i].vip, sizeof(flow->dst));
     flow->dport = ep->vips[i].port;
     struct lb_ct_value *ct = bpf_map_lookup_elem(&lb_conntrack, flow);
     if (!ct || ct->backend_id != backend_id) continue;
-    if (found && ct->created_ns <= newest) continue;
-    newest = ct->created_ns;
+    const __u64 ct_seen = ct->last_seen_ns, ct_created = ct->created_ns;
+    if (found && (ct_seen < seen || (ct_seen == seen && ct_created <= created))) continue;
+    seen = ct_seen;
+    created = ct_created;
     *out = ep->vips[i];
     found = 1;
   }

@@ -314,6 +314,33 @@ TEST_F(NatTest, ReusedClientPortRepliesAsTheNewestFlowsVip) {
       << "the same client port, now to the second VIP";
 }
 
+// The same client port to the first VIP, to the second, then to the first again (a TCP client
+// once TIME_WAIT is over): the first VIP's old entry still names this endpoint and is kept, so it
+// is the older one by creation; the reply must still leave with the first VIP. It left with the
+// second, and the client reset the connection (the fault suite's failed new connections).
+TEST_F(NatTest, ClientPortBackToTheFirstVipRepliesAsTheFirstVip) {
+  const IPAddr vip2 = Addr("198.51.100.20");
+  constexpr uint32_t kSvc2 = 7;
+  SetService(vip2, kVipPort, kProtoTCP, kSvc2, {kIdA}, 3 * kTableSize, kTableSize);
+  SetLocalEndpoint(kBackendA4, kBackendPort, kProtoTCP, kIdA,
+                   {{kVip4, kVipPort}, {vip2, kVipPort}});
+  const L4 syn = Tcp(kVipPort, 40005, kTcpSyn);
+  const L4 syn_ack = Tcp(40005, kBackendPort, kTcpSyn | kTcpAck);
+  L4 syn_ack_vip = syn_ack;
+  syn_ack_vip.sport = kVipPort;
+  const Bytes from_endpoint = L4Frame(kClientMac, kNodeMac, kBackendA4, kClient4, syn_ack);
+  ASSERT_EQ(RunXdp(ToVip(syn)).out, ToBackend(syn));
+  usleep(20'000);  // conntrack stamps creation with the coarse clock (one jiffy)
+  ASSERT_EQ(RunXdp(L4Frame(kNodeMac, kClientMac, kClient4, vip2, syn)).verdict,
+            static_cast<uint32_t>(XDP_PASS));
+  EXPECT_EQ(RunTc(from_endpoint).out, L4Frame(kClientMac, kNodeMac, vip2, kClient4, syn_ack_vip));
+  // Past LB_CT_TOUCH_NS: the first VIP's entry is refreshed by the new flow's SYN.
+  usleep(1'100'000);
+  ASSERT_EQ(RunXdp(ToVip(syn)).out, ToBackend(syn));
+  EXPECT_EQ(RunTc(from_endpoint).out, L4Frame(kClientMac, kNodeMac, kVip4, kClient4, syn_ack_vip))
+      << "the same client port, back to the first VIP";
+}
+
 // A datagram split in two: the first fragment has the ports and is balanced (its UDP checksum,
 // which covers the whole datagram, updated for the new address and port); the second has none and
 // follows the first's endpoint by the datagram's identification, even after the table moved.
