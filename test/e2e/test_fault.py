@@ -19,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import textwrap
+import threading
 import time
 
 import pytest
@@ -188,7 +189,10 @@ class FaultLab(DsrLab):
         assert json.loads(self.load.stdout.readline()) == {"ready": True}
 
     def start_bird(self):
-        conf = [f"router id {ROUTER_IP};", "protocol device {}",
+        # BIRD logs its sessions' state changes and any turn of its loop over half a second
+        # (keepalives wait behind it): a session drop under load says which end stalled.
+        conf = ["log stderr all;", "watchdog warning 500 ms;", "debug protocols { states };",
+                f"router id {ROUTER_IP};", "protocol device {}",
                 "protocol kernel { ipv4 { export all; }; merge paths on; }"]
         for i in range(1, NODES + 1):
             # Short timers, as a lab (or a BFD-less fabric that wants quick failover) sets them.
@@ -200,8 +204,13 @@ class FaultLab(DsrLab):
         write(path, "\n".join(conf) + "\n")
         self.bird_sock = os.path.join(self.tmp, "bird.ctl")
         log = open(os.path.join(self.tmp, "bird.log"), "ab")
-        self.bird = subprocess.Popen(["ip", "netns", "exec", self.router, "bird", "-f", "-c",
-                                      path, "-s", self.bird_sock], stdout=log,
+        # BIRD stands for a router, which has CPUs of its own; here it shares two cores with
+        # four ASan agents, the load and whatever else the machine runs. At nice 0 under load
+        # ~30 its loop took up to 3.8 s a turn while it took in 10,000 routes from each node, and
+        # every session dropped on the 3 s hold timer, at both ends (its log says so): the lab
+        # then measured the router, not ironlb. It runs ahead of the rest instead.
+        self.bird = subprocess.Popen(["ip", "netns", "exec", self.router, "nice", "-n", "-10",
+                                      "bird", "-f", "-c", path, "-s", self.bird_sock], stdout=log,
                                      stderr=subprocess.STDOUT)
         self.procs.append(self.bird)
 
@@ -562,16 +571,158 @@ def test_bpffs_unmounted_under_a_running_agent(lab, fresh):
     untouched(rep)
 
 
+class PathWatch:
+    """Polls, every 0.1 s until stopped, what the router does with the two Services already
+    serving: the BGP VIP's route (how many next hops) and its neighbour entry for the L2 VIP
+    (state, MAC). Each change is kept with its time since `t0`, to lay beside the times of
+    failed new connections."""
+
+    def __init__(self, lab, t0):
+        self.lab, self.t0, self.changes = lab, t0, []
+        self.stop_ = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def sample(self):
+        paths = self.lab.paths()
+        neigh = json.loads(sh("ip", "-j", "neigh", "show", L2_VIP, ns=self.lab.router) or "[]")
+        n = neigh[0] if neigh else {}
+        return paths, ",".join(n.get("state", [])) or "none", n.get("lladdr")
+
+    def run(self):
+        last = None
+        while not self.stop_.is_set():
+            try:
+                now = self.sample()
+            except Exception as e:  # noqa: BLE001 - a sample that failed is a sample too
+                now = ("error", repr(e), None)
+            if now != last:
+                self.changes.append((round(time.monotonic() - self.t0, 2), *now))
+                last = now
+            self.stop_.wait(0.1)
+
+    def stop(self):
+        self.stop_.set()
+        self.thread.join()
+        return self.changes
+
+
+class Capture:
+    """With IRONLB_FAULT_CAPTURE=1 (for diagnosis; off by default): tcpdump of the TCP SYNs,
+    SYN-ACKs and resets of the load, at the router's client side (r0), its LAN side (br0, with
+    the node's MAC) and each node's pod side (p1h), into pcap files in the lab's directory. A
+    failed connection's client port then says where its handshake stopped."""
+
+    FILTER = "tcp and (tcp[tcpflags] & (tcp-syn|tcp-rst) != 0)"
+
+    def __init__(self, lab, tag):
+        self.procs, self.files = [], {}
+        if os.environ.get("IRONLB_FAULT_CAPTURE") != "1":
+            return
+        points = [(lab.router, "r0"), (lab.router, "br0")] + [(n, "p1h") for n in lab.nodes]
+        for ns, dev in points:
+            path = os.path.join(lab.tmp, f"{tag}-{ns}-{dev}.pcap")
+            self.files[f"{ns}/{dev}"] = path
+            self.procs.append(subprocess.Popen(
+                ["ip", "netns", "exec", ns, "tcpdump", "-i", dev, "-U", "-n", "-s", "128",
+                 "-w", path, self.FILTER], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        time.sleep(1.0)  # tcpdump attached before the fault
+
+    def stop(self):
+        for p in self.procs:
+            p.send_signal(signal.SIGINT)
+            p.wait(10)
+        self.procs = []
+
+    def trace(self, port):
+        """Every captured packet of the flow from client port `port`, by capture point."""
+        out = {}
+        for point, path in self.files.items():
+            r = subprocess.run(["tcpdump", "-r", path, "-n", "-e", "-tt",
+                                f"tcp port {port}"], capture_output=True, text=True)
+            out[point] = r.stdout.strip().splitlines()
+        return out
+
+
+def drop_counts(lab):
+    """Each node's XDP/tc packet counts by reason (only the drops, and the ARP requests it
+    passed), from the pinned maps."""
+    out = {}
+    for i in lab.agents:
+        doc = json.loads(sh(os.path.join(BIN, "ironlbctl"), "--bpffs", lab.mounts[i] + "/ironlb",
+                            "-j", "stats"))
+        out[i] = {k: v["packets"] for k, v in doc["reasons"].items()
+                  if k.startswith("drop_") or k == "pass_arp_ndp"}
+    return out
+
+
+def count_delta(before, after):
+    return {i: {k: v - before[i].get(k, 0) for k, v in after[i].items()
+                if v != before[i].get(k, 0)} for i in after}
+
+
+REUSE = r'''
+import json, socket, struct, sys, time
+client_ip, vips, port = sys.argv[1], sys.argv[2].split(","), int(sys.argv[3])
+def hello(vip, timeout):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Closed with a reset: no TIME_WAIT keeps the port, as if that much time had passed.
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.settimeout(timeout)
+    s.bind((client_ip, port))
+    try:
+        s.connect((vip, 80))
+        return s.makefile().readline().split()[0]
+    except OSError as e:
+        return type(e).__name__
+    finally:
+        s.close()
+first, second = hello(vips[0], 5), hello(vips[1], 5)
+again = None
+if first == second:
+    time.sleep(1.5)  # past the conntrack entries' refresh interval (LB_CT_TOUCH_NS)
+    again = hello(vips[0], 3)
+print(json.dumps([first, second, again]))
+'''
+
+
+def test_client_port_reused_for_the_other_vip_of_an_endpoint(lab, fresh):
+    """A client port used for the BGP VIP, then for the L2 VIP, then for the BGP VIP again, each
+    time to the same endpoint (both Services share it): the last connection must be answered as
+    the BGP VIP. The endpoint's node translated its SYN-ACK to the L2 VIP (the newer conntrack
+    entry by creation) and the client reset it: the rare failed new connections of the
+    10,000-Service step, where the load's ports come round again."""
+    t0 = lab.begin()
+    tried = []
+    for port in range(61100, 61160):  # above the client's ephemeral range: the load's ports
+        out = json.loads(sh("/usr/bin/python3", "-c", REUSE, lab.client_ip,
+                            f"{BGP_VIP},{L2_VIP}", str(port), ns=lab.client))
+        tried.append((port, *out))
+        if out[2] is not None:
+            break
+    port, first, second, again = tried[-1]
+    assert again is not None, f"no port reached one endpoint through both VIPs: {tried}"
+    assert again == first, f"port {port}: {tried}"
+    untouched(lab.settle_and_report(t0, "client port reused for the other VIP of an endpoint",
+                                    None, quiet=0))
+
+
 def loop_times(text):
-    """The longest reconcile pass and the longest hold of the event loop an agent logged."""
+    """The longest reconcile pass, the longest hold of the event loop and of the BGP thread an
+    agent logged (holds under 100 ms are not logged: 0)."""
     def most(pattern):
         return max([int(m) for m in re.findall(pattern, text)] or [0])
-    return most(r"reconcile took (\d+) ms"), most(r"event loop held (\d+) ms")
+    return (most(r"reconcile took (\d+) ms"), most(r"event loop held (\d+) ms"),
+            most(r"BGP thread held (\d+) ms"))
 
 
 def test_ten_thousand_services_at_once(lab, fresh):
     logged = {i: len(lab.agents[i].logs()) for i in lab.agents}
+    drops0 = drop_counts(lab)
+    capture = Capture(lab, "many-in")
     t0 = lab.begin()
+    watch = PathWatch(lab, t0)
     docs = [textwrap.dedent("""
         apiVersion: metallb.io/v1beta1
         kind: IPAddressPool
@@ -635,12 +786,17 @@ def test_ten_thousand_services_at_once(lab, fresh):
                  what="every VIP at the router over every node")
         t_routes = time.monotonic() - t_apply
         rep = lab.settle_and_report(t0, f"{MANY} Services applied at once", t_routes)
+        path_in = watch.stop()
+        drops_in = count_delta(drops0, drop_counts(lab))
+        capture.stop()
+        traces = {f[1]: capture.trace(f[1]) for r in rep.values() for f in r["fails"]}
         since = {i: lab.agents[i].logs()[logged[i]:] for i in lab.agents}
         times = [loop_times(text) for text in since.values()]
         note = (f"allocated in {t_alloc:.1f} s, in every data plane in {t_programmed:.1f} s, "
                 f"routed in {t_routes:.1f} s; longest reconcile pass "
                 f"{max(t[0] for t in times)} ms, event loop held at most "
-                f"{max(t[1] for t in times)} ms (speakers' logs)")
+                f"{max(t[1] for t in times)} ms, BGP thread held at most "
+                f"{max(t[2] for t in times)} ms (speakers' logs)")
         lab.results[-1]["note"] = lab.results[-2]["note"] = note
         print(note)
         # A new VIP answers, from its endpoint, with the client's address.
@@ -652,7 +808,13 @@ def test_ten_thousand_services_at_once(lab, fresh):
                        timeout=60, what=f"an answer from {vip}")
         assert out.split() == [lab.pods[probe % NODES], lab.client_ip], out
     finally:
+        if watch.thread.is_alive():
+            watch.stop()
+        drops1 = drop_counts(lab)
         t_release = time.monotonic()
+        capture.stop()
+        capture = Capture(lab, "many-out")
+        watch = PathWatch(lab, t_release)
         if os.path.exists(many):
             os.unlink(many)
     wait_for(lambda: len(read_status(lab.confdir)) == 2, timeout=240, what="the 10,000 released")
@@ -660,16 +822,36 @@ def test_ten_thousand_services_at_once(lab, fresh):
              what="the router back to three paths and nothing else")
     released = lab.settle_and_report(t_release, f"{MANY} Services deleted at once",
                                      time.monotonic() - t_release)
+    path_out = watch.stop()
+    drops_out = count_delta(drops1, drop_counts(lab))
+    capture.stop()
+    traces.update({f[1]: capture.trace(f[1]) for r in released.values() for f in r["fails"]})
+    if traces:
+        print("failed connections, packet by packet:", json.dumps(traces, indent=1))
+    # What the router did with the two Services already serving, and what the nodes' data planes
+    # dropped, on the way in and out: the first place to look when a new connection failed.
+    seen = (f"router (s, BGP VIP next hops, L2 VIP neighbour state, MAC): in {path_in}, "
+            f"out {path_out}; drops by node: in {drops_in}, out {drops_out}")
+    print(seen)
+    lab.results[-1]["note"] = lab.results[-2]["note"] = seen
     # BGP keepalives and hold timers (3 s here) run on the agents' BGP threads and the map writes
     # on their data-plane workers, so however long a pass over 10,000 Services keeps the agents'
     # loops busy, no session drops on the way in or out; and no held connection to the two
     # Services already serving is lost or misrouted, or loses the client's address.
     flapped = {i: re.findall(r"session down \([^)]*\)", lab.agents[i].logs()[logged[i]:])
                for i in lab.agents}
-    assert not any(flapped.values()), f"BGP sessions dropped: {flapped}"
+    # BIRD's own word on its loop: a session that drops on both sides at once is the router
+    # having stalled (its keepalives late), not the nodes.
+    with open(os.path.join(lab.tmp, "bird.log"), errors="replace") as f:
+        stalls = [line.strip() for line in f if "took" in line and "cycle" in line][-10:]
+    assert not any(flapped.values()), f"BGP sessions dropped: {flapped}; BIRD's stalls: {stalls}"
     for r in list(rep.values()) + list(released.values()):
         assert not r["held_lost"] and r["held_bad"] == 0, r
         assert not any(w.startswith("client address") or w == "echo" for w in r["why"]), r
-    # Measured, not asserted: new connections that failed (none in five of six runs on the way in
-    # and out; one L2 connection timed out during the deletion in the sixth). Each is in the
-    # report with its time, client port and step.
+    # And no new connection to the two Services already serving fails, in or out: the routes to
+    # them never leave the router (no session drops), no node drops their packets, the L2 owner
+    # stays. Each failure's time, client port and step are in the message (and in the report),
+    # with the router's view and the nodes' drop counts; IRONLB_FAULT_CAPTURE=1 traces them.
+    failed = {f"{what} {target}": r["fails"] for what, doc in (("in", rep), ("out", released))
+              for target, r in doc.items() if r["failed"]}
+    assert not failed, f"new connections failed: {failed}; {seen}"
