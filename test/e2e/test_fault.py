@@ -10,7 +10,9 @@ The load (lib/fault_load.py) opens new connections to both VIPs all the time and
 that echo every 100 ms. Each fault asserts correctness only: no established connection lost or
 misrouted where the design promises it, the client's address preserved, service back after the
 fault. Counts and times (sent, failed, time to recover, longest stall of a held connection) are
-measured, not asserted: they go to build/fault-report.md and docs/benchmarks.md.
+measured, not asserted: they go to build/fault-report.md and docs/benchmarks.md. Where a fault
+leaves the Services' paths alone (10,000 other Services in and out), every new connection must
+answer too.
 """
 import json
 import os
