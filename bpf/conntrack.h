@@ -31,10 +31,15 @@ static __always_inline int ct_insert_allowed(__u64 now) {
   return 1;
 }
 
+// Marks an entry as used now, writing its cache line at most once per LB_CT_TOUCH_NS.
+static __always_inline void ct_touch(struct lb_ct_value *v, __u64 now) {
+  if (now - v->last_seen_ns > LB_CT_TOUCH_NS) v->last_seen_ns = now;
+}
+
 // The live entry for this flow, refreshed, or NULL.
 static __always_inline struct lb_ct_value *ct_lookup(const struct lb_ct_key *key, __u64 now) {
   struct lb_ct_value *v = bpf_map_lookup_elem(&lb_conntrack, key);
-  if (v && now - v->last_seen_ns > LB_CT_TOUCH_NS) v->last_seen_ns = now;
+  if (v) ct_touch(v, now);
   return v;
 }
 

@@ -2,8 +2,8 @@
 // this one header, so the pinned maps xdp_lb and tc_lb share always have identical definitions.
 #pragma once
 
-#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
+#include <linux/bpf.h>
 
 #include "lb_maps.h"
 
@@ -13,6 +13,14 @@ struct {
   __type(key, struct lb_vip_key);
   __type(value, struct lb_service);
 } lb_services SEC(".maps");
+
+// Indexed by lb_service.id, sized with lb_services (lb_maps.h: service ids).
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, LB_MAX_SERVICES);
+  __type(key, __u32);
+  __type(value, struct lb_vip_key);
+} lb_service_keys SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_ARRAY);

@@ -43,6 +43,13 @@ struct lb_service {
   __u32 pad;
 };
 
+// ---- service ids: lb_service.id -> the VIP:port holding it now (lb_service_keys) ---------------
+// Lets a conntrack hit confirm its service without the hash lookup in lb_services: the entry names
+// its service by id (lb_ct_value.service_id), and the flow's own VIP:port must be what this array
+// holds at that id. The agent writes a slot after the service it names and clears it before
+// deleting that service, so an id handed to another VIP:port, or a VIP:port gone, fails the
+// comparison and the packet takes the full path through lb_services. A zero slot names nothing.
+
 // ---- backends: id -> endpoint --------------------------------------------------------------
 // What to do with a flow once a backend is chosen.
 #define LB_ACTION_NONE 0   // slot unused
@@ -300,6 +307,7 @@ struct lb_ct_rate {
 
 // Names of the pinned maps under the bpffs directory (the BPF map names, LIBBPF_PIN_BY_NAME).
 #define LB_MAP_SERVICES "lb_services"
+#define LB_MAP_SERVICE_KEYS "lb_service_keys"
 #define LB_MAP_BACKENDS "lb_backends"
 #define LB_MAP_MAGLEV "lb_maglev"
 #define LB_MAP_CONNTRACK "lb_conntrack"

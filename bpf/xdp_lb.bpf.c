@@ -1,7 +1,7 @@
 // ironlb's XDP program for a node's uplink. The entry point only dispatches:
 //   ARP        -> arp.h    (reply for owned VIPs, silence for others' VIPs, else kernel)
 //   IPv6 NDP   -> ndp.h    (Neighbor Advertisement for owned VIPs, silence for others')
-//   TCP/UDP to a VIP:port -> select.h (conntrack, then Maglev), then for an endpoint
+//   TCP/UDP to a VIP:port -> select.h (conntrack, else Maglev), then for an endpoint
 //                              on this node:    nat.h (DNAT) -> forward.h
 //                                               (the agent's next-hop table, nexthop.h, else FIB)
 //                              on another node: encap.h (GUE to that node, FIB, TX/redirect)
@@ -39,17 +39,6 @@ static __always_inline __u32 l4_header_len(__u8 proto) {
   return proto == IPPROTO_TCP ? sizeof(struct tcphdr) : sizeof(struct udphdr);
 }
 
-// Looks the destination up as a VIP:port. Returns the service or NULL; the key is filled for the
-// flow (client -> VIP) either way. `l4` must hold at least the two port words.
-static __always_inline struct lb_service *service_lookup(struct lb_ct_key *flow) {
-  struct lb_vip_key vk = {};
-  __builtin_memcpy(vk.addr, flow->dst, sizeof(vk.addr));
-  vk.port = flow->dport;
-  vk.proto = flow->proto;
-  vk.family = flow->family;
-  return bpf_map_lookup_elem(&lb_services, &vk);
-}
-
 // What forwarding needs to know about the chosen backend besides its address.
 struct choice {
   __u32 backend_id;
@@ -57,13 +46,13 @@ struct choice {
 };
 
 // Common tail of both families once the service is known: choose the backend and count.
-static __always_inline struct lb_backend *balance(struct lb_ct_key *flow, struct lb_service *svc,
+static __always_inline struct lb_backend *balance(struct lb_ct_key *flow, struct vip_flow *f,
                                                   __u64 bytes, struct choice *c,
                                                   enum lb_reason *reason) {
-  lb_count(&lb_vip_stats, svc->id, bytes);
+  lb_count(&lb_vip_stats, f->service_id, bytes);
   __u32 backend_id = 0;
   c->now = bpf_ktime_get_coarse_ns();
-  struct lb_backend *b = select_backend(flow, svc, c->now, &backend_id, reason);
+  struct lb_backend *b = select_backend(flow, f, c->now, &backend_id, reason);
   if (!b) return 0;
   if (b->family != flow->family) {
     *reason = LB_R_DROP_BAD_BACKEND;
@@ -103,8 +92,8 @@ static __always_inline int handle_ipv4(struct xdp_md *ctx, struct l2 *l2, enum l
   flow.dport = ports->dest;
   flow.proto = ip->protocol;
   flow.family = LB_FAMILY_V4;
-  struct lb_service *svc = service_lookup(&flow);
-  if (!svc) return XDP_PASS;
+  struct vip_flow vf;
+  if (!vip_flow_find(&flow, &vf)) return XDP_PASS;
 
   void *ip_end = (void *)ip + bpf_ntohs(ip->tot_len);
   if (l4 + l4_header_len(flow.proto) > ip_end || l4 + sizeof(struct tcphdr) > data_end) {
@@ -120,7 +109,7 @@ static __always_inline int handle_ipv4(struct xdp_md *ctx, struct l2 *l2, enum l
     return XDP_PASS;
   }
   struct choice c;
-  struct lb_backend *b = balance(&flow, svc, data_end - data, &c, reason);
+  struct lb_backend *b = balance(&flow, &vf, data_end - data, &c, reason);
   if (!b) return XDP_DROP;
   if (ipv4_is_fragment(ip)) frag4_remember(ip, c.backend_id);
   if (b->action == LB_ACTION_ENCAP)
@@ -181,8 +170,8 @@ static __always_inline int handle_ipv6(struct xdp_md *ctx, struct l2 *l2, enum l
   flow.dport = ports->dest;
   flow.proto = nh;
   flow.family = LB_FAMILY_V6;
-  struct lb_service *svc = service_lookup(&flow);
-  if (!svc) return XDP_PASS;
+  struct vip_flow vf;
+  if (!vip_flow_find(&flow, &vf)) return XDP_PASS;
 
   __u32 plen = bpf_ntohs(ip6->payload_len);
   if (plen < (fh ? sizeof(*fh) : 0) + l4_header_len(nh)) {
@@ -194,7 +183,7 @@ static __always_inline int handle_ipv6(struct xdp_md *ctx, struct l2 *l2, enum l
     return XDP_PASS;
   }
   struct choice c;
-  struct lb_backend *b = balance(&flow, svc, data_end - data, &c, reason);
+  struct lb_backend *b = balance(&flow, &vf, data_end - data, &c, reason);
   if (!b) return XDP_DROP;
   if (fh) frag6_remember(ip6, fh, c.backend_id);
   if (b->action == LB_ACTION_ENCAP)

@@ -19,10 +19,10 @@ namespace {
 
 // The maps that outlive the agent (state and counters); lb_ct_rate stays per program instance.
 constexpr const char* kPinnedMaps[] = {
-    LB_MAP_SERVICES,     LB_MAP_BACKENDS,  LB_MAP_MAGLEV,  LB_MAP_CONNTRACK, LB_MAP_ENDPOINTS,
-    LB_MAP_L2,           LB_MAP_IFACES,    LB_MAP_NODE,    LB_MAP_VIP_STATS, LB_MAP_BACKEND_STATS,
-    LB_MAP_REASON_STATS, LB_MAP_VIP_ADDRS, LB_MAP_L2_LIVE, LB_MAP_L2_STATS,  LB_MAP_NEXTHOPS,
-    LB_MAP_NEXTHOP_LIVE};
+    LB_MAP_SERVICES,     LB_MAP_BACKENDS,    LB_MAP_MAGLEV,  LB_MAP_CONNTRACK, LB_MAP_ENDPOINTS,
+    LB_MAP_L2,           LB_MAP_IFACES,      LB_MAP_NODE,    LB_MAP_VIP_STATS, LB_MAP_BACKEND_STATS,
+    LB_MAP_REASON_STATS, LB_MAP_VIP_ADDRS,   LB_MAP_L2_LIVE, LB_MAP_L2_STATS,  LB_MAP_NEXTHOPS,
+    LB_MAP_NEXTHOP_LIVE, LB_MAP_SERVICE_KEYS};
 
 std::string Errno(int err) {
   return std::strerror(err < 0 ? -err : err);
@@ -98,7 +98,7 @@ std::unique_ptr<BpfObjects> BpfObjects::Open(const LoadOptions& opts) {
   if (opts.max_ct_inserts_per_sec)
     o->xdp_->rodata->cfg_max_ct_inserts_per_sec = *opts.max_ct_inserts_per_sec;
   // Per-service and per-backend maps share an index space, so they are sized together.
-  for (const char* m : {LB_MAP_SERVICES, LB_MAP_VIP_STATS, LB_MAP_VIP_ADDRS})
+  for (const char* m : {LB_MAP_SERVICES, LB_MAP_SERVICE_KEYS, LB_MAP_VIP_STATS, LB_MAP_VIP_ADDRS})
     SetSize(o->xdp_->obj, m, opts.max_services);
   for (const char* m : {LB_MAP_BACKENDS, LB_MAP_BACKEND_STATS, LB_MAP_ENDPOINTS, LB_MAP_NEXTHOPS})
     SetSize(o->xdp_->obj, m, opts.max_backends);

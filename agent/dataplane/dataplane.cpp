@@ -113,7 +113,7 @@ std::unique_ptr<Dataplane> Dataplane::Open(const DataplaneOptions& opts) {
   std::map<MapId, int> fds;
   for (MapId m : {MapId::kServices, MapId::kBackends, MapId::kMaglev, MapId::kConntrack,
                   MapId::kEndpoints, MapId::kL2, MapId::kIfaces, MapId::kNode, MapId::kVipAddrs,
-                  MapId::kL2Live, MapId::kReasonStats})
+                  MapId::kL2Live, MapId::kReasonStats, MapId::kServiceKeys})
     fds[m] = objs.map_fd(MapName(m));
   dp->ops_ = std::make_unique<BpfMapOps>(fds);
   for (const auto& a : dp->attachments_)

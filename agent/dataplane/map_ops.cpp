@@ -44,6 +44,7 @@ const char* MapName(MapId m) {
     case MapId::kL2: return LB_MAP_L2;
     case MapId::kIfaces: return LB_MAP_IFACES;
     case MapId::kL2Live: return LB_MAP_L2_LIVE;
+    case MapId::kServiceKeys: return LB_MAP_SERVICE_KEYS;
     case MapId::kVipStats: return LB_MAP_VIP_STATS;
     case MapId::kBackendStats: return LB_MAP_BACKEND_STATS;
     case MapId::kReasonStats: return LB_MAP_REASON_STATS;
@@ -60,6 +61,7 @@ size_t BpfMapOps::key_size(MapId m) const {
     case MapId::kIfaces:
     case MapId::kNode:
     case MapId::kL2Live:
+    case MapId::kServiceKeys:
     case MapId::kVipStats:
     case MapId::kBackendStats:
     case MapId::kReasonStats: return sizeof(uint32_t);
@@ -84,6 +86,7 @@ uint32_t MapOps::Capacity(MapId m) const {
     case MapId::kL2: return LB_MAX_L2_ENTRIES;
     case MapId::kIfaces: return LB_MAX_IFACES;
     case MapId::kL2Live: return 1;
+    case MapId::kServiceKeys: return LB_MAX_SERVICES;
     case MapId::kVipStats: return LB_MAX_SERVICES;
     case MapId::kBackendStats: return LB_MAX_BACKENDS;
     case MapId::kReasonStats: return LB_R_MAX;
@@ -111,6 +114,7 @@ size_t BpfMapOps::value_size(MapId m) const {
     case MapId::kL2: return sizeof(lb_l2_value);
     case MapId::kIfaces: return sizeof(lb_iface);
     case MapId::kL2Live: return sizeof(lb_l2_live);
+    case MapId::kServiceKeys: return sizeof(lb_vip_key);
     case MapId::kVipStats:
     case MapId::kBackendStats:
     case MapId::kReasonStats: return sizeof(lb_counter);

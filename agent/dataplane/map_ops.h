@@ -24,6 +24,7 @@ enum class MapId {
   kNode,
   kVipAddrs,
   kL2Live,
+  kServiceKeys,  // lb_service.id -> lb_vip_key (array)
   // Per-CPU counters (lb_counter): a Lookup returns every possible CPU's value in turn, each
   // padded to 8 bytes as the kernel lays them out (SumCounters adds them up).
   kVipStats,

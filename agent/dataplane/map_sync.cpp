@@ -120,6 +120,7 @@ void MapSync::Load() {
     used_service_ids_.insert(st.value.id);
     services_[FromBytes<lb_vip_key>(kb)] = std::move(st);
   }
+  LoadServiceKeys();
   // Backends live in an array: every slot exists, the used ones have an action. Read in batches
   // (one syscall per few thousand slots, not one per slot).
   uint32_t last_used = 0;
@@ -142,6 +143,24 @@ void MapSync::Load() {
   ops_.ForEach(MapId::kVipAddrs, [&](const Bytes& k, const Bytes& v) {
     vip_addrs_[FromBytes<lb_vip_addr_key>(k)] = FromBytes<lb_vip_addr_value>(v);
   });
+}
+
+// lb_service_keys (lb_maps.h) must name every adopted service by its id and nothing else: pins of
+// an older agent have no such map (it starts empty), and one stopped mid-way may have left a slot.
+void MapSync::LoadServiceKeys() {
+  std::map<uint32_t, lb_vip_key> want;
+  for (const auto& [key, st] : services_) want[st.value.id] = key;
+  ops_.ForEach(MapId::kServiceKeys, [&](const Bytes& k, const Bytes& v) {
+    const auto id = FromBytes<uint32_t>(k);
+    const auto have = FromBytes<lb_vip_key>(v);
+    auto w = want.find(id);
+    if (w != want.end()) {
+      if (SameBytes(w->second, have)) want.erase(w);
+    } else if (!SameBytes(have, lb_vip_key{})) {
+      ops_.Update(MapId::kServiceKeys, k, ToBytes(lb_vip_key{}));
+    }
+  });
+  for (const auto& [id, key] : want) ops_.Update(MapId::kServiceKeys, ToBytes(id), ToBytes(key));
 }
 
 void MapSync::SetBackend(uint32_t id, const lb_backend& v) {
@@ -280,6 +299,9 @@ std::optional<std::string> MapSync::ApplyService(
     ops_.Update(MapId::kServices, ToBytes(key), ToBytes(v));  // the atomic switch to the new table
     ++st->services_written;
   }
+  // The id's VIP:port, which conntrack hits check instead of looking the service up: written only
+  // once the service exists, so a hit never confirms a service the map does not hold.
+  if (cur == services_.end()) ops_.Update(MapId::kServiceKeys, ToBytes(v.id), ToBytes(key));
   if (cur != services_.end() && !same_table && cur->second.value.maglev_size > 0)
     ranges_.Free(cur->second.value.maglev_base);
   if (cur != services_.end()) {
@@ -339,6 +361,8 @@ SyncStats MapSync::Apply(const DesiredDataplane& desired) {
       ++it;
       continue;
     }
+    // The id stops confirming conntrack hits before the service goes, so none outlives it.
+    ops_.Update(MapId::kServiceKeys, ToBytes(it->second.value.id), ToBytes(lb_vip_key{}));
     ops_.Delete(MapId::kServices, ToBytes(it->first));
     if (it->second.value.maglev_size > 0) ranges_.Free(it->second.value.maglev_base);
     used_service_ids_.erase(it->second.value.id);

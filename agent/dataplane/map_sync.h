@@ -89,6 +89,7 @@ class MapSync {
     std::vector<uint32_t> ids;
   };
   void Load();
+  void LoadServiceKeys();
   // Slots for `identities`, reusing those already held; nullopt (nothing reserved) if the
   // backend array has too few free slots.
   std::optional<std::vector<uint32_t>> ReserveBackends(

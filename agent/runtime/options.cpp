@@ -27,9 +27,9 @@ const char* const kAgentUsage =
                          mode's transmitted frames need XDP or GRO on the peer; else native, else
                          generic with a warning)
   --bpffs DIR            where maps are pinned (default /sys/fs/bpf/ironlb)
-  --nexthop-table on|off  on: XDP takes each endpoint's next hop from a table the agent keeps
-                         current from netlink route and neighbour events; off (default): XDP
-                         asks the kernel's FIB per packet; see docs/benchmarks-dataplane.md
+  --nexthop-table on|off  on (default): XDP takes each endpoint's next hop from a table the agent
+                         keeps current from netlink route and neighbour events; off: XDP asks
+                         the kernel's FIB per packet; see docs/benchmarks-dataplane.md
   --tcp-mss-clamp MODE   auto | off | an MTU: VIP flows' SYN-ACKs announce at most the MSS that
                          fits the tunnel to other nodes (auto: from the uplink's MTU; default)
   --metrics-addr ADDR    Prometheus endpoint host:port (default 0.0.0.0:7472; "" disables)

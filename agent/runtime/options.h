@@ -29,7 +29,7 @@ struct AgentOptions {
   bool ns_explicit = false;
   std::string lb_class;
   std::string xdp_mode = "auto";              // native | generic | auto
-  bool nexthop_table = false;                 // false: xdp_lb asks the FIB for every packet
+  bool nexthop_table = true;                  // false: xdp_lb asks the FIB for every packet
   std::optional<uint32_t> tcp_mss_clamp_mtu;  // --tcp-mss-clamp: nullopt auto, 0 off, else MTU
   bool no_dataplane = false;                  // control plane only (no XDP), e.g. BGP-only tests
   bool no_bgp = false;

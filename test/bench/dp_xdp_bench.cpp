@@ -295,6 +295,9 @@ void Populate(const LbUnderTest& lb) {
   k.family = LB_FAMILY_V4;
   lb_service s{1, 0, 3, 0, 251, 0};
   bpf_map_update_elem(lb.map_fd(LB_MAP_SERVICES), &k, &s, BPF_ANY);
+  if (lb.map_fd(LB_MAP_SERVICE_KEYS) >=
+      0)  // a baseline from before the one-lookup hit path has none
+    bpf_map_update_elem(lb.map_fd(LB_MAP_SERVICE_KEYS), &s.id, &k, BPF_ANY);
   for (const IPAddr& a : {vip, Addr("2001:db8:100::10")}) {
     lb_l2_key lk{};
     FillAddr(lk.addr, a);
@@ -656,7 +659,8 @@ void BM_MapSync(benchmark::State& state) {
     for (auto m :
          {dataplane::MapId::kServices, dataplane::MapId::kBackends, dataplane::MapId::kMaglev,
           dataplane::MapId::kConntrack, dataplane::MapId::kEndpoints, dataplane::MapId::kL2,
-          dataplane::MapId::kIfaces, dataplane::MapId::kNode, dataplane::MapId::kVipAddrs})
+          dataplane::MapId::kIfaces, dataplane::MapId::kNode, dataplane::MapId::kVipAddrs,
+          dataplane::MapId::kServiceKeys})
       fds[m] = objs->map_fd(dataplane::MapName(m));
     dataplane::BpfMapOps ops(fds);
     dataplane::MapSync sync(ops);

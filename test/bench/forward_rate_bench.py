@@ -20,6 +20,7 @@ in every round, so a busy machine slows all of them alike:
   ironlb-generic  (only when asked for) the same in generic mode, which the agent picks by itself
             on a veth uplink (kind, minikube)
   ironlb-nhtable  (only when asked for) native, --nexthop-table on: next hops from the agent's table
+  ironlb-fib  (only when asked for) native, --nexthop-table off: bpf_fib_lookup for every packet
 
 With --across the endpoints sit behind a second node (client -- node-1 -- node-2 -- pods): ironlb
 encapsulates at node-1 (GUE) and decapsulates at node-2, both in XDP; kube-proxy's rules DNAT at
@@ -43,7 +44,7 @@ import textwrap
 
 VIP, PORT, TARGET = "198.51.100.10", 80, 8080
 MODES = ("routing", "iptables", "nftables", "min-xdp", "ironlb")
-EXTRA_MODES = ("ironlb-generic", "ironlb-nhtable")
+EXTRA_MODES = ("ironlb-generic", "ironlb-nhtable", "ironlb-fib")
 
 IPTABLES = """*nat
 :PREROUTING ACCEPT [0:0]
@@ -297,6 +298,9 @@ class Bench:
 
     def mode_ironlb_nhtable(self, proto):
         return self.mode_ironlb(proto, ("--xdp-mode", "native", "--nexthop-table", "on"))
+
+    def mode_ironlb_fib(self, proto):
+        return self.mode_ironlb(proto, ("--xdp-mode", "native", "--nexthop-table", "off"))
 
     def mode_ironlb(self, proto, flags=("--xdp-mode", "native")):
         uplinks = {"node-1": "n0", "node-2": "f0"}

@@ -108,6 +108,7 @@ class LbTest : public ::testing::Test {
     s.maglev_base = base;
     s.maglev_size = fill.empty() ? 0 : size;
     Put(LB_MAP_SERVICES, &k, &s);
+    Put(LB_MAP_SERVICE_KEYS, &svc_id, &k);  // as the agent does: conntrack hits confirm by id
   }
 
   // An endpoint on another node, reached through `node`.

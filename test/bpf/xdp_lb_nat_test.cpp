@@ -195,6 +195,46 @@ TEST_F(NatTest, ConntrackKeepsFlowOnItsBackendWhenTheSetChanges) {
   EXPECT_EQ(RunXdp(flow).out, ToBackend(Tcp(), kBackendB4));
 }
 
+// An established flow's packets take one lookup (conntrack), the entry's service confirmed by id
+// in lb_service_keys. A service removed, or its id handed to another VIP:port, must stop them as
+// surely as the lookup in lb_services did; an id slot not (yet) written only costs that lookup.
+TEST_F(NatTest, ConntrackHitsFollowTheirServiceById) {
+  const Bytes flow = ToVip(Tcp());
+  ASSERT_EQ(RunXdp(flow).out, ToBackend(Tcp()));
+  ASSERT_EQ(RunXdp(flow).out, ToBackend(Tcp())) << "the hit path";
+  EXPECT_EQ(PerCpuPackets(LB_MAP_VIP_STATS, kSvcTcp), 2u) << "counted under the entry's service";
+
+  // No slot for the id (an agent from before the map, or mid-update): the flow still stays on A
+  // though Maglev now says B -- conntrack is read, only through lb_services first.
+  SetService(kVip4, kVipPort, kProtoTCP, kSvcTcp, {kIdB}, 0, kTableSize);
+  const lb_vip_key none{};
+  Put(LB_MAP_SERVICE_KEYS, &kSvcTcp, &none);
+  EXPECT_EQ(RunXdp(flow).out, ToBackend(Tcp()));
+  EXPECT_EQ(RunXdp(ToVip(Tcp(kVipPort, 40002))).out, ToBackend(Tcp(kVipPort, 40002), kBackendB4));
+
+  // The service removed (slot cleared first, as the agent does): not a VIP flow any more.
+  SetService(kVip4, kVipPort, kProtoTCP, kSvcTcp, {kIdB}, 0, kTableSize);
+  Put(LB_MAP_SERVICE_KEYS, &kSvcTcp, &none);
+  lb_vip_key k{};
+  FillAddr(k.addr, kVip4);
+  k.port = htons(kVipPort);
+  k.proto = kProtoTCP;
+  k.family = LB_FAMILY_V4;
+  ASSERT_EQ(bpf_map_delete_elem(fd(LB_MAP_SERVICES), &k), 0);
+  RunResult r = RunXdp(flow);
+  EXPECT_EQ(r.verdict, static_cast<uint32_t>(XDP_PASS));
+  EXPECT_EQ(r.out, flow) << "a removed service's flow was forwarded";
+
+  // Its id given to another VIP:port: the old flow's entry names the id but not its VIP:port.
+  SetService(kVip4, 82, kProtoTCP, kSvcTcp, {kIdB}, 0, kTableSize);
+  r = RunXdp(flow);
+  EXPECT_EQ(r.verdict, static_cast<uint32_t>(XDP_PASS));
+  EXPECT_EQ(r.out, flow) << "an id reused by another VIP:port confirmed an old flow";
+  // And back: the VIP:port returns under its id, its flow finds its entry (A) again.
+  SetService(kVip4, kVipPort, kProtoTCP, kSvcTcp, {kIdB}, 0, kTableSize);
+  EXPECT_EQ(RunXdp(flow).out, ToBackend(Tcp()));
+}
+
 TEST_F(NatTest, FloodGuardStopsConntrackInsertsAboveTheRate) {
   dataplane::LoadOptions opts;
   opts.max_ct_inserts_per_sec = 2;

@@ -188,6 +188,30 @@ TEST(MapSync, ServiceWithoutEndpointsHasNoTableAndRemovalCleansUp) {
   EXPECT_EQ(ops.size(MapId::kServices), 0u);
 }
 
+// lb_service_keys: the VIP:port each service id stands for, which xdp_lb's conntrack hits check
+// instead of looking the service up. Written with the service, cleared when it goes, repaired when
+// an agent adopts maps that lack it (an older agent's) or hold a slot no service owns.
+TEST(MapSync, ServiceKeysNameEveryIdsVipPortAndNothingElse) {
+  FakeMapOps ops;
+  MapSync sync(ops);
+  sync.Apply(Three());
+  const lb_service s = OnlyService(ops);
+  const Bytes key = ops.Keys(MapId::kServices).at(0);
+  ASSERT_TRUE(ops.Lookup(MapId::kServiceKeys, ToBytes(s.id)));
+  EXPECT_EQ(*ops.Lookup(MapId::kServiceKeys, ToBytes(s.id)), key);
+
+  ops.Delete(MapId::kServiceKeys, ToBytes(s.id));
+  const uint32_t stray = s.id + 7;
+  ops.Update(MapId::kServiceKeys, ToBytes(stray), key);
+  MapSync adopted(ops);
+  EXPECT_EQ(*ops.Lookup(MapId::kServiceKeys, ToBytes(s.id)), key) << "missing slot written";
+  EXPECT_EQ(*ops.Lookup(MapId::kServiceKeys, ToBytes(stray)), ToBytes(lb_vip_key{}))
+      << "a slot no service owns cleared";
+
+  adopted.Apply(DesiredDataplane{});
+  EXPECT_EQ(*ops.Lookup(MapId::kServiceKeys, ToBytes(s.id)), ToBytes(lb_vip_key{}));
+}
+
 // Conntrack entries in the kernel name backend slots. Endpoints scaled to zero and back must get
 // their own slots again, and a newcomer must not get one just freed: either would hand live flows
 // to another endpoint (the fault suite lost every flow of one endpoint this way).

@@ -17,7 +17,7 @@ TEST(AgentOptions, DefaultsMatchTheDocumentedContract) {
   ASSERT_TRUE(o) << err;
   EXPECT_TRUE(o->want_controller && o->want_speaker);
   EXPECT_EQ(o->bpffs, "/sys/fs/bpf/ironlb");
-  EXPECT_FALSE(o->nexthop_table) << "the next-hop table is off unless turned on";
+  EXPECT_TRUE(o->nexthop_table) << "the next-hop table is on unless turned off";
   EXPECT_EQ(o->api_socket, "/run/ironlb/agent.sock");
   EXPECT_EQ(o->metrics_addr, "0.0.0.0:7472");
   EXPECT_EQ(o->ns, "ironlb-system");
@@ -59,14 +59,14 @@ TEST(AgentOptions, L2Flags) {
 TEST(AgentOptions, RolesAndRepeatableInterfaces) {
   std::string err;
   auto o = Parse({"--node", "n", "--config", "d", "--role", "speaker", "--interface", "eth0",
-                  "--interface", "eth1", "--xdp-mode", "generic", "--nexthop-table", "on"},
+                  "--interface", "eth1", "--xdp-mode", "generic", "--nexthop-table", "off"},
                  &err);
   ASSERT_TRUE(o) << err;
   EXPECT_FALSE(o->want_controller);
   EXPECT_TRUE(o->want_speaker);
   EXPECT_EQ(o->interfaces, (std::vector<std::string>{"eth0", "eth1"}));
   EXPECT_EQ(o->xdp_mode, "generic");
-  EXPECT_TRUE(o->nexthop_table);
+  EXPECT_FALSE(o->nexthop_table);
 }
 
 TEST(AgentOptions, ErrorsNameTheFlag) {
