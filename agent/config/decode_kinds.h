@@ -2,7 +2,7 @@
 // kind) into the snapshot, throwing DecodeFailure with the field path on the first problem.
 #pragma once
 
-#include <yaml-cpp/yaml.h>
+#include "config/yaml_tree.h"
 
 #include <string>
 
