@@ -2,10 +2,9 @@
 // metallb.io objects exactly as MetalLB's own configmaptocrs tool converts it.
 #pragma once
 
-#include "config/yaml_tree.h"
-
 #include <string>
 
+#include "config/yaml_tree.h"
 #include "model/snapshot.h"
 
 namespace ironlb::config {

@@ -2,14 +2,13 @@
 // case-insensitively (Go's encoding/json), unknown fields and wrong scalar types are errors.
 #pragma once
 
-#include "config/yaml_tree.h"
-
 #include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "config/yaml_tree.h"
 #include "model/objects.h"
 
 namespace ironlb::config {
