@@ -9,7 +9,7 @@ namespace {
 constexpr int64_t kMaxPort = 65535;
 constexpr const char* kDefaultNamespace = "default";
 
-uint16_t ReadPort(const YAML::Node& n, const std::string& path) {
+uint16_t ReadPort(const YamlNode& n, const std::string& path) {
   return static_cast<uint16_t>(ReadInt(n, path, 0, kMaxPort));
 }
 
@@ -31,7 +31,7 @@ Service DecodeService(Document& doc) {
   Fields s(doc.top.Get("spec"), doc.top.Path("spec"));
   const std::string type = ReadString(s.Get("type"), s.Path("type"));
   if (!type.empty()) svc.type = type;
-  ForEachItem(s.Get("ports"), s.Path("ports"), [&](const YAML::Node& item, const std::string& p) {
+  ForEachItem(s.Get("ports"), s.Path("ports"), [&](const YamlNode& item, const std::string& p) {
     Fields f(item, p);
     ServicePort port;
     port.name = ReadString(f.Get("name"), f.Path("name"));
@@ -55,7 +55,7 @@ Service DecodeService(Document& doc) {
   Fields status(doc.top.Get("status"), doc.top.Path("status"));
   Fields lb(status.Get("loadBalancer"), status.Path("loadBalancer"));
   ForEachItem(lb.Get("ingress"), lb.Path("ingress"),
-              [&](const YAML::Node& item, const std::string& p) {
+              [&](const YamlNode& item, const std::string& p) {
                 Fields f(item, p);
                 LoadBalancerIngress ing;
                 const std::string ip = ReadString(f.Get("ip"), f.Path("ip"));
@@ -76,13 +76,13 @@ EndpointSlice DecodeEndpointSlice(Document& doc) {
   es.meta = ReadNamespacedMeta(doc);
   es.address_type = ReadString(doc.top.Get("addressType"), doc.top.Path("addressType"));
   ForEachItem(doc.top.Get("endpoints"), doc.top.Path("endpoints"),
-              [&](const YAML::Node& item, const std::string& p) {
+              [&](const YamlNode& item, const std::string& p) {
                 Fields f(item, p);
                 Endpoint ep;
                 ep.addresses = ReadStringList(f.Get("addresses"), f.Path("addresses"));
                 Fields c(f.Get("conditions"), f.Path("conditions"));
                 auto cond = [&](const char* key) -> std::optional<bool> {
-                  const YAML::Node n = c.Get(key);
+                  const YamlNode n = c.Get(key);
                   if (!IsSet(n)) return std::nullopt;
                   return ReadBool(n, c.Path(key));
                 };
@@ -95,7 +95,7 @@ EndpointSlice DecodeEndpointSlice(Document& doc) {
                 es.endpoints.push_back(std::move(ep));
               });
   ForEachItem(doc.top.Get("ports"), doc.top.Path("ports"),
-              [&](const YAML::Node& item, const std::string& p) {
+              [&](const YamlNode& item, const std::string& p) {
                 Fields f(item, p);
                 EndpointPort port;
                 port.name = ReadString(f.Get("name"), f.Path("name"));
@@ -115,13 +115,13 @@ Node DecodeNode(Document& doc) {
   Fields status(doc.top.Get("status"), doc.top.Path("status"));
   ForEachItem(
       status.Get("addresses"), status.Path("addresses"),
-      [&](const YAML::Node& item, const std::string& p) {
+      [&](const YamlNode& item, const std::string& p) {
         Fields f(item, p);
         node.addresses.push_back(NodeAddress{ReadString(f.Get("type"), f.Path("type")),
                                              ReadString(f.Get("address"), f.Path("address"))});
       });
   ForEachItem(status.Get("conditions"), status.Path("conditions"),
-              [&](const YAML::Node& item, const std::string& p) {
+              [&](const YamlNode& item, const std::string& p) {
                 Fields f(item, p);
                 const std::string type = ReadString(f.Get("type"), f.Path("type"));
                 const auto value =

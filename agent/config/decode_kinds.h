@@ -2,11 +2,10 @@
 // kind) into the snapshot, throwing DecodeFailure with the field path on the first problem.
 #pragma once
 
-#include <yaml-cpp/yaml.h>
-
 #include <string>
 
 #include "config/yaml_fields.h"
+#include "config/yaml_tree.h"
 #include "model/snapshot.h"
 
 namespace ironlb::config {

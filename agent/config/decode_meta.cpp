@@ -23,9 +23,9 @@ ObjectMeta ReadMeta(Document& doc) {
   m.ns = ReadString(f.Get("namespace"), f.Path("namespace"));
   m.labels = ReadStringMap(f.Get("labels"), f.Path("labels"));
   m.annotations = ReadStringMap(f.Get("annotations"), f.Path("annotations"));
-  const YAML::Node rv = f.Get("resourceVersion");
+  const YamlNode rv = f.Get("resourceVersion");
   if (IsSet(rv) && rv.IsScalar()) m.resource_version = rv.Scalar();
-  const YAML::Node uid = f.Get("uid");
+  const YamlNode uid = f.Get("uid");
   if (IsSet(uid) && uid.IsScalar()) m.uid = uid.Scalar();
   if (m.name.empty() && !IsSet(f.Get("generateName"))) {
     throw DecodeFailure(f.Path("name"), "metadata.name is required");

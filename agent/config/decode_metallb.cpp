@@ -43,10 +43,10 @@ IPAddressPool DecodePool(Document& doc) {
   p.meta = ReadMeta(doc);
   Fields s = OpenSpec(doc);
   p.addresses = ReadStringList(s.Get("addresses"), s.Path("addresses"));
-  const YAML::Node auto_assign = s.Get("autoAssign");
+  const YamlNode auto_assign = s.Get("autoAssign");
   if (IsSet(auto_assign)) p.auto_assign = ReadBool(auto_assign, s.Path("autoAssign"));
   p.avoid_buggy_ips = ReadBool(s.Get("avoidBuggyIPs"), s.Path("avoidBuggyIPs"));
-  const YAML::Node alloc = s.Get("serviceAllocation");
+  const YamlNode alloc = s.Get("serviceAllocation");
   if (IsSet(alloc)) {
     Fields a(alloc, s.Path("serviceAllocation"));
     ServiceAllocation sa;
@@ -77,7 +77,7 @@ L2Advertisement DecodeL2(Document& doc) {
   a.interfaces = ReadStringList(s.Get("interfaces"), s.Path("interfaces"));
   a.service_selectors = ReadLabelSelectors(s.Get("serviceSelectors"), s.Path("serviceSelectors"));
   ForEachItem(s.Get("preferredNodeSelectors"), s.Path("preferredNodeSelectors"),
-              [&](const YAML::Node& item, const std::string& p) {
+              [&](const YamlNode& item, const std::string& p) {
                 Fields f(item, p);
                 PreferredNodeSelector pref;
                 pref.weight = static_cast<int>(ReadInt(f.Get("weight"), f.Path("weight"),
@@ -96,14 +96,14 @@ BGPAdvertisement DecodeBGPAdv(Document& doc) {
   BGPAdvertisement a;
   a.meta = ReadMeta(doc);
   Fields s = OpenSpec(doc);
-  const YAML::Node len = s.Get("aggregationLength");
+  const YamlNode len = s.Get("aggregationLength");
   if (IsSet(len)) {
     a.aggregation_length = static_cast<int>(ReadInt(len, s.Path("aggregationLength"),
                                                     std::numeric_limits<int32_t>::min(),
                                                     std::numeric_limits<int32_t>::max()));
     a.aggregation_length_set = true;
   }
-  const YAML::Node len6 = s.Get("aggregationLengthV6");
+  const YamlNode len6 = s.Get("aggregationLengthV6");
   if (IsSet(len6)) {
     a.aggregation_length_v6 = static_cast<int>(ReadInt(len6, s.Path("aggregationLengthV6"),
                                                        std::numeric_limits<int32_t>::min(),
@@ -128,7 +128,7 @@ void DecodePeerCommon(Fields& s, BGPPeer* p) {
   p->peer_asn = ReadUint32(s.Get("peerASN"), s.Path("peerASN"));
   p->peer_address = ReadString(s.Get("peerAddress"), s.Path("peerAddress"));
   p->source_address = ReadString(s.Get("sourceAddress"), s.Path("sourceAddress"));
-  const YAML::Node port = s.Get("peerPort");
+  const YamlNode port = s.Get("peerPort");
   if (IsSet(port))
     p->peer_port = static_cast<uint16_t>(ReadInt(port, s.Path("peerPort"), 0, kMaxPort));
   p->router_id = ReadString(s.Get("routerID"), s.Path("routerID"));
@@ -186,7 +186,7 @@ BFDProfile DecodeBFD(Document& doc) {
   b.meta = ReadMeta(doc);
   Fields s = OpenSpec(doc);
   auto opt_uint = [&](const char* key, uint32_t* field) {
-    const YAML::Node n = s.Get(key);
+    const YamlNode n = s.Get(key);
     if (IsSet(n)) *field = ReadUint32(n, s.Path(key));
   };
   opt_uint("receiveInterval", &b.receive_interval_ms);
@@ -206,7 +206,7 @@ Community DecodeCommunity(Document& doc) {
   c.meta = ReadMeta(doc);
   Fields s = OpenSpec(doc);
   ForEachItem(s.Get("communities"), s.Path("communities"),
-              [&](const YAML::Node& item, const std::string& p) {
+              [&](const YamlNode& item, const std::string& p) {
                 Fields f(item, p);
                 CommunityAlias alias;
                 alias.name = ReadString(f.Get("name"), f.Path("name"));

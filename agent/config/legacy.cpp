@@ -1,11 +1,14 @@
 #include "config/legacy.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <cctype>
 
 #include "config/decode_kinds.h"
 #include "config/duration.h"
 #include "config/yaml_fields.h"
+#include "config/yaml_limits.h"
 
 namespace ironlb::config {
 namespace {
@@ -16,10 +19,10 @@ constexpr Duration kDefaultHoldTime = std::chrono::seconds(90);  // RFC 4271 sug
 constexpr Duration kMinHoldTime = std::chrono::seconds(3);       // RFC 4271 section 4.2
 
 // The old format's strings were read by a YAML decoder that took any scalar as a string.
-std::string ReadLegacyString(const YAML::Node& n, const std::string& path) {
+std::string ReadLegacyString(const YamlNode& n, const std::string& path) {
   if (!IsSet(n)) return "";
   if (!n.IsScalar()) throw DecodeFailure(path, "expected a string");
-  return n.Scalar();
+  return std::string(n.Scalar());
 }
 
 // configmaptocrs keeps whole seconds only.
@@ -27,7 +30,7 @@ Duration WholeSeconds(Duration d) {
   return std::chrono::duration_cast<std::chrono::seconds>(d);
 }
 
-Duration ReadLegacyTimer(const YAML::Node& n, const std::string& path, const char* what) {
+Duration ReadLegacyTimer(const YamlNode& n, const std::string& path, const char* what) {
   const std::string text = ReadLegacyString(n, path);
   std::string error;
   auto d = ParseGoDuration(text, &error);
@@ -38,37 +41,22 @@ Duration ReadLegacyTimer(const YAML::Node& n, const std::string& path, const cha
   return WholeSeconds(*d);
 }
 
-LabelSelector ReadLegacySelector(const YAML::Node& n, const std::string& path) {
+LabelSelector ReadLegacySelector(const YamlNode& n, const std::string& path) {
   Fields f(n, path);
   // Same shape as a metav1.LabelSelector, with dashed keys.
-  const YAML::Node labels = f.Get("match-labels");
-  const YAML::Node exprs = f.Get("match-expressions");
+  const YamlNode labels = f.Get("match-labels");
+  const YamlNode exprs = f.Get("match-expressions");
   f.RejectUnknown();
   LabelSelector sel;
   sel.match_labels = ReadStringMap(labels, f.Path("match-labels"));
-  ForEachItem(exprs, f.Path("match-expressions"),
-              [&](const YAML::Node& item, const std::string& p) {
-                // Reuse the metav1 reader for one expression (its keys are the same:
-                // key/operator/values).
-                YAML::Node wrapper(YAML::NodeType::Map);
-                YAML::Node list(YAML::NodeType::Sequence);
-                list.push_back(item);
-                wrapper["matchExpressions"] = list;
-                try {
-                  LabelSelector one = ReadLabelSelector(wrapper, "");
-                  sel.match_expressions.push_back(one.match_expressions.front());
-                } catch (const DecodeFailure& e) {
-                  // Re-root "matchExpressions[0].operator" under this expression's own path.
-                  const std::string prefix = "matchExpressions[0]";
-                  std::string field = e.field;
-                  if (field.rfind(prefix, 0) == 0) field = p + field.substr(prefix.size());
-                  throw DecodeFailure(field, e.what());
-                }
-              });
+  // Each expression has the metav1 shape (key/operator/values).
+  ForEachItem(exprs, f.Path("match-expressions"), [&](const YamlNode& item, const std::string& p) {
+    sel.match_expressions.push_back(ReadLabelRequirement(item, p));
+  });
   return sel;
 }
 
-BGPPeer ConvertPeer(const YAML::Node& n, const std::string& path, size_t index,
+BGPPeer ConvertPeer(const YamlNode& n, const std::string& path, size_t index,
                     const ObjectMeta& base) {
   Fields f(n, path);
   BGPPeer p;
@@ -82,20 +70,20 @@ BGPPeer ConvertPeer(const YAML::Node& n, const std::string& path, size_t index,
   const uint16_t port =
       static_cast<uint16_t>(ReadInt(f.Get("peer-port"), f.Path("peer-port"), 0, 65535));
   if (port != 0) p.peer_port = port;
-  const YAML::Node hold = f.Get("hold-time");
+  const YamlNode hold = f.Get("hold-time");
   Duration hold_time = kDefaultHoldTime;
   if (IsSet(hold)) hold_time = ReadLegacyTimer(hold, f.Path("hold-time"), "hold time");
   if (hold_time != Duration(0) && hold_time < kMinHoldTime) {
     throw DecodeFailure(f.Path("hold-time"), "invalid hold time: must be 0 or at least 3s");
   }
   p.hold_time = hold_time;
-  const YAML::Node keepalive = f.Get("keepalive-time");
+  const YamlNode keepalive = f.Get("keepalive-time");
   if (IsSet(keepalive)) {
     p.keepalive_time = ReadLegacyTimer(keepalive, f.Path("keepalive-time"), "keepalive time");
   }
   p.router_id = ReadLegacyString(f.Get("router-id"), f.Path("router-id"));
   ForEachItem(f.Get("node-selectors"), f.Path("node-selectors"),
-              [&](const YAML::Node& item, const std::string& sp) {
+              [&](const YamlNode& item, const std::string& sp) {
                 p.node_selectors.push_back(ReadLegacySelector(item, sp));
               });
   p.password = ReadLegacyString(f.Get("password"), f.Path("password"));
@@ -106,7 +94,7 @@ BGPPeer ConvertPeer(const YAML::Node& n, const std::string& path, size_t index,
   return p;
 }
 
-BFDProfile ConvertBFD(const YAML::Node& n, const std::string& path, const ObjectMeta& base) {
+BFDProfile ConvertBFD(const YamlNode& n, const std::string& path, const ObjectMeta& base) {
   Fields f(n, path);
   BFDProfile b;
   b.meta = base;
@@ -119,7 +107,7 @@ BFDProfile ConvertBFD(const YAML::Node& n, const std::string& path, const Object
                                             "Kubernetes name from");
   }
   auto opt_uint = [&](const char* key, uint32_t* field) {
-    const YAML::Node v = f.Get(key);
+    const YamlNode v = f.Get(key);
     if (IsSet(v)) *field = ReadUint32(v, f.Path(key));
   };
   opt_uint("receive-interval", &b.receive_interval_ms);
@@ -139,7 +127,7 @@ struct ConvertedPool {
   std::vector<BGPAdvertisement> advertisements;  // names filled in later, in file order
 };
 
-ConvertedPool ConvertPool(const YAML::Node& n, const std::string& path, const ObjectMeta& base) {
+ConvertedPool ConvertPool(const YamlNode& n, const std::string& path, const ObjectMeta& base) {
   Fields f(n, path);
   ConvertedPool out;
   IPAddressPool& p = out.pool;
@@ -160,26 +148,26 @@ ConvertedPool ConvertPool(const YAML::Node& n, const std::string& path, const Ob
                         "unknown protocol \"" + out.protocol + "\" (use bgp or layer2)");
   }
   ForEachItem(f.Get("addresses"), f.Path("addresses"),
-              [&](const YAML::Node& a, const std::string& ap) {
+              [&](const YamlNode& a, const std::string& ap) {
                 p.addresses.push_back(ReadLegacyString(a, ap));
               });
-  const YAML::Node auto_assign = f.Get("auto-assign");
+  const YamlNode auto_assign = f.Get("auto-assign");
   if (IsSet(auto_assign)) p.auto_assign = ReadBool(auto_assign, f.Path("auto-assign"));
   p.avoid_buggy_ips = ReadBool(f.Get("avoid-buggy-ips"), f.Path("avoid-buggy-ips"));
   ForEachItem(
       f.Get("bgp-advertisements"), f.Path("bgp-advertisements"),
-      [&](const YAML::Node& item, const std::string& ip) {
+      [&](const YamlNode& item, const std::string& ip) {
         Fields a(item, ip);
         BGPAdvertisement adv;
         adv.meta = base;
         adv.meta.api_version = "metallb.io/v1beta1";
-        const YAML::Node len = a.Get("aggregation-length");
+        const YamlNode len = a.Get("aggregation-length");
         if (IsSet(len)) {
           adv.aggregation_length =
               static_cast<int>(ReadInt(len, a.Path("aggregation-length"), -(1 << 30), 1 << 30));
           adv.aggregation_length_set = true;
         }
-        const YAML::Node len6 = a.Get("aggregation-length-v6");
+        const YamlNode len6 = a.Get("aggregation-length-v6");
         if (IsSet(len6)) {
           adv.aggregation_length_v6 =
               static_cast<int>(ReadInt(len6, a.Path("aggregation-length-v6"), -(1 << 30), 1 << 30));
@@ -187,7 +175,7 @@ ConvertedPool ConvertPool(const YAML::Node& n, const std::string& path, const Ob
         }
         adv.local_pref = ReadUint32(a.Get("localpref"), a.Path("localpref"));
         ForEachItem(a.Get("communities"), a.Path("communities"),
-                    [&](const YAML::Node& c, const std::string& cp) {
+                    [&](const YamlNode& c, const std::string& cp) {
                       adv.communities.push_back(ReadLegacyString(c, cp));
                     });
         adv.ip_address_pools = {p.meta.name};
@@ -198,13 +186,67 @@ ConvertedPool ConvertPool(const YAML::Node& n, const std::string& path, const Ob
   return out;
 }
 
+// Copies a yaml-cpp node into *tree as the libyaml loader would have built it. Aliases are copied
+// in full, so the copy stops past kMaxYamlExpandedNodes (a few lines of nested aliases would
+// otherwise fill the memory).
+class TreeCopy {
+ public:
+  TreeCopy(YamlTree* tree, const std::string& path) : tree_(tree), path_(path) {}
+
+  uint32_t Copy(const YAML::Node& n) {
+    if (++nodes_ > kMaxYamlExpandedNodes) {
+      throw DecodeFailure(path_, "the embedded configuration has more than " +
+                                     std::to_string(kMaxYamlExpandedNodes) +
+                                     " nodes once aliases are expanded");
+    }
+    switch (n.Type()) {
+      case YAML::NodeType::Scalar:
+        return tree_->AddScalar(YamlTree::Kind::kScalar, n.Scalar(), n.Tag());
+      case YAML::NodeType::Sequence: {
+        const uint32_t index = tree_->AddCollection(YamlTree::Kind::kSequence, "");
+        std::vector<uint32_t> children;
+        for (const YAML::Node& item : n) children.push_back(Copy(item));
+        tree_->SetChildren(index, children.data(), children.size());
+        return index;
+      }
+      case YAML::NodeType::Map: {
+        const uint32_t index = tree_->AddCollection(YamlTree::Kind::kMap, "");
+        std::vector<uint32_t> children;
+        for (const auto& kv : n) {
+          children.push_back(Copy(kv.first));
+          children.push_back(Copy(kv.second));
+        }
+        tree_->SetChildren(index, children.data(), children.size());
+        return index;
+      }
+      default: return tree_->AddScalar(YamlTree::Kind::kNull, "", "");
+    }
+  }
+
+ private:
+  YamlTree* tree_;
+  const std::string& path_;
+  size_t nodes_ = 0;
+};
+
+YamlNode LoadEmbeddedYaml(std::string_view text, YamlTree* tree, const std::string& path) {
+  YAML::Node config;
+  try {
+    config = YAML::Load(std::string(text));
+  } catch (const YAML::ParserException& e) {
+    throw DecodeFailure(path, "YAML syntax error at line " + std::to_string(e.mark.line + 1) +
+                                  " of the embedded configuration: " + e.msg);
+  }
+  return tree->node(TreeCopy(tree, path).Copy(config));
+}
+
 }  // namespace
 
-bool LooksLikeLegacyConfig(const YAML::Node& root) {
+bool LooksLikeLegacyConfig(const YamlNode& root) {
   if (!root.IsMap() || root.size() == 0) return false;
   for (const auto& kv : root) {
     if (!kv.first.IsScalar()) return false;
-    const std::string& key = kv.first.Scalar();
+    const std::string_view key = kv.first.Scalar();
     if (std::none_of(std::begin(kSections), std::end(kSections),
                      [&](const char* s) { return key == s; })) {
       return false;
@@ -229,7 +271,7 @@ std::string LegacyNameToK8s(const std::string& name) {
   return first == std::string::npos ? "" : s.substr(first);
 }
 
-void DecodeLegacyData(const YAML::Node& config, const std::string& file, const std::string& path,
+void DecodeLegacyData(const YamlNode& config, const std::string& file, const std::string& path,
                       const ObjectMeta& configmap, Snapshot* out) {
   Fields top(config, path);
   ObjectMeta base;
@@ -237,25 +279,25 @@ void DecodeLegacyData(const YAML::Node& config, const std::string& file, const s
   base.source = file;
 
   Snapshot converted;
-  ForEachItem(top.Get("peers"), top.Path("peers"), [&](const YAML::Node& n, const std::string& p) {
+  ForEachItem(top.Get("peers"), top.Path("peers"), [&](const YamlNode& n, const std::string& p) {
     converted.peers.push_back(ConvertPeer(n, p, converted.peers.size(), base));
   });
   ForEachItem(top.Get("bfd-profiles"), top.Path("bfd-profiles"),
-              [&](const YAML::Node& n, const std::string& p) {
+              [&](const YamlNode& n, const std::string& p) {
                 converted.bfd_profiles.push_back(ConvertBFD(n, p, base));
               });
   std::vector<ConvertedPool> pools;
   ForEachItem(
       top.Get("address-pools"), top.Path("address-pools"),
-      [&](const YAML::Node& n, const std::string& p) { pools.push_back(ConvertPool(n, p, base)); });
+      [&](const YamlNode& n, const std::string& p) { pools.push_back(ConvertPool(n, p, base)); });
   const Labels aliases = [&] {
     // Alias values such as 64512:1 must stay strings whatever the YAML resolver thinks.
     Labels m;
-    const YAML::Node n = top.Get("bgp-communities");
+    const YamlNode n = top.Get("bgp-communities");
     if (!IsSet(n)) return m;
     if (!n.IsMap()) throw DecodeFailure(top.Path("bgp-communities"), "expected a mapping");
     for (const auto& kv : n) {
-      const std::string key = kv.first.Scalar();
+      const std::string key(kv.first.Scalar());
       m[key] = ReadLegacyString(kv.second, JoinPath(top.Path("bgp-communities"), key));
     }
     return m;
@@ -310,16 +352,12 @@ bool DecodeLegacyConfigMap(Document& doc, Snapshot* out) {
   if (doc.api_version != "v1" || doc.kind != "ConfigMap") return false;
   const ObjectMeta meta = ReadMeta(doc);
   Fields data(doc.top.Get("data"), doc.top.Path("data"));
-  const YAML::Node text = data.Get("config");
+  const YamlNode text = data.Get("config");
   if (!IsSet(text) || !text.IsScalar()) return true;  // some other ConfigMap: not ours
-  YAML::Node config;
-  try {
-    config = YAML::Load(text.Scalar());
-  } catch (const YAML::ParserException& e) {
-    throw DecodeFailure(data.Path("config"), "YAML syntax error at line " +
-                                                 std::to_string(e.mark.line + 1) +
-                                                 " of the embedded configuration: " + e.msg);
-  }
+  // yaml-cpp's parser still reads the embedded text (its syntax errors and its leniency, e.g.
+  // about duplicate keys, are what users of this path have seen); its tree is copied into ours.
+  YamlTree tree;
+  const YamlNode config = LoadEmbeddedYaml(text.Scalar(), &tree, data.Path("config"));
   if (!LooksLikeLegacyConfig(config)) {
     // A ConfigMap named like MetalLB's but with other keys is a mistake worth reporting; any
     // other ConfigMap with a `config` key belongs to someone else.

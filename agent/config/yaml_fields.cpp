@@ -20,17 +20,17 @@ bool EqualFold(std::string_view a, std::string_view b) {
 // How Go's YAML decoder (YAML 1.1 resolution, then JSON) types a plain scalar.
 enum class ScalarType { kNull, kBool, kNumber, kString };
 
-ScalarType Resolve(const YAML::Node& n) {
+ScalarType Resolve(const YamlNode& n) {
   if (n.IsNull()) return ScalarType::kNull;
   // Quoted scalars carry the non-specific tag "!"; plain ones "?".
   if (n.Tag() != "?") return ScalarType::kString;
-  const std::string& s = n.Scalar();
+  const std::string_view s = n.Scalar();
   if (IsYamlBool(s)) return ScalarType::kBool;
   if (IsYamlNumber(s)) return ScalarType::kNumber;
   return ScalarType::kString;
 }
 
-const char* Describe(const YAML::Node& n) {
+const char* Describe(const YamlNode& n) {
   if (n.IsMap()) return "a mapping";
   if (n.IsSequence()) return "a list";
   switch (Resolve(n)) {
@@ -42,9 +42,9 @@ const char* Describe(const YAML::Node& n) {
   return "a value";
 }
 
-[[noreturn]] void WrongType(const YAML::Node& n, const std::string& path, const char* want) {
+[[noreturn]] void WrongType(const YamlNode& n, const std::string& path, const char* want) {
   std::string msg = std::string("expected ") + want + ", got " + Describe(n);
-  if (n.IsScalar()) msg += " (" + n.Scalar() + ")";
+  if (n.IsScalar()) msg.append(" (").append(n.Scalar()).append(")");
   if (n.IsScalar() && std::string(want) == "a string") msg += "; quote it to make it a string";
   throw DecodeFailure(path, msg);
 }
@@ -59,16 +59,16 @@ std::string IndexPath(const std::string& parent, size_t index) {
   return parent + "[" + std::to_string(index) + "]";
 }
 
-bool IsSet(const YAML::Node& n) {
+bool IsSet(const YamlNode& n) {
   return n.IsDefined() && !n.IsNull();
 }
 
-Fields::Fields(const YAML::Node& node, std::string path) : node_(node), path_(std::move(path)) {
+Fields::Fields(const YamlNode& node, std::string path) : node_(node), path_(std::move(path)) {
   if (IsSet(node_) && !node_.IsMap()) WrongType(node_, path_, "a mapping");
 }
 
-YAML::Node Fields::Get(std::string_view key) {
-  if (!IsSet(node_)) return YAML::Node(YAML::NodeType::Undefined);
+YamlNode Fields::Get(std::string_view key) {
+  if (!IsSet(node_)) return YamlNode();
   // An exact match wins over a case-insensitive one, as in encoding/json.
   for (const auto& kv : node_) {
     if (kv.first.IsScalar() && kv.first.Scalar() == key) {
@@ -82,7 +82,7 @@ YAML::Node Fields::Get(std::string_view key) {
       return kv.second;
     }
   }
-  return YAML::Node(YAML::NodeType::Undefined);
+  return YamlNode();
 }
 
 bool Fields::Has(std::string_view key) {
@@ -92,29 +92,29 @@ bool Fields::Has(std::string_view key) {
 void Fields::RejectUnknown() const {
   if (!IsSet(node_)) return;
   for (const auto& kv : node_) {
-    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "?";
+    const std::string_view key = kv.first.IsScalar() ? kv.first.Scalar() : "?";
     if (std::find(used_.begin(), used_.end(), key) == used_.end()) {
-      throw DecodeFailure(JoinPath(path_, key), "unknown field \"" + key + "\"");
+      throw DecodeFailure(JoinPath(path_, key), "unknown field \"" + std::string(key) + "\"");
     }
   }
 }
 
-std::string ReadString(const YAML::Node& n, const std::string& path) {
+std::string ReadString(const YamlNode& n, const std::string& path) {
   if (!n.IsDefined() || n.IsNull()) return "";
   if (!n.IsScalar() || Resolve(n) != ScalarType::kString) WrongType(n, path, "a string");
-  return n.Scalar();
+  return std::string(n.Scalar());
 }
 
-bool ReadBool(const YAML::Node& n, const std::string& path) {
+bool ReadBool(const YamlNode& n, const std::string& path) {
   if (!IsSet(n)) return false;
   if (!n.IsScalar() || Resolve(n) != ScalarType::kBool) WrongType(n, path, "true or false");
   return IsYamlTrue(n.Scalar());
 }
 
-int64_t ReadInt(const YAML::Node& n, const std::string& path, int64_t min, int64_t max) {
+int64_t ReadInt(const YamlNode& n, const std::string& path, int64_t min, int64_t max) {
   if (!IsSet(n)) return 0;
   if (!n.IsScalar() || Resolve(n) != ScalarType::kNumber) WrongType(n, path, "an integer");
-  std::string s = n.Scalar();
+  std::string s(n.Scalar());
   s.erase(std::remove(s.begin(), s.end(), '_'), s.end());
   size_t used = 0;
   long long v = 0;
@@ -127,17 +127,17 @@ int64_t ReadInt(const YAML::Node& n, const std::string& path, int64_t min, int64
   }
   if (used != s.size()) WrongType(n, path, "an integer");
   if (v < min || v > max) {
-    throw DecodeFailure(path, "value " + n.Scalar() + " is out of range " + std::to_string(min) +
-                                  ".." + std::to_string(max));
+    throw DecodeFailure(path, "value " + std::string(n.Scalar()) + " is out of range " +
+                                  std::to_string(min) + ".." + std::to_string(max));
   }
   return v;
 }
 
-uint32_t ReadUint32(const YAML::Node& n, const std::string& path) {
+uint32_t ReadUint32(const YamlNode& n, const std::string& path) {
   return static_cast<uint32_t>(ReadInt(n, path, 0, std::numeric_limits<uint32_t>::max()));
 }
 
-Duration ReadDuration(const YAML::Node& n, const std::string& path) {
+Duration ReadDuration(const YamlNode& n, const std::string& path) {
   const std::string s = ReadString(n, path);
   std::string error;
   auto d = ParseGoDuration(s, &error);
@@ -145,66 +145,70 @@ Duration ReadDuration(const YAML::Node& n, const std::string& path) {
   return *d;
 }
 
-std::vector<std::string> ReadStringList(const YAML::Node& n, const std::string& path) {
+std::vector<std::string> ReadStringList(const YamlNode& n, const std::string& path) {
   std::vector<std::string> out;
-  ForEachItem(n, path, [&](const YAML::Node& item, const std::string& p) {
+  ForEachItem(n, path, [&](const YamlNode& item, const std::string& p) {
     out.push_back(ReadString(item, p));
   });
   return out;
 }
 
-Labels ReadStringMap(const YAML::Node& n, const std::string& path) {
+Labels ReadStringMap(const YamlNode& n, const std::string& path) {
   Labels out;
   if (!IsSet(n)) return out;
   if (!n.IsMap()) WrongType(n, path, "a mapping");
   for (const auto& kv : n) {
-    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "?";
+    const std::string key(kv.first.IsScalar() ? kv.first.Scalar() : "?");
     out[key] = ReadString(kv.second, JoinPath(path, key));
   }
   return out;
 }
 
-std::string ReadIntOrString(const YAML::Node& n, const std::string& path) {
+std::string ReadIntOrString(const YamlNode& n, const std::string& path) {
   if (!IsSet(n)) return "";
   if (!n.IsScalar() || Resolve(n) == ScalarType::kBool) WrongType(n, path, "a port number or name");
-  return n.Scalar();
+  return std::string(n.Scalar());
 }
 
-LabelSelector ReadLabelSelector(const YAML::Node& n, const std::string& path) {
+LabelRequirement ReadLabelRequirement(const YamlNode& n, const std::string& path) {
+  Fields e(n, path);
+  LabelRequirement r;
+  r.key = ReadString(e.Get("key"), e.Path("key"));
+  const std::string op = ReadString(e.Get("operator"), e.Path("operator"));
+  if (op == "In") {
+    r.op = LabelRequirement::Op::kIn;
+  } else if (op == "NotIn") {
+    r.op = LabelRequirement::Op::kNotIn;
+  } else if (op == "Exists") {
+    r.op = LabelRequirement::Op::kExists;
+  } else if (op == "DoesNotExist") {
+    r.op = LabelRequirement::Op::kDoesNotExist;
+  } else {
+    throw DecodeFailure(e.Path("operator"),
+                        "\"" + op +
+                            "\" is not a label selector operator (use In, NotIn, Exists or "
+                            "DoesNotExist)");
+  }
+  r.values = ReadStringList(e.Get("values"), e.Path("values"));
+  e.RejectUnknown();
+  return r;
+}
+
+LabelSelector ReadLabelSelector(const YamlNode& n, const std::string& path) {
   LabelSelector sel;
   Fields f(n, path);
   sel.match_labels = ReadStringMap(f.Get("matchLabels"), f.Path("matchLabels"));
   ForEachItem(f.Get("matchExpressions"), f.Path("matchExpressions"),
-              [&](const YAML::Node& item, const std::string& p) {
-                Fields e(item, p);
-                LabelRequirement r;
-                r.key = ReadString(e.Get("key"), e.Path("key"));
-                const std::string op = ReadString(e.Get("operator"), e.Path("operator"));
-                if (op == "In") {
-                  r.op = LabelRequirement::Op::kIn;
-                } else if (op == "NotIn") {
-                  r.op = LabelRequirement::Op::kNotIn;
-                } else if (op == "Exists") {
-                  r.op = LabelRequirement::Op::kExists;
-                } else if (op == "DoesNotExist") {
-                  r.op = LabelRequirement::Op::kDoesNotExist;
-                } else {
-                  throw DecodeFailure(e.Path("operator"),
-                                      "\"" + op +
-                                          "\" is not a label selector operator (use In, NotIn, "
-                                          "Exists or DoesNotExist)");
-                }
-                r.values = ReadStringList(e.Get("values"), e.Path("values"));
-                e.RejectUnknown();
-                sel.match_expressions.push_back(std::move(r));
+              [&](const YamlNode& item, const std::string& p) {
+                sel.match_expressions.push_back(ReadLabelRequirement(item, p));
               });
   f.RejectUnknown();
   return sel;
 }
 
-std::vector<LabelSelector> ReadLabelSelectors(const YAML::Node& n, const std::string& path) {
+std::vector<LabelSelector> ReadLabelSelectors(const YamlNode& n, const std::string& path) {
   std::vector<LabelSelector> out;
-  ForEachItem(n, path, [&](const YAML::Node& item, const std::string& p) {
+  ForEachItem(n, path, [&](const YamlNode& item, const std::string& p) {
     out.push_back(ReadLabelSelector(item, p));
   });
   return out;

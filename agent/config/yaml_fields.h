@@ -2,14 +2,13 @@
 // case-insensitively (Go's encoding/json), unknown fields and wrong scalar types are errors.
 #pragma once
 
-#include <yaml-cpp/yaml.h>
-
 #include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "config/yaml_tree.h"
 #include "model/objects.h"
 
 namespace ironlb::config {
@@ -30,42 +29,44 @@ std::string IndexPath(const std::string& parent, size_t index);
 class Fields {
  public:
   // `node` must be a mapping or null (null reads as empty).
-  Fields(const YAML::Node& node, std::string path);
+  Fields(const YamlNode& node, std::string path);
 
   // The value of `key` (matched case-insensitively) or an undefined node.
-  YAML::Node Get(std::string_view key);
+  YamlNode Get(std::string_view key);
   bool Has(std::string_view key);
   std::string Path(std::string_view key) const { return JoinPath(path_, key); }
   const std::string& path() const { return path_; }
   void RejectUnknown() const;
 
  private:
-  YAML::Node node_;
+  YamlNode node_;
   std::string path_;
-  std::vector<std::string> used_;  // keys as written that were asked for
+  std::vector<std::string_view> used_;  // keys as written that were asked for (in the tree)
 };
 
 // Present and not null.
-bool IsSet(const YAML::Node& n);
+bool IsSet(const YamlNode& n);
 
-std::string ReadString(const YAML::Node& n, const std::string& path);
-bool ReadBool(const YAML::Node& n, const std::string& path);
-int64_t ReadInt(const YAML::Node& n, const std::string& path, int64_t min, int64_t max);
-uint32_t ReadUint32(const YAML::Node& n, const std::string& path);
-Duration ReadDuration(const YAML::Node& n, const std::string& path);
-std::vector<std::string> ReadStringList(const YAML::Node& n, const std::string& path);
-Labels ReadStringMap(const YAML::Node& n, const std::string& path);
+std::string ReadString(const YamlNode& n, const std::string& path);
+bool ReadBool(const YamlNode& n, const std::string& path);
+int64_t ReadInt(const YamlNode& n, const std::string& path, int64_t min, int64_t max);
+uint32_t ReadUint32(const YamlNode& n, const std::string& path);
+Duration ReadDuration(const YamlNode& n, const std::string& path);
+std::vector<std::string> ReadStringList(const YamlNode& n, const std::string& path);
+Labels ReadStringMap(const YamlNode& n, const std::string& path);
 // An int-or-string (targetPort), kept as written.
-std::string ReadIntOrString(const YAML::Node& n, const std::string& path);
+std::string ReadIntOrString(const YamlNode& n, const std::string& path);
 
 // metav1.LabelSelector: matchLabels + matchExpressions {key, operator, values}. The operator
 // is checked here because the model stores it as an enum; its error names the operator field.
-LabelSelector ReadLabelSelector(const YAML::Node& n, const std::string& path);
-std::vector<LabelSelector> ReadLabelSelectors(const YAML::Node& n, const std::string& path);
+LabelSelector ReadLabelSelector(const YamlNode& n, const std::string& path);
+// One of its matchExpressions ({key, operator, values}).
+LabelRequirement ReadLabelRequirement(const YamlNode& n, const std::string& path);
+std::vector<LabelSelector> ReadLabelSelectors(const YamlNode& n, const std::string& path);
 
 // Calls fn(item, "path[i]") for every element of a sequence (null reads as empty).
 template <class Fn>
-void ForEachItem(const YAML::Node& n, const std::string& path, Fn&& fn) {
+void ForEachItem(const YamlNode& n, const std::string& path, Fn&& fn) {
   if (!IsSet(n)) return;
   if (!n.IsSequence()) throw DecodeFailure(path, "expected a list");
   for (size_t i = 0; i < n.size(); ++i) fn(n[i], IndexPath(path, i));

@@ -1,240 +1,246 @@
-// One pass of libyaml's parser per document both checks the limits and builds the yaml-cpp node
-// tree the decoder walks. libyaml's event parser is about six times faster than yaml-cpp's own on
-// Kubernetes objects (measured: 0.31 s against 1.95 s for 20,000 documents), and yaml-cpp used
-// to parse every document twice (once for the limits, once to load it).
+// One pass of libyaml's parser per document both checks the limits and builds the arena tree
+// (yaml_tree.h) the decoder walks. libyaml's event parser is about six times faster than
+// yaml-cpp's own on Kubernetes objects (measured: 0.31 s against 1.95 s for 20,000 documents),
+// and yaml-cpp's node tree cost a heap node and a shared memory per YAML node: building and
+// freeing it was most of what decoding a large file cost after the switch to libyaml.
 //
-// yaml-cpp keeps an alias as a second reference to one node, so a few hundred bytes of nested
-// anchors load cheaply and then expand exponentially in whatever walks the tree. The events
-// carry each alias's anchor, so the expanded size is known from the anchors' own sizes without
-// expanding anything; the walk stops at the first event over a limit.
+// An alias is a second reference to its anchor's node, so a few hundred bytes of nested anchors
+// load cheaply and then expand exponentially in whatever walks the tree. The events carry each
+// alias's anchor, so the expanded size is known from the anchors' own sizes without expanding
+// anything; the walk stops at the first event over a limit.
 #include "config/yaml_limits.h"
 
-#include <yaml-cpp/mark.h>
-#include <yaml-cpp/yaml.h>
 #include <yaml.h>
 
 #include <algorithm>
 #include <cstdio>
-#include <memory>
-#include <set>
+#include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace ironlb::config {
 namespace {
 
-using AnchorId = size_t;  // 0: no anchor
-
 struct Stop {
   YamlViolation v;
 };
 
-// Driven by the parse events of one document; throws Stop at the first limit exceeded.
-class LimitChecker {
+struct Mark {
+  int line = 0;
+  int column = 0;
+};
+
+// Maps with more keys than this find duplicates through a hash set rather than a scan.
+constexpr size_t kLinearKeys = 16;
+
+// Driven by the parse events of one document: checks the limits (throwing Stop at the first one
+// exceeded) and builds the tree. Plain scalars carry the non-specific tag "?" and quoted ones "!"
+// (the decoder types plain scalars as Go's YAML decoder does), plain null-like scalars are null
+// nodes, and an alias is a second reference to its anchor's node.
+class Loader {
  public:
-  void Scalar(const YAML::Mark& m, AnchorId anchor, std::string_view value) {
+  explicit Loader(YamlTree* tree) : tree_(tree) {}
+
+  void Scalar(const Mark& m, const yaml_event_t& e) {
+    const auto& d = e.data.scalar;
+    const std::string_view value(reinterpret_cast<const char*>(d.value), d.length);
+    const AnchorId anchor = Define(d.anchor);
     Add(m, 1);
-    if (anchor) sizes_[anchor] = 1;
-    KeyOrValue(m, &value);
+    const bool plain = d.style == YAML_PLAIN_SCALAR_STYLE;
+    uint32_t index;
+    if (d.tag == nullptr && plain && IsNull(value)) {
+      index = tree_->AddScalar(YamlTree::Kind::kNull, value, "");
+    } else {
+      index =
+          tree_->AddScalar(YamlTree::Kind::kScalar, value,
+                           d.tag != nullptr ? std::string_view(reinterpret_cast<const char*>(d.tag))
+                           : plain          ? std::string_view("?")
+                                            : std::string_view("!"));
+    }
+    if (anchor) anchors_[anchor] = Anchor{index, 1};
+    KeyOrValue(m, index, true);
+    Child(index);
   }
-  void Alias(const YAML::Mark& m, AnchorId anchor) {
+
+  // Returns false for an alias whose anchor is unknown or still open (a cycle).
+  bool Alias(const Mark& m, const yaml_event_t& e) {
     if (++aliases_ > kMaxYamlAliases)
       Fail(m, "more than " + std::to_string(kMaxYamlAliases) + " aliases");
-    auto it = sizes_.find(anchor);
-    // An alias to an anchor still open (a cycle) or unknown: the loader rejects it.
-    const size_t size = it == sizes_.end() ? 1 : it->second;
-    Add(m, size);
-    KeyOrValue(m, nullptr);
+    auto it = anchor_ids_.find(reinterpret_cast<const char*>(e.data.alias.anchor));
+    const Anchor* a = it == anchor_ids_.end() ? nullptr : &anchors_[it->second];
+    // An alias to an anchor still open or unknown counts as one node: the loader rejects it.
+    const bool complete = a != nullptr && a->size != 0;
+    Add(m, complete ? a->size : 1);
+    if (!complete) return false;
+    KeyOrValue(m, a->index, false);
+    Child(a->index);
+    return true;
   }
-  void Open(const YAML::Mark& m, AnchorId anchor, bool is_map) {
+
+  void Open(const Mark& m, const yaml_event_t& e, bool is_map) {
+    const yaml_char_t* anchor = is_map ? e.data.mapping_start.anchor : e.data.sequence_start.anchor;
+    const yaml_char_t* tag = is_map ? e.data.mapping_start.tag : e.data.sequence_start.tag;
+    const AnchorId id = Define(anchor);
     Add(m, 1);
-    if (stack_.size() >= kMaxYamlDepth)
+    if (depth_ >= kMaxYamlDepth)
       Fail(m, "nested more than " + std::to_string(kMaxYamlDepth) + " levels deep");
-    Frame f;
+    const uint32_t index = tree_->AddCollection(
+        is_map ? YamlTree::Kind::kMap : YamlTree::Kind::kSequence,
+        tag != nullptr ? std::string_view(reinterpret_cast<const char*>(tag)) : std::string_view());
+    if (id) anchors_[id] = Anchor{index, 0};  // size 0: still open
+    if (depth_ == frames_.size()) frames_.emplace_back();
+    Frame& f = frames_[depth_++];
     f.is_map = is_map;
-    f.anchor = anchor;
-    stack_.push_back(std::move(f));
-    mark_.push_back(m);
+    f.anchor = id;
+    f.index = index;
+    f.nodes = 1;
+    f.position = 0;
+    f.key = std::string_view();
+    f.mark = m;
+    f.first_child = pending_.size();
+    f.first_key = keys_.size();
+    f.key_set.reset();
   }
+
   void Close() {
-    Frame f = std::move(stack_.back());
-    stack_.pop_back();
-    const YAML::Mark m = mark_.back();
-    mark_.pop_back();
-    if (f.anchor) sizes_[f.anchor] = f.nodes;
+    Frame& f = frames_[--depth_];
+    tree_->SetChildren(f.index, pending_.data() + f.first_child, pending_.size() - f.first_child);
+    pending_.resize(f.first_child);
+    keys_.resize(f.first_key);
+    f.key_set.reset();
+    if (f.anchor) anchors_[f.anchor].size = f.nodes;
     // The collection itself was counted at its start; its children count in the parent too.
-    if (!stack_.empty()) stack_.back().nodes += f.nodes - 1;
-    KeyOrValue(m, nullptr);
+    if (depth_ > 0) frames_[depth_ - 1].nodes += f.nodes - 1;
+    KeyOrValue(f.mark, f.index, false);
+    Child(f.index);
+  }
+
+  YamlNode root() {
+    if (!root_) root_ = tree_->AddScalar(YamlTree::Kind::kNull, "", "");
+    return tree_->node(*root_);
   }
 
  private:
+  using AnchorId = size_t;  // 0: no anchor
+
+  struct Anchor {
+    uint32_t index = 0;  // node in the tree
+    size_t size = 0;     // nodes once expanded; 0 while the collection is open
+  };
+
   struct Frame {
     bool is_map = false;
     AnchorId anchor = 0;
-    size_t nodes = 1;  // expanded, this collection included
-    size_t index = 0;  // sequence position, or count of map events
-    std::string key;   // current key of a map
-    std::set<std::string> keys;
+    uint32_t index = 0;      // the collection's node
+    size_t nodes = 1;        // expanded, this collection included
+    size_t position = 0;     // sequence position, or count of map events
+    std::string_view key;    // current key of a map (text in the tree)
+    Mark mark;               // where the collection starts
+    size_t first_child = 0;  // its children so far: pending_[first_child..]
+    size_t first_key = 0;    // its scalar keys so far: keys_[first_key..]
+    std::unique_ptr<std::unordered_set<std::string_view>> key_set;  // past kLinearKeys keys
   };
+
+  static bool IsNull(std::string_view v) {
+    return v.empty() || v == "~" || v == "null" || v == "Null" || v == "NULL";
+  }
+
+  // libyaml names anchors; they are numbered here (a redefined name gets a new number, so a
+  // collection still open keeps its own).
+  AnchorId Define(const yaml_char_t* anchor) {
+    if (anchor == nullptr) return 0;
+    anchors_.emplace_back();
+    const AnchorId id = anchors_.size() - 1;
+    anchor_ids_[reinterpret_cast<const char*>(anchor)] = id;
+    return id;
+  }
 
   std::string Path() const {
     std::string p;
-    for (const Frame& f : stack_) {
+    for (size_t i = 0; i < depth_; ++i) {
+      const Frame& f = frames_[i];
       if (f.is_map) {
-        if (f.index % 2 == 0) break;  // reading a key: the path ends at this map
+        if (f.position % 2 == 0) break;  // reading a key: the path ends at this map
         if (!p.empty()) p += '.';
         p += f.key;
       } else {
-        p += "[" + std::to_string(f.index) + "]";
+        p += "[" + std::to_string(f.position) + "]";
       }
     }
     return p;
   }
 
-  [[noreturn]] void Fail(const YAML::Mark& m, std::string message) {
+  [[noreturn]] void Fail(const Mark& m, std::string message) {
     throw Stop{YamlViolation{m.line, m.column, Path(), std::move(message)}};
   }
 
-  void Add(const YAML::Mark& m, size_t n) {
+  void Add(const Mark& m, size_t n) {
     total_ += n;
     if (total_ > kMaxYamlExpandedNodes)
       Fail(m, "more than " + std::to_string(kMaxYamlExpandedNodes) +
                   " nodes once aliases are expanded");
-    if (!stack_.empty()) stack_.back().nodes += n;
+    if (depth_ > 0) frames_[depth_ - 1].nodes += n;
   }
 
-  // Records a key (checking for duplicates) or steps past a value in the enclosing collection.
-  void KeyOrValue(const YAML::Mark& m, const std::string_view* scalar) {
-    if (stack_.empty()) return;
-    Frame& f = stack_.back();
+  // Records a key (checking scalar keys for duplicates) or steps past a value in the enclosing
+  // collection. `node` is the key's or value's node; `scalar_event` says it came from a scalar
+  // event (an alias or a collection as a key is not checked, and its path reads "?").
+  void KeyOrValue(const Mark& m, uint32_t node, bool scalar_event) {
+    if (depth_ == 0) return;
+    Frame& f = frames_[depth_ - 1];
     if (!f.is_map) {
-      ++f.index;
+      ++f.position;
       return;
     }
-    if (f.index % 2 == 0) {
-      f.key = scalar ? std::string(*scalar) : "?";
-      if (scalar && !f.keys.insert(f.key).second) {
-        ++f.index;  // the path names the duplicated field itself
-        Fail(m, "duplicate key \"" + f.key + "\"");
+    if (f.position % 2 == 0) {
+      if (!scalar_event) {
+        f.key = "?";
+      } else {
+        f.key = tree_->RawText(node);
+        if (!NewKey(f, f.key)) {
+          ++f.position;  // the path names the duplicated field itself
+          Fail(m, "duplicate key \"" + std::string(f.key) + "\"");
+        }
       }
     }
-    ++f.index;
+    ++f.position;
   }
 
-  std::vector<Frame> stack_;
-  std::vector<YAML::Mark> mark_;
-  std::unordered_map<AnchorId, size_t> sizes_;
+  bool NewKey(Frame& f, std::string_view key) {
+    if (f.key_set) return f.key_set->insert(key).second;
+    for (size_t i = f.first_key; i < keys_.size(); ++i)
+      if (keys_[i] == key) return false;
+    keys_.push_back(key);
+    if (keys_.size() - f.first_key > kLinearKeys) {
+      f.key_set = std::make_unique<std::unordered_set<std::string_view>>(
+          keys_.begin() + static_cast<std::ptrdiff_t>(f.first_key), keys_.end());
+    }
+    return true;
+  }
+
+  void Child(uint32_t index) {
+    if (depth_ == 0) {
+      if (!root_) root_ = index;
+      return;
+    }
+    pending_.push_back(index);
+  }
+
+  YamlTree* tree_;
+  std::vector<Frame> frames_;
+  size_t depth_ = 0;
+  std::vector<uint32_t> pending_;          // children of the open collections, innermost last
+  std::vector<std::string_view> keys_;     // scalar keys of the open maps, innermost last
+  std::vector<Anchor> anchors_{Anchor{}};  // by AnchorId; [0] unused
+  std::unordered_map<std::string, AnchorId> anchor_ids_;
+  std::optional<uint32_t> root_;
   size_t total_ = 0;
   size_t aliases_ = 0;
 };
 
-}  // namespace
-
-namespace {
-
-// Builds the node tree yaml-cpp's own loader would build from the same events: plain scalars
-// carry the non-specific tag "?" and quoted ones "!" (the decoder types plain scalars as Go's
-// YAML decoder does), plain null-like scalars are null nodes, and an alias is a second reference
-// to its anchor's node.
-class NodeBuilder {
- public:
-  void Scalar(const yaml_event_t& e) {
-    const auto& d = e.data.scalar;
-    const std::string value(reinterpret_cast<const char*>(d.value), d.length);
-    const bool plain = d.style == YAML_PLAIN_SCALAR_STYLE;
-    YAML::Node n = Fresh();
-    if (d.tag == nullptr && plain && IsNull(value)) {
-      n = YAML::Null;
-    } else {
-      n = value;
-      n.SetTag(d.tag != nullptr ? reinterpret_cast<const char*>(d.tag) : plain ? "?" : "!");
-    }
-    Anchor(d.anchor, n);
-    Add(n);
-  }
-  void Open(const yaml_event_t& e, bool is_map) {
-    const yaml_char_t* anchor = is_map ? e.data.mapping_start.anchor : e.data.sequence_start.anchor;
-    const yaml_char_t* tag = is_map ? e.data.mapping_start.tag : e.data.sequence_start.tag;
-    YAML::Node n = Fresh();
-    n = YAML::Node(is_map ? YAML::NodeType::Map : YAML::NodeType::Sequence);
-    if (tag != nullptr) n.SetTag(reinterpret_cast<const char*>(tag));
-    const bool flow = is_map ? e.data.mapping_start.style == YAML_FLOW_MAPPING_STYLE
-                             : e.data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE;
-    if (flow) n.SetStyle(YAML::EmitterStyle::Flow);
-    Anchor(anchor, n);
-    stack_.push_back(Frame{n, std::nullopt});
-  }
-  void Close() {
-    YAML::Node n = stack_.back().node;
-    stack_.pop_back();
-    Add(n);
-  }
-  // False for an alias whose anchor is unknown or still open (a cycle), which yaml-cpp refuses.
-  bool Alias(const yaml_event_t& e) {
-    auto it = anchors_.find(reinterpret_cast<const char*>(e.data.alias.anchor));
-    if (it == anchors_.end()) return false;
-    for (const Frame& f : stack_)
-      if (f.node.is(it->second)) return false;
-    Add(it->second);
-    return true;
-  }
-  YAML::Node root() const { return root_ ? *root_ : YAML::Node(YAML::NodeType::Null); }
-
- private:
-  // Every node is made as the next element of one arena sequence, so all share one memory: a
-  // node made on its own has a memory of its own, merged into its parent's (a set insertion per
-  // node, repeated at every level) when inserted — that was half the cost of loading. A fresh
-  // element is assigned its value at once, as the arena only grows after a defined element.
-  // Otherwise nodes are only copy-constructed, never assigned: yaml-cpp's Node::operator= writes
-  // through to the node already referenced, which would rewrite a key or value already in a map.
-  YAML::Node Fresh() { return arena_[arena_size_++]; }
-
-  struct Frame {
-    YAML::Node node;
-    std::optional<YAML::Node> key;
-  };
-
-  static bool IsNull(const std::string& v) {
-    return v.empty() || v == "~" || v == "null" || v == "Null" || v == "NULL";
-  }
-
-  void Anchor(const yaml_char_t* anchor, const YAML::Node& n) {
-    if (anchor == nullptr) return;
-    const std::string name(reinterpret_cast<const char*>(anchor));
-    anchors_.erase(name);  // a redefined anchor: later aliases refer to the new node
-    anchors_.emplace(name, n);
-  }
-
-  void Add(const YAML::Node& n) {
-    if (stack_.empty()) {
-      if (!root_) root_.emplace(n);
-      return;
-    }
-    Frame& f = stack_.back();
-    if (f.node.IsSequence()) {
-      f.node.push_back(n);
-    } else if (!f.key) {
-      f.key.emplace(n);
-    } else {
-      // Duplicate keys never get here (the limit checker stops at them), so no lookup is needed.
-      f.node.force_insert(*f.key, n);
-      f.key.reset();
-    }
-  }
-
-  YAML::Node arena_{YAML::NodeType::Sequence};
-  size_t arena_size_ = 0;
-  std::vector<Frame> stack_;
-  std::unordered_map<std::string, YAML::Node> anchors_;
-  std::optional<YAML::Node> root_;
-};
-
-YAML::Mark MarkOf(const yaml_mark_t& m) {
-  YAML::Mark mark;
-  mark.pos = static_cast<int>(m.index);
-  mark.line = static_cast<int>(m.line);
-  mark.column = static_cast<int>(m.column);
-  return mark;
+Mark MarkOf(const yaml_mark_t& m) {
+  return Mark{static_cast<int>(m.line), static_cast<int>(m.column)};
 }
 
 struct Parser {
@@ -252,23 +258,13 @@ struct Event {
 
 }  // namespace
 
-YamlDocument LoadYamlDocument(std::string_view document) {
+YamlDocument LoadYamlDocument(std::string_view document, YamlTree* tree) {
   YamlDocument out;
+  tree->Clear();
   Parser parser;
   yaml_parser_set_input_string(&parser.p, reinterpret_cast<const unsigned char*>(document.data()),
                                document.size());
-  LimitChecker checker;
-  NodeBuilder builder;
-  // libyaml names anchors; the checker numbers them.
-  std::unordered_map<std::string, AnchorId> anchor_ids;
-  AnchorId next_id = 1;
-  auto id_of = [&](const yaml_char_t* anchor, bool define) -> AnchorId {
-    if (anchor == nullptr) return 0;
-    const std::string name(reinterpret_cast<const char*>(anchor));
-    if (define) return anchor_ids[name] = next_id++;
-    auto it = anchor_ids.find(name);
-    return it == anchor_ids.end() ? AnchorId(-1) : it->second;
-  };
+  Loader loader(tree);
   try {
     for (;;) {
       Event ev;
@@ -298,33 +294,15 @@ YamlDocument LoadYamlDocument(std::string_view document) {
         return out;
       }
       const yaml_event_t& e = ev.e;
-      const YAML::Mark m = MarkOf(e.start_mark);
+      const Mark m = MarkOf(e.start_mark);
       switch (e.type) {
-        case YAML_SCALAR_EVENT:
-          checker.Scalar(m, id_of(e.data.scalar.anchor, true),
-                         std::string_view(reinterpret_cast<const char*>(e.data.scalar.value),
-                                          e.data.scalar.length));
-          builder.Scalar(e);
-          break;
-        case YAML_SEQUENCE_START_EVENT:
-          checker.Open(m, id_of(e.data.sequence_start.anchor, true), false);
-          builder.Open(e, false);
-          break;
-        case YAML_MAPPING_START_EVENT:
-          checker.Open(m, id_of(e.data.mapping_start.anchor, true), true);
-          builder.Open(e, true);
-          break;
+        case YAML_SCALAR_EVENT: loader.Scalar(m, e); break;
+        case YAML_SEQUENCE_START_EVENT: loader.Open(m, e, false); break;
+        case YAML_MAPPING_START_EVENT: loader.Open(m, e, true); break;
         case YAML_SEQUENCE_END_EVENT:
-          checker.Close();
-          builder.Close();
-          break;
-        case YAML_MAPPING_END_EVENT:
-          checker.Close();
-          builder.Close();
-          break;
+        case YAML_MAPPING_END_EVENT: loader.Close(); break;
         case YAML_ALIAS_EVENT:
-          checker.Alias(m, id_of(e.data.alias.anchor, false));
-          if (!builder.Alias(e)) {
+          if (!loader.Alias(m, e)) {
             out.syntax_error = YamlSyntaxError{
                 m.line, m.column,
                 "the alias *" + std::string(reinterpret_cast<const char*>(e.data.alias.anchor)) +
@@ -334,15 +312,22 @@ YamlDocument LoadYamlDocument(std::string_view document) {
           break;
         case YAML_DOCUMENT_END_EVENT:
           // One document per call: the caller splits the stream at its markers.
-          out.root.emplace(builder.root());
+          out.root.emplace(loader.root());
           return out;
-        case YAML_STREAM_END_EVENT: out.root.emplace(builder.root()); return out;
+        case YAML_STREAM_END_EVENT: out.root.emplace(loader.root()); return out;
         default: break;
       }
     }
   } catch (const Stop& s) {
     out.violation = s.v;
   }
+  return out;
+}
+
+YamlDocument LoadYamlDocument(std::string_view document) {
+  auto tree = std::make_unique<YamlTree>();
+  YamlDocument out = LoadYamlDocument(document, tree.get());
+  out.owned = std::move(tree);
   return out;
 }
 

@@ -1,13 +1,14 @@
-// Loads one YAML document (libyaml's parser, yaml-cpp's node tree) while checking limits on its
+// Loads one YAML document (libyaml's parser, our own arena tree) while checking limits on its
 // parse events: size, nesting depth, nodes after alias expansion, duplicate mapping keys.
 #pragma once
 
-#include <yaml-cpp/node/node.h>
-
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "config/yaml_tree.h"
 
 namespace ironlb::config {
 
@@ -37,12 +38,16 @@ struct YamlSyntaxError {
 // exceeded, or the first syntax error. Duplicate keys are a violation (Kubernetes' strict
 // decoding).
 struct YamlDocument {
-  std::optional<YAML::Node> root;
+  std::optional<YamlNode> root;  // a node of the tree given to (or owned by) the loader
   std::optional<YamlViolation> violation;
   std::optional<YamlSyntaxError> syntax_error;
+  std::unique_ptr<YamlTree> owned;  // the tree, when the caller gave none
 };
 
-// Parses the first document of `document`; nothing is built past a violation.
+// Parses the first document of `document` into *tree (cleared first; reuse one tree for many
+// documents); nothing is built past a violation.
+YamlDocument LoadYamlDocument(std::string_view document, YamlTree* tree);
+// The same into a tree of the document's own.
 YamlDocument LoadYamlDocument(std::string_view document);
 
 // Walks the parse events of one document. Returns the first violation, or nothing when the

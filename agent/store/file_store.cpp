@@ -526,8 +526,8 @@ void FileStore::BeginRescan() {
         r.statuses[key] = std::move(st);
       }
     }
-    // yaml-cpp builds a node tree several times the size of the text and frees it in small
-    // pieces; hand those pages back rather than keep the peak of the largest decode.
+    // A decode's scratch (the parser's buffers, the document tree, a second thread's malloc
+    // arena) is freed when it ends; hand those pages back rather than keep the largest decode's.
     if (r.bytes > (1u << 20)) malloc_trim(0);
     r.took = std::chrono::steady_clock::now() - started;
     std::lock_guard lock(shared.mu);

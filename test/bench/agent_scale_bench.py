@@ -112,6 +112,17 @@ def added(i, vip, n_endpoints):
     return service_doc(f"added{i}", [f"10.98.{i}.{k + 1}" for k in range(n_endpoints)], vip)
 
 
+def decode_phases(log_path):
+    """The YAML decodes the agent logged (each over 100 ms), in ms, in the order they ran."""
+    out = []
+    with open(log_path, errors="replace") as f:
+        for line in f:
+            at = line.find(" bytes of YAML in ")
+            if at >= 0:
+                out.append(int(line[at + len(" bytes of YAML in "):].split()[0]))
+    return out
+
+
 def percentile(xs, q):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
@@ -370,6 +381,7 @@ def run(args, binp):
                           round(rest / 1024, 1), "rss_peak_mib": round(max(hwm, peak) / 1024, 1),
                           "resend_s": runs, "resend_ratio_ironlb_to_bird_median":
                           round(ratio, 2), "sigterm_to_withdrawn_ms": round(withdrawn * 1000)}
+        result["decode_ms"] = decode_phases(os.path.join(work, "agent.log"))
         print(json.dumps(result), flush=True)
         return result
     finally:

@@ -680,5 +680,53 @@ metadata: {name: d, namespace: demo}
       << s.decode_errors[1].message;
 }
 
+// A large file's second half of documents is decoded on a thread of its own: the objects and
+// the errors must come out as one thread gives them, in the file's order, with the same lines.
+TEST(Decode, TwoThreadsGiveWhatOneThreadGives) {
+  std::string text;
+  for (int i = 0; i < 3000; ++i) {
+    const std::string n = std::to_string(i);
+    text += "---\napiVersion: v1\nkind: Service\nmetadata: {name: s" + n +
+            ", namespace: a}\nspec:\n  type: LoadBalancer\n  ports: [{port: " +
+            std::to_string(1 + i % 60000) + "}]\n";
+    // Errors in both halves: a syntax error and wrong types.
+    if (i % 700 == 5) text += "---\nkind: [oops\n";
+    if (i % 900 == 7)
+      text += "---\napiVersion: v1\nkind: Service\nmetadata: {name: bad" + n +
+              "}\nspec: {ports: [{port: x}]}\n";
+    if (i % 1100 == 9) {
+      text += "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: e" + n +
+              ", namespace: a, labels: {kubernetes.io/service-name: s" + n +
+              "}}\naddressType: [IPv4]\nendpoints: [{addresses: [10.0.0." +
+              std::to_string(i % 250) + "]}]\n";
+      text += "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: f" + n +
+              ", namespace: a}\naddressType: IPv4\nendpoints: [{addresses: [10.0.2.1]}]\n";
+    }
+  }
+  ASSERT_GE(text.size(), kParallelDecodeBytes);
+  Snapshot one;
+  Snapshot two;
+  DecodeYaml(text, "big.yaml", &one, nullptr, 1);
+  DecodeYaml(text, "big.yaml", &two, nullptr, 2);
+  ASSERT_EQ(one.services.size(), 3000u);
+  ASSERT_EQ(two.services.size(), one.services.size());
+  for (size_t i = 0; i < one.services.size(); ++i) {
+    EXPECT_EQ(two.services[i].meta.name, one.services[i].meta.name);
+    ASSERT_EQ(two.services[i].ports.size(), 1u);
+    EXPECT_EQ(two.services[i].ports[0].port, one.services[i].ports[0].port);
+  }
+  ASSERT_EQ(one.endpoint_slices.size(), 3u);
+  ASSERT_EQ(two.endpoint_slices.size(), 3u);
+  for (size_t i = 0; i < 3; ++i)
+    EXPECT_EQ(two.endpoint_slices[i].meta.name, one.endpoint_slices[i].meta.name);
+  EXPECT_EQ(two.decode_errors, one.decode_errors);
+  EXPECT_EQ(one.decode_errors.size(), 5u + 4u + 3u) << Errors(one);
+  // An error in the second half still names its line in the whole file.
+  const std::string& syntax = one.decode_errors.back().message;
+  ASSERT_NE(syntax.find("syntax error at line "), std::string::npos) << syntax;
+  const int line = std::stoi(syntax.substr(syntax.find("at line ") + 8));
+  EXPECT_GT(line, std::count(text.begin(), text.end(), '\n') / 2) << syntax;
+}
+
 }  // namespace
 }  // namespace ironlb::config
