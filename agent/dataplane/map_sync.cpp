@@ -550,6 +550,9 @@ bool MapSync::ApplyChanged(const DesiredDataplane& desired, SyncStats* st_out) {
         changed.push_back(&s);
       }
     }
+    // Most of them new or changed (the first Services' addresses arriving): the full pass is
+    // as cheap and needs no per-Service bookkeeping.
+    if ((changed.size() + added.size()) * 4 > desired.services.size() + 64) return false;
     // What each changed or removed Service held, before anything is written.
     struct Old {
       lb_vip_key key;
