@@ -138,12 +138,12 @@ Tally Compare(uint32_t seed, bool tight, bool odd_tunnels, bool restart_midway) 
     for (uint32_t e = 0; e < 4; ++e) w.svcs[i].endpoints[(i * 3 + e) % World::kEndpoints] = false;
   Tally run;
   bool last_refused = false;
-  for (int step = 0; step < 80; ++step) {
+  for (int step = 0; step < 40; ++step) {
     if (step > 0) {
       const uint32_t edits = 1 + rng() % 3;
       for (uint32_t e = 0; e < edits; ++e) w.Edit(rng, odd_tunnels);
     }
-    if (restart_midway && step == 40) {  // both adopt what the maps hold, as a new agent does
+    if (restart_midway && step == 20) {  // both adopt what the maps hold, as a new agent does
       full = std::make_unique<MapSync>(full_ops);
       inc = std::make_unique<MapSync>(inc_ops);
     }
