@@ -87,6 +87,63 @@ std::string DesiredService::key() const {
   return VipKey(vip, port, proto);
 }
 
+namespace {
+
+// FNV-1a over the fields' values, then a final mix (murmur's fmix64) so nearby inputs spread.
+struct Hasher {
+  uint64_t h = 1469598103934665603ull;
+  void Bytes(const void* p, size_t n) {
+    const auto* b = static_cast<const uint8_t*>(p);
+    for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ull;
+  }
+  template <typename T>
+  void Pod(const T& v) {
+    Bytes(&v, sizeof(v));
+  }
+  void Addr(const IPAddr& a) {
+    Pod(static_cast<uint8_t>(a.family()));
+    const auto b = a.bytes();
+    Bytes(b.data(), a.is_v4() ? 4 : 16);
+  }
+  void Str(const std::string& s) {
+    Pod(s.size());
+    Bytes(s.data(), s.size());
+  }
+  uint64_t Final() const {
+    uint64_t x = h;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    return x;
+  }
+};
+
+}  // namespace
+
+uint64_t Fingerprint(const DesiredService& s) {
+  Hasher h;
+  h.Str(s.service.kind);
+  h.Str(s.service.ns);
+  h.Str(s.service.name);
+  h.Str(s.name);
+  h.Addr(s.vip);
+  h.Pod(s.port);
+  h.Pod(static_cast<uint8_t>(s.proto));
+  h.Pod(s.backends.size());
+  for (const auto& b : s.backends) {
+    h.Addr(b.addr);
+    h.Pod(b.port);
+    h.Pod(static_cast<uint8_t>(b.draining));
+    h.Pod(b.weight);
+    h.Pod(static_cast<uint8_t>(b.tunnel.has_value()));
+    if (b.tunnel) h.Addr(*b.tunnel);
+  }
+  const uint64_t v = h.Final();
+  return v == 0 ? 1 : v;
+}
+
 maglev::Table DesiredService::BuildTable() const {
   std::vector<maglev::Backend> ready;
   for (const auto& b : backends)
@@ -96,37 +153,155 @@ maglev::Table DesiredService::BuildTable() const {
   return maglev::Build(std::move(ready), size);
 }
 
+namespace {
+
+// The DesiredServices of one LoadBalancer Service, appended to `out`, revisions set.
+void ServiceDesired(const Model& model, const Service& svc, const std::string& node,
+                    std::vector<DesiredService>* out) {
+  for (const IPAddr& vip : model.Ingress(svc)) {
+    for (const auto& sp : svc.ports) {
+      auto proto = ParseProto(sp.protocol);
+      if (!proto || sp.port == 0) continue;
+      DesiredService s;
+      s.service = svc.ref();
+      s.name = svc.key() + (sp.name.empty() ? "" : ":" + sp.name);
+      s.vip = vip;
+      s.port = sp.port;
+      s.proto = *proto;
+      s.backends = Backends(model, svc, sp, vip.family(), node);
+      s.revision = Fingerprint(s);
+      out->push_back(std::move(s));
+    }
+  }
+}
+
+// Two Services sharing one VIP:port/proto (a misconfiguration the allocator refuses) must
+// not both program it: the first by Service name wins, deterministically on every node.
+void SortAndDedupe(DesiredDataplane* d) {
+  auto rank = [](const DesiredService& x) { return std::tie(x.vip, x.port, x.proto, x.name); };
+  std::sort(d->services.begin(), d->services.end(),
+            [&](const DesiredService& a, const DesiredService& b) { return rank(a) < rank(b); });
+  d->services.erase(std::unique(d->services.begin(), d->services.end(),
+                                [](const DesiredService& a, const DesiredService& b) {
+                                  return a.vip == b.vip && a.port == b.port && a.proto == b.proto;
+                                }),
+                    d->services.end());
+}
+
+// Word-at-a-time hashing of a Service's inputs (std::hash of each string, folded through
+// murmur's fmix64, a bijection, so distinct sequences collide only as 64-bit hashes do).
+struct InputHash {
+  uint64_t h = 0x243f6a8885a308d3ull;
+  void Word(uint64_t x) {
+    h ^= x + 0x9e3779b97f4a7c15ull;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+  }
+  void Str(const std::string& s) { Word(std::hash<std::string_view>{}(s) ^ (s.size() << 56)); }
+  void Opt(const std::optional<bool>& b) { Word(b ? (*b ? 2 : 1) : 0); }
+  void Addr(const IPAddr& a) {
+    Word(static_cast<uint64_t>(a.family()));
+    Word(static_cast<uint64_t>(a.value()));
+    Word(static_cast<uint64_t>(a.value() >> 64));
+  }
+};
+
+uint64_t ServiceInputs(const Model& model, const Service& svc) {
+  InputHash h;
+  h.Str(svc.meta.ns);
+  h.Str(svc.meta.name);
+  h.Str(svc.external_traffic_policy);
+  h.Word(svc.ports.size());
+  for (const auto& sp : svc.ports) {
+    h.Str(sp.name);
+    h.Str(sp.protocol);
+    h.Word(sp.port);
+  }
+  const auto ingress = model.Ingress(svc);
+  h.Word(ingress.size());
+  for (const IPAddr& a : ingress) h.Addr(a);
+  const auto& slices = model.Slices(svc);
+  h.Word(slices.size());
+  for (const EndpointSlice* s : slices) {
+    h.Str(s->address_type);
+    h.Word(s->ports.size());
+    for (const auto& p : s->ports) {
+      h.Str(p.name);
+      h.Str(p.protocol);
+      h.Word(p.port);
+    }
+    h.Word(s->endpoints.size());
+    for (const auto& ep : s->endpoints) {
+      h.Word(ep.addresses.size());
+      for (const auto& a : ep.addresses) h.Str(a);
+      h.Opt(ep.conditions.ready);
+      h.Opt(ep.conditions.serving);
+      h.Opt(ep.conditions.terminating);
+      h.Str(ep.node_name);
+    }
+  }
+  return h.h;
+}
+
+}  // namespace
+
 DesiredDataplane ComputeDesired(const Model& model, const std::string& node) {
+  DesiredDataplane d;
+  d.node_v4 = NodeAddressFor(model, node, Family::kV4);
+  d.node_v6 = NodeAddressFor(model, node, Family::kV6);
+  for (const auto& svc : model.snap().services)
+    if (svc.type == "LoadBalancer") ServiceDesired(model, svc, node, &d.services);
+  SortAndDedupe(&d);
+  return d;
+}
+
+DesiredDataplane DesiredCache::Compute(const Model& model, const std::string& node) {
+  InputHash context;
+  context.Str(node);
+  for (const Node& n : model.snap().nodes) {
+    context.Str(n.meta.name);
+    context.Word(n.addresses.size());
+    for (const auto& a : n.addresses) {
+      context.Str(a.type);
+      context.Str(a.address);
+    }
+  }
+  if (context.h != context_) {
+    services_.clear();
+    context_ = context.h;
+  }
+  ++pass_;
+  recomputed_ = 0;
   DesiredDataplane d;
   d.node_v4 = NodeAddressFor(model, node, Family::kV4);
   d.node_v6 = NodeAddressFor(model, node, Family::kV6);
   for (const auto& svc : model.snap().services) {
     if (svc.type != "LoadBalancer") continue;
-    for (const IPAddr& vip : model.Ingress(svc)) {
-      for (const auto& sp : svc.ports) {
-        auto proto = ParseProto(sp.protocol);
-        if (!proto || sp.port == 0) continue;
-        DesiredService s;
-        s.service = svc.ref();
-        s.name = svc.key() + (sp.name.empty() ? "" : ":" + sp.name);
-        s.vip = vip;
-        s.port = sp.port;
-        s.proto = *proto;
-        s.backends = Backends(model, svc, sp, vip.family(), node);
-        d.services.push_back(std::move(s));
-      }
+    const uint64_t inputs = ServiceInputs(model, svc);
+    auto [it, inserted] = services_.try_emplace(svc.key());
+    Entry& e = it->second;
+    if (e.pass == pass_) {
+      // The same ns/name twice in the store (two files): computed as ComputeDesired would,
+      // not cached.
+      ServiceDesired(model, svc, node, &d.services);
+      ++recomputed_;
+      continue;
     }
+    e.pass = pass_;
+    if (inserted || e.inputs != inputs) {
+      e.out.clear();
+      ServiceDesired(model, svc, node, &e.out);
+      e.inputs = inputs;
+      ++recomputed_;
+    }
+    d.services.insert(d.services.end(), e.out.begin(), e.out.end());
   }
-  // Two Services sharing one VIP:port/proto (a misconfiguration the allocator refuses) must
-  // not both program it: the first by Service name wins, deterministically on every node.
-  auto rank = [](const DesiredService& x) { return std::tie(x.vip, x.port, x.proto, x.name); };
-  std::sort(d.services.begin(), d.services.end(),
-            [&](const DesiredService& a, const DesiredService& b) { return rank(a) < rank(b); });
-  d.services.erase(std::unique(d.services.begin(), d.services.end(),
-                               [](const DesiredService& a, const DesiredService& b) {
-                                 return a.vip == b.vip && a.port == b.port && a.proto == b.proto;
-                               }),
-                   d.services.end());
+  for (auto it = services_.begin(); it != services_.end();)
+    it = it->second.pass == pass_ ? std::next(it) : services_.erase(it);
+  SortAndDedupe(&d);
   return d;
 }
 

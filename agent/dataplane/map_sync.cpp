@@ -1,8 +1,10 @@
 #include "dataplane/map_sync.h"
 
 #include <algorithm>
+#include <set>
 #include <stdexcept>
 #include <tuple>
+#include <unordered_map>
 
 namespace ironlb::dataplane {
 namespace {
@@ -305,9 +307,9 @@ std::optional<std::string> MapSync::ApplyService(
   if (cur != services_.end() && !same_table && cur->second.value.maglev_size > 0)
     ranges_.Free(cur->second.value.maglev_base);
   if (cur != services_.end()) {
-    cur->second = ServiceState{v, std::move(ready_slots), std::move(*ids)};
+    cur->second = ServiceState{v, std::move(ready_slots), std::move(*ids), s.revision};
   } else {
-    services_.emplace(key, ServiceState{v, std::move(ready_slots), std::move(*ids)});
+    services_.emplace(key, ServiceState{v, std::move(ready_slots), std::move(*ids), s.revision});
   }
   return std::nullopt;
 }
@@ -338,8 +340,29 @@ void SyncMap(MapOps& ops, MapId id, PodMap<K, V>& have, const PodMap<K, V>& want
 
 }  // namespace
 
+void MapSync::FreeSlot(uint32_t id, SyncStats* st) {
+  const lb_backend& b = backends_[id];
+  const lb_endpoint_key identity = Identity(b);
+  if (b.action != LB_ACTION_NONE) {
+    ops_.Update(MapId::kBackends, ToBytes(id), ToBytes(lb_backend{}));
+    ++st->backends_removed;
+    if (auto old = freed_by_id_.find(id); old != freed_by_id_.end()) freed_ids_.erase(old->second);
+    if (auto old = freed_ids_.find(identity); old != freed_ids_.end())
+      freed_by_id_.erase(old->second);  // freed before from another slot: this one is newer
+    freed_ids_[identity] = id;
+    freed_by_id_[id] = identity;
+  }
+  auto id_it = backend_ids_.find(identity);
+  if (id_it != backend_ids_.end() && id_it->second == id) backend_ids_.erase(id_it);
+  FreeBackend(id);
+}
+
 SyncStats MapSync::Apply(const DesiredDataplane& desired) {
   SyncStats st;
+  if (fast_ok_) {
+    fast_ok_ = false;  // until a pass completes: a kernel error mid-way leaves the counts unknown
+    if (ApplyChanged(desired, &st)) return st;
+  }
   size_t n_backends = 0;
   for (const auto& s : desired.services) n_backends += s.backends.size();
   // The value every wanted backend slot should hold: ready in any Service wins over draining.
@@ -352,6 +375,7 @@ SyncStats MapSync::Apply(const DesiredDataplane& desired) {
       if (!inserted && !b.draining) it->second.flags &= ~LB_BACKEND_F_DRAINING;
     }
 
+  st.services_diffed = desired.services.size();
   // 1. Services no longer wanted go first: they make room for the ones that are.
   PodSet<lb_vip_key> wanted;
   wanted.reserve(desired.services.size());
@@ -400,23 +424,9 @@ SyncStats MapSync::Apply(const DesiredDataplane& desired) {
     size_t freed = 0;
     for (uint32_t id = 0; id < backends_.size(); ++id) {
       if (!backend_used_[id]) continue;
-      const lb_backend& b = backends_[id];
-      if (b.action != LB_ACTION_NONE && referenced[id]) continue;
-      const lb_endpoint_key identity = Identity(b);
-      if (b.action != LB_ACTION_NONE) {
-        ops_.Update(MapId::kBackends, ToBytes(id), ToBytes(lb_backend{}));
-        ++st.backends_removed;
-        if (auto old = freed_by_id_.find(id); old != freed_by_id_.end())
-          freed_ids_.erase(old->second);
-        if (auto old = freed_ids_.find(identity); old != freed_ids_.end())
-          freed_by_id_.erase(old->second);  // freed before from another slot: this one is newer
-        freed_ids_[identity] = id;
-        freed_by_id_[id] = identity;
-      }
-      auto id_it = backend_ids_.find(identity);
-      if (id_it != backend_ids_.end() && id_it->second == id) backend_ids_.erase(id_it);
+      if (backends_[id].action != LB_ACTION_NONE && referenced[id]) continue;
+      FreeSlot(id, &st);
       ++freed;
-      FreeBackend(id);
     }
     return freed;
   };
@@ -439,13 +449,32 @@ SyncStats MapSync::Apply(const DesiredDataplane& desired) {
 
   // 4. This node's endpoints of the served Services (encapsulated flows are accepted for
   // these only) and its own addresses: plain key/value diffs. (lb_l2 is the L2 speaker's.)
-  // Each with the VIP:ports it serves, sorted (served is in VIP order): replies are translated
-  // for the first LB_ENDPOINT_VIPS of them.
-  PodMap<lb_endpoint_key, lb_endpoint_value> want_endpoints;
-  want_endpoints.reserve(endpoints_.size());
   std::sort(served.begin(), served.end(), [](const DesiredService* a, const DesiredService* b) {
     return std::tie(a->vip, a->port, a->proto) < std::tie(b->vip, b->port, b->proto);
   });
+  SyncNode(desired);
+  SyncEndpointsFull(served, &st);
+  over_vip_limit_ = st.endpoints_over_vip_limit;
+  if (st.refused.empty()) IndexServed(served);
+  return st;
+}
+
+void MapSync::SyncNode(const DesiredDataplane& desired) {
+  lb_node_addrs node{};
+  if (desired.node_v4) std::memcpy(&node.v4, desired.node_v4->bytes().data(), sizeof(node.v4));
+  if (desired.node_v6) FillAddr(node.v6, *desired.node_v6);
+  if (!node_ || !SameBytes(*node_, node)) {
+    ops_.Update(MapId::kNode, ToBytes(uint32_t{0}), ToBytes(node));
+    node_ = node;
+  }
+}
+
+void MapSync::SyncEndpointsFull(const std::vector<const DesiredService*>& served, SyncStats* st) {
+  // Each endpoint with the VIP:ports it serves, sorted (served is in VIP order): replies are
+  // translated for the first LB_ENDPOINT_VIPS of them.
+  st->endpoints_over_vip_limit.clear();
+  PodMap<lb_endpoint_key, lb_endpoint_value> want_endpoints;
+  want_endpoints.reserve(endpoints_.size());
   for (const DesiredService* s : served) {
     const std::vector<uint32_t>& ids = services_.at(VipKeyOf(*s)).ids;
     for (size_t i = 0; i < s->backends.size(); ++i) {
@@ -460,8 +489,8 @@ SyncStats MapSync::Apply(const DesiredDataplane& desired) {
       v.backend_id = ids[i];
       if (v.vip_count >= LB_ENDPOINT_VIPS) {
         const std::string name = b.id(s->proto);
-        if (st.endpoints_over_vip_limit.empty() || st.endpoints_over_vip_limit.back() != name)
-          st.endpoints_over_vip_limit.push_back(name);
+        if (st->endpoints_over_vip_limit.empty() || st->endpoints_over_vip_limit.back() != name)
+          st->endpoints_over_vip_limit.push_back(name);
         continue;
       }
       FillAddr(v.vips[v.vip_count].vip, s->vip);
@@ -476,18 +505,343 @@ SyncStats MapSync::Apply(const DesiredDataplane& desired) {
     k.family = FamilyOf(s->vip);
     ++want_vip_addrs[k].services;
   }
-  lb_node_addrs node{};
-  if (desired.node_v4) std::memcpy(&node.v4, desired.node_v4->bytes().data(), sizeof(node.v4));
-  if (desired.node_v6) FillAddr(node.v6, *desired.node_v6);
-  if (!node_ || !SameBytes(*node_, node)) {
-    ops_.Update(MapId::kNode, ToBytes(uint32_t{0}), ToBytes(node));
-    node_ = node;
+  SyncMap(ops_, MapId::kEndpoints, endpoints_, want_endpoints, st->endpoints_written,
+          st->endpoints_removed);
+  SyncMap(ops_, MapId::kVipAddrs, vip_addrs_, want_vip_addrs, st->vip_addrs_written,
+          st->vip_addrs_removed);
+}
+
+namespace {
+
+// Two values for one slot differ in more than the draining flag.
+bool SameBase(lb_backend a, lb_backend b) {
+  a.flags = 0;
+  b.flags = 0;
+  return SameBytes(a, b);
+}
+
+IPAddr AddrOf(const __be32 a[4], uint8_t family) {
+  return IPAddr::FromBytes(family == LB_FAMILY_V4 ? Family::kV4 : Family::kV6,
+                           reinterpret_cast<const uint8_t*>(a));
+}
+
+// lb_endpoints' key for a backend slot's value and a Service's protocol.
+lb_endpoint_key EndpointKey(const lb_backend& b, uint8_t proto) {
+  lb_endpoint_key k{};
+  std::memcpy(k.addr, b.addr, sizeof(k.addr));
+  k.port = b.port;
+  k.proto = proto;
+  k.family = b.family;
+  return k;
+}
+
+}  // namespace
+
+void MapSync::IndexServed(const std::vector<const DesiredService*>& served) {
+  refs_.assign(backends_.size(), 0);
+  ready_refs_.assign(backends_.size(), 0);
+  bool one_value = true;
+  for (const DesiredService* s : served) {
+    const std::vector<uint32_t>& ids = services_.at(VipKeyOf(*s)).ids;
+    for (size_t i = 0; i < s->backends.size(); ++i) {
+      const uint32_t id = ids[i];
+      ++refs_[id];
+      if (!s->backends[i].draining) ++ready_refs_[id];
+      // An endpoint two Services see differently (a tunnel to two nodes): the full pass's
+      // first-in-VIP-order rule decides, which counts cannot follow.
+      if (one_value && !SameBase(backends_[id], BackendValue(s->backends[i], false)))
+        one_value = false;
+    }
   }
-  SyncMap(ops_, MapId::kEndpoints, endpoints_, want_endpoints, st.endpoints_written,
-          st.endpoints_removed);
-  SyncMap(ops_, MapId::kVipAddrs, vip_addrs_, want_vip_addrs, st.vip_addrs_written,
-          st.vip_addrs_removed);
-  return st;
+  fast_ok_ = one_value;
+}
+
+bool MapSync::ApplyChanged(const DesiredDataplane& desired, SyncStats* st_out) {
+  SyncStats& st = *st_out;
+  // 1. Which Services differ from what the maps hold: O(Services) lookups, no endpoint touched.
+  std::vector<const DesiredService*> changed, added;
+  {
+    PodSet<lb_vip_key> wanted;
+    wanted.reserve(desired.services.size());
+    for (const auto& s : desired.services) {
+      if (s.revision == 0) return false;
+      const lb_vip_key key = VipKeyOf(s);
+      if (!wanted.insert(key).second) return false;  // one key twice: the full pass's rule
+      auto it = services_.find(key);
+      if (it == services_.end()) {
+        added.push_back(&s);
+      } else if (it->second.revision != s.revision) {
+        changed.push_back(&s);
+      }
+    }
+    // Most of them new or changed (the first Services' addresses arriving): the full pass is
+    // as cheap and needs no per-Service bookkeeping.
+    if ((changed.size() + added.size()) * 4 > desired.services.size() + 64) return false;
+    // What each changed or removed Service held, before anything is written.
+    struct Old {
+      lb_vip_key key;
+      std::vector<uint32_t> ids;
+      std::vector<uint32_t> ready;          // sorted
+      std::vector<lb_endpoint_key> locals;  // its lb_endpoints keys
+      bool removed = false;
+    };
+    std::vector<Old> old;
+    auto hold = [&](const lb_vip_key& key, const ServiceState& state, bool removed) {
+      Old o{key, state.ids, state.table_slots, {}, removed};
+      for (uint32_t id : o.ids)
+        if (backends_[id].action == LB_ACTION_LOCAL)
+          o.locals.push_back(EndpointKey(backends_[id], key.proto));
+      old.push_back(std::move(o));
+    };
+    for (const DesiredService* s : changed) {
+      const lb_vip_key key = VipKeyOf(*s);
+      hold(key, services_.at(key), false);
+    }
+    if (wanted.size() - added.size() != services_.size())
+      for (const auto& [key, state] : services_)
+        if (!wanted.count(key)) hold(key, state, true);
+    PodSet<lb_vip_key>().swap(wanted);
+    st.services_diffed = old.size() + added.size();
+    if (old.empty() && added.empty()) {
+      SyncNode(desired);
+      st.endpoints_over_vip_limit = over_vip_limit_;
+      fast_ok_ = true;
+      return true;
+    }
+
+    // 2. The references leaving, per slot; and the value each endpoint of a changed or new
+    // Service should have once the pass is done (ready in any Service clears the flag).
+    struct Count {
+      uint32_t refs = 0, ready = 0;
+    };
+    std::unordered_map<uint32_t, Count> leaving;
+    for (const Old& o : old)
+      for (uint32_t id : o.ids) {
+        Count& c = leaving[id];
+        ++c.refs;
+        c.ready += std::binary_search(o.ready.begin(), o.ready.end(), id);
+      }
+    PodMap<lb_endpoint_key, lb_backend> want;
+    PodMap<lb_endpoint_key, uint32_t> ready_now;
+    for (const auto* list : {&changed, &added})
+      for (const DesiredService* s : *list)
+        for (const DesiredBackend& b : s->backends) {
+          const lb_backend v = BackendValue(b, false);
+          const lb_endpoint_key identity = Identity(v);
+          auto [it, inserted] = want.emplace(identity, v);
+          if (!inserted && !SameBytes(it->second, v)) return false;
+          uint32_t& r = ready_now[identity];
+          r += !b.draining;
+        }
+    for (auto& [identity, v] : want) {
+      uint32_t ready = ready_now[identity];
+      if (auto slot = backend_ids_.find(identity); slot != backend_ids_.end()) {
+        const uint32_t id = slot->second;
+        Count gone;
+        if (auto l = leaving.find(id); l != leaving.end()) gone = l->second;
+        if (refs_[id] > gone.refs && !SameBase(backends_[id], v)) return false;
+        ready += ready_refs_[id] - gone.ready;
+      }
+      if (ready == 0) v.flags |= LB_BACKEND_F_DRAINING;
+    }
+    PodMap<lb_endpoint_key, uint32_t>().swap(ready_now);
+
+    // From here on the pass writes. 3. Removed Services first: they make room.
+    for (const Old& o : old) {
+      if (!o.removed) continue;
+      auto it = services_.find(o.key);
+      // As in the full pass: the id stops confirming conntrack hits before the service goes.
+      ops_.Update(MapId::kServiceKeys, ToBytes(it->second.value.id), ToBytes(lb_vip_key{}));
+      ops_.Delete(MapId::kServices, ToBytes(o.key));
+      if (it->second.value.maglev_size > 0) ranges_.Free(it->second.value.maglev_base);
+      used_service_ids_.erase(it->second.value.id);
+      ++st.services_removed;
+      services_.erase(it);
+    }
+
+    // 4. Changed Services (all already in the maps) before new ones, as in the full pass.
+    std::vector<const DesiredService*> served_now;
+    std::vector<std::pair<const DesiredService*, std::string>> refused;
+    auto attempt = [&](const DesiredService* s) {
+      if (auto why = ApplyService(*s, want, &st)) {
+        refused.emplace_back(s, *why);
+        return;
+      }
+      served_now.push_back(s);
+      const std::vector<uint32_t>& ids = services_.at(VipKeyOf(*s)).ids;
+      if (refs_.size() < backends_.size()) {
+        refs_.resize(backends_.size());
+        ready_refs_.resize(backends_.size());
+      }
+      for (size_t i = 0; i < ids.size(); ++i) {
+        ++refs_[ids[i]];
+        ready_refs_[ids[i]] += !s->backends[i].draining;
+      }
+    };
+    for (const DesiredService* s : changed) attempt(s);
+    for (const DesiredService* s : added) attempt(s);
+    for (const auto& [id, gone] : leaving) {
+      refs_[id] -= gone.refs;
+      ready_refs_[id] -= gone.ready;
+    }
+    // Slots a changed Service left that others still name: only their flag may change.
+    for (const auto& [id, gone] : leaving) {
+      if (refs_[id] == 0) continue;
+      lb_backend v = backends_[id];
+      if (want.count(Identity(v))) continue;  // written by ApplyService
+      v.flags = ready_refs_[id] == 0 ? LB_BACKEND_F_DRAINING : 0;
+      if (SameBytes(v, backends_[id])) continue;
+      ops_.Update(MapId::kBackends, ToBytes(id), ToBytes(v));
+      backends_[id] = v;
+      ++st.backends_written;
+    }
+
+    // 5. Slots no Service names any more, emptied in id order (as the full pass does); then
+    // the refused get one more try, as in the full pass.
+    auto free_unreferenced = [&] {
+      std::vector<uint32_t> ids;
+      for (const auto& [id, gone] : leaving) ids.push_back(id);
+      for (const auto& [s, why] : refused)
+        for (const DesiredBackend& b : s->backends)
+          if (auto slot = backend_ids_.find(Identity(b)); slot != backend_ids_.end())
+            ids.push_back(slot->second);
+      std::sort(ids.begin(), ids.end());
+      ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+      if (refs_.size() < backends_.size()) {
+        refs_.resize(backends_.size());
+        ready_refs_.resize(backends_.size());
+      }
+      size_t freed = 0;
+      for (uint32_t id : ids) {
+        if (!BackendUsed(id) || refs_[id] > 0) continue;
+        FreeSlot(id, &st);
+        ++freed;
+      }
+      return freed;
+    };
+    if (free_unreferenced() > 0 && !refused.empty()) {
+      auto again = std::move(refused);
+      refused.clear();
+      for (const auto& [s, why] : again) attempt(s);
+      free_unreferenced();
+    }
+    for (const auto& [s, why] : refused) st.refused.push_back({s->service, s->name, s->key(), why});
+    std::sort(st.refused.begin(), st.refused.end(),
+              [](const Refusal& a, const Refusal& b) { return a.key < b.key; });
+
+    // 6. lb_endpoints: the entries the leaving and the newly served Services touch, edited in a
+    // copy; an entry at the VIP limit (some of its VIP:ports are not in it) needs every Service,
+    // and so does the list of endpoints over the limit: then the full diff runs.
+    std::set<const DesiredService*> refused_set;
+    for (const auto& [s, why] : refused) refused_set.insert(s);
+    PodMap<lb_endpoint_key, lb_endpoint_value> edits;
+    bool full_endpoints = false;
+    auto entry = [&](const lb_endpoint_key& k) -> lb_endpoint_value& {
+      auto it = edits.find(k);
+      if (it != edits.end()) return it->second;
+      auto cur = endpoints_.find(k);
+      return edits[k] = cur == endpoints_.end() ? lb_endpoint_value{} : cur->second;
+    };
+    for (const Old& o : old)
+      for (const lb_endpoint_key& k : o.locals) {
+        lb_endpoint_value& v = entry(k);
+        if (v.vip_count >= LB_ENDPOINT_VIPS) full_endpoints = true;
+        for (uint32_t i = 0; i < v.vip_count; ++i) {
+          if (std::memcmp(v.vips[i].vip, o.key.addr, sizeof(o.key.addr)) != 0 ||
+              v.vips[i].port != o.key.port)
+            continue;
+          for (uint32_t j = i + 1; j < v.vip_count; ++j) v.vips[j - 1] = v.vips[j];
+          --v.vip_count;
+          v.vips[v.vip_count] = lb_endpoint_vip{};
+          break;
+        }
+      }
+    for (const DesiredService* s : served_now) {
+      const std::vector<uint32_t>& ids = services_.at(VipKeyOf(*s)).ids;
+      for (size_t i = 0; i < s->backends.size(); ++i) {
+        const DesiredBackend& b = s->backends[i];
+        if (b.tunnel) continue;
+        lb_endpoint_key k{};
+        FillAddr(k.addr, b.addr);
+        k.port = htobe16(b.port);
+        k.proto = static_cast<uint8_t>(s->proto);
+        k.family = FamilyOf(b.addr);
+        lb_endpoint_value& v = entry(k);
+        v.backend_id = ids[i];
+        if (v.vip_count >= LB_ENDPOINT_VIPS) {
+          full_endpoints = true;
+          continue;
+        }
+        // Sorted by VIP and port, as the full pass lists them.
+        uint32_t at = v.vip_count;
+        while (at > 0 && std::make_tuple(s->vip, s->port) <
+                             std::make_tuple(AddrOf(v.vips[at - 1].vip, k.family),
+                                             static_cast<uint16_t>(be16toh(v.vips[at - 1].port)))) {
+          v.vips[at] = v.vips[at - 1];
+          --at;
+        }
+        v.vips[at] = lb_endpoint_vip{};
+        FillAddr(v.vips[at].vip, s->vip);
+        v.vips[at].port = htobe16(s->port);
+        ++v.vip_count;
+      }
+    }
+    SyncNode(desired);
+    if (full_endpoints) {
+      std::vector<const DesiredService*> served;
+      served.reserve(desired.services.size());
+      for (const auto& s : desired.services)
+        if (!refused_set.count(&s)) served.push_back(&s);
+      std::sort(served.begin(), served.end(), [](const DesiredService* a, const DesiredService* b) {
+        return std::tie(a->vip, a->port, a->proto) < std::tie(b->vip, b->port, b->proto);
+      });
+      SyncEndpointsFull(served, &st);
+      over_vip_limit_ = st.endpoints_over_vip_limit;
+    } else {
+      for (const auto& [k, v] : edits) {
+        auto cur = endpoints_.find(k);
+        if (v.vip_count == 0) {
+          if (cur == endpoints_.end()) continue;
+          ops_.Delete(MapId::kEndpoints, ToBytes(k));
+          ++st.endpoints_removed;
+          endpoints_.erase(cur);
+        } else if (cur == endpoints_.end() || !SameBytes(cur->second, v)) {
+          ops_.Update(MapId::kEndpoints, ToBytes(k), ToBytes(v));
+          endpoints_[k] = v;
+          ++st.endpoints_written;
+        }
+      }
+      st.endpoints_over_vip_limit = over_vip_limit_;
+      // 7. lb_vip_addrs: Services per VIP address, counted up and down.
+      PodMap<lb_vip_addr_key, lb_vip_addr_value> counts;
+      auto count = [&](const lb_vip_key& vk) -> lb_vip_addr_value& {
+        lb_vip_addr_key k{};
+        std::memcpy(k.addr, vk.addr, sizeof(k.addr));
+        k.family = vk.family;
+        auto it = counts.find(k);
+        if (it != counts.end()) return it->second;
+        auto cur = vip_addrs_.find(k);
+        return counts[k] = cur == vip_addrs_.end() ? lb_vip_addr_value{} : cur->second;
+      };
+      for (const Old& o : old) --count(o.key).services;
+      for (const DesiredService* s : served_now) ++count(VipKeyOf(*s)).services;
+      for (const auto& [k, v] : counts) {
+        auto cur = vip_addrs_.find(k);
+        if (v.services == 0) {
+          if (cur == vip_addrs_.end()) continue;
+          ops_.Delete(MapId::kVipAddrs, ToBytes(k));
+          ++st.vip_addrs_removed;
+          vip_addrs_.erase(cur);
+        } else if (cur == vip_addrs_.end() || !SameBytes(cur->second, v)) {
+          ops_.Update(MapId::kVipAddrs, ToBytes(k), ToBytes(v));
+          vip_addrs_[k] = v;
+          ++st.vip_addrs_written;
+        }
+      }
+    }
+    fast_ok_ = refused.empty();
+  }
+  return true;
 }
 
 nlohmann::json MapSync::Summary() const {

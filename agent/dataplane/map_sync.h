@@ -57,6 +57,9 @@ struct SyncStats {
   size_t vip_addrs_written = 0;
   size_t vip_addrs_removed = 0;
   std::vector<Refusal> refused;  // in key order
+  // Services this pass compared with the maps: every one in a full pass, only those changed,
+  // added or removed in an incremental one.
+  size_t services_diffed = 0;
 };
 
 class MapSync {
@@ -87,9 +90,24 @@ class MapSync {
     // The slot of each of its DesiredService::backends, in that order, as last applied (empty
     // for one adopted from the maps and not applied since).
     std::vector<uint32_t> ids;
+    uint64_t revision = 0;  // DesiredService::revision as last applied (0: unknown)
   };
   void Load();
   void LoadServiceKeys();
+  // The pass for a desired state that differs from the last in a few Services: only those are
+  // diffed and written (the aggregates over all Services, lb_backends' draining flag,
+  // lb_endpoints' VIP lists and lb_vip_addrs' counts, are updated from per-slot reference
+  // counts and the entries the changed Services touch). It gives the maps the full pass would.
+  // Returns false, having changed nothing, when it cannot tell that it would (a Service without
+  // revision, one endpoint with two different values): the full pass runs then.
+  bool ApplyChanged(const DesiredDataplane& desired, SyncStats* st);
+  // After a full pass that refused nothing: the per-slot counts ApplyChanged starts from.
+  void IndexServed(const std::vector<const DesiredService*>& served);
+  // Empties one backend slot no served Service names any more.
+  void FreeSlot(uint32_t id, SyncStats* st);
+  // lb_endpoints and lb_vip_addrs from every served Service (in VIP order), by diff.
+  void SyncEndpointsFull(const std::vector<const DesiredService*>& served, SyncStats* st);
+  void SyncNode(const DesiredDataplane& desired);
   // Slots for `identities`, reusing those already held; nullopt (nothing reserved) if the
   // backend array has too few free slots.
   std::optional<std::vector<uint32_t>> ReserveBackends(
@@ -126,6 +144,15 @@ class MapSync {
   std::set<uint32_t> used_service_ids_;
   uint32_t next_backend_id_ = 1;
   uint32_t next_service_id_ = 0;
+  // Valid while fast_ok_: how many applied Services name each backend slot, and how many of
+  // them as ready (the slot's draining flag is "none ready"); and the endpoints over the VIP
+  // limit as the last pass found them.
+  std::vector<uint32_t> refs_;
+  std::vector<uint32_t> ready_refs_;
+  std::vector<std::string> over_vip_limit_;
+  // The last pass completed, refused nothing, and every endpoint had one value across the
+  // Services naming it: ApplyChanged may start from the state it left.
+  bool fast_ok_ = false;
 };
 
 }  // namespace ironlb::dataplane

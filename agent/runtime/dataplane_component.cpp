@@ -129,8 +129,8 @@ class DataplaneComponent : public SpeakerComponent {
 
   void Apply(const Model& model) override {
     const auto t0 = std::chrono::steady_clock::now();
-    auto desired = std::make_shared<const dataplane::DesiredDataplane>(
-        dataplane::ComputeDesired(model, node_));
+    auto desired =
+        std::make_shared<const dataplane::DesiredDataplane>(desired_cache_.Compute(model, node_));
     const double desired_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     auto edit = [&](Job& j) {
@@ -298,6 +298,7 @@ class DataplaneComponent : public SpeakerComponent {
   boost::asio::io_context& io_;
   std::unique_ptr<dataplane::Dataplane> dp_;  // the worker's (see the class comment)
   std::string node_;
+  dataplane::DesiredCache desired_cache_;  // the loop's: only Services that changed are recomputed
   std::shared_ptr<DataplaneCollectable> collectable_;
   nlohmann::json status_;  // Dataplane::Status() as of the last apply
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
