@@ -41,35 +41,6 @@ _Static_assert(ENCAP4_OVERHEAD == LB_GUE4_OVERHEAD, "lb_maps.h's GUE overhead (I
 _Static_assert(ENCAP6_OVERHEAD == LB_GUE6_OVERHEAD, "lb_maps.h's GUE overhead (IPv6)");
 #define IPV4_DEFAULT_TTL 64
 
-// Which flow each slot last told its endpoint's node to record, and in which second: per CPU (a
-// flow stays on one CPU), direct-mapped by the flow hash. A slot another flow took, or a new
-// second, makes the packet carry LB_GUE_F_RECORD again: a flow is recorded by its first packet and
-// refreshed about once a second (so an endpoint's node that lost the record has it back within a
-// second), and collisions only ever add records.
-#define LB_ENCAP_TOLD_SLOTS 4096
-struct lb_encap_told {
-  __u32 hash;
-  __u32 second;
-};
-
-struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, LB_ENCAP_TOLD_SLOTS);
-  __type(key, __u32);
-  __type(value, struct lb_encap_told);
-} lb_encap_told SEC(".maps");
-
-static __always_inline __u8 encap_record(__u32 hash) {
-  __u32 slot = hash & (LB_ENCAP_TOLD_SLOTS - 1);
-  struct lb_encap_told *t = bpf_map_lookup_elem(&lb_encap_told, &slot);
-  if (!t) return LB_GUE_F_RECORD;
-  const __u32 second = (__u32)(bpf_ktime_get_coarse_ns() >> 30);  // ~1.07 s
-  if (t->hash == hash && t->second == second) return 0;
-  t->hash = hash;
-  t->second = second;
-  return LB_GUE_F_RECORD;
-}
-
 static __always_inline struct lb_node_addrs *node_addrs(void) {
   __u32 zero = 0;
   return bpf_map_lookup_elem(&lb_node, &zero);
@@ -77,8 +48,8 @@ static __always_inline struct lb_node_addrs *node_addrs(void) {
 
 // Outer UDP source port: the flow hash folded into the dynamic range, the same for every packet
 // of a flow (no reordering) and different across flows (receive-side scaling spreads them).
-static __always_inline __be16 encap_sport(__u32 hash) {
-  return bpf_htons(LB_GUE_SPORT_MIN | (hash & 0x3fff));
+static __always_inline __be16 encap_sport(const struct lb_ct_key *flow) {
+  return bpf_htons(LB_GUE_SPORT_MIN | (lb_flow_hash(flow) & 0x3fff));
 }
 
 // The MACs a frame arrived with, kept for one handed to the kernel (encap_resolve).
@@ -155,8 +126,7 @@ static __always_inline int encap4(struct xdp_md *ctx, struct l2 *l2, __u32 inner
   }
   const __u32 outer_len = inner_len + ENCAP4_OVERHEAD;
   const __be32 saddr = node->v4, daddr = b->tunnel[0], endpoint = b->addr[0];
-  const __u32 hash = lb_flow_hash(flow);
-  const __be16 endpoint_port = b->port, sport = encap_sport(hash);
+  const __be16 endpoint_port = b->port, sport = encap_sport(flow);
   const __u32 iif = ctx->ingress_ifindex;
   struct bpf_fib_lookup fib = {};
   fib.family = AF_INET;
@@ -213,8 +183,7 @@ static __always_inline int encap4(struct xdp_md *ctx, struct l2 *l2, __u32 inner
   gue->flags = 0;
   priv->endpoint = endpoint;
   priv->port = endpoint_port;
-  priv->flags = encap_record(hash);
-  priv->pad = 0;
+  priv->pad[0] = priv->pad[1] = 0;
   return encap_send(ctx, &fib, iif, resolve, AF_INET, reason);
 }
 
@@ -227,8 +196,7 @@ static __always_inline int encap6(struct xdp_md *ctx, struct l2 *l2, __u32 inner
     return XDP_DROP;
   }
   const __u32 outer_len = inner_len + ENCAP6_OVERHEAD;
-  const __u32 hash = lb_flow_hash(flow);
-  const __be16 endpoint_port = b->port, sport = encap_sport(hash);
+  const __be16 endpoint_port = b->port, sport = encap_sport(flow);
   const __u32 iif = ctx->ingress_ifindex;
   struct bpf_fib_lookup fib = {};
   fib.family = AF_INET6;
@@ -284,8 +252,7 @@ static __always_inline int encap6(struct xdp_md *ctx, struct l2 *l2, __u32 inner
   gue->flags = 0;
   __builtin_memcpy(priv->endpoint, endpoint, sizeof(endpoint));
   priv->port = endpoint_port;
-  priv->flags = encap_record(hash);
-  priv->pad = 0;
+  priv->pad[0] = priv->pad[1] = 0;
   return encap_send(ctx, &fib, iif, resolve, AF_INET6, reason);
 }
 
@@ -321,9 +288,8 @@ static __always_inline int strip_outer(struct xdp_md *ctx, __u32 overhead, __be1
 
 // The decapsulated flow in this node's conntrack, naming this node's slot for the endpoint: what
 // tc_lb translates its replies from (and what this node uses should ECMP send the flow here
-// directly). Read only when the sender asks (LB_GUE_F_RECORD: a flow's first packet, then about
-// once a second), written when missing or naming another endpoint, under the flood guard like any
-// insert.
+// directly). Read per packet, written when missing or naming another endpoint, under the flood
+// guard like any insert.
 static __always_inline void ct_remember_decap(const struct lb_ct_key *flow, __u32 backend_id,
                                               __u32 service_id) {
   const __u64 now = bpf_ktime_get_coarse_ns();
@@ -388,7 +354,6 @@ static __always_inline int decap4(struct xdp_md *ctx, struct l2 *l2, struct iphd
   if (gue->hlen != sizeof(*priv) / 4 || gue->proto != IPPROTO_IPIP) return XDP_DROP;
   const __be32 endpoint[4] = {priv->endpoint, 0, 0, 0};
   const __be16 endpoint_port = priv->port;
-  const __u8 gue_flags = priv->flags;
   if (strip_outer(ctx, ENCAP4_OVERHEAD, bpf_htons(ETH_P_IP))) return XDP_DROP;
 
   data = (void *)(long)ctx->data;
@@ -453,7 +418,7 @@ static __always_inline int decap4(struct xdp_md *ctx, struct l2 *l2, struct iphd
     *reason = LB_R_PASS_TTL;
     return XDP_PASS;
   }
-  if (gue_flags & LB_GUE_F_RECORD) ct_remember_decap(&flow, backend_id, service_id);
+  ct_remember_decap(&flow, backend_id, service_id);
   struct lb_backend b = {};
   b.addr[0] = endpoint[0];
   b.port = endpoint_port;
@@ -507,7 +472,6 @@ static __always_inline int decap6(struct xdp_md *ctx, struct l2 *l2, struct ipv6
   __be32 endpoint[4];
   __builtin_memcpy(endpoint, priv->endpoint, sizeof(endpoint));
   const __be16 endpoint_port = priv->port;
-  const __u8 gue_flags = priv->flags;
   if (strip_outer(ctx, ENCAP6_OVERHEAD, bpf_htons(ETH_P_IPV6))) return XDP_DROP;
 
   data = (void *)(long)ctx->data;
@@ -572,7 +536,7 @@ static __always_inline int decap6(struct xdp_md *ctx, struct l2 *l2, struct ipv6
     *reason = LB_R_PASS_TTL;
     return XDP_PASS;
   }
-  if (gue_flags & LB_GUE_F_RECORD) ct_remember_decap(&flow, backend_id, service_id);
+  ct_remember_decap(&flow, backend_id, service_id);
   struct lb_backend b = {};
   __builtin_memcpy(b.addr, endpoint, sizeof(b.addr));
   b.port = endpoint_port;

@@ -153,22 +153,14 @@ struct lb_gue_hdr {
 struct lb_gue_priv4 {
   __be32 endpoint;
   __be16 port;
-  __u8 flags;  // LB_GUE_F_*
-  __u8 pad;
+  __u8 pad[2];
 };
 
 struct lb_gue_priv6 {
   __be32 endpoint[4];
   __be16 port;
-  __u8 flags;
-  __u8 pad;
+  __u8 pad[2];
 };
-
-// The endpoint's node records the flow (its conntrack entry, what tc translates replies from) only
-// from packets that carry this: a flow's first packet from the sending CPU, then about one a
-// second (bpf/encap.h's encap_record). Every other packet skips that per-packet LRU lookup, the
-// cache miss that dominated forwarding across nodes.
-#define LB_GUE_F_RECORD 0x01
 
 // Bytes the encapsulation puts in front of the client's packet: outer IP header, UDP, GUE, and the
 // private data (bpf/encap.h checks these against the structs).

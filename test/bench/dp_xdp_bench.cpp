@@ -681,13 +681,6 @@ Bytes TcpToVipTooBigForNodeC() {
                  {kProtoTCP, 40000, 80, kTcpAck, Bytes(114 - 40, 'x'), false});
 }
 
-// GueFromNodeA with LB_GUE_F_RECORD set: a flow's first packet (or its once-a-second refresh).
-Bytes GueAskingToRecord() {
-  Bytes f = GueFromNodeA();
-  f[14 + 20 + 8 + 4 + 4 + 2] = LB_GUE_F_RECORD;
-  return f;
-}
-
 struct Row {
   const char* name;
   const LbUnderTest* lb;
@@ -713,8 +706,7 @@ void BM_XdpAcrossNodes(benchmark::State& state) {
       {"ICMP frag-needed about a VIP flow -> other node (GUE)", &remote, FragNeededAboutVipFlow()},
       {"too big for the tunnel -> frag-needed to the client", &narrow, TcpToVipTooBigForNodeC()},
       {"other node, next hop unresolved -> GUE -> pass to tc", &unresolved, TcpToVip(kTcpAck)},
-      {"endpoint's node: decap -> DNAT -> redirect (no record asked)", &local, GueFromNodeA()},
-      {"endpoint's node: decap, record asked -> CT lookup -> DNAT", &local, GueAskingToRecord()},
+      {"endpoint's node: decap -> record (CT) -> DNAT -> redirect", &local, GueFromNodeA()},
   };
   Harness h;
   std::vector<std::vector<double>> net(rows.size());

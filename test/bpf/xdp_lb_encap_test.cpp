@@ -1,7 +1,6 @@
 // xdp_lb across nodes: exact GUE-encapsulated frames for endpoints on other nodes (outer headers
 // built independently here), decapsulation on the endpoint's node (DNAT, conntrack entry, exact
 // output), what decapsulation refuses, and a round trip from one node's output into another's.
-#include <sched.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -40,11 +39,9 @@ Bytes InnerIp(const IPAddr& src, const IPAddr& dst, const L4& l4, uint8_t ttl = 
   return IPv6(src, dst, l4.proto, seg, ttl);
 }
 
-// The GUE datagram as draft-ietf-intarea-gue lays it out, private data naming the endpoint (and
-// asking the endpoint's node to record the flow, as a flow's first packet does).
+// The GUE datagram as draft-ietf-intarea-gue lays it out, private data naming the endpoint.
 Bytes Gue(const IPAddr& from, const IPAddr& to, uint16_t sport, const IPAddr& endpoint,
-          uint16_t eport, const Bytes& inner, uint8_t hlen_override = 0,
-          uint8_t flags = LB_GUE_F_RECORD) {
+          uint16_t eport, const Bytes& inner, uint8_t hlen_override = 0) {
   const bool v4 = from.is_v4();
   Bytes d;
   Put16(d, sport);
@@ -57,8 +54,7 @@ Bytes Gue(const IPAddr& from, const IPAddr& to, uint16_t sport, const IPAddr& en
   Put16(d, 0);
   Append(d, AddrBytes(endpoint));
   Put16(d, eport);
-  d.push_back(flags);
-  d.push_back(0);
+  Put16(d, 0);
   Append(d, inner);
   if (v4) return IPv4(from, to, kProtoUDP, d, IPv4Opts{64, {}, 0, 0x4000});
   return IPv6(from, to, kProtoUDP, d, 64);
@@ -109,16 +105,6 @@ class EncapTest : public LbTest {
     SetService(kVip6, kVipPort, kProtoTCP, kSvc6, {kId6}, kTableSize, kTableSize);
   }
   void TearDown() override { std::system(("ip link del " + veth_ + "a").c_str()); }
-
-  // Every run is a flow's first packet from this CPU: the table of flows told to record is
-  // emptied first (RecordAskedOnceASecond runs the program itself to see the table at work).
-  RunResult RunXdp(const Bytes& in, uint32_t ifindex = kLoopbackIfindex) {
-    const int told = fd("lb_encap_told");
-    const std::vector<uint8_t> zeros(16 * static_cast<size_t>(libbpf_num_possible_cpus()), 0);
-    for (uint32_t slot = 0; slot < 4096; ++slot)
-      EXPECT_EQ(bpf_map_update_elem(told, &slot, zeros.data(), BPF_ANY), 0);
-    return LbTest::RunXdp(in, ifindex);
-  }
 
   // Becomes node B: its own addresses, the endpoint its own.
   void BecomeNodeB() {
@@ -216,53 +202,6 @@ TEST_F(EncapTest, UnresolvedNextHopIsHandedToTcWithTheFibAnswer) {
   EXPECT_EQ(ReasonCount(LB_R_FWD_ENCAP_RESOLVE), 2u);
   EXPECT_EQ(ReasonCount(LB_R_DROP_NO_NEIGH), 0u);
   EXPECT_EQ(ReasonCount(LB_R_DROP_ENCAP), 0u);
-}
-
-// The endpoint's node records a flow only when asked: the sender asks with the flow's first packet
-// from a CPU and about once a second after (the per-packet conntrack lookup on the endpoint's node
-// was the dominant cost across nodes). Pinned to one CPU, as a flow stays on one.
-TEST_F(EncapTest, RecordAskedWithTheFirstPacketNotEveryPacket) {
-  cpu_set_t old, one;
-  ASSERT_EQ(sched_getaffinity(0, sizeof(old), &old), 0);
-  CPU_ZERO(&one);
-  CPU_SET(sched_getcpu(), &one);
-  ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
-  const L4 l4 = Tcp();
-  const Bytes in = Ether(kNodeMac, kClientMac, kEthIPv4, InnerIp(kClient4, kVip4, l4));
-  const uint16_t sport = SportFor(kClient4, kVip4, kClientPort, kVipPort);
-  const Bytes inner = InnerIp(kClient4, kVip4, l4);
-  const RunResult first = LbTest::RunXdp(in);
-  const RunResult second = LbTest::RunXdp(in);
-  sched_setaffinity(0, sizeof(old), &old);
-  EXPECT_EQ(first.out, Ether(kNodeBMac, kVethMac, kEthIPv4,
-                             Gue(kNodeA4, kNodeB4, sport, kEndpoint4, kEndpointPort, inner)));
-  // The same flow again within the second (a boundary in between asks again: then retried once).
-  const Bytes quiet = Ether(kNodeBMac, kVethMac, kEthIPv4,
-                            Gue(kNodeA4, kNodeB4, sport, kEndpoint4, kEndpointPort, inner, 0, 0));
-  if (second.out != quiet) {
-    const RunResult again = LbTest::RunXdp(in);
-    EXPECT_EQ(again.out, quiet);
-  }
-}
-
-// On the endpoint's node a packet that does not ask is delivered exactly as one that does, but
-// the flow's conntrack entry is left alone (none is made); one that asks makes it.
-TEST_F(EncapTest, EndpointsNodeRecordsOnlyWhenAsked) {
-  BecomeNodeB();
-  const L4 l4 = Tcp();
-  const Bytes inner = InnerIp(kClient4, kVip4, l4);
-  const uint16_t sport = SportFor(kClient4, kVip4, kClientPort, kVipPort);
-  const RunResult quiet =
-      RunXdp(Ether(kNodeMac, kNodeBMac, kEthIPv4,
-                   Gue(kNodeA4, kNodeB4, sport, kEndpoint4, kEndpointPort, inner, 0, 0)));
-  EXPECT_FALSE(GetConntrack(kClient4, kClientPort, kVip4, kVipPort, kProtoTCP).has_value());
-  const RunResult asked =
-      RunXdp(Ether(kNodeMac, kNodeBMac, kEthIPv4,
-                   Gue(kNodeA4, kNodeB4, sport, kEndpoint4, kEndpointPort, inner)));
-  EXPECT_EQ(quiet.verdict, asked.verdict);
-  EXPECT_EQ(quiet.out, asked.out);
-  ASSERT_TRUE(GetConntrack(kClient4, kClientPort, kVip4, kVipPort, kProtoTCP).has_value());
-  EXPECT_EQ(GetConntrack(kClient4, kClientPort, kVip4, kVipPort, kProtoTCP)->backend_id, kId4);
 }
 
 // A tagged frame whose endpoint is on another node: the tunnel would have to leave by the VLAN
