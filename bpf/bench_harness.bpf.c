@@ -76,6 +76,9 @@ SEC("xdp")
 int bench_harness(struct xdp_md *ctx) {
   __u32 zero = 0;
   if (restore_head(ctx, zero)) return XDP_ABORTED;
+  // Metadata the previous repeat left (xdp_lb's hand-off to tc) would pile up: drop it.
+  long metalen = (long)ctx->data - (long)ctx->data_meta;
+  if (metalen > 0 && bpf_xdp_adjust_meta(ctx, (int)metalen)) return XDP_ABORTED;
   struct bench_frame *f = bpf_map_lookup_elem(&bench_frame, &zero);
   if (!f) return XDP_ABORTED;
   __u32 len = f->len;

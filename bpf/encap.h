@@ -52,15 +52,60 @@ static __always_inline __be16 encap_sport(const struct lb_ct_key *flow) {
   return bpf_htons(LB_GUE_SPORT_MIN | (lb_flow_hash(flow) & 0x3fff));
 }
 
-// Why the route to the endpoint's node failed. No neighbour entry is counted apart: XDP cannot
-// resolve one, so the agent keeps the entries for the other nodes resolved (node_neighbours.h),
-// and any left are the agent's to explain.
-static __always_inline enum lb_reason encap_fib_failure(long rc) {
-  return rc == BPF_FIB_LKUP_RET_NO_NEIGH ? LB_R_DROP_NO_NEIGH : LB_R_DROP_ENCAP;
+// The MACs a frame arrived with, kept for one handed to the kernel (encap_resolve).
+struct encap_macs {
+  __u8 dst[ETH_ALEN];
+  __u8 src[ETH_ALEN];
+};
+
+static __always_inline void encap_save_macs(const struct ethhdr *eth, struct encap_macs *m) {
+  __builtin_memcpy(m->dst, eth->h_dest, ETH_ALEN);
+  __builtin_memcpy(m->src, eth->h_source, ETH_ALEN);
+}
+
+// The new frame's MACs: the FIB's when the next hop is resolved, else the ones the frame came with
+// (this host's as destination, so the kernel takes it as its own until tc sends it on).
+static __always_inline void encap_set_macs(struct ethhdr *eth, const struct bpf_fib_lookup *fib,
+                                           int resolve, const struct encap_macs *arrived) {
+  // Two plain copies: a selected pointer may be compiled into arithmetic the verifier refuses.
+  if (resolve) {
+    __builtin_memcpy(eth->h_dest, arrived->dst, ETH_ALEN);
+    __builtin_memcpy(eth->h_source, arrived->src, ETH_ALEN);
+  } else {
+    __builtin_memcpy(eth->h_dest, fib->dmac, ETH_ALEN);
+    __builtin_memcpy(eth->h_source, fib->smac, ETH_ALEN);
+  }
+}
+
+// The next hop towards the endpoint's node has no resolved neighbour entry, and XDP cannot queue a
+// frame while the kernel asks. The finished frame goes up with the FIB's answer in front (XDP
+// metadata, lb_maps.h); tc_lb_ingress sends it with bpf_redirect_neigh, which resolves the entry
+// and queues the frame meanwhile, as the kernel's own output does. The agent still keeps these
+// entries resolved (node_neighbours.h), so this is the first packets' path, not the usual one.
+// A driver that cannot carry metadata leaves the old outcome: dropped, counted as drop_no_neigh.
+static __always_inline int encap_resolve(struct xdp_md *ctx, const struct bpf_fib_lookup *fib,
+                                         __u32 family, enum lb_reason *reason) {
+  if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct lb_xdp_meta))) {
+    *reason = LB_R_DROP_NO_NEIGH;
+    return XDP_DROP;
+  }
+  struct lb_xdp_meta *m = (void *)(long)ctx->data_meta;
+  if ((void *)(m + 1) > (void *)(long)ctx->data) {
+    *reason = LB_R_DROP_NO_NEIGH;
+    return XDP_DROP;
+  }
+  m->magic = LB_META_RESOLVE;
+  m->ifindex = fib->ifindex;
+  m->family = family;
+  __builtin_memcpy(m->nexthop, fib->ipv6_dst, sizeof(m->nexthop));  // ipv4_dst is its first word
+  *reason = LB_R_FWD_ENCAP_RESOLVE;
+  return XDP_PASS;
 }
 
 static __always_inline int encap_send(struct xdp_md *ctx, const struct bpf_fib_lookup *fib,
-                                      __u32 iif, enum lb_reason *reason) {
+                                      __u32 iif, int resolve, __u32 family,
+                                      enum lb_reason *reason) {
+  if (resolve) return encap_resolve(ctx, fib, family, reason);
   *reason = LB_R_FWD_ENCAP;
   // Back out of the interface it came in on (the usual one-armed node): XDP_TX skips the redirect.
   if (fib->ifindex == iif) return XDP_TX;
@@ -96,10 +141,13 @@ static __always_inline int encap4(struct xdp_md *ctx, struct l2 *l2, __u32 inner
   long rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
   if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED && df && fib.mtu_result > ENCAP4_OVERHEAD)
     return icmp4_frag_needed(ctx, fib.mtu_result - ENCAP4_OVERHEAD, reason);
-  if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
-    *reason = encap_fib_failure(rc);
+  const int resolve = rc == BPF_FIB_LKUP_RET_NO_NEIGH;
+  if (rc != BPF_FIB_LKUP_RET_SUCCESS && !resolve) {
+    *reason = LB_R_DROP_ENCAP;
     return XDP_DROP;
   }
+  struct encap_macs arrived;
+  encap_save_macs(l2->eth, &arrived);
   if (bpf_xdp_adjust_head(ctx, -(int)ENCAP4_OVERHEAD)) {
     *reason = LB_R_DROP_ENCAP;
     return XDP_DROP;
@@ -112,8 +160,7 @@ static __always_inline int encap4(struct xdp_md *ctx, struct l2 *l2, __u32 inner
   struct lb_gue_hdr *gue = (void *)(udp + 1);
   struct lb_gue_priv4 *priv = (void *)(gue + 1);
   if ((void *)(priv + 1) > data_end) return XDP_DROP;
-  __builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
-  __builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
+  encap_set_macs(eth, &fib, resolve, &arrived);
   eth->h_proto = bpf_htons(ETH_P_IP);
   outer->version = 4;
   outer->ihl = IPV4_IHL_MIN;
@@ -137,7 +184,7 @@ static __always_inline int encap4(struct xdp_md *ctx, struct l2 *l2, __u32 inner
   priv->endpoint = endpoint;
   priv->port = endpoint_port;
   priv->pad[0] = priv->pad[1] = 0;
-  return encap_send(ctx, &fib, iif, reason);
+  return encap_send(ctx, &fib, iif, resolve, AF_INET, reason);
 }
 
 static __always_inline int encap6(struct xdp_md *ctx, struct l2 *l2, __u32 inner_len,
@@ -167,10 +214,13 @@ static __always_inline int encap6(struct xdp_md *ctx, struct l2 *l2, __u32 inner
   long rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
   if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED && fib.mtu_result > ENCAP6_OVERHEAD)
     return icmp6_packet_too_big(ctx, fib.mtu_result - ENCAP6_OVERHEAD, reason);
-  if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
-    *reason = encap_fib_failure(rc);
+  const int resolve = rc == BPF_FIB_LKUP_RET_NO_NEIGH;
+  if (rc != BPF_FIB_LKUP_RET_SUCCESS && !resolve) {
+    *reason = LB_R_DROP_ENCAP;
     return XDP_DROP;
   }
+  struct encap_macs arrived;
+  encap_save_macs(l2->eth, &arrived);
   if (bpf_xdp_adjust_head(ctx, -(int)ENCAP6_OVERHEAD)) {
     *reason = LB_R_DROP_ENCAP;
     return XDP_DROP;
@@ -184,8 +234,7 @@ static __always_inline int encap6(struct xdp_md *ctx, struct l2 *l2, __u32 inner
   struct lb_gue_priv6 *priv = (void *)(gue + 1);
   struct ipv6hdr *inner = (void *)(priv + 1);
   if ((void *)(inner + 1) > data_end) return XDP_DROP;
-  __builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
-  __builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
+  encap_set_macs(eth, &fib, resolve, &arrived);
   eth->h_proto = bpf_htons(ETH_P_IPV6);
   // Version, the inner traffic class, flow label 0.
   *(__be32 *)outer = (*(__be32 *)inner & bpf_htonl(0x0ff00000)) | bpf_htonl(0x60000000);
@@ -204,7 +253,7 @@ static __always_inline int encap6(struct xdp_md *ctx, struct l2 *l2, __u32 inner
   __builtin_memcpy(priv->endpoint, endpoint, sizeof(endpoint));
   priv->port = endpoint_port;
   priv->pad[0] = priv->pad[1] = 0;
-  return encap_send(ctx, &fib, iif, reason);
+  return encap_send(ctx, &fib, iif, resolve, AF_INET6, reason);
 }
 
 // The endpoint a decapsulated packet is for, if it is one of this node's: its backend id.

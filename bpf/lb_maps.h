@@ -174,6 +174,18 @@ struct lb_gue_priv6 {
 #define LB_GUE4_OVERHEAD (20 + 8 + 4 + 8)
 #define LB_GUE6_OVERHEAD (40 + 8 + 4 + 20)
 
+// ---- XDP -> tc hand-off of an encapsulated frame whose next hop is unresolved ----------------
+// XDP cannot queue a frame while the kernel resolves a neighbour. xdp_lb finishes the frame and
+// passes it up with this in front (XDP metadata); tc_lb_ingress sends it on with
+// bpf_redirect_neigh, which resolves the entry and queues meanwhile, as the kernel's output does.
+#define LB_META_RESOLVE 0x69726e31  // "irn1": another XDP program's metadata is never taken for it
+struct lb_xdp_meta {
+  __u32 magic;        // LB_META_RESOLVE
+  __u32 ifindex;      // where the FIB sends it
+  __u32 family;       // AF_INET / AF_INET6 of `nexthop`
+  __be32 nexthop[4];  // the FIB's next hop (the node itself on a shared segment)
+};
+
 // ---- TCP MSS clamping of VIP flows' SYN-ACKs (tc_lb's knob cfg_mss_clamp_mtu, bpf/mss.h) -------
 // The value is the MTU the client's segments must fit once encapsulated: LB_MSS_CLAMP_AUTO takes
 // the MTU of the interface the SYN-ACK leaves by (the uplink, which faces the same fabric the
@@ -291,6 +303,7 @@ enum lb_reason {
   LB_R_PASS_OTHER_HOST,     // unicast to another host's MAC (a flooding switch): never forwarded
   LB_R_TCP_MSS_CLAMPED,     // tc: a VIP flow's SYN-ACK announced an MSS the tunnel cannot carry
   LB_R_DROP_NO_NEIGH,       // cannot encapsulate: next hop to the endpoint's node unresolved
+  LB_R_FWD_ENCAP_RESOLVE,   // encapsulated, next hop unresolved: handed to tc to resolve and queue
   LB_R_MAX,
 };
 

@@ -8,6 +8,8 @@
 // checksum helpers also handle the partial checksums of locally offloaded skbs. Never drops.
 // A VIP flow's SYN-ACK also gets its MSS clamped to what the GUE tunnel carries (mss.h), and a
 // fragmented reply's later fragments follow its first one (reply_frag.h).
+// On the uplink's tc ingress, tc_lb_ingress sends on the encapsulated frames xdp_lb could not send
+// itself because their next hop was unresolved (encap.h's encap_resolve).
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -193,6 +195,19 @@ int tc_lb_egress(struct __sk_buff *skb) {
   if (first_fragment) reply_frag_remember(&fk, &v);
   lb_count_reason(LB_R_REVNAT, skb->len);
   return TC_ACT_OK;
+}
+
+// A frame xdp_lb encapsulated for another node whose next hop was unresolved, with the FIB's answer
+// in its XDP metadata: bpf_redirect_neigh resolves the neighbour and queues the frame meanwhile
+// (the kernel's own output path), filling in both MACs. Everything else goes on untouched.
+SEC("tc")
+int tc_lb_ingress(struct __sk_buff *skb) {
+  const struct lb_xdp_meta *m = (void *)(long)skb->data_meta;
+  if ((void *)(m + 1) > (void *)(long)skb->data || m->magic != LB_META_RESOLVE) return TC_ACT_OK;
+  struct bpf_redir_neigh nh = {};
+  nh.nh_family = m->family;
+  __builtin_memcpy(nh.ipv6_nh, m->nexthop, sizeof(nh.ipv6_nh));
+  return bpf_redirect_neigh(m->ifindex, &nh, sizeof(nh), 0);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -23,7 +23,7 @@ namespace {
 
 constexpr const char* kLog = "dataplane";
 
-// Our tc filter's identity on the clsact egress hook.
+// Our tc filters' identity on the clsact hooks (the same on egress and ingress).
 constexpr uint32_t kTcHandle = 0x1b;
 constexpr uint32_t kTcPriority = 0x1b;
 
@@ -175,23 +175,39 @@ std::unique_ptr<BpfObjects> AttachXdp(uint32_t ifindex, const LoadOptions& load,
   throw std::runtime_error("cannot attach XDP to " + out->name + ":" + errors);
 }
 
-void AttachTc(uint32_t ifindex, int tc_prog_fd, InterfaceAttachment* out) {
-  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex),
-              .attach_point = BPF_TC_EGRESS);
+namespace {
+
+// Attaches prog_fd at one clsact hook unless `name` already runs there. True if it attached.
+bool AttachTcHook(uint32_t ifindex, enum bpf_tc_attach_point point, int prog_fd, const char* name,
+                  const std::string& ifname) {
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex), .attach_point = point);
   int err = bpf_tc_hook_create(&hook);
   if (err && err != -EEXIST)
-    throw std::runtime_error("cannot create clsact on " + out->name + ": " + std::strerror(-err));
+    throw std::runtime_error("cannot create clsact on " + ifname + ": " + std::strerror(-err));
   LIBBPF_OPTS(bpf_tc_opts, query, .handle = kTcHandle, .priority = kTcPriority);
-  if (bpf_tc_query(&hook, &query) == 0 && ProgName(query.prog_id) == kTcProgName) {
-    out->tc = "kept";
-    return;
-  }
-  LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = tc_prog_fd, .flags = BPF_TC_F_REPLACE,
-              .handle = kTcHandle, .priority = kTcPriority);
+  if (bpf_tc_query(&hook, &query) == 0 && ProgName(query.prog_id) == name) return false;
+  LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE, .handle = kTcHandle,
+              .priority = kTcPriority);
   err = bpf_tc_attach(&hook, &opts);
   if (err)
-    throw std::runtime_error("cannot attach tc on " + out->name + ": " + std::strerror(-err));
-  out->tc = "attached";
+    throw std::runtime_error(std::string("cannot attach ") + name + " on " + ifname + ": " +
+                             std::strerror(-err));
+  return true;
+}
+
+void DetachTcHook(uint32_t ifindex, enum bpf_tc_attach_point point) {
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex), .attach_point = point);
+  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
+  bpf_tc_detach(&hook, &opts);
+}
+
+}  // namespace
+
+void AttachTc(uint32_t ifindex, int tc_prog_fd, int tc_ingress_prog_fd, InterfaceAttachment* out) {
+  const bool egress = AttachTcHook(ifindex, BPF_TC_EGRESS, tc_prog_fd, kTcProgName, out->name);
+  const bool ingress =
+      AttachTcHook(ifindex, BPF_TC_INGRESS, tc_ingress_prog_fd, kTcIngressProgName, out->name);
+  out->tc = egress || ingress ? "attached" : "kept";
 }
 
 void DetachAll(uint32_t ifindex) {
@@ -212,10 +228,8 @@ void DetachAll(uint32_t ifindex) {
     }
     xdp_multiprog__close(mp);
   }
-  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex),
-              .attach_point = BPF_TC_EGRESS);
-  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
-  bpf_tc_detach(&hook, &opts);
+  DetachTcHook(ifindex, BPF_TC_EGRESS);
+  DetachTcHook(ifindex, BPF_TC_INGRESS);
 }
 
 }  // namespace ironlb::dataplane

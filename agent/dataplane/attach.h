@@ -1,6 +1,7 @@
 // Attaching ironlb's programs to interfaces: XDP through libxdp's multi-program dispatcher (so a
 // CNI's or firewall's XDP program can run beside it), a plain attach where the dispatcher cannot
-// load, native mode with a generic fallback; tc egress for reverse NAT. An interface that already
+// load, native mode with a generic fallback; tc egress for reverse NAT, tc ingress for the
+// encapsulated frames XDP hands up while their next hop resolves. An interface that already
 // runs xdp_lb / tc_lb (a restarted agent) is left exactly as it is, so traffic never stops.
 #pragma once
 
@@ -30,6 +31,7 @@ struct InterfaceAttachment {
 // Name of the XDP program every attachment check looks for.
 inline constexpr const char* kXdpProgName = "xdp_lb";
 inline constexpr const char* kTcProgName = "tc_lb_egress";
+inline constexpr const char* kTcIngressProgName = "tc_lb_ingress";
 
 // True if xdp_lb already runs on ifindex (in a dispatcher or attached alone).
 bool XdpAttached(uint32_t ifindex);
@@ -39,8 +41,9 @@ bool XdpAttached(uint32_t ifindex);
 std::unique_ptr<BpfObjects> AttachXdp(uint32_t ifindex, const LoadOptions& load, XdpAttachMode mode,
                                       InterfaceAttachment* out);
 
-// Attaches tc_prog_fd to the clsact egress hook of ifindex unless tc_lb is already there.
-void AttachTc(uint32_t ifindex, int tc_prog_fd, InterfaceAttachment* out);
+// Attaches tc_prog_fd (tc_lb_egress) to the clsact egress hook of ifindex and tc_ingress_prog_fd
+// (tc_lb_ingress) to its ingress hook, each unless it is already there.
+void AttachTc(uint32_t ifindex, int tc_prog_fd, int tc_ingress_prog_fd, InterfaceAttachment* out);
 
 // Removes xdp_lb and tc_lb from ifindex (uninstall, tests). Other programs stay.
 void DetachAll(uint32_t ifindex);

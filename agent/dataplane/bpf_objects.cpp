@@ -151,6 +151,9 @@ int BpfObjects::xdp_prog_fd() const {
 int BpfObjects::tc_prog_fd() const {
   return tc_ ? bpf_program__fd(tc_->progs.tc_lb_egress) : -1;
 }
+int BpfObjects::tc_ingress_prog_fd() const {
+  return tc_ ? bpf_program__fd(tc_->progs.tc_lb_ingress) : -1;
+}
 
 int BpfObjects::map_fd(const std::string& name) const {
   bpf_map* m = bpf_object__find_map_by_name(xdp_->obj, name.c_str());

@@ -49,6 +49,7 @@ class BpfObjects {
   bpf_object* xdp_object() const;
   int xdp_prog_fd() const;
   int tc_prog_fd() const;
+  int tc_ingress_prog_fd() const;
   // fd of a map by its BPF name (LB_MAP_*); -1 if unknown.
   int map_fd(const std::string& name) const;
 

@@ -109,7 +109,8 @@ std::unique_ptr<Dataplane> Dataplane::Open(const DataplaneOptions& opts) {
   // Map fds and the tc program come from any loaded instance; all share the pinned maps.
   if (dp->objects_.empty()) dp->objects_.push_back(BpfObjects::OpenAndLoad(load));
   BpfObjects& objs = *dp->objects_.front();
-  for (auto& a : dp->attachments_) AttachTc(a.ifindex, objs.tc_prog_fd(), &a);
+  for (auto& a : dp->attachments_)
+    AttachTc(a.ifindex, objs.tc_prog_fd(), objs.tc_ingress_prog_fd(), &a);
   std::map<MapId, int> fds;
   for (MapId m : {MapId::kServices, MapId::kBackends, MapId::kMaglev, MapId::kConntrack,
                   MapId::kEndpoints, MapId::kL2, MapId::kIfaces, MapId::kNode, MapId::kVipAddrs,

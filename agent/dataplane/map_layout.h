@@ -7,6 +7,8 @@
 #include "lb_maps.h"
 
 static_assert(sizeof(lb_vip_key) == 20);
+// XDP metadata is at most 32 bytes, in 4-byte units.
+static_assert(sizeof(lb_xdp_meta) == 28);
 static_assert(offsetof(lb_vip_key, port) == 16 && offsetof(lb_vip_key, family) == 19);
 static_assert(sizeof(lb_service) == 24);
 static_assert(offsetof(lb_service, maglev_base) == 12 && offsetof(lb_service, maglev_size) == 16);

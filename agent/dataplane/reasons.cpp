@@ -34,8 +34,10 @@ const char* ReasonName(uint32_t reason) {
                                                    "drop_l2_fenced",
                                                    "pass_other_host",
                                                    "tcp_mss_clamped",
-                                                   "drop_no_neigh"};
-  static_assert(LB_R_DROP_NO_NEIGH == 28 && LB_R_MAX == 29, "update the names with enum lb_reason");
+                                                   "drop_no_neigh",
+                                                   "fwd_encap_resolve"};
+  static_assert(LB_R_FWD_ENCAP_RESOLVE == 29 && LB_R_MAX == 30,
+                "update the names with enum lb_reason");
   return reason < LB_R_MAX ? kNames[reason] : "unknown";
 }
 

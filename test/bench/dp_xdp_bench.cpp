@@ -2,14 +2,16 @@
 // namespace: ns per packet of xdp_lb's paths (pass-through, ARP reply, NDP advert, established
 // flow, new flow into an empty and into a full conntrack table, an established flow to an
 // endpoint on another node (GUE encapsulation), the endpoint's node's decapsulation, ping to a
-// VIP) through bench_harness -- which
+// VIP; and, across nodes, the ICMP paths and an unresolved next hop) through bench_harness -- which
 // restores the frame before every run -- and MapSync's time to program 10,000 services.
 //
 // Every path is measured in rounds; each round runs, one after the other on the same frame, the
 // harness alone (its own cost), the minimal DNAT + redirect program of test/bench/bpf (the local
 // ceiling), optionally a baseline xdp_lb object (IRONLB_BASELINE_XDP_OBJ=path, e.g. the previous
 // build, see test/bench/build_baseline_xdp.sh) and this build's xdp_lb. Reported: medians and
-// ranges over the rounds of each program's cost net of the same round's harness cost.
+// ranges over the rounds of each program's cost net of the same round's harness cost. The tc
+// programs run the same way through test/bench/bpf/tc_bench.bpf.c's tc_harness, beside a minimal
+// reverse-NAT program.
 // IRONLB_KATRAN_XDP_OBJ=path adds Katran's balancer (built outside this repository from its own
 // sources; docs/benchmarks-dataplane.md says how) as a peer on the DNAT paths.
 #include <benchmark/benchmark.h>
@@ -37,6 +39,7 @@
 #include "dataplane/nexthop_table.h"
 #include "min_dnat.h"
 #include "min_dnat.skel.h"
+#include "tc_bench.skel.h"
 
 namespace {
 
@@ -637,6 +640,231 @@ void BM_XdpPath(benchmark::State& state) {
   state.SetLabel(PathName(path));
 }
 BENCHMARK(BM_XdpPath)->DenseRange(kPass, kPing)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// ---- Across nodes: the ICMP paths, the unresolved next hop, and the tc programs (issue 12) -----
+// Each round measures every row one after the other, so the ratios to the first rows (the
+// established flow to a local endpoint and to another node's) are same-run ratios.
+
+// Node C (203.0.113.23): a route of MTU 120, so a 114-byte packet no longer fits once encapsulated.
+// Node D (203.0.113.24): on the fabric, no neighbour entry (the next hop is unresolved).
+void SetUpAcrossNodesNetwork() {
+  static bool done = false;
+  if (done) return;
+  Sh(std::string("ip route add 203.0.113.23/32 dev ") + kEndpointLink + " mtu lock 120");
+  Sh(std::string("ip neigh add 203.0.113.23 lladdr 02:00:00:00:02:03 dev ") + kEndpointLink +
+     " nud permanent");
+  done = true;
+}
+
+void EncapTo(const LbUnderTest& lb, const char* node) {
+  for (uint32_t id = 1; id <= 3; ++id) {
+    lb_backend b{};
+    bpf_map_lookup_elem(lb.map_fd(LB_MAP_BACKENDS), &id, &b);
+    b.tunnel[0] = inet_addr(node);
+    bpf_map_update_elem(lb.map_fd(LB_MAP_BACKENDS), &id, &b, BPF_ANY);
+  }
+}
+
+// A router on the reply path says "fragmentation needed" (MTU 1400) about VIP:80 -> client:40000.
+Bytes FragNeededAboutVipFlow() {
+  const IPAddr vip = Addr("198.51.100.10"), client = Addr("192.0.2.10");
+  Bytes quoted = IPv4(vip, client, kProtoTCP,
+                      Segment(vip, client, {kProtoTCP, 80, 40000, kTcpAck, {}, false}));
+  quoted.resize(20 + 8);
+  Bytes icmp = {3, 4, 0, 0, 0, 0};
+  Put16(icmp, 1400);
+  Append(icmp, quoted);
+  SetChecksum(icmp, 2, Checksum(icmp));
+  return Ether(kNodeMac, kClientMac, kEthIPv4, IPv4(Addr("192.0.2.1"), vip, 1, icmp));
+}
+
+// A 114-byte IPv4 packet with DF set: fits the client's path, not node C's tunnel.
+Bytes TcpToVipTooBigForNodeC() {
+  return L4Frame(kNodeMac, kClientMac, Addr("192.0.2.10"), Addr("198.51.100.10"),
+                 {kProtoTCP, 40000, 80, kTcpAck, Bytes(114 - 40, 'x'), false});
+}
+
+struct Row {
+  const char* name;
+  const LbUnderTest* lb;
+  Bytes frame;
+};
+
+void BM_XdpAcrossNodes(benchmark::State& state) {
+  SetUpAcrossNodesNetwork();
+  const uint64_t max_inserts = 1000000;
+  CurrentLb local(max_inserts, true), remote(max_inserts, true), narrow(max_inserts, true),
+      unresolved(max_inserts, true);
+  for (const LbUnderTest* lb : {&local, &remote, &narrow, &unresolved}) Populate(*lb);
+  PopulateAcrossNodes(local, false);
+  PopulateAcrossNodes(remote, true);
+  PopulateAcrossNodes(narrow, true);
+  EncapTo(narrow, "203.0.113.23");
+  PopulateAcrossNodes(unresolved, true);
+  EncapTo(unresolved, "203.0.113.24");
+  const std::vector<Row> rows = {
+      {"established, local endpoint: CT hit -> DNAT -> redirect", &local, TcpToVip(kTcpAck)},
+      {"established, other node: CT hit -> GUE -> redirect", &remote, TcpToVip(kTcpAck)},
+      {"ICMP frag-needed about a VIP flow -> local endpoint", &local, FragNeededAboutVipFlow()},
+      {"ICMP frag-needed about a VIP flow -> other node (GUE)", &remote, FragNeededAboutVipFlow()},
+      {"too big for the tunnel -> frag-needed to the client", &narrow, TcpToVipTooBigForNodeC()},
+      {"other node, next hop unresolved -> GUE -> pass to tc", &unresolved, TcpToVip(kTcpAck)},
+      {"endpoint's node: decap -> record (CT) -> DNAT -> redirect", &local, GueFromNodeA()},
+  };
+  Harness h;
+  std::vector<std::vector<double>> net(rows.size());
+  std::vector<double> harness;
+  std::vector<uint32_t> verdicts(rows.size());
+  for (auto _ : state) {
+    for (int round = 0; round < Rounds(); ++round) {
+      for (size_t i = 0; i < rows.size(); ++i) {
+        h.SetFrame(rows[i].frame, 0);
+        if (i == 0) {  // the harness's own cost, once a round (frames of similar size)
+          h.SetTarget(-1);
+          harness.push_back(h.Run(rows[i].frame, kRepeat).first);
+        }
+        h.SetTarget(rows[i].lb->prog_fd());
+        auto [ns, v] = h.Run(rows[i].frame, kRepeat);
+        net[i].push_back(ns - harness.back());
+        verdicts[i] = v;
+      }
+    }
+  }
+  const Stat hs = Summarize(harness);
+  const double local_ns = Summarize(net[0]).median, remote_ns = Summarize(net[1]).median;
+  std::printf("\nxdp_lb across nodes\n  %-56s %8s  %-17s  verdict\n", "path", "net ns",
+              "range over rounds");
+  std::printf("  %-56s %8.1f  [%6.1f, %6.1f]  (harness alone, %d rounds)\n", "harness", hs.median,
+              hs.min, hs.max, Rounds());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Stat s = Summarize(net[i]);
+    std::printf("  %-56s %8.1f  [%6.1f, %6.1f]  %u   %.2fx local, %.2fx GUE\n", rows[i].name,
+                s.median, s.min, s.max, verdicts[i], s.median / local_ns, s.median / remote_ns);
+  }
+  std::fflush(stdout);
+}
+BENCHMARK(BM_XdpAcrossNodes)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+struct TcHarness {
+  tc_bench* t = nullptr;
+  TcHarness() {
+    t = tc_bench::open_and_load();
+    if (!t) throw std::runtime_error("cannot load tc_bench");
+  }
+  ~TcHarness() { tc_bench::destroy(t); }
+  void SetFrame(const Bytes& f) {
+    BenchFrame bf{};
+    bf.len = static_cast<uint32_t>(f.size());
+    std::memcpy(bf.data, f.data(), f.size());
+    uint32_t zero = 0;
+    bpf_map_update_elem(bpf_map__fd(t->maps.tc_bench_frame), &zero, &bf, BPF_ANY);
+  }
+  void SetTarget(int prog_fd) {
+    uint32_t zero = 0;
+    if (prog_fd >= 0)
+      bpf_map_update_elem(bpf_map__fd(t->maps.tc_bench_progs), &zero, &prog_fd, BPF_ANY);
+    else
+      bpf_map_delete_elem(bpf_map__fd(t->maps.tc_bench_progs), &zero);
+  }
+  std::pair<double, uint32_t> Run(const Bytes& f, int repeat) {
+    Bytes out(f.size() + 256);
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = f.data(), .data_out = out.data(),
+                .data_size_in = static_cast<uint32_t>(f.size()),
+                .data_size_out = static_cast<uint32_t>(out.size()), .repeat = repeat);
+    if (bpf_prog_test_run_opts(bpf_program__fd(t->progs.tc_harness), &opts) != 0)
+      throw std::runtime_error("tc test_run failed");
+    return {static_cast<double>(opts.duration), opts.retval};
+  }
+};
+
+// Endpoint 10.1.0.1:8080 serves VIP 198.51.100.10:80; client 192.0.2.10:40000's flow names it.
+Bytes ReplyFromEndpoint(uint8_t flags, const Bytes& options = {}) {
+  const IPAddr ep = Addr("10.1.0.1"), client = Addr("192.0.2.10");
+  return Ether(kClientMac, kNodeMac, kEthIPv4,
+               IPv4(ep, client, kProtoTCP,
+                    Segment(ep, client, {kProtoTCP, 8080, 40000, flags, {}, false}, options)));
+}
+
+void BM_TcPath(benchmark::State& state) {
+  dataplane::LoadOptions o;
+  o.mss_clamp_mtu = 1500;  // what the uplink's MTU would give: test runs have no uplink
+  auto objs = dataplane::BpfObjects::OpenAndLoad(o);
+  lb_endpoint_key ek{};
+  FillAddr(ek.addr, Addr("10.1.0.1"));
+  ek.port = htons(8080);
+  ek.proto = kProtoTCP;
+  ek.family = LB_FAMILY_V4;
+  lb_endpoint_value ev{};
+  ev.backend_id = 1;
+  ev.vip_count = 1;
+  FillAddr(ev.vips[0].vip, Addr("198.51.100.10"));
+  ev.vips[0].port = htons(80);
+  bpf_map_update_elem(objs->map_fd(LB_MAP_ENDPOINTS), &ek, &ev, BPF_ANY);
+  lb_ct_key ck{};
+  FillAddr(ck.src, Addr("192.0.2.10"));
+  FillAddr(ck.dst, Addr("198.51.100.10"));
+  ck.sport = htons(40000);
+  ck.dport = htons(80);
+  ck.proto = kProtoTCP;
+  ck.family = LB_FAMILY_V4;
+  lb_ct_value cv{};
+  cv.backend_id = 1;
+  cv.service_id = 1;
+  bpf_map_update_elem(objs->map_fd(LB_MAP_CONNTRACK), &ck, &cv, BPF_ANY);
+  TcHarness h;
+  const Bytes mss = {2, 4, 0x05, 0xb4};  // MSS 1460: more than the tunnel carries
+  const Bytes other = L4Frame(kClientMac, kNodeMac, Addr("203.0.113.21"), Addr("192.0.2.10"),
+                              {kProtoTCP, 22, 40000, kTcpAck, {}, false});
+  struct TcRow {
+    const char* name;
+    int prog;
+    Bytes frame;
+  };
+  const int egress = objs->tc_prog_fd(), ingress = objs->tc_ingress_prog_fd();
+  const int ceiling = bpf_program__fd(h.t->progs.min_revnat);
+  const std::vector<TcRow> rows = {
+      {"ceiling: fixed rewrite of source addr:port (min_revnat)", ceiling,
+       ReplyFromEndpoint(kTcpAck)},
+      {"tc_lb_egress: reply of a VIP flow -> VIP:port", egress, ReplyFromEndpoint(kTcpAck)},
+      {"tc_lb_egress: SYN-ACK of a VIP flow -> VIP:port + MSS", egress,
+       ReplyFromEndpoint(kTcpSyn | kTcpAck, mss)},
+      {"tc_lb_egress: not from an endpoint (left alone)", egress, other},
+      {"tc_lb_ingress: no XDP hand-off (left alone)", ingress, other},
+  };
+  std::vector<std::vector<double>> net(rows.size());
+  std::vector<double> harness;
+  std::vector<uint32_t> verdicts(rows.size());
+  for (auto _ : state) {
+    for (int round = 0; round < Rounds(); ++round) {
+      for (size_t i = 0; i < rows.size(); ++i) {
+        h.SetFrame(rows[i].frame);
+        if (i == 0) {
+          h.SetTarget(-1);
+          harness.push_back(h.Run(rows[i].frame, kRepeat).first);
+        }
+        h.SetTarget(rows[i].prog);
+        auto [ns, v] = h.Run(rows[i].frame, kRepeat);
+        net[i].push_back(ns - harness.back());
+        verdicts[i] = v;
+      }
+    }
+  }
+  const Stat hs = Summarize(harness);
+  const double ceiling_ns = Summarize(net[0]).median;
+  std::printf("\ntc programs\n  %-56s %8s  %-17s  verdict\n", "path", "net ns",
+              "range over rounds");
+  std::printf("  %-56s %8.1f  [%6.1f, %6.1f]  (harness alone, %d rounds)\n", "harness", hs.median,
+              hs.min, hs.max, Rounds());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Stat s = Summarize(net[i]);
+    std::printf("  %-56s %8.1f  [%6.1f, %6.1f]  %u", rows[i].name, s.median, s.min, s.max,
+                verdicts[i]);
+    if (i) std::printf("   %.2fx ceiling", s.median / ceiling_ns);
+    std::printf("\n");
+  }
+  std::fflush(stdout);
+}
+BENCHMARK(BM_TcPath)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 // Programming N services of 3 endpoints each (Maglev tables built by the sync, as in the agent)
 // into real, unpinned maps, from empty; then the no-op re-sync a restarted agent does.

@@ -21,6 +21,8 @@ in every round, so a busy machine slows all of them alike:
             on a veth uplink (kind, minikube)
   ironlb-nhtable  (only when asked for) native, --nexthop-table on: next hops from the agent's table
   ironlb-fib  (only when asked for) native, --nexthop-table off: bpf_fib_lookup for every packet
+  ironlb-base  (only when asked for, with --baseline-bin DIR) the same as ironlb with DIR's agent
+            (another build's data plane, e.g. main's), measured in the same rounds
 
 With --across the endpoints sit behind a second node (client -- node-1 -- node-2 -- pods): ironlb
 encapsulates at node-1 (GUE) and decapsulates at node-2, both in XDP; kube-proxy's rules DNAT at
@@ -44,7 +46,7 @@ import textwrap
 
 VIP, PORT, TARGET = "198.51.100.10", 80, 8080
 MODES = ("routing", "iptables", "nftables", "min-xdp", "ironlb")
-EXTRA_MODES = ("ironlb-generic", "ironlb-nhtable", "ironlb-fib")
+EXTRA_MODES = ("ironlb-generic", "ironlb-nhtable", "ironlb-fib", "ironlb-base")
 
 IPTABLES = """*nat
 :PREROUTING ACCEPT [0:0]
@@ -302,16 +304,26 @@ class Bench:
     def mode_ironlb_fib(self, proto):
         return self.mode_ironlb(proto, ("--xdp-mode", "native", "--nexthop-table", "off"))
 
-    def mode_ironlb(self, proto, flags=("--xdp-mode", "native")):
+    def mode_ironlb_base(self, proto):
+        if not self.args.baseline_bin:
+            raise SystemExit("ironlb-base needs --baseline-bin")
+        return self.mode_ironlb(proto, agent_bin=self.args.baseline_bin)
+
+    def mode_ironlb(self, proto, flags=("--xdp-mode", "native"), agent_bin=None):
         uplinks = {"node-1": "n0", "node-2": "f0"}
         agents = []
         ctl = os.path.join(self.args.bin, "ironlbctl")
         try:
             for name, ns in self.nodes.items():
                 bpffs = self.mounts[name] + "/ironlb"
-                agents.append(Agent(self.tmp, self.confdir, node=name, role="speaker", netns=ns,
-                                    extra=("--interface", uplinks[name], "--bpffs", bpffs,
-                                           "--no-bgp", *flags)).start())
+                agent = Agent(self.tmp, self.confdir, node=name, role="speaker", netns=ns,
+                              extra=("--interface", uplinks[name], "--bpffs", bpffs, "--no-bgp",
+                                     *flags))
+                if agent_bin:  # the command may start with `ip netns exec NS`
+                    agent.cmd = [os.path.join(agent_bin, "ironlb-agent")
+                                 if os.path.basename(c) == "ironlb-agent" else c
+                                 for c in agent.cmd]
+                agents.append(agent.start())
                 wait_for(lambda: len(json.loads(sh(ctl, "--bpffs", bpffs, "-j", "vip",
                                                    "list"))) == 2, timeout=60,
                          what=f"both VIP:ports on {name}")
@@ -372,6 +384,7 @@ def main():
     ap.add_argument("--across", action="store_true",
                     help="endpoints on a second node: ironlb encapsulates, kube-proxy routes on")
     ap.add_argument("--json", help="write every sample here")
+    ap.add_argument("--baseline-bin", help="ironlb-base mode: another build's bin directory")
     args = ap.parse_args()
     args.bin = os.path.abspath(args.bin)
     os.environ["IRONLB_BIN"] = args.bin

@@ -3,7 +3,9 @@
 lab of test/e2e/test_dsr.py (three nodes, an agent on each), node 1's uplink losing and regaining
 its carrier, and the time from the carrier's return until node 1's neighbour entries for nodes 2
 and 3 are usable by XDP again (reachable, stale, delay or probe). Until then every packet node 1
-encapsulates to them is dropped (drop_no_neigh). Root; run it against two builds to compare:
+encapsulates to them takes the slower way through tc's bpf_redirect_neigh (fwd_encap_resolve;
+before that hand-off existed, they were dropped as drop_no_neigh). Root; run it against two builds
+to compare:
 
     test/bench/neigh_recovery_bench.py --bin build/bin [--rounds 10] [--json out.json]
 """

@@ -84,6 +84,9 @@ TEST_F(DataplaneAttach, AttachesThenARestartAdoptsEverything) {
     EXPECT_TRUE(st["interfaces"][0]["xdp"] == "dispatcher" || st["interfaces"][0]["xdp"] == "plain")
         << st.dump();
     EXPECT_EQ(st["interfaces"][0]["tc"], "attached");
+    // Reverse NAT on egress; on ingress, what XDP hands up while a next hop resolves.
+    EXPECT_EQ(std::system("tc filter show dev dpa0 egress | grep -q tc_lb_egress"), 0);
+    EXPECT_EQ(std::system("tc filter show dev dpa0 ingress | grep -q tc_lb_ingress"), 0);
     EXPECT_EQ(st["services"], 1);
     EXPECT_EQ(st["last_apply"]["tables_written"], 1);
   }

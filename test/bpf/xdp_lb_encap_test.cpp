@@ -160,17 +160,47 @@ TEST_F(EncapTest, WithoutRouteOrOwnAddressNothingIsSent) {
   EXPECT_EQ(ReasonCount(LB_R_DROP_ENCAP), 2u);
 }
 
-// A node on the uplink's segment that the kernel has no neighbour entry for: XDP cannot resolve
-// it, so the packet is dropped, counted apart from the other failures (the agent keeps these
-// entries resolved; a count here means it could not).
-TEST_F(EncapTest, UnresolvedNextHopIsCountedApart) {
-  SetRemoteBackend(kId4, kEndpoint4, kEndpointPort, Addr("203.0.113.23"));
-  SetRemoteBackend(kId6, kEndpoint6, kEndpointPort, Addr("2001:db8:ff::23"));
-  EXPECT_EQ(RunXdp(Ether(kNodeMac, kClientMac, kEthIPv4, InnerIp(kClient4, kVip4, Tcp()))).verdict,
-            static_cast<uint32_t>(XDP_DROP));
-  EXPECT_EQ(RunXdp(Ether(kNodeMac, kClientMac, kEthIPv6, InnerIp(kClient6, kVip6, Tcp()))).verdict,
-            static_cast<uint32_t>(XDP_DROP));
-  EXPECT_EQ(ReasonCount(LB_R_DROP_NO_NEIGH), 2u);
+// The XDP metadata xdp_lb puts in front of a frame it hands to tc_lb_ingress (lb_xdp_meta, host
+// byte order but for the address).
+Bytes ResolveMeta(uint32_t ifindex, const IPAddr& nexthop) {
+  Bytes m;
+  auto put32 = [&m](uint32_t v) {
+    for (int i = 0; i < 4; ++i) m.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  };
+  put32(LB_META_RESOLVE);
+  put32(ifindex);
+  put32(nexthop.is_v4() ? AF_INET : AF_INET6);
+  Bytes a = AddrBytes(nexthop);
+  a.resize(16, 0);
+  Append(m, a);
+  return m;
+}
+
+// A node on the uplink's segment that the kernel has no neighbour entry for: XDP cannot resolve it
+// nor queue the packet meanwhile, so it finishes the frame (keeping the MACs it came with) and
+// passes it up with the FIB's answer in front, for tc_lb_ingress to send with bpf_redirect_neigh;
+// counted apart, never dropped.
+TEST_F(EncapTest, UnresolvedNextHopIsHandedToTcWithTheFibAnswer) {
+  const IPAddr node4 = Addr("203.0.113.23"), node6 = Addr("2001:db8:ff::23");
+  SetRemoteBackend(kId4, kEndpoint4, kEndpointPort, node4);
+  SetRemoteBackend(kId6, kEndpoint6, kEndpointPort, node6);
+  const L4 l4 = Tcp();
+  RunResult r4 = RunXdp(Ether(kNodeMac, kClientMac, kEthIPv4, InnerIp(kClient4, kVip4, l4)));
+  EXPECT_EQ(r4.verdict, static_cast<uint32_t>(XDP_PASS));
+  Bytes want4 = ResolveMeta(veth_index_, node4);
+  Append(want4, Ether(kNodeMac, kClientMac, kEthIPv4,
+                      Gue(kNodeA4, node4, SportFor(kClient4, kVip4, kClientPort, kVipPort),
+                          kEndpoint4, kEndpointPort, InnerIp(kClient4, kVip4, l4))));
+  EXPECT_EQ(r4.out, want4);
+  RunResult r6 = RunXdp(Ether(kNodeMac, kClientMac, kEthIPv6, InnerIp(kClient6, kVip6, l4)));
+  EXPECT_EQ(r6.verdict, static_cast<uint32_t>(XDP_PASS));
+  Bytes want6 = ResolveMeta(veth_index_, node6);
+  Append(want6, Ether(kNodeMac, kClientMac, kEthIPv6,
+                      Gue(kNodeA6, node6, SportFor(kClient6, kVip6, kClientPort, kVipPort),
+                          kEndpoint6, kEndpointPort, InnerIp(kClient6, kVip6, l4))));
+  EXPECT_EQ(r6.out, want6);
+  EXPECT_EQ(ReasonCount(LB_R_FWD_ENCAP_RESOLVE), 2u);
+  EXPECT_EQ(ReasonCount(LB_R_DROP_NO_NEIGH), 0u);
   EXPECT_EQ(ReasonCount(LB_R_DROP_ENCAP), 0u);
 }
 
