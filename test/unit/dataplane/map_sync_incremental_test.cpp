@@ -19,7 +19,7 @@ using Maps = std::map<MapId, std::map<Bytes, Bytes>>;
 Maps Contents(const FakeMapOps& ops) {
   Maps out;
   for (MapId m : {MapId::kServices, MapId::kBackends, MapId::kMaglev, MapId::kEndpoints,
-                  MapId::kNode, MapId::kVipAddrs})
+                  MapId::kNode, MapId::kVipAddrs, MapId::kServiceKeys})
     for (const Bytes& k : ops.Keys(m)) {
       auto v = ops.Lookup(m, k);
       if (m == MapId::kBackends && FromBytes<lb_backend>(*v).action == LB_ACTION_NONE) continue;
