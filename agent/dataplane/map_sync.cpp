@@ -338,6 +338,23 @@ void SyncMap(MapOps& ops, MapId id, PodMap<K, V>& have, const PodMap<K, V>& want
   }
 }
 
+// One entry of a plain key/value map brought to `v`, or deleted when `gone`.
+template <typename K, typename V>
+void PutEntry(MapOps& ops, MapId id, PodMap<K, V>& have, const K& k, const V& v, bool gone,
+              size_t& written, size_t& removed) {
+  auto cur = have.find(k);
+  if (gone) {
+    if (cur == have.end()) return;
+    ops.Delete(id, ToBytes(k));
+    ++removed;
+    have.erase(cur);
+  } else if (cur == have.end() || !SameBytes(cur->second, v)) {
+    ops.Update(id, ToBytes(k), ToBytes(v));
+    have[k] = v;
+    ++written;
+  }
+}
+
 }  // namespace
 
 void MapSync::FreeSlot(uint32_t id, SyncStats* st) {
@@ -798,19 +815,9 @@ bool MapSync::ApplyChanged(const DesiredDataplane& desired, SyncStats* st_out) {
       SyncEndpointsFull(served, &st);
       over_vip_limit_ = st.endpoints_over_vip_limit;
     } else {
-      for (const auto& [k, v] : edits) {
-        auto cur = endpoints_.find(k);
-        if (v.vip_count == 0) {
-          if (cur == endpoints_.end()) continue;
-          ops_.Delete(MapId::kEndpoints, ToBytes(k));
-          ++st.endpoints_removed;
-          endpoints_.erase(cur);
-        } else if (cur == endpoints_.end() || !SameBytes(cur->second, v)) {
-          ops_.Update(MapId::kEndpoints, ToBytes(k), ToBytes(v));
-          endpoints_[k] = v;
-          ++st.endpoints_written;
-        }
-      }
+      for (const auto& [k, v] : edits)
+        PutEntry(ops_, MapId::kEndpoints, endpoints_, k, v, v.vip_count == 0, st.endpoints_written,
+                 st.endpoints_removed);
       st.endpoints_over_vip_limit = over_vip_limit_;
       // 7. lb_vip_addrs: Services per VIP address, counted up and down.
       PodMap<lb_vip_addr_key, lb_vip_addr_value> counts;
@@ -825,19 +832,9 @@ bool MapSync::ApplyChanged(const DesiredDataplane& desired, SyncStats* st_out) {
       };
       for (const Old& o : old) --count(o.key).services;
       for (const DesiredService* s : served_now) ++count(VipKeyOf(*s)).services;
-      for (const auto& [k, v] : counts) {
-        auto cur = vip_addrs_.find(k);
-        if (v.services == 0) {
-          if (cur == vip_addrs_.end()) continue;
-          ops_.Delete(MapId::kVipAddrs, ToBytes(k));
-          ++st.vip_addrs_removed;
-          vip_addrs_.erase(cur);
-        } else if (cur == vip_addrs_.end() || !SameBytes(cur->second, v)) {
-          ops_.Update(MapId::kVipAddrs, ToBytes(k), ToBytes(v));
-          vip_addrs_[k] = v;
-          ++st.vip_addrs_written;
-        }
-      }
+      for (const auto& [k, v] : counts)
+        PutEntry(ops_, MapId::kVipAddrs, vip_addrs_, k, v, v.services == 0, st.vip_addrs_written,
+                 st.vip_addrs_removed);
     }
     fast_ok_ = refused.empty();
   }
