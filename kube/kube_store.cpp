@@ -355,6 +355,16 @@ asio::awaitable<void> KubeStore::WriteLoop(std::string key) {
       if (!version.empty()) it->second.version = version;
       if (it->second.rewrite) continue;
       it->second.in_flight = false;
+      // The watch can deliver the Service past this write before the write's own response
+      // arrives; ForgetOutdatedWrites leaves writes in flight alone, so check here, or a later
+      // change by someone else would stay hidden behind this record.
+      if (const Service* svc = FindService(key);
+          svc && !it->second.version.empty() &&
+          AtOrAfter(svc->meta.resource_version, it->second.version) &&
+          RecordedOf(*svc) != RecordedOf(it->second.status)) {
+        written_.erase(it);
+        OnEvents({StoreEvent{StoreEvent::Type::kModified, {"Service", ns, name}, ""}});
+      }
       co_return;
     }
     log::Warn("kube", "cannot write status of Service " + key + " (attempt " +
