@@ -338,6 +338,17 @@ void SyncMap(MapOps& ops, MapId id, PodMap<K, V>& have, const PodMap<K, V>& want
   }
 }
 
+// The lb_endpoints key of a local endpoint of a Service with protocol `proto`.
+template <typename Proto>
+lb_endpoint_key LocalEndpointKey(const DesiredBackend& b, Proto proto) {
+  lb_endpoint_key k{};
+  FillAddr(k.addr, b.addr);
+  k.port = htobe16(b.port);
+  k.proto = static_cast<uint8_t>(proto);
+  k.family = FamilyOf(b.addr);
+  return k;
+}
+
 // One entry of a plain key/value map brought to `v`, or deleted when `gone`.
 template <typename K, typename V>
 void PutEntry(MapOps& ops, MapId id, PodMap<K, V>& have, const K& k, const V& v, bool gone,
@@ -497,11 +508,7 @@ void MapSync::SyncEndpointsFull(const std::vector<const DesiredService*>& served
     for (size_t i = 0; i < s->backends.size(); ++i) {
       const DesiredBackend& b = s->backends[i];
       if (b.tunnel) continue;
-      lb_endpoint_key k{};
-      FillAddr(k.addr, b.addr);
-      k.port = htobe16(b.port);
-      k.proto = static_cast<uint8_t>(s->proto);
-      k.family = FamilyOf(b.addr);
+      const lb_endpoint_key k = LocalEndpointKey(b, s->proto);
       lb_endpoint_value& v = want_endpoints[k];
       v.backend_id = ids[i];
       if (v.vip_count >= LB_ENDPOINT_VIPS) {
@@ -778,11 +785,7 @@ bool MapSync::ApplyChanged(const DesiredDataplane& desired, SyncStats* st_out) {
       for (size_t i = 0; i < s->backends.size(); ++i) {
         const DesiredBackend& b = s->backends[i];
         if (b.tunnel) continue;
-        lb_endpoint_key k{};
-        FillAddr(k.addr, b.addr);
-        k.port = htobe16(b.port);
-        k.proto = static_cast<uint8_t>(s->proto);
-        k.family = FamilyOf(b.addr);
+        const lb_endpoint_key k = LocalEndpointKey(b, s->proto);
         lb_endpoint_value& v = entry(k);
         v.backend_id = ids[i];
         if (v.vip_count >= LB_ENDPOINT_VIPS) {
