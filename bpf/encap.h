@@ -77,6 +77,15 @@ static __always_inline void encap_set_macs(struct ethhdr *eth, const struct bpf_
   }
 }
 
+// Whether a frame handed up from interface `iif` reaches tc_lb_ingress: only the agent can see the
+// hook, and it vouches for it until lb_iface.tc_ingress_until_ns (lb_maps.h). Without it the kernel
+// would drop the frame (its destination MAC is this host, its IP destination another node) and the
+// loss would be counted as fwd_encap_resolve: an unvouched interface drops it here, by name.
+static __always_inline int tc_ingress_vouched(__u32 iif) {
+  const struct lb_iface *iface = bpf_map_lookup_elem(&lb_ifaces, &iif);
+  return iface && bpf_ktime_get_ns() < iface->tc_ingress_until_ns;
+}
+
 // The next hop towards the endpoint's node has no resolved neighbour entry, and XDP cannot queue a
 // frame while the kernel asks. The finished frame goes up with the FIB's answer in front (XDP
 // metadata, lb_maps.h); tc_lb_ingress sends it with bpf_redirect_neigh, which resolves the entry
@@ -144,6 +153,10 @@ static __always_inline int encap4(struct xdp_md *ctx, struct l2 *l2, __u32 inner
   const int resolve = rc == BPF_FIB_LKUP_RET_NO_NEIGH;
   if (rc != BPF_FIB_LKUP_RET_SUCCESS && !resolve) {
     *reason = LB_R_DROP_ENCAP;
+    return XDP_DROP;
+  }
+  if (resolve && !tc_ingress_vouched(iif)) {
+    *reason = LB_R_DROP_NO_TC_INGRESS;
     return XDP_DROP;
   }
   struct encap_macs arrived;
@@ -217,6 +230,10 @@ static __always_inline int encap6(struct xdp_md *ctx, struct l2 *l2, __u32 inner
   const int resolve = rc == BPF_FIB_LKUP_RET_NO_NEIGH;
   if (rc != BPF_FIB_LKUP_RET_SUCCESS && !resolve) {
     *reason = LB_R_DROP_ENCAP;
+    return XDP_DROP;
+  }
+  if (resolve && !tc_ingress_vouched(iif)) {
+    *reason = LB_R_DROP_NO_TC_INGRESS;
     return XDP_DROP;
   }
   struct encap_macs arrived;

@@ -259,11 +259,16 @@ struct lb_l2_counter {
   __u64 responses;
 };
 
-// ---- interfaces the program runs on: ifindex -> MAC -------------------------------------------
-// XDP cannot read its interface's address, and ARP/NDP replies must carry it.
+// ---- interfaces the program runs on: ifindex -> MAC, tc_lb_ingress vouch -----------------------
+// XDP cannot read its interface's address, and ARP/NDP replies must carry it. Nor can it see
+// whether tc_lb_ingress runs on the interface, which a frame handed up for neighbour resolution
+// (lb_xdp_meta) needs: without it the kernel drops the frame unseen. The agent checks the hook
+// every second and, while tc_lb_ingress is there, renews `tc_ingress_until_ns`; xdp_lb hands a
+// frame up only before that instant and otherwise drops it as drop_no_tc_ingress, counted.
 struct lb_iface {
   __u8 mac[6];
   __u8 pad[2];
+  __u64 tc_ingress_until_ns;  // bpf_ktime_get_ns()'s clock (CLOCK_MONOTONIC); 0: never vouched
 };
 
 // ---- per-CPU counters -------------------------------------------------------------------------
@@ -304,6 +309,7 @@ enum lb_reason {
   LB_R_TCP_MSS_CLAMPED,     // tc: a VIP flow's SYN-ACK announced an MSS the tunnel cannot carry
   LB_R_DROP_NO_NEIGH,       // cannot encapsulate: next hop to the endpoint's node unresolved
   LB_R_FWD_ENCAP_RESOLVE,   // encapsulated, next hop unresolved: handed to tc to resolve and queue
+  LB_R_DROP_NO_TC_INGRESS,  // next hop unresolved and no tc_lb_ingress vouched for on the interface
   LB_R_MAX,
 };
 

@@ -5,7 +5,8 @@
 //                              on this node:    nat.h (DNAT) -> forward.h
 //                                               (the agent's next-hop table, nexthop.h, else FIB)
 //                              on another node: encap.h (GUE to that node, FIB, TX/redirect;
-//                                               next hop unresolved: up to tc_lb_ingress)
+//                                               next hop unresolved: up to tc_lb_ingress,
+//                                               while the agent vouches it is attached)
 //   UDP to this node's GUE port -> encap.h (decapsulate, check, conntrack, DNAT, forward.h)
 //   ICMP to a VIP         -> icmp_vip.h (echo reply; errors to the flow's endpoint)
 //   later fragments       -> frag.h (the endpoint their first fragment went to; IPv4, and IPv6

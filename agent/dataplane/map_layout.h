@@ -30,7 +30,7 @@ static_assert(sizeof(lb_l2_key) == 24 && offsetof(lb_l2_key, ifindex) == 16);
 static_assert(sizeof(lb_l2_value) == 4);
 static_assert(sizeof(lb_l2_live) == 16 && offsetof(lb_l2_live, max_age_ns) == 8);
 static_assert(sizeof(lb_l2_counter) == 16);
-static_assert(sizeof(lb_iface) == 8);
+static_assert(sizeof(lb_iface) == 16 && offsetof(lb_iface, tc_ingress_until_ns) == 8);
 static_assert(sizeof(lb_counter) == 16);
 static_assert(sizeof(lb_ct_rate) == 16);
 static_assert(sizeof(lb_nexthop) == 36 && offsetof(lb_nexthop, mtu) == 20 &&

@@ -35,8 +35,9 @@ const char* ReasonName(uint32_t reason) {
                                                    "pass_other_host",
                                                    "tcp_mss_clamped",
                                                    "drop_no_neigh",
-                                                   "fwd_encap_resolve"};
-  static_assert(LB_R_FWD_ENCAP_RESOLVE == 29 && LB_R_MAX == 30,
+                                                   "fwd_encap_resolve",
+                                                   "drop_no_tc_ingress"};
+  static_assert(LB_R_DROP_NO_TC_INGRESS == 30 && LB_R_MAX == 31,
                 "update the names with enum lb_reason");
   return reason < LB_R_MAX ? kNames[reason] : "unknown";
 }

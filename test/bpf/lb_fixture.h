@@ -65,9 +65,13 @@ class LbTest : public ::testing::Test {
     ASSERT_EQ(bpf_map_update_elem(fd(map), key, value, BPF_ANY), 0) << map << ": " << errno;
   }
 
-  void SetIface(uint32_t ifindex, const Mac& mac) {
+  void SetIface(uint32_t ifindex, const Mac& mac) { SetIfaceVouch(ifindex, mac, 0); }
+
+  // `until_ns`: the agent's vouch for tc_lb_ingress on the interface (lb_iface).
+  void SetIfaceVouch(uint32_t ifindex, const Mac& mac, uint64_t until_ns) {
     lb_iface v{};
     std::memcpy(v.mac, mac.data(), 6);
+    v.tc_ingress_until_ns = until_ns;
     Put(LB_MAP_IFACES, &ifindex, &v);
   }
 

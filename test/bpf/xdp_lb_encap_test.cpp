@@ -176,14 +176,23 @@ Bytes ResolveMeta(uint32_t ifindex, const IPAddr& nexthop) {
   return m;
 }
 
+// The agent's vouch that tc_lb_ingress runs on the interface frames arrive by (the loopback here),
+// until `until_ns` on bpf_ktime_get_ns()'s clock; the MAC is the one frames are addressed to.
+uint64_t MonotonicNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
 // A node on the uplink's segment that the kernel has no neighbour entry for: XDP cannot resolve it
 // nor queue the packet meanwhile, so it finishes the frame (keeping the MACs it came with) and
 // passes it up with the FIB's answer in front, for tc_lb_ingress to send with bpf_redirect_neigh;
-// counted apart, never dropped.
+// counted apart, never dropped while the agent vouches for tc_lb_ingress on the interface.
 TEST_F(EncapTest, UnresolvedNextHopIsHandedToTcWithTheFibAnswer) {
   const IPAddr node4 = Addr("203.0.113.23"), node6 = Addr("2001:db8:ff::23");
   SetRemoteBackend(kId4, kEndpoint4, kEndpointPort, node4);
   SetRemoteBackend(kId6, kEndpoint6, kEndpointPort, node6);
+  SetIfaceVouch(kLoopbackIfindex, kNodeMac, MonotonicNs() + 10'000'000'000ull);
   const L4 l4 = Tcp();
   RunResult r4 = RunXdp(Ether(kNodeMac, kClientMac, kEthIPv4, InnerIp(kClient4, kVip4, l4)));
   EXPECT_EQ(r4.verdict, static_cast<uint32_t>(XDP_PASS));
@@ -202,6 +211,36 @@ TEST_F(EncapTest, UnresolvedNextHopIsHandedToTcWithTheFibAnswer) {
   EXPECT_EQ(ReasonCount(LB_R_FWD_ENCAP_RESOLVE), 2u);
   EXPECT_EQ(ReasonCount(LB_R_DROP_NO_NEIGH), 0u);
   EXPECT_EQ(ReasonCount(LB_R_DROP_ENCAP), 0u);
+}
+
+// The same frames when nobody vouches for tc_lb_ingress on the interface (the agent found the
+// filter gone, or stopped renewing): passed up they would be dropped by the kernel unseen while
+// counted as handed off. Dropped here instead, by their own reason, whether the vouch lapsed, was
+// never given, or the interface has no entry at all.
+TEST_F(EncapTest, UnresolvedNextHopWithoutTcIngressIsDroppedByName) {
+  const IPAddr node4 = Addr("203.0.113.23"), node6 = Addr("2001:db8:ff::23");
+  SetRemoteBackend(kId4, kEndpoint4, kEndpointPort, node4);
+  SetRemoteBackend(kId6, kEndpoint6, kEndpointPort, node6);
+  const L4 l4 = Tcp();
+  const Bytes in4 = Ether(kNodeMac, kClientMac, kEthIPv4, InnerIp(kClient4, kVip4, l4));
+  const Bytes in6 = Ether(kNodeMac, kClientMac, kEthIPv6, InnerIp(kClient6, kVip6, l4));
+  EXPECT_EQ(RunXdp(in4).verdict, static_cast<uint32_t>(XDP_DROP)) << "no lb_ifaces entry";
+  SetIfaceVouch(kLoopbackIfindex, kNodeMac, 0);
+  EXPECT_EQ(RunXdp(in4).verdict, static_cast<uint32_t>(XDP_DROP)) << "never vouched";
+  SetIfaceVouch(kLoopbackIfindex, kNodeMac, MonotonicNs() - 1);
+  EXPECT_EQ(RunXdp(in4).verdict, static_cast<uint32_t>(XDP_DROP)) << "vouch lapsed";
+  EXPECT_EQ(RunXdp(in6).verdict, static_cast<uint32_t>(XDP_DROP)) << "vouch lapsed";
+  EXPECT_EQ(ReasonCount(LB_R_DROP_NO_TC_INGRESS), 4u);
+  EXPECT_EQ(ReasonCount(LB_R_FWD_ENCAP_RESOLVE), 0u);
+  EXPECT_EQ(ReasonCount(LB_R_DROP_NO_NEIGH), 0u);
+  // A vouch for another interface says nothing about this one.
+  SetIfaceVouch(veth_index_, kVethMac, MonotonicNs() + 10'000'000'000ull);
+  EXPECT_EQ(RunXdp(in4).verdict, static_cast<uint32_t>(XDP_DROP));
+  EXPECT_EQ(ReasonCount(LB_R_DROP_NO_TC_INGRESS), 5u);
+  // A resolved next hop never needs tc: the vouch does not matter to it.
+  SetRemoteBackend(kId4, kEndpoint4, kEndpointPort, kNodeB4);
+  EXPECT_EQ(RunXdp(in4).verdict, static_cast<uint32_t>(XDP_REDIRECT));
+  EXPECT_EQ(ReasonCount(LB_R_FWD_ENCAP), 1u);
 }
 
 // A tagged frame whose endpoint is on another node: the tunnel would have to leave by the VLAN
