@@ -177,15 +177,29 @@ std::unique_ptr<BpfObjects> AttachXdp(uint32_t ifindex, const LoadOptions& load,
 
 namespace {
 
-// Attaches prog_fd at one clsact hook unless `name` already runs there. True if it attached.
-bool AttachTcHook(uint32_t ifindex, enum bpf_tc_attach_point point, int prog_fd, const char* name,
-                  const std::string& ifname) {
+void DetachTcHook(uint32_t ifindex, enum bpf_tc_attach_point point) {
   LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex), .attach_point = point);
+  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
+  bpf_tc_detach(&hook, &opts);
+}
+
+}  // namespace
+
+bool TcAttached(uint32_t ifindex, bool ingress, const char* name) {
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex),
+              .attach_point = ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS);
+  LIBBPF_OPTS(bpf_tc_opts, query, .handle = kTcHandle, .priority = kTcPriority);
+  return bpf_tc_query(&hook, &query) == 0 && ProgName(query.prog_id) == name;
+}
+
+bool AttachTcHook(uint32_t ifindex, bool ingress, int prog_fd, const char* name,
+                  const std::string& ifname) {
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex),
+              .attach_point = ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS);
   int err = bpf_tc_hook_create(&hook);
   if (err && err != -EEXIST)
     throw std::runtime_error("cannot create clsact on " + ifname + ": " + std::strerror(-err));
-  LIBBPF_OPTS(bpf_tc_opts, query, .handle = kTcHandle, .priority = kTcPriority);
-  if (bpf_tc_query(&hook, &query) == 0 && ProgName(query.prog_id) == name) return false;
+  if (TcAttached(ifindex, ingress, name)) return false;
   LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE, .handle = kTcHandle,
               .priority = kTcPriority);
   err = bpf_tc_attach(&hook, &opts);
@@ -195,19 +209,20 @@ bool AttachTcHook(uint32_t ifindex, enum bpf_tc_attach_point point, int prog_fd,
   return true;
 }
 
-void DetachTcHook(uint32_t ifindex, enum bpf_tc_attach_point point) {
-  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex), .attach_point = point);
-  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
-  bpf_tc_detach(&hook, &opts);
-}
-
-}  // namespace
-
 void AttachTc(uint32_t ifindex, int tc_prog_fd, int tc_ingress_prog_fd, InterfaceAttachment* out) {
-  const bool egress = AttachTcHook(ifindex, BPF_TC_EGRESS, tc_prog_fd, kTcProgName, out->name);
-  const bool ingress =
-      AttachTcHook(ifindex, BPF_TC_INGRESS, tc_ingress_prog_fd, kTcIngressProgName, out->name);
-  out->tc = egress || ingress ? "attached" : "kept";
+  const bool egress = AttachTcHook(ifindex, false, tc_prog_fd, kTcProgName, out->name);
+  try {
+    const bool ingress =
+        AttachTcHook(ifindex, true, tc_ingress_prog_fd, kTcIngressProgName, out->name);
+    out->tc = egress || ingress ? "attached" : "kept";
+  } catch (const std::exception& e) {
+    // Only the hand-off of frames awaiting a neighbour needs it: the node serves without, and
+    // the TcGuard tries again every second.
+    out->tc = "ingress missing";
+    log::Warn(kLog, std::string(e.what()) +
+                        "; retried every second, meanwhile encapsulated frames whose next hop is "
+                        "unresolved are dropped (drop_no_tc_ingress)");
+  }
 }
 
 void DetachAll(uint32_t ifindex) {

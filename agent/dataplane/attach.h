@@ -22,7 +22,7 @@ struct InterfaceAttachment {
   uint32_t ifindex = 0;
   std::string xdp;        // "dispatcher", "plain" or "kept" (already attached before this process)
   std::string mode;       // "native", "generic", "unknown"
-  std::string tc;         // "attached" or "kept"
+  std::string tc;         // "attached", "kept", or "ingress missing" (retried by the TcGuard)
   std::string why;        // how the mode was chosen, for the one line the agent logs
   bool degraded = false;  // a fallback (generic mode, no dispatcher): logged as a warning
   nlohmann::json json() const;
@@ -42,8 +42,18 @@ std::unique_ptr<BpfObjects> AttachXdp(uint32_t ifindex, const LoadOptions& load,
                                       InterfaceAttachment* out);
 
 // Attaches tc_prog_fd (tc_lb_egress) to the clsact egress hook of ifindex and tc_ingress_prog_fd
-// (tc_lb_ingress) to its ingress hook, each unless it is already there.
+// (tc_lb_ingress) to its ingress hook, each unless it is already there. Throws when egress cannot
+// be attached (replies would leave untranslated); an ingress that cannot is only logged: the
+// TcGuard retries it, and xdp_lb meanwhile drops what it would hand to it (drop_no_tc_ingress).
 void AttachTc(uint32_t ifindex, int tc_prog_fd, int tc_ingress_prog_fd, InterfaceAttachment* out);
+
+// Whether ironlb's program `name` (kTcProgName, kTcIngressProgName) is the filter at our handle
+// and priority on that clsact hook of ifindex.
+bool TcAttached(uint32_t ifindex, bool ingress, const char* name);
+// Attaches prog_fd there unless `name` already runs there (creating clsact if needed). True if it
+// attached; throws std::runtime_error naming interface and program when it cannot.
+bool AttachTcHook(uint32_t ifindex, bool ingress, int prog_fd, const char* name,
+                  const std::string& ifname);
 
 // Removes xdp_lb and tc_lb from ifindex (uninstall, tests). Other programs stay.
 void DetachAll(uint32_t ifindex);

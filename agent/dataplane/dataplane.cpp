@@ -117,8 +117,18 @@ std::unique_ptr<Dataplane> Dataplane::Open(const DataplaneOptions& opts) {
                   MapId::kL2Live, MapId::kReasonStats, MapId::kServiceKeys})
     fds[m] = objs.map_fd(MapName(m));
   dp->ops_ = std::make_unique<BpfMapOps>(fds);
-  for (const auto& a : dp->attachments_)
-    dp->ops_->Update(MapId::kIfaces, ToBytes(a.ifindex), ToBytes(InterfaceMac(a.name)));
+  for (const auto& a : dp->attachments_) {
+    lb_iface v = InterfaceMac(a.name);
+    // A restarted agent keeps its predecessor's tc_lb_ingress vouch (the program stayed
+    // attached) until its own TcGuard checks, rather than stopping hand-offs in between.
+    if (const auto old = dp->ops_->Lookup(MapId::kIfaces, ToBytes(a.ifindex));
+        old && old->size() == sizeof(lb_iface)) {
+      lb_iface was;
+      std::memcpy(&was, old->data(), sizeof was);
+      v.tc_ingress_until_ns = was.tc_ingress_until_ns;
+    }
+    dp->ops_->Update(MapId::kIfaces, ToBytes(a.ifindex), ToBytes(v));
+  }
   dp->reason_counters_ = true;
   dp->sync_ = std::make_unique<MapSync>(*dp->ops_);
   if (opts.nexthop_table) {
@@ -183,6 +193,16 @@ std::vector<std::string> Dataplane::Detached() const {
   for (const auto& a : attachments_)
     if (!XdpAttached(a.ifindex)) out.push_back(a.name);
   return out;
+}
+
+std::unique_ptr<TcGuard> Dataplane::MakeTcGuard() const {
+  if (objects_.empty() || !reason_counters_) return nullptr;
+  const BpfObjects& objs = *objects_.front();
+  std::vector<TcGuard::Interface> ifaces;
+  for (const auto& a : attachments_) ifaces.push_back({a.name, a.ifindex});
+  return std::make_unique<TcGuard>(
+      KernelTcHooks(objs.tc_prog_fd(), objs.tc_ingress_prog_fd(), objs.map_fd(LB_MAP_IFACES)),
+      std::move(ifaces));
 }
 
 nlohmann::json Dataplane::Status() const {

@@ -19,6 +19,7 @@
 #include "dataplane/map_sync.h"
 #include "dataplane/nexthop_table.h"
 #include "dataplane/node_neighbours.h"
+#include "dataplane/tc_guard.h"
 
 namespace ironlb::dataplane {
 
@@ -58,6 +59,10 @@ class Dataplane {
   // Interfaces this data plane attached to where xdp_lb no longer runs (someone detached it);
   // empty when every one still carries it. Reads only what Open() fixed: safe from any thread.
   std::vector<std::string> Detached() const;
+  // A guard over the tc programs of the interfaces Open() attached to (null for a data plane
+  // without kernel objects). It uses only what Open() fixed, so it may run on another thread than
+  // the one driving this object; it must not outlive it.
+  std::unique_ptr<TcGuard> MakeTcGuard() const;
 
  private:
   Dataplane() = default;

@@ -90,8 +90,8 @@ class DataplaneCollectable : public prometheus::Collectable {
 // applies the newest desired state it was given, and posts what it did back to the loop.
 //
 // Ownership: `dp_` is touched only on the worker thread (first pass included: the loop waits for
-// it), except Detached() and ReasonCounts(), which read what Open() fixed. Every other member
-// belongs to the event loop; results reach it by boost::asio::post.
+// it), except Detached(), ReasonCounts() and the TcGuard, which read what Open() fixed. Every other
+// member belongs to the event loop; results reach it by boost::asio::post.
 class DataplaneComponent : public SpeakerComponent {
  public:
   DataplaneComponent(boost::asio::io_context& io, std::unique_ptr<dataplane::Dataplane> dp,
@@ -101,12 +101,21 @@ class DataplaneComponent : public SpeakerComponent {
         node_(std::move(node)),
         collectable_(std::make_shared<DataplaneCollectable>(std::move(bpffs))),
         status_(dp_->Status()),  // before the worker exists: nothing else touches dp_ yet
+        tc_guard_(dp_->MakeTcGuard()),
         worker_([this, alive = std::weak_ptr<bool>(alive_)](Job& job) { Work(job, alive); }),
-        probe_(io, kProbePeriod) {
+        probe_(io, kProbePeriod),
+        tc_check_(io, dataplane::TcGuard::kPeriod) {
     // Neighbour entries of the nodes flows are encapsulated to, kept resolved (see
     // dataplane/node_neighbours.h): XDP cannot ask for them itself. Checked now and then, and at
     // once when an entry goes (a link flap flushes them all) or a link comes back.
     probe_.Start([this] { worker_.Post([](Job& j) { j.probe = true; }); });
+    // On the loop, not the worker: a long apply must not let the tc_lb_ingress vouch lapse, and
+    // the guard touches only what Open() fixed. The first check runs now, before the first apply.
+    if (tc_guard_)
+      tc_check_.Start([this] {
+        tc_guard_->Check();
+        UpdateTcMetrics();
+      });
     try {
       watch_ = std::make_unique<dataplane::NeighbourWatch>(io, [this](bool link_up) {
         worker_.Post([link_up](Job& j) {
@@ -162,6 +171,7 @@ class DataplaneComponent : public SpeakerComponent {
     // Counters are live (read from the kernel now); the rest is as of the last apply.
     if (j.contains("reasons")) j["reasons"] = dp_->ReasonCounts();
     j["apply_pending"] = worker_.Busy();
+    if (tc_guard_) j["tc"] = tc_guard_->Status();  // as of the last check, at most a second old
     return j;
   }
 
@@ -199,10 +209,27 @@ class DataplaneComponent : public SpeakerComponent {
                                "endpoint set changed, or it was added)")
                            .Register(reg)
                            .Add({});
+    tc_attached_ = &prometheus::BuildGauge()
+                        .Name("ironlb_dataplane_tc_attached")
+                        .Help(
+                            "1 while ironlb's tc program runs at the interface's hook (ingress: "
+                            "tc_lb_ingress, egress: tc_lb_egress), as checked every second")
+                        .Register(reg);
+    tc_reattached_ = &prometheus::BuildCounter()
+                          .Name("ironlb_dataplane_tc_reattached_total")
+                          .Help(
+                              "Times the agent found ironlb's tc program missing from an "
+                              "interface's hook and attached it again")
+                          .Register(reg);
+    UpdateTcMetrics();
   }
 
   void Shutdown(std::function<void()> done) override {
     probe_.Cancel();
+    // The vouch is left to lapse by itself: tc_lb_ingress stays attached for the next agent,
+    // which renews it at its start, and an agent that never comes back stops hand-offs within
+    // TcGuard::kVouch.
+    tc_check_.Cancel();
     watch_.reset();
     // The apply in hand finishes (maps are always left whole); one still waiting is dropped:
     // the next agent reconciles the whole model anyway. The other components have stopped.
@@ -250,6 +277,23 @@ class DataplaneComponent : public SpeakerComponent {
     boost::asio::post(io_, [this, alive, r] {
       if (!alive.expired()) Applied(*r);
     });
+  }
+
+  // On the loop: the guard's last check becomes gauges, its reattachments counter increments.
+  void UpdateTcMetrics() {
+    if (!tc_guard_ || !tc_attached_) return;
+    for (const auto& s : tc_guard_->State()) {
+      for (auto hook : {dataplane::TcHook::kIngress, dataplane::TcHook::kEgress}) {
+        const bool ingress = hook == dataplane::TcHook::kIngress;
+        const std::map<std::string, std::string> labels{{"interface", s.name},
+                                                        {"hook", dataplane::TcHookName(hook)}};
+        tc_attached_->Add(labels).Set((ingress ? s.ingress : s.egress) ? 1 : 0);
+        auto& counter = tc_reattached_->Add(labels);
+        const uint64_t total = ingress ? s.reattached_ingress : s.reattached_egress;
+        if (total > counter.Value())
+          counter.Increment(static_cast<double>(total) - counter.Value());
+      }
+    }
   }
 
   // On the loop: what one apply did becomes logs, events and metrics.
@@ -309,9 +353,13 @@ class DataplaneComponent : public SpeakerComponent {
   std::map<std::string, std::string> refused_keys_;  // VIP key -> service name
   std::vector<std::string> over_vip_limit_;          // as last logged
   std::function<void(const ObjectEvent&)> emit_;
+  std::unique_ptr<dataplane::TcGuard> tc_guard_;  // the loop's; reads only what Open() fixed
+  prometheus::Family<prometheus::Gauge>* tc_attached_ = nullptr;
+  prometheus::Family<prometheus::Counter>* tc_reattached_ = nullptr;
   // Last but one: its thread starts once every member above exists, and stops first.
   LatestWorker<Job> worker_;
   Periodic probe_;
+  Periodic tc_check_;                                 // runs tc_guard_
   std::unique_ptr<dataplane::NeighbourWatch> watch_;  // on the loop; posts to the worker
 };
 
