@@ -3,6 +3,7 @@
 #include <endian.h>
 #include <time.h>
 
+#include <cstdio>
 #include <map>
 #include <stdexcept>
 #include <vector>
@@ -183,6 +184,18 @@ nlohmann::json DumpStats(const MapOps& ops) {
   for (const auto& b : DumpBackends(ops))
     backends.push_back({{"backend", b["backend"]}, {"stats", b["stats"]}});
   return {{"reasons", reasons}, {"vips", vips}, {"backends", backends}};
+}
+
+nlohmann::json DumpIfaces(const MapOps& ops) {
+  nlohmann::json out = nlohmann::json::array();
+  ForEach<uint32_t, lb_iface>(ops, MapId::kIfaces, [&](uint32_t ifindex, const lb_iface& v) {
+    char mac[18];
+    std::snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", v.mac[0], v.mac[1], v.mac[2],
+                  v.mac[3], v.mac[4], v.mac[5]);
+    out.push_back(
+        {{"ifindex", ifindex}, {"mac", mac}, {"ingress_vouched_until_ns", v.tc_ingress_until_ns}});
+  });
+  return out;
 }
 
 Occupancy ConntrackOccupancy(const MapOps& ops) {

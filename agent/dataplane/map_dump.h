@@ -22,6 +22,9 @@ nlohmann::json DumpConntrack(const MapOps& ops, size_t limit);
 nlohmann::json ExplainFlow(const MapOps& ops, const std::string& service,
                            const std::string& client);
 nlohmann::json DumpStats(const MapOps& ops);
+// The interfaces xdp_lb runs on (lb_ifaces), by ifindex: [{ifindex, mac, ingress_vouched_until_ns
+// (the agent's tc_lb_ingress vouch, CLOCK_MONOTONIC; 0: none)}].
+nlohmann::json DumpIfaces(const MapOps& ops);
 
 struct Occupancy {
   uint64_t entries = 0;

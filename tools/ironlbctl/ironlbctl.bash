@@ -25,13 +25,13 @@ _ironlbctl() {
         esac
     done
     if [[ -z $object ]]; then
-        COMPREPLY=($(compgen -W "alloc backend bgp config conntrack convert explain maglev stats vip help $opts" -- "$cur"))
+        COMPREPLY=($(compgen -W "alloc backend bgp config conntrack convert explain iface l2 maglev stats vip help $opts" -- "$cur"))
         return
     fi
     if [[ -z $verb ]]; then
         case $object in
             alloc) COMPREPLY=($(compgen -W "show help" -- "$cur")) ;;
-            backend|vip) COMPREPLY=($(compgen -W "list help" -- "$cur")) ;;
+            backend|iface|vip) COMPREPLY=($(compgen -W "list help" -- "$cur")) ;;
             bgp) COMPREPLY=($(compgen -W "show help" -- "$cur")) ;;
             config) COMPREPLY=($(compgen -W "show check convert help" -- "$cur")) ;;
             conntrack) COMPREPLY=($(compgen -W "list help" -- "$cur")) ;;
