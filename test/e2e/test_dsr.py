@@ -8,6 +8,7 @@ same Maglev table, and the endpoint's node holds the flow's record. The lab is d
 Service has an IPv6 VIP over the same pods' IPv6 addresses."""
 import json
 import os
+import signal
 import subprocess
 import textwrap
 import time
@@ -694,16 +695,15 @@ print("\n".join(errors) if errors else "\n".join(answers))
 """
 
 
-def test_first_packets_cross_nodes_while_the_next_hop_resolves(lab):
-    """A fresh neighbour table on node 1 (flushed, as after a reboot or a link flap), with the other
-    nodes not answering ARP or NDP for half a second: every flow node 1 sends to another node's
-    endpoint meets an unresolved next hop. XDP cannot queue while the kernel resolves; it hands the
-    encapsulated frame to tc, whose bpf_redirect_neigh queues it until the entry resolves. So the
-    very first UDP datagram and TCP SYN of each flow are delivered and answered, IPv4 and IPv6,
-    and nothing is dropped as drop_no_neigh (before, each such first packet was: no UDP answer)."""
-    lab.set_ecmp([1])  # every flow enters at node 1: two in three cross to another node
+def hold_resolution_and_flush(lab):
+    """Node 1's neighbour entries flushed while the other nodes do not answer ARP or NDP: every
+    next hop towards them is unresolved. Returns the hold to release (a callable)."""
     others = lab.nodes[1:]
-    before = reasons(lab)
+
+    def release():
+        for ns in others:
+            sh("nft", "delete", "table", "arp", "ironlb_hold", ns=ns, check=False)
+            sh("nft", "delete", "table", "ip6", "ironlb_hold", ns=ns, check=False)
     try:
         for ns in others:
             sh("nft", "-f", "-", ns=ns, input=HOLD_RESOLUTION)
@@ -712,14 +712,24 @@ def test_first_packets_cross_nodes_while_the_next_hop_resolves(lab):
         have = neighbours(lab.nodes[0])
         assert all(have.get(a, ("",))[0] not in ("REACHABLE", "STALE", "DELAY", "PROBE")
                    for a in hops), have
+    except BaseException:
+        release()
+        raise
+    return release
+
+
+def assert_first_packets_cross_nodes_while_resolving(lab):
+    """With node 1's next hops unresolved, the first UDP datagram and TCP SYN of each new flow
+    (IPv4 and IPv6) are delivered across nodes and answered, by way of the hand-off to tc."""
+    before = reasons(lab)
+    release = hold_resolution_and_flush(lab)
+    try:
         clients = [(vip, kind, lab.client_popen(FIRST_PACKETS, vip, port, 12, kind))
                    for vip in (VIP, VIP6)
                    for kind, port in (("udp", UDP_PORT), ("tcp", PORT))]
         time.sleep(0.5)
     finally:
-        for ns in others:
-            sh("nft", "delete", "table", "arp", "ironlb_hold", ns=ns, check=False)
-            sh("nft", "delete", "table", "ip6", "ironlb_hold", ns=ns, check=False)
+        release()
     for vip, kind, p in clients:
         out, _ = p.communicate(timeout=30)
         answers = [line.split() for line in out.splitlines()]
@@ -730,6 +740,109 @@ def test_first_packets_cross_nodes_while_the_next_hop_resolves(lab):
     after = reasons(lab)
     assert after.get("fwd_encap_resolve", 0) > before.get("fwd_encap_resolve", 0), after
     assert after.get("drop_no_neigh", 0) == before.get("drop_no_neigh", 0), after
+    assert after.get("drop_no_tc_ingress", 0) == before.get("drop_no_tc_ingress", 0), after
+
+
+def test_first_packets_cross_nodes_while_the_next_hop_resolves(lab):
+    """A fresh neighbour table on node 1 (flushed, as after a reboot or a link flap), with the other
+    nodes not answering ARP or NDP for half a second: every flow node 1 sends to another node's
+    endpoint meets an unresolved next hop. XDP cannot queue while the kernel resolves; it hands the
+    encapsulated frame to tc, whose bpf_redirect_neigh queues it until the entry resolves. So the
+    very first UDP datagram and TCP SYN of each flow are delivered and answered, IPv4 and IPv6,
+    and nothing is dropped as drop_no_neigh (before, each such first packet was: no UDP answer)."""
+    lab.set_ecmp([1])  # every flow enters at node 1: two in three cross to another node
+    assert_first_packets_cross_nodes_while_resolving(lab)
+
+
+def tc_ingress_attached(ns):
+    return "tc_lb_ingress" in sh("tc", "filter", "show", "dev", "eth0", "ingress", ns=ns)
+
+
+def iface_list(lab, i):
+    """`ironlbctl iface list` for node i, run in its namespace (interfaces are per namespace)."""
+    out = sh(os.path.join(BIN, "ironlbctl"), "--bpffs", lab.bpffs[i - 1], "-j", "iface", "list",
+             ns=lab.nodes[i - 1], timeout=30)
+    return {e["interface"]: e for e in json.loads(out)}
+
+
+def api_get(agent, path):
+    out = subprocess.run(["curl", "-s", "--unix-socket", agent.sock, "http://agent" + path],
+                         capture_output=True, text=True, timeout=30, check=True).stdout
+    return json.loads(out)
+
+
+def test_a_removed_tc_ingress_filter_is_put_back_and_hand_offs_work_again(lab):
+    """Someone deletes ironlb's tc ingress filter on node 1's uplink while it runs. The agent checks
+    its tc hooks every second: the filter is back within a few seconds (logged, counted in
+    ironlb_dataplane_tc_reattached_total, shown by `ironlbctl iface list` and /v1/dataplane), and
+    the first packets of flows whose next hop is resolving cross nodes again."""
+    lab.set_ecmp([1])
+    n1, agent = lab.nodes[0], lab.agents[0]
+    assert tc_ingress_attached(n1)
+    sh("tc", "filter", "del", "dev", "eth0", "ingress", ns=n1)
+    wait_for(lambda: tc_ingress_attached(n1), timeout=15, what="tc_lb_ingress attached again")
+    wait_for(lambda: 'ironlb_dataplane_tc_reattached_total{hook="ingress",interface="eth0"} 1'
+             in agent.metrics(), timeout=15, what="the reattachment counted")
+    assert 'ironlb_dataplane_tc_attached{hook="ingress",interface="eth0"} 1' in agent.metrics()
+    tc = {t["name"]: t for t in api_get(agent, "/v1/dataplane")["tc"]}
+    assert tc["eth0"]["ingress"] and tc["eth0"]["egress"], tc
+    assert tc["eth0"]["reattached"]["ingress"] == 1 and tc["eth0"]["ingress_vouched_ms"] > 0, tc
+    row = iface_list(lab, 1)["eth0"]
+    assert row["tc"] == {"ingress": True, "egress": True} and row["ingress_vouched_ms"] > 0, row
+    assert "tc ingress: ironlb's program was missing" in agent.logs()
+    assert_first_packets_cross_nodes_while_resolving(lab)
+
+
+def agent_pid(agent):
+    """The agent's own PID: `ip netns exec` may run it as its child."""
+    pid = agent.proc.pid
+    for _ in range(3):
+        with open(f"/proc/{pid}/comm") as f:
+            if f.read().strip() == "ironlb-agent":
+                return pid
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            children = f.read().split()
+        assert len(children) == 1, (pid, children)
+        pid = int(children[0])
+    raise AssertionError("ironlb-agent not found under " + str(agent.proc.pid))
+
+
+def test_a_stopped_agent_lets_the_vouch_lapse_and_xdp_drops_by_name(lab):
+    """Node 1's agent is stopped (SIGSTOP: hung) and cannot vouch for its tc ingress filter any
+    more. Once the vouch lapses (10 s) and the filter is gone, XDP no longer hands frames whose next
+    hop is unresolved to tc, where the kernel would drop them unseen while counting them as handed
+    off: it drops them as drop_no_tc_ingress, and fwd_encap_resolve stays flat. Resumed, the agent
+    attaches the filter again and the hand-off works."""
+    lab.set_ecmp([1])
+    n1 = lab.nodes[0]
+    pid = agent_pid(lab.agents[0])
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        wait_for(lambda: iface_list(lab, 1)["eth0"]["ingress_vouched_ms"] < 0, timeout=25,
+                 what="node 1's tc_lb_ingress vouch lapsed")
+        sh("tc", "filter", "del", "dev", "eth0", "ingress", ns=n1)
+        row = iface_list(lab, 1)["eth0"]
+        assert row["tc"]["ingress"] is False and row["tc"]["egress"] is True, row
+        before = reasons(lab)
+        release = hold_resolution_and_flush(lab)
+        try:
+            p = lab.client_popen(FIRST_PACKETS, VIP, UDP_PORT, 12, "udp")
+            p.communicate(timeout=30)  # some answer (node 1's own pod), the rest time out
+        finally:
+            release()
+        after = reasons(lab)
+        assert after.get("drop_no_tc_ingress", 0) > before.get("drop_no_tc_ingress", 0), after
+        assert after.get("fwd_encap_resolve", 0) == before.get("fwd_encap_resolve", 0), after
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    wait_for(lambda: tc_ingress_attached(n1), timeout=15, what="tc_lb_ingress attached again")
+    wait_for(lambda: iface_list(lab, 1)["eth0"]["ingress_vouched_ms"] > 0, timeout=15,
+             what="the vouch renewed")
+    # The resumed agent re-creates its managed neighbour entries; then hand-offs work again.
+    wait_for(lambda: all(state in ("REACHABLE", "STALE", "DELAY", "PROBE")
+                         for state, proto, _ in neighbours(n1).values() if proto == OURS),
+             timeout=30, what="node 1's next hops resolved again")
+    assert_first_packets_cross_nodes_while_resolving(lab)
 
 
 def encap_bytes(lab):
