@@ -104,6 +104,9 @@ EndpointSlice DecodeEndpointSlice(Document& doc) {
                 port.port = ReadPort(f.Get("port"), f.Path("port"));
                 es.ports.push_back(std::move(port));
               });
+  // Kept for as long as the slice is: without the growth slack (up to half as much again).
+  es.endpoints.shrink_to_fit();
+  es.ports.shrink_to_fit();
   return es;
 }
 

@@ -161,12 +161,12 @@ Dataplane::Dataplane(std::unique_ptr<MapOps> ops, std::map<std::string, uint32_t
 
 Dataplane::~Dataplane() = default;
 
-std::map<uint32_t, IPAddr> Dataplane::LocalEndpoints() const {
-  std::map<uint32_t, IPAddr> out;
+NextHopTable::Endpoints Dataplane::LocalEndpoints() const {
+  NextHopTable::Endpoints out;  // in id order, as ForEachBackend goes
   sync_->ForEachBackend([&](uint32_t id, const lb_backend& b) {
     if (b.action == LB_ACTION_LOCAL)
-      out.emplace(id, IPAddr::FromBytes(b.family == LB_FAMILY_V4 ? Family::kV4 : Family::kV6,
-                                        reinterpret_cast<const uint8_t*>(b.addr)));
+      out.emplace_back(id, IPAddr::FromBytes(b.family == LB_FAMILY_V4 ? Family::kV4 : Family::kV6,
+                                             reinterpret_cast<const uint8_t*>(b.addr)));
   });
   return out;
 }

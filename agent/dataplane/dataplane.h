@@ -67,7 +67,7 @@ class Dataplane {
  private:
   Dataplane() = default;
   // The endpoints xdp_lb DNATs and forwards itself (not those encapsulated to other nodes).
-  std::map<uint32_t, IPAddr> LocalEndpoints() const;
+  NextHopTable::Endpoints LocalEndpoints() const;
   std::vector<std::unique_ptr<BpfObjects>> objects_;
   std::unique_ptr<MapOps> ops_;
   std::unique_ptr<MapSync> sync_;

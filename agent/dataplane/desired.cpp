@@ -53,6 +53,7 @@ std::vector<DesiredBackend> Backends(const Model& model, const Service& svc, con
     }
   }
   std::vector<DesiredBackend> out;
+  out.reserve(by_addr.size());  // kept in the cache between passes: no growth slack
   for (auto& [k, b] : by_addr) out.push_back(b);
   return out;
 }

@@ -140,7 +140,7 @@ void MapSync::Load() {
   if (auto v = ops_.Lookup(MapId::kNode, ToBytes(uint32_t{0})))
     node_ = FromBytes<lb_node_addrs>(*v);
   ops_.ForEach(MapId::kEndpoints, [&](const Bytes& k, const Bytes& v) {
-    endpoints_[FromBytes<lb_endpoint_key>(k)] = FromBytes<lb_endpoint_value>(v);
+    endpoints_[FromBytes<lb_endpoint_key>(k)] = Digest(FromBytes<lb_endpoint_value>(v));
   });
   ops_.ForEach(MapId::kVipAddrs, [&](const Bytes& k, const Bytes& v) {
     vip_addrs_[FromBytes<lb_vip_addr_key>(k)] = FromBytes<lb_vip_addr_value>(v);
@@ -316,15 +316,25 @@ std::optional<std::string> MapSync::ApplyService(
 
 namespace {
 
+// What an image keeps of a value: the value itself, or (for lb_endpoints) its digest.
+template <typename V>
+const V& ImageOf(const V& v, const V*) {
+  return v;
+}
+inline uint64_t ImageOf(const lb_endpoint_value& v, const uint64_t*) {
+  return Digest(v);
+}
+
 // A plain key/value map brought to `want`: changed and new entries written, the rest deleted.
-template <typename K, typename V>
-void SyncMap(MapOps& ops, MapId id, PodMap<K, V>& have, const PodMap<K, V>& want, size_t& written,
+template <typename K, typename V, typename I>
+void SyncMap(MapOps& ops, MapId id, PodMap<K, I>& have, const PodMap<K, V>& want, size_t& written,
              size_t& removed) {
   for (const auto& [k, v] : want) {
+    const I img = ImageOf(v, static_cast<const I*>(nullptr));
     auto it = have.find(k);
-    if (it != have.end() && SameBytes(it->second, v)) continue;
+    if (it != have.end() && SameBytes(it->second, img)) continue;
     ops.Update(id, ToBytes(k), ToBytes(v));
-    have[k] = v;
+    have[k] = img;
     ++written;
   }
   for (auto it = have.begin(); it != have.end();) {
@@ -350,8 +360,8 @@ lb_endpoint_key LocalEndpointKey(const DesiredBackend& b, Proto proto) {
 }
 
 // One entry of a plain key/value map brought to `v`, or deleted when `gone`.
-template <typename K, typename V>
-void PutEntry(MapOps& ops, MapId id, PodMap<K, V>& have, const K& k, const V& v, bool gone,
+template <typename K, typename V, typename I>
+void PutEntry(MapOps& ops, MapId id, PodMap<K, I>& have, const K& k, const V& v, bool gone,
               size_t& written, size_t& removed) {
   auto cur = have.find(k);
   if (gone) {
@@ -359,9 +369,12 @@ void PutEntry(MapOps& ops, MapId id, PodMap<K, V>& have, const K& k, const V& v,
     ops.Delete(id, ToBytes(k));
     ++removed;
     have.erase(cur);
-  } else if (cur == have.end() || !SameBytes(cur->second, v)) {
+    return;
+  }
+  const I img = ImageOf(v, static_cast<const I*>(nullptr));
+  if (cur == have.end() || !SameBytes(cur->second, img)) {
     ops.Update(id, ToBytes(k), ToBytes(v));
-    have[k] = v;
+    have[k] = img;
     ++written;
   }
 }
@@ -495,6 +508,11 @@ void MapSync::SyncNode(const DesiredDataplane& desired) {
     ops_.Update(MapId::kNode, ToBytes(uint32_t{0}), ToBytes(node));
     node_ = node;
   }
+}
+
+lb_endpoint_value MapSync::ReadEndpoint(const lb_endpoint_key& k) const {
+  auto v = ops_.Lookup(MapId::kEndpoints, ToBytes(k));
+  return v ? FromBytes<lb_endpoint_value>(*v) : lb_endpoint_value{};
 }
 
 void MapSync::SyncEndpointsFull(const std::vector<const DesiredService*>& served, SyncStats* st) {
@@ -763,8 +781,7 @@ bool MapSync::ApplyChanged(const DesiredDataplane& desired, SyncStats* st_out) {
     auto entry = [&](const lb_endpoint_key& k) -> lb_endpoint_value& {
       auto it = edits.find(k);
       if (it != edits.end()) return it->second;
-      auto cur = endpoints_.find(k);
-      return edits[k] = cur == endpoints_.end() ? lb_endpoint_value{} : cur->second;
+      return edits[k] = endpoints_.count(k) ? ReadEndpoint(k) : lb_endpoint_value{};
     };
     for (const Old& o : old)
       for (const lb_endpoint_key& k : o.locals) {

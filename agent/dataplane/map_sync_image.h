@@ -2,6 +2,7 @@
 // (bpf/lb_maps.h) held inline in a hash table, with no heap-allocated key per entry.
 #pragma once
 
+#include <cstdint>
 #include <cstring>
 #include <string_view>
 #include <type_traits>
@@ -31,6 +32,15 @@ using PodMap = std::unordered_map<K, V, PodHash<K>, PodEq<K>>;
 
 template <typename K>
 using PodSet = std::unordered_set<K, PodHash<K>, PodEq<K>>;
+
+// A 64-bit digest of a value's bytes: an image entry that only has to tell whether the map
+// already holds a value keeps this instead of the value.
+template <typename V>
+uint64_t Digest(const V& v) {
+  static_assert(std::is_trivially_copyable_v<V>);
+  return std::hash<std::string_view>{}(
+      std::string_view(reinterpret_cast<const char*>(&v), sizeof(V)));
+}
 
 template <typename T>
 bool SameBytes(const T& a, const T& b) {

@@ -21,6 +21,7 @@
 #include <ctime>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -84,6 +85,13 @@ struct Route {
 };
 
 using NeighKey = std::pair<uint32_t, IPAddr>;  // ifindex, address
+using Endpoints = NextHopTable::Endpoints;
+
+const IPAddr* Find(const Endpoints& set, uint32_t id) {
+  auto it = std::lower_bound(set.begin(), set.end(), id,
+                             [](const auto& e, uint32_t want) { return e.first < want; });
+  return it != set.end() && it->first == id ? &it->second : nullptr;
+}
 
 // One request on a blocking socket; `each` sees every reply message (all parts of a dump).
 int Request(nl_sock* s, nl_msg* msg, const std::function<void(nlmsghdr*)>& each) {
@@ -126,14 +134,18 @@ struct NextHopTable::Impl {
   std::atomic<bool> stop{false};
 
   mutable std::mutex mu;  // guards the fields up to `cv`
-  std::map<uint32_t, IPAddr> wanted;
+  // Immutable once made, so the thread takes it by reference count: at 100,000 local endpoints
+  // a copy per side was ~13 MB of tree nodes.
+  std::shared_ptr<const Endpoints> wanted = std::make_shared<const Endpoints>();
   bool wanted_changed = false;
   uint64_t requested = 0, done = 0;
   NextHopStats stats;
   std::condition_variable cv;
 
   // The thread's own state.
-  std::map<uint32_t, IPAddr> endpoints;
+  std::shared_ptr<const Endpoints> endpoints = wanted;
+  // Only endpoints with a usable route (oif != 0): the others' answer is "ask the FIB", as for
+  // an endpoint not here.
   std::map<uint32_t, Route> routes;
   std::map<NeighKey, std::set<uint32_t>> users;  // neighbour -> endpoints whose answer it is
   std::map<uint32_t, Link> links;
@@ -153,6 +165,8 @@ struct NextHopTable::Impl {
   bool DefaultRulesOnly(int family);
   bool Forwarding(int family);
   Route ResolveRoute(const IPAddr& dst);
+  // Resolves `id`'s route and keeps it when usable.
+  void AddRoute(uint32_t id, const IPAddr& addr);
   lb_nexthop Compose(uint32_t id) const;
   void Write(uint32_t id, const lb_nexthop& v);
   void Renew(uint64_t until);
@@ -220,11 +234,12 @@ NextHopTable::~NextHopTable() {
   close(m.wake_fd);
 }
 
-void NextHopTable::SetEndpoints(std::map<uint32_t, IPAddr> endpoints) {
+void NextHopTable::SetEndpoints(Endpoints endpoints) {
+  std::sort(endpoints.begin(), endpoints.end());
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
-    if (endpoints == impl_->wanted) return;
-    impl_->wanted = std::move(endpoints);
+    if (endpoints == *impl_->wanted) return;
+    impl_->wanted = std::make_shared<const Endpoints>(std::move(endpoints));
     impl_->wanted_changed = true;
   }
   const uint64_t one = 1;
@@ -247,7 +262,7 @@ NextHopStats NextHopTable::Stats() const {
 void NextHopTable::Impl::Run() {
   while (!stop) {
     uint64_t requested_now;
-    std::optional<std::map<uint32_t, IPAddr>> next;
+    std::shared_ptr<const Endpoints> next;
     {
       std::lock_guard<std::mutex> lock(mu);
       requested_now = requested;
@@ -260,32 +275,26 @@ void NextHopTable::Impl::Run() {
     const uint64_t now = MonotonicNs();
     if (next) {
       // New endpoints need a route each; gone ones lose their entry. Others stay as they are.
-      for (auto it = endpoints.begin(); it != endpoints.end();) {
-        auto n = next->find(it->first);
-        if (n != next->end() && n->second == it->second) {
-          ++it;
-          continue;
-        }
-        auto r = routes.find(it->first);
+      const std::shared_ptr<const Endpoints> prev = std::move(endpoints);
+      endpoints = next;
+      for (const auto& [id, addr] : *prev) {
+        const IPAddr* now = Find(*next, id);
+        if (now && *now == addr) continue;
+        auto r = routes.find(id);
         if (r != routes.end()) {
           auto u = users.find({r->second.oif, r->second.via});
-          if (u != users.end() && u->second.erase(it->first) && u->second.empty()) users.erase(u);
+          if (u != users.end() && u->second.erase(id) && u->second.empty()) users.erase(u);
           routes.erase(r);
         }
-        Write(it->first, lb_nexthop{});
-        it = endpoints.erase(it);
+        Write(id, lb_nexthop{});
       }
       if (!resync)
         for (const auto& [id, addr] : *next) {
-          if (endpoints.count(id)) continue;
-          endpoints[id] = addr;
-          const Route r = ResolveRoute(addr);
-          routes[id] = r;
-          if (r.oif) users[{r.oif, r.via}].insert(id);
+          const IPAddr* before = Find(*prev, id);
+          if (before && *before == addr) continue;
+          AddRoute(id, addr);
           Write(id, Compose(id));
         }
-      else
-        endpoints = *next;
     }
     if (resync || now - last_resync >= kResyncNs) Resync();
     if (now - last_renew >= uint64_t(kRenewMs) * 1'000'000) {
@@ -362,12 +371,8 @@ void NextHopTable::Impl::Resync() {
   family_ok[1] = DefaultRulesOnly(AF_INET6) && Forwarding(AF_INET6);
   routes.clear();
   users.clear();
-  for (const auto& [id, addr] : endpoints) {
-    const Route r = ResolveRoute(addr);
-    routes[id] = r;
-    if (r.oif) users[{r.oif, r.via}].insert(id);
-  }
-  for (const auto& [id, addr] : endpoints) Write(id, Compose(id));
+  for (const auto& [id, addr] : *endpoints) AddRoute(id, addr);
+  for (const auto& [id, addr] : *endpoints) Write(id, Compose(id));
   // Events that arrived during the re-read may predate it or not; the neighbour ones are
   // idempotent and any other sets `resync` again, so the next turn reads once more.
 }
@@ -497,12 +502,19 @@ Route NextHopTable::Impl::ResolveRoute(const IPAddr& dst) {
   return out;
 }
 
+void NextHopTable::Impl::AddRoute(uint32_t id, const IPAddr& addr) {
+  const Route r = ResolveRoute(addr);
+  if (!r.oif) return;
+  routes[id] = r;
+  users[{r.oif, r.via}].insert(id);
+}
+
 lb_nexthop NextHopTable::Impl::Compose(uint32_t id) const {
   lb_nexthop v{};
-  auto e = endpoints.find(id);
+  const IPAddr* addr = Find(*endpoints, id);
   auto r = routes.find(id);
-  if (e == endpoints.end() || r == routes.end() || !r->second.oif) return v;
-  if (!family_ok[e->second.is_v4() ? 0 : 1]) return v;
+  if (!addr || r == routes.end() || !r->second.oif) return v;
+  if (!family_ok[addr->is_v4() ? 0 : 1]) return v;
   auto l = links.find(r->second.oif);
   if (l == links.end() || !l->second.usable) return v;
   auto n = neighbours.find({r->second.oif, r->second.via});
@@ -512,13 +524,13 @@ lb_nexthop NextHopTable::Impl::Compose(uint32_t id) const {
   // sent whole, as the endpoint's own interface MTU allows).
   uint32_t mtu = l->second.mtu;
   if (r->second.mtu) mtu = std::min(mtu, r->second.mtu);
-  const auto bytes = e->second.bytes();
-  std::memcpy(v.addr, bytes.data(), e->second.is_v4() ? 4 : 16);
+  const auto bytes = addr->bytes();
+  std::memcpy(v.addr, bytes.data(), addr->is_v4() ? 4 : 16);
   v.ifindex = r->second.oif;
   v.mtu = uint16_t(std::min<uint32_t>(mtu, 0xffff));
   std::memcpy(v.dmac, n->second.mac.data(), 6);
   std::memcpy(v.smac, l->second.mac.data(), 6);
-  v.family = e->second.is_v4() ? LB_FAMILY_V4 : LB_FAMILY_V6;
+  v.family = addr->is_v4() ? LB_FAMILY_V4 : LB_FAMILY_V6;
   return v;
 }
 
@@ -560,7 +572,7 @@ void NextHopTable::Impl::ClearMap() {
 
 void NextHopTable::Impl::Publish() {
   NextHopStats s;
-  s.endpoints = endpoints.size();
+  s.endpoints = endpoints->size();
   s.answered = written.size();
   s.resyncs = resyncs;
   s.neighbour_updates = neighbour_updates;

@@ -4,8 +4,8 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "model/ip.h"
@@ -36,8 +36,11 @@ class NextHopTable {
   NextHopTable(const NextHopTable&) = delete;
   NextHopTable& operator=(const NextHopTable&) = delete;
 
-  // The endpoints to answer for: backend id -> address. Thread-safe; applied asynchronously.
-  void SetEndpoints(std::map<uint32_t, IPAddr> endpoints);
+  // Backend id -> address, sorted by id, ids distinct.
+  using Endpoints = std::vector<std::pair<uint32_t, IPAddr>>;
+  // The endpoints to answer for. Thread-safe; applied asynchronously. The table keeps this one
+  // set, shared between the caller's side and its thread, not a copy per side.
+  void SetEndpoints(Endpoints endpoints);
   // Returns once the thread has handled every event queued and endpoint set given before the
   // call (tests and tools).
   void Sync();

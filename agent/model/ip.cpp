@@ -30,7 +30,7 @@ IPAddr IPAddr::FromBytes(Family f, const uint8_t* b) {
 std::array<uint8_t, 16> IPAddr::bytes() const {
   std::array<uint8_t, 16> out{};
   const int n = is_v4() ? 4 : 16;
-  u128 v = value_;
+  u128 v = value();
   for (int i = n - 1; i >= 0; --i) {
     out[i] = static_cast<uint8_t>(v & 0xff);
     v >>= 8;

@@ -102,8 +102,8 @@ TEST(Plan, ExternalTrafficPolicyLocalNeedsAReadyLocalEndpoint) {
   s.meta.name = "web-1";
   s.meta.labels["kubernetes.io/service-name"] = "web";
   s.address_type = "IPv4";
-  Endpoint on_b{{"10.1.0.5"}, {}, "node-b", "", ""};
-  Endpoint on_c{{"10.1.0.6"}, {false, std::nullopt, std::nullopt}, "node-c", "", ""};
+  Endpoint on_b{{"10.1.0.5"}, {}, "node-b", {}, {}};
+  Endpoint on_c{{"10.1.0.6"}, {false, std::nullopt, std::nullopt}, "node-c", {}, {}};
   s.endpoints = {on_b, on_c};
   snap.endpoint_slices = {s};
   EXPECT_EQ(P(snap, PoolWithL2(), "node-a").vips[0].eligible, Names{"node-b"});
