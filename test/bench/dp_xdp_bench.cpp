@@ -110,9 +110,9 @@ class CurrentLb : public LbUnderTest {
     nexthops_ = std::make_unique<dataplane::NextHopTable>(objs_->map_fd(LB_MAP_NEXTHOPS),
                                                           objs_->map_fd(LB_MAP_NEXTHOP_LIVE),
                                                           std::vector<uint32_t>{kLoopback});
-    std::map<uint32_t, IPAddr> endpoints;
+    dataplane::NextHopTable::Endpoints endpoints;  // sorted by id, as SetEndpoints wants
     for (uint32_t id = 1; id <= 3; ++id)
-      endpoints.emplace(id, *IPAddr::Parse("10.1.0." + std::to_string(id)));
+      endpoints.emplace_back(id, *IPAddr::Parse("10.1.0." + std::to_string(id)));
     nexthops_->SetEndpoints(endpoints);
     nexthops_->Sync();
     if (nexthops_->Stats().answered != endpoints.size())
