@@ -554,6 +554,15 @@ void FileStore::BeginRescan() {
 }
 
 std::vector<StoreEvent> FileStore::Apply(Plan plan, DecodeResult result) {
+  // Statuses read from disk by a rescan that began before this process first wrote one are
+  // never used once it has (its own are in memory and newer). Counted as news, they turned
+  // such a rescan into a full merge: the store's start-up rescan (status/ created) finishing
+  // just after the controller's first write did that on a loaded machine.
+  if (result.read_statuses && wrote_status_) {
+    result.read_statuses = false;
+    result.statuses.clear();
+    result.status_errors.clear();
+  }
   // A rescan that found nothing new (a retry, a touched file with the same size and mtime, a
   // status batch) must not cost a merge of every object: at 10,000 Services that is ~100 ms.
   const bool nothing_new = !plan.list_failed && result.files.empty() && !result.read_statuses &&
