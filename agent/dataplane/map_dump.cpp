@@ -14,6 +14,7 @@
 #include "dataplane/reasons.h"
 #include "model/ip.h"
 #include "model/model.h"
+#include "runtime/monotonic.h"
 
 namespace ironlb::dataplane {
 namespace {
@@ -155,9 +156,7 @@ nlohmann::json DumpMaglev(const MapOps& ops, const std::string& service) {
 nlohmann::json DumpConntrack(const MapOps& ops, size_t limit) {
   nlohmann::json out = nlohmann::json::array();
   const auto backends = Backends(ops);
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);  // bpf_ktime_get_ns() is CLOCK_MONOTONIC
-  const uint64_t now_ns = uint64_t(now.tv_sec) * 1000000000ull + now.tv_nsec;
+  const uint64_t now_ns = MonotonicNs();
   ForEach<lb_ct_key, lb_ct_value>(
       ops, MapId::kConntrack, [&](const lb_ct_key& k, const lb_ct_value& v) {
         if (out.size() >= limit) return;
@@ -238,9 +237,7 @@ nlohmann::json ExplainFlow(const MapOps& ops, const std::string& service,
   out["conntrack"] = nullptr;
   if (const auto found_ct = Get<lb_ct_value>(ops, MapId::kConntrack, key)) {
     const lb_ct_value& ct = *found_ct;
-    timespec now{};
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    const uint64_t now_ns = uint64_t(now.tv_sec) * 1000000000ull + now.tv_nsec;
+    const uint64_t now_ns = MonotonicNs();
     out["conntrack"] = {{"backend_id", ct.backend_id},
                         {"age_s", (now_ns - ct.created_ns) / 1000000000ull},
                         {"idle_s", (now_ns - ct.last_seen_ns) / 1000000000ull}};

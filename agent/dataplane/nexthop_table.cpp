@@ -31,6 +31,7 @@
 
 #include "dataplane/map_layout.h"
 #include "runtime/log.h"
+#include "runtime/monotonic.h"
 
 namespace ironlb::dataplane {
 namespace {
@@ -45,12 +46,6 @@ constexpr uint64_t kPromiseNs = 3'000'000'000;  // lb_nexthop_live reaches this 
 constexpr int kRenewMs = 1000;                  // and is renewed this often
 constexpr uint64_t kResyncNs = 30'000'000'000;  // a full re-read even without events
 constexpr uint32_t kNoSuppress = 0xffffffff;    // FRA_SUPPRESS_PREFIXLEN of a plain rule
-
-uint64_t MonotonicNs() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1'000'000'000 + uint64_t(ts.tv_nsec);
-}
 
 int AfOf(const IPAddr& a) {
   return a.is_v4() ? AF_INET : AF_INET6;

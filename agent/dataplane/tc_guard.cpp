@@ -11,6 +11,7 @@
 #include "dataplane/attach.h"
 #include "dataplane/map_layout.h"
 #include "runtime/log.h"
+#include "runtime/monotonic.h"
 
 namespace ironlb::dataplane {
 namespace {
@@ -46,11 +47,7 @@ class Kernel : public TcHooks {
                                "]: " + std::strerror(errno));
   }
 
-  uint64_t NowNs() override {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
-  }
+  uint64_t NowNs() override { return MonotonicNs(); }
 
  private:
   int egress_, ingress_, ifaces_;
@@ -76,9 +73,11 @@ TcGuard::TcGuard(std::unique_ptr<TcHooks> hooks, std::vector<Interface> interfac
   }
 }
 
-bool TcGuard::Ensure(TcInterfaceState& s, TcHook hook, uint64_t& reattached) {
+bool TcGuard::Ensure(TcInterfaceState& s, TcHook hook) {
+  const bool ingress = hook == TcHook::kIngress;
+  uint64_t& reattached = ingress ? s.reattached_ingress : s.reattached_egress;
+  bool& failing = ingress ? s.ingress_failing : s.egress_failing;
   const std::string what = s.name + " tc " + TcHookName(hook);
-  const auto failing = std::find(failing_.begin(), failing_.end(), what);
   try {
     if (!hooks_->Attached(s.ifindex, hook)) {
       hooks_->Attach(s.ifindex, s.name, hook);
@@ -86,25 +85,25 @@ bool TcGuard::Ensure(TcInterfaceState& s, TcHook hook, uint64_t& reattached) {
       log::Warn(kLog, what + ": ironlb's program was missing (filter removed?); attached again");
     }
   } catch (const std::exception& e) {
-    if (failing == failing_.end()) {
+    if (!failing) {
       log::Warn(kLog, what + ": ironlb's program is missing and cannot be attached (" + e.what() +
                           "); retried every second" +
-                          (hook == TcHook::kIngress
-                               ? ", meanwhile frames XDP would hand to it are dropped "
-                                 "(drop_no_tc_ingress)"
-                               : ", meanwhile replies leave untranslated"));
-      failing_.push_back(what);
+                          (ingress ? ", meanwhile frames XDP would hand to it are dropped "
+                                     "(drop_no_tc_ingress)"
+                                   : ", meanwhile replies leave untranslated"));
+      failing = true;
     }
     return false;
   }
-  if (failing != failing_.end()) failing_.erase(failing);
+  if (failing) log::Info(kLog, what + ": ironlb's program is attached again");
+  failing = false;
   return true;
 }
 
 void TcGuard::Check() {
   for (auto& s : state_) {
-    s.egress = Ensure(s, TcHook::kEgress, s.reattached_egress);
-    s.ingress = Ensure(s, TcHook::kIngress, s.reattached_ingress);
+    s.egress = Ensure(s, TcHook::kEgress);
+    s.ingress = Ensure(s, TcHook::kIngress);
     // The clock is read after the queries: a slow netlink answer must not shorten the vouch.
     const uint64_t now = hooks_->NowNs();
     const uint64_t until =
@@ -112,8 +111,10 @@ void TcGuard::Check() {
     try {
       hooks_->Vouch(s.ifindex, until);
       s.vouched_until_ns = until;
+      s.vouch_failing = false;
     } catch (const std::exception& e) {
-      log::Warn(kLog, s.name + ": " + e.what());
+      if (!s.vouch_failing) log::Warn(kLog, s.name + ": " + e.what() + "; retried every second");
+      s.vouch_failing = true;
     }
   }
 }

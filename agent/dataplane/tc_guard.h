@@ -48,6 +48,10 @@ struct TcInterfaceState {
   uint64_t vouched_until_ns = 0;  // as last written; 0: not vouched
   uint64_t reattached_ingress = 0;
   uint64_t reattached_egress = 0;
+  // Set while an attach or the vouch keeps failing, so each outage is logged once, not per second.
+  bool ingress_failing = false;
+  bool egress_failing = false;
+  bool vouch_failing = false;
 };
 
 class TcGuard {
@@ -75,12 +79,11 @@ class TcGuard {
 
  private:
   // True if the hook's program is there after this call (found, or attached again).
-  bool Ensure(TcInterfaceState& s, TcHook hook, uint64_t& reattached);
+  bool Ensure(TcInterfaceState& s, TcHook hook);
 
   std::unique_ptr<TcHooks> hooks_;
   std::vector<TcInterfaceState> state_;
   // Failures already logged, so a hook that cannot attach warns once per outage, not per second.
-  std::vector<std::string> failing_;
 };
 
 }  // namespace ironlb::dataplane

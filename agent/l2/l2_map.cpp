@@ -105,10 +105,4 @@ std::map<IPAddr, lb_l2_counter> ReadL2Counters(dataplane::MapOps& ops,
   return out;
 }
 
-uint64_t MonotonicNs() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-}
-
 }  // namespace ironlb::l2

@@ -49,7 +49,4 @@ class L2MapWriter {
 std::map<IPAddr, lb_l2_counter> ReadL2Counters(dataplane::MapOps& ops,
                                                const std::set<IPAddr>& keep);
 
-// CLOCK_MONOTONIC in ns, the clock bpf_ktime_get_ns reads.
-uint64_t MonotonicNs();
-
 }  // namespace ironlb::l2

@@ -8,6 +8,7 @@
 #include <future>
 
 #include "runtime/log.h"
+#include "runtime/monotonic.h"
 
 namespace ironlb::l2 {
 namespace {

@@ -14,6 +14,7 @@
 
 #include "dataplane/dataplane.h"
 #include "dataplane/map_layout.h"
+#include "runtime/monotonic.h"
 
 namespace ironlb::dataplane {
 namespace {
@@ -149,12 +150,6 @@ lb_iface IfaceEntry(int map_fd, uint32_t ifindex) {
   lb_iface v{};
   EXPECT_EQ(bpf_map_lookup_elem(map_fd, &ifindex, &v), 0) << "no lb_ifaces entry for " << ifindex;
   return v;
-}
-
-uint64_t MonotonicNs() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
 // Someone deletes ironlb's tc filters (by hand, a tool that resets qdiscs): the guard's next pass

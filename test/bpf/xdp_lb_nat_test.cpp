@@ -10,6 +10,7 @@
 
 #include "dataplane/nexthop_table.h"
 #include "lb_fixture.h"
+#include "runtime/monotonic.h"
 
 namespace ironlb::testpkt {
 namespace {
@@ -486,12 +487,6 @@ lb_nexthop Entry(uint32_t ifindex, const Mac& dmac, const Mac& smac, uint16_t mt
   std::memcpy(v.smac, smac.data(), 6);
   v.family = FamilyOf(addr);
   return v;
-}
-
-uint64_t MonotonicNs() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1'000'000'000 + uint64_t(ts.tv_nsec);
 }
 
 // xdp_lb takes the table's answer, byte for byte as the FIB's would be built, before the FIB --

@@ -10,23 +10,18 @@
 #include "dataplane/attach.h"
 #include "dataplane/map_dump.h"
 #include "iface_table.h"
+#include "runtime/monotonic.h"
 
 namespace ironlbctl {
 namespace {
 
 using namespace ironlb::dataplane;
 
-int64_t MonotonicNs() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
 int IfaceList(const Context& ctx, const std::vector<std::string>& args) {
   if (!args.empty()) throw UsageError("no arguments expected");
   const PinnedMaps maps(ctx.bpffs);
   nlohmann::json doc = DumpIfaces(maps.ops());
-  const int64_t now = MonotonicNs();
+  const auto now = static_cast<int64_t>(ironlb::MonotonicNs());
   for (auto& i : doc) {
     const uint32_t ifindex = i["ifindex"];
     char name[IF_NAMESIZE] = {};

@@ -9,6 +9,7 @@
 
 #include "dataplane/flow.h"
 #include "fake_map_ops.h"
+#include "runtime/monotonic.h"
 
 namespace ironlb::dataplane {
 namespace {
@@ -45,12 +46,6 @@ Bytes PerCpu(lb_counter a, lb_counter b) {
   std::memcpy(out.data(), &a, sizeof a);
   std::memcpy(out.data() + sizeof a, &b, sizeof b);
   return out;
-}
-
-uint64_t NowNs() {
-  timespec t{};
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return uint64_t(t.tv_sec) * 1000000000ull + t.tv_nsec;
 }
 
 lb_ct_key Flow(uint16_t sport) {
@@ -139,8 +134,8 @@ TEST_F(MapDumpTest, ConntrackAndExplainFollowTheXdpProgramsChoice) {
   lb_ct_value v{};
   v.backend_id = table[index] == 1 ? 2 : 1;
   v.service_id = 3;
-  v.created_ns = NowNs() - 5'000'000'000ull;
-  v.last_seen_ns = NowNs();
+  v.created_ns = MonotonicNs() - 5'000'000'000ull;
+  v.last_seen_ns = MonotonicNs();
   ops.Update(MapId::kConntrack, ToBytes(k), ToBytes(v));
   doc = ExplainFlow(ops, "198.51.100.10:80/TCP", "203.0.113.7:40000");
   EXPECT_EQ(doc["decision"], "conntrack");

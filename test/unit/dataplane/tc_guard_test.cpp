@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 #include <stdexcept>
+#include <string>
 
 namespace ironlb::dataplane {
 namespace {
@@ -102,19 +103,29 @@ TEST_F(TcGuardTest, AnIngressThatCannotAttachWithdrawsTheVouchAndIsRetried) {
   ASSERT_GT(k_.vouch[2], 0u);
   k_.attached.erase({2, TcHook::kIngress});
   k_.refuse.insert({2, TcHook::kIngress});
+  ::testing::internal::CaptureStderr();
   for (int i = 0; i < 3; ++i) {
     k_.now += kSecond;
     EXPECT_NO_THROW(guard_.Check());
     EXPECT_EQ(k_.vouch[2], 0u) << "withdrawn at once, not left to lapse";
     EXPECT_FALSE(guard_.State()[0].ingress);
+    EXPECT_TRUE(guard_.State()[0].ingress_failing);
+    EXPECT_FALSE(guard_.State()[1].ingress_failing);
     EXPECT_EQ(k_.vouch[3], k_.now + 10 * kSecond) << "the other interface is unaffected";
   }
+  const std::string warned = ::testing::internal::GetCapturedStderr();
+  const std::string line = "eth0 tc ingress: ironlb's program is missing and cannot be attached";
+  ASSERT_NE(warned.find(line), std::string::npos) << warned;
+  EXPECT_EQ(warned.find(line, warned.find(line) + 1), std::string::npos)
+      << "one warning per outage, not one per pass:\n"
+      << warned;
   EXPECT_EQ(k_.attaches, 3);
   EXPECT_EQ(guard_.Status()[0]["ingress_vouched_ms"], 0);
   k_.refuse.clear();
   k_.now += kSecond;
   guard_.Check();
   EXPECT_TRUE(guard_.State()[0].ingress);
+  EXPECT_FALSE(guard_.State()[0].ingress_failing);
   EXPECT_EQ(k_.vouch[2], k_.now + 10 * kSecond);
   EXPECT_EQ(guard_.State()[0].reattached_ingress, 1u);
 }
