@@ -543,6 +543,36 @@ TEST_F(NatTest, NexthopTableAnswersBeforeTheFib) {
   EXPECT_EQ(RunXdp(in).out, Forwarded(neighbour, kVethA)) << "table off: the FIB";
 }
 
+// A previous agent's answers are stale for this one (ids may name other endpoints now): the new
+// table withdraws the vouch at once and clears every slot before it writes its own answers.
+TEST_F(NatTest, NexthopTableClearsAPreviousAgentsAnswersAtStart) {
+  NexthopLinks links;
+  ASSERT_TRUE(links.ok);
+  bpf_map_info info{};
+  uint32_t len = sizeof(info);
+  ASSERT_EQ(bpf_obj_get_info_by_fd(fd(LB_MAP_NEXTHOPS), &info, &len), 0);
+  const uint32_t zero = 0, other = kIdA + 5, last = info.max_entries - 1;
+  const lb_nexthop_live vouched{MonotonicNs() + 60'000'000'000};
+  Put(LB_MAP_NEXTHOP_LIVE, &zero, &vouched);
+  const lb_nexthop stale = Entry(links.index(links.c), {0x02, 0, 0, 0, 0, 0x99}, kVethC);
+  for (uint32_t id : {kIdA, other, last}) Put(LB_MAP_NEXTHOPS, &id, &stale);
+  auto table = std::make_unique<dataplane::NextHopTable>(
+      fd(LB_MAP_NEXTHOPS), fd(LB_MAP_NEXTHOP_LIVE), std::vector<uint32_t>{kLoopbackIfindex});
+  lb_nexthop_live live{};
+  ASSERT_EQ(bpf_map_lookup_elem(fd(LB_MAP_NEXTHOP_LIVE), &zero, &live), 0);
+  EXPECT_EQ(live.until_ns, 0u) << "the old vouch is withdrawn before the constructor returns";
+  table->SetEndpoints({{kIdA, kBackendA4}});
+  table->Sync();
+  const auto entry = [&](uint32_t id) {
+    lb_nexthop v{};
+    EXPECT_EQ(bpf_map_lookup_elem(fd(LB_MAP_NEXTHOPS), &id, &v), 0);
+    return v;
+  };
+  EXPECT_EQ(entry(kIdA).ifindex, links.index(links.a)) << "this agent's own answer";
+  EXPECT_EQ(entry(other).ifindex, 0u) << "a stale slot no endpoint uses now";
+  EXPECT_EQ(entry(last).ifindex, 0u) << "the table's last slot";
+}
+
 // The agent's side: NextHopTable answers from the kernel's routes and neighbours and follows
 // their changes through rtnetlink -- a neighbour's new MAC, a neighbour gone, a more specific
 // route through a router on another link, a multipath route, a policy rule -- and frames follow.
