@@ -55,18 +55,24 @@ asio::awaitable<void> Informer::Backoff() {
 }
 
 asio::awaitable<void> Informer::Run() {
+  // After every wait the informer may be gone (its store destroyed while a request was pending,
+  // which then fails): `alive` lives in this frame and is checked before any member is touched.
+  const std::shared_ptr<bool> alive = alive_;
   bool need_list = true;
   while (!stopped_) {
     try {
       if (need_list) {
         co_await List();
+        if (!*alive) co_return;
         need_list = false;
       }
       need_list = co_await Watch();
+      if (!*alive) co_return;
       backoff_ = opts_.backoff_initial;
       if (need_list) ++stats_.expired;
       continue;
     } catch (const ApiError& e) {
+      if (!*alive) co_return;
       ++stats_.errors;
       if (e.status() == kHttpGone) {
         // The list's continue token (or resourceVersion) expired mid-way: start over.
@@ -76,14 +82,17 @@ asio::awaitable<void> Informer::Run() {
       }
       if (!stopped_) log::Warn("kube", res_.kind + ": " + e.what());
     } catch (const boost::system::system_error& e) {
+      if (!*alive) co_return;
       ++stats_.errors;
       if (!stopped_) log::Warn("kube", res_.kind + " " + res_.path + ": " + e.code().message());
     } catch (const std::exception& e) {
+      if (!*alive) co_return;
       ++stats_.errors;
       if (!stopped_) log::Warn("kube", res_.kind + ": " + e.what());
     }
     if (stopped_) break;
     co_await Backoff();
+    if (!*alive) co_return;
   }
 }
 

@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -48,6 +49,9 @@ class Informer {
   using EventsHandler = std::function<void(const std::vector<StoreEvent>&)>;
   Informer(boost::asio::io_context& io, ApiClient& client, Resource res, InformerOptions opts,
            EventsHandler on_events);
+  ~Informer() { *alive_ = false; }
+  Informer(const Informer&) = delete;
+  Informer& operator=(const Informer&) = delete;
 
   void Start();
   void Stop();
@@ -76,6 +80,9 @@ class Informer {
   InformerStats stats_;
   bool synced_ = false;
   bool stopped_ = false;
+  // Run()'s coroutine frame outlives the informer when the store is torn down with a request in
+  // flight: the frame keeps a copy and touches no member once this is false.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace ironlb::kube

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_future.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -324,6 +325,26 @@ TEST_F(KubeStoreTest, TlsWithTheKubeconfigCaAndRotatedToken) {
   ASSERT_TRUE(RunUntil([&] { return CountEventsAbout("after-rotation") == 1; }));
   const auto tokens = Call(api.url(), verb::get, "/fake/tokens");
   EXPECT_EQ(tokens, nlohmann::json::parse(R"(["token-1","token-2-rotated"])"));
+}
+
+// A store destroyed with no turn of the loop between its Stop() and its destruction: informers
+// waiting out their backoff (or a failed connect) resume after their objects are gone, and must
+// touch none of their members. ASan caught exactly that once in Informer::Run (a CI run of
+// WrongCaIsRefused below, where it depended on timing); here every informer is made to back off
+// first, so it does not.
+TEST_F(KubeStoreTest, DestroyedWhileInformersBackOff) {
+  uint16_t port = 0;
+  {
+    boost::asio::ip::tcp::acceptor closed(
+        io, {boost::asio::ip::make_address("127.0.0.1"), 0});  // a port nothing listens on after
+    port = closed.local_endpoint().port();
+  }
+  StartStore(Kubeconfig(dir, "http://127.0.0.1:" + std::to_string(port), "{}"));
+  io.run_for(300ms);  // refused, backing off (50-200 ms), refused again...
+  EXPECT_FALSE(store->synced());
+  store.reset();
+  io.run_for(300ms);  // the cancelled waits and connects complete into freed informers
+  EXPECT_EQ(store, nullptr);
 }
 
 // The store is stopped before the request log is read, so the fake server is not kept busy by
