@@ -18,7 +18,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
-#include <ctime>
 #include <fstream>
 #include <functional>
 #include <map>

@@ -2,10 +2,8 @@
 
 #include <bpf/bpf.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 #include <stdexcept>
 
 #include "dataplane/attach.h"
@@ -77,16 +75,17 @@ bool TcGuard::Ensure(TcInterfaceState& s, TcHook hook) {
   const bool ingress = hook == TcHook::kIngress;
   uint64_t& reattached = ingress ? s.reattached_ingress : s.reattached_egress;
   bool& failing = ingress ? s.ingress_failing : s.egress_failing;
-  const std::string what = s.name + " tc " + TcHookName(hook);
+  // Named only for a log line: the check runs every second for every hook.
+  const auto what = [&] { return s.name + " tc " + TcHookName(hook); };
   try {
     if (!hooks_->Attached(s.ifindex, hook)) {
       hooks_->Attach(s.ifindex, s.name, hook);
       ++reattached;
-      log::Warn(kLog, what + ": ironlb's program was missing (filter removed?); attached again");
+      log::Warn(kLog, what() + ": ironlb's program was missing (filter removed?); attached again");
     }
   } catch (const std::exception& e) {
     if (!failing) {
-      log::Warn(kLog, what + ": ironlb's program is missing and cannot be attached (" + e.what() +
+      log::Warn(kLog, what() + ": ironlb's program is missing and cannot be attached (" + e.what() +
                           "); retried every second" +
                           (ingress ? ", meanwhile frames XDP would hand to it are dropped "
                                      "(drop_no_tc_ingress)"
@@ -95,7 +94,7 @@ bool TcGuard::Ensure(TcInterfaceState& s, TcHook hook) {
     }
     return false;
   }
-  if (failing) log::Info(kLog, what + ": ironlb's program is attached again");
+  if (failing) log::Info(kLog, what() + ": ironlb's program is attached again");
   failing = false;
   return true;
 }

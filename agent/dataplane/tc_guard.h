@@ -83,7 +83,6 @@ class TcGuard {
 
   std::unique_ptr<TcHooks> hooks_;
   std::vector<TcInterfaceState> state_;
-  // Failures already logged, so a hook that cannot attach warns once per outage, not per second.
 };
 
 }  // namespace ironlb::dataplane

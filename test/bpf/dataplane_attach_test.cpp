@@ -9,7 +9,6 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <filesystem>
 
 #include "dataplane/dataplane.h"

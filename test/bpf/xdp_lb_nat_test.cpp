@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <ctime>
 #include <memory>
 
 #include "dataplane/nexthop_table.h"

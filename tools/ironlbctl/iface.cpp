@@ -4,7 +4,6 @@
 // also answers while the agent is stopped.
 #include <net/if.h>
 
-#include <ctime>
 
 #include "command.h"
 #include "dataplane/attach.h"
