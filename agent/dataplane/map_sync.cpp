@@ -132,7 +132,7 @@ void MapSync::Load() {
     auto b = FromBytes<lb_backend>(v);
     if (b.action == LB_ACTION_NONE) return;
     SetBackend(id, b);
-    backend_ids_[Identity(b)] = id;
+    backend_ids_.Set(Identity(b), id);
     last_used = std::max(last_used, id);
   });
   // Past the last slot in use: a restarted agent hands out slots no live flow may still name.
@@ -175,6 +175,10 @@ void MapSync::SetBackend(uint32_t id, const lb_backend& v) {
   backends_[id] = v;
 }
 
+lb_endpoint_key MapSync::IdentityOfSlot::operator()(uint32_t id) const {
+  return Identity(sync->backends_[id]);
+}
+
 void MapSync::FreeBackend(uint32_t id) {
   if (!BackendUsed(id)) return;
   backend_used_[id] = false;
@@ -189,18 +193,17 @@ std::optional<std::vector<uint32_t>> MapSync::ReserveBackends(
   std::vector<uint32_t> ids;
   ids.reserve(identities.size());
   size_t missing = 0;
+  static_assert(kNone == 0, "SlotIndex::Find answers 0 for none");
   for (const auto& identity : identities) {
-    auto it = backend_ids_.find(identity);
-    ids.push_back(it == backend_ids_.end() ? kNone : it->second);
-    missing += it == backend_ids_.end();
+    ids.push_back(backend_ids_.Find(identity));
+    missing += ids.back() == kNone;
   }
   const size_t usable = max_backends_ > kFirstBackendId ? max_backends_ - kFirstBackendId : 0;
   if (backends_in_use_ + missing > usable) return std::nullopt;
   for (size_t i = 0; i < identities.size(); ++i) {
     if (ids[i] != kNone) continue;
-    auto it = backend_ids_.find(identities[i]);  // listed twice: reserved a moment ago
-    if (it != backend_ids_.end()) {
-      ids[i] = it->second;
+    if (const uint32_t held = backend_ids_.Find(identities[i])) {
+      ids[i] = held;  // listed twice: reserved a moment ago
       continue;
     }
     auto next = [&](uint32_t id) { return id + 1 < max_backends_ ? id + 1 : kFirstBackendId; };
@@ -223,8 +226,14 @@ std::optional<std::vector<uint32_t>> MapSync::ReserveBackends(
       freed_ids_.erase(held->second);
       freed_by_id_.erase(held);
     }
-    backend_ids_[identities[i]] = id;
-    SetBackend(id, lb_backend{});  // reserved; written by the caller
+    // Reserved, written by the caller; it holds its identity meanwhile (backend_ids_ reads it),
+    // with no action, as a slot not written yet.
+    lb_backend reserved{};
+    std::memcpy(reserved.addr, identities[i].addr, sizeof(reserved.addr));
+    reserved.port = identities[i].port;
+    reserved.family = identities[i].family;
+    SetBackend(id, reserved);
+    backend_ids_.Set(identities[i], id);
     ids[i] = id;
   }
   return ids;
@@ -393,8 +402,7 @@ void MapSync::FreeSlot(uint32_t id, SyncStats* st) {
     freed_ids_[identity] = id;
     freed_by_id_[id] = identity;
   }
-  auto id_it = backend_ids_.find(identity);
-  if (id_it != backend_ids_.end() && id_it->second == id) backend_ids_.erase(id_it);
+  backend_ids_.EraseIf(identity, id);
   FreeBackend(id);
 }
 
@@ -677,8 +685,7 @@ bool MapSync::ApplyChanged(const DesiredDataplane& desired, SyncStats* st_out) {
         }
     for (auto& [identity, v] : want) {
       uint32_t ready = ready_now[identity];
-      if (auto slot = backend_ids_.find(identity); slot != backend_ids_.end()) {
-        const uint32_t id = slot->second;
+      if (const uint32_t id = backend_ids_.Find(identity)) {
         Count gone;
         if (auto l = leaving.find(id); l != leaving.end()) gone = l->second;
         if (refs_[id] > gone.refs && !SameBase(backends_[id], v)) return false;
@@ -745,8 +752,7 @@ bool MapSync::ApplyChanged(const DesiredDataplane& desired, SyncStats* st_out) {
       for (const auto& [id, gone] : leaving) ids.push_back(id);
       for (const auto& [s, why] : refused)
         for (const DesiredBackend& b : s->backends)
-          if (auto slot = backend_ids_.find(Identity(b)); slot != backend_ids_.end())
-            ids.push_back(slot->second);
+          if (const uint32_t id = backend_ids_.Find(Identity(b))) ids.push_back(id);
       std::sort(ids.begin(), ids.end());
       ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
       if (refs_.size() < backends_.size()) {

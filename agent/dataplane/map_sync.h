@@ -66,6 +66,9 @@ class MapSync {
  public:
   // Reads the current contents through `ops` (which must outlive this object).
   explicit MapSync(MapOps& ops);
+  // backend_ids_ reads identities from this object's own backends_.
+  MapSync(const MapSync&) = delete;
+  MapSync& operator=(const MapSync&) = delete;
 
   // A Service that does not fit (service, backend or Maglev table full) is refused
   // alone and listed in SyncStats::refused; Services already in the maps are never displaced by
@@ -132,7 +135,13 @@ class MapSync {
   std::vector<lb_backend> backends_;
   std::vector<bool> backend_used_;
   size_t backends_in_use_ = 0;
-  PodMap<lb_endpoint_key, uint32_t> backend_ids_;  // identity (addr, port, family) -> id
+  // Identity (addr, port, family) -> id, each identity read from the slot's value in
+  // backends_: a reserved slot holds its identity before it is written (ReserveBackends).
+  struct IdentityOfSlot {
+    const MapSync* sync;
+    lb_endpoint_key operator()(uint32_t id) const;
+  };
+  SlotIndex<lb_endpoint_key, IdentityOfSlot> backend_ids_{IdentityOfSlot{this}};
   // Slots emptied in this process and not handed out since, both ways: an endpoint that
   // returns takes its own back (see ReserveBackends).
   PodMap<lb_endpoint_key, uint32_t> freed_ids_;
