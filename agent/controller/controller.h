@@ -33,6 +33,8 @@ class Controller {
   ReconcileResult Reconcile(const Snapshot& snap, const Config& cfg);
 
   bool Owns(const Service& svc) const;
+  // What the last Reconcile decided, by "ns/name": the same statuses as its `desired`.
+  const std::map<std::string, ServiceStatus>& assignments() const { return last_; }
   const alloc::Allocator& allocator() const { return alloc_; }
 
  private:
@@ -40,7 +42,7 @@ class Controller {
   alloc::Allocator alloc_;
   bool adopted_ = false;
   std::map<std::string, IPAddressPool> pools_;  // last pool set given to the allocator
-  std::map<std::string, ServiceStatus> last_;   // for change events
+  std::map<std::string, ServiceStatus> last_;   // assignments(); for change events
 };
 
 }  // namespace ironlb

@@ -73,7 +73,6 @@ void Agent::Start() {
                                                  : "lost leadership: serving the store's status"));
       if (!leader) {
         // A new controller's decisions arrive through the store; ours must not linger.
-        assigned_.clear();
         controller_ = std::make_unique<Controller>(ControllerOptions{opts_.lb_class});
       }
       Reconcile();
@@ -201,7 +200,7 @@ void Agent::Reconcile() {
   if (opts_.want_speaker) {
     // The controller's decisions reach the speakers in this same pass, from memory; the store
     // is written for other nodes and tools, and nothing here waits for it to come back.
-    const Model model(cfg_, snap, controlling ? &assigned_ : nullptr);
+    const Model model(cfg_, snap, controlling ? &assignments() : nullptr);
     for (auto& c : components_) {
       try {
         c->Apply(model);
@@ -247,13 +246,14 @@ void Agent::ReportConfig(bool controlling) {
 void Agent::ReconcileController(const Snapshot& snap) {
   auto result = controller_->Reconcile(snap, cfg_);
   for (const auto& ev : result.events) log::Info("controller", ev);
-  std::map<std::string, ServiceStatus> next;
-  for (auto& s : result.desired) {
-    const std::string key = s.key();
-    next.emplace(key, std::move(s));
-  }
-  assigned_ = std::move(next);
+  // The decisions are read from the controller itself (assignments()), not copied: at 10,000
+  // Services a copy held ~2 MB.
   WriteStatuses();
+}
+
+const std::map<std::string, ServiceStatus>& Agent::assignments() const {
+  static const std::map<std::string, ServiceStatus> kNone;
+  return controller_ ? controller_->assignments() : kNone;
 }
 
 void Agent::WriteStatuses() {
@@ -262,7 +262,7 @@ void Agent::WriteStatuses() {
     const std::string key = s.key();
     recorded.emplace(key, std::move(s));
   }
-  for (const auto& [key, want] : assigned_) {
+  for (const auto& [key, want] : assignments()) {
     auto it = recorded.find(key);
     const bool same = it != recorded.end() && it->second == want;
     const bool ips_changed = it == recorded.end() ? !want.ips.empty() : it->second.ips != want.ips;
@@ -312,7 +312,7 @@ void Agent::UpdateMetrics() {
   if (pass_failed_ || !state_.valid()) metrics_->config_update_errors.Increment();
   if (!Controlling()) return;
   double pending = 0;
-  for (const auto& [key, s] : assigned_) pending += s.ips.empty() ? 1 : 0;
+  for (const auto& [key, s] : assignments()) pending += s.ips.empty() ? 1 : 0;
   metrics_->services_pending.Set(pending);
   std::map<std::string, Metrics::PoolUsage> pools;
   for (const auto& [name, u] : controller_->allocator().AllUsage()) {
@@ -328,7 +328,7 @@ void Agent::RegisterApi() {
     nlohmann::json out = nlohmann::json::array();
     // Speakers and standby controllers have no allocation of their own: they show the store's.
     if (Controlling()) {
-      for (const auto& [key, s] : assigned_) out.push_back(ToJson(s));
+      for (const auto& [key, s] : assignments()) out.push_back(ToJson(s));
     } else {
       for (const auto& s : store_->statuses()) out.push_back(ToJson(s));
     }

@@ -45,7 +45,7 @@ class Agent {
   const Config& config() const { return cfg_; }
   const ConfigState& config_state() const { return state_; }
   // The controller's assignments of the last pass, by "ns/name" (empty without the role).
-  const std::map<std::string, ServiceStatus>& assignments() const { return assigned_; }
+  const std::map<std::string, ServiceStatus>& assignments() const;
   size_t reconciles() const { return passes_; }
   // What /healthz and /readyz answer (valid after Start()).
   const Health& health() const { return metrics_->health(); }
@@ -80,7 +80,6 @@ class Agent {
   Config cfg_;
   ConfigState state_;
   std::set<std::string> logged_errors_;
-  std::map<std::string, ServiceStatus> assigned_;  // this pass's decisions, by key
   size_t passes_ = 0;
   bool config_loaded_once_ = false;
   bool pass_failed_ = false;  // something of this pass could not be applied or written
