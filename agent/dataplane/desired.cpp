@@ -146,9 +146,16 @@ uint64_t Fingerprint(const DesiredService& s) {
 }
 
 maglev::Table DesiredService::BuildTable() const {
+  std::vector<std::string> ids;
+  ids.reserve(backends.size());
+  for (const auto& b : backends) ids.push_back(b.id(proto));
+  return BuildTable(ids);
+}
+
+maglev::Table DesiredService::BuildTable(const std::vector<std::string>& ids) const {
   std::vector<maglev::Backend> ready;
-  for (const auto& b : backends)
-    if (!b.draining) ready.push_back({b.id(proto), b.weight});
+  for (size_t i = 0; i < backends.size(); ++i)
+    if (!backends[i].draining) ready.push_back({ids.at(i), backends[i].weight});
   if (ready.empty()) return {};
   const uint32_t size = maglev::TableSizeFor(ready.size());
   return maglev::Build(std::move(ready), size);

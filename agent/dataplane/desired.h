@@ -96,6 +96,8 @@ struct DesiredService {
   // The Maglev table over the ready backends. Derived, not stored: a table is ~4 KiB per
   // Service, so it is built only when the map sync finds the ready set changed.
   maglev::Table BuildTable() const;
+  // The same, from ids[i] == backends[i].id(proto) already formatted by the caller.
+  maglev::Table BuildTable(const std::vector<std::string>& ids) const;
 };
 
 struct DesiredDataplane {

@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -158,7 +159,7 @@ void BpfMapOps::Delete(MapId map, const Bytes& key) {
 
 namespace {
 
-// Slots [first, first + n) of a mappable array, mapped for one call only: a mapping of the whole
+// Slots [first, first + n) of a mappable array, mapped for one read only: a mapping of the whole
 // array would count its pages (up to 128 MiB) in the agent's resident memory.
 class SlotWindow {
  public:
@@ -189,6 +190,32 @@ class SlotWindow {
 
 BpfMapOps::BpfMapOps(std::map<MapId, int> fds) : fds_(std::move(fds)) {}
 
+BpfMapOps::~BpfMapOps() {
+  EndPass();
+}
+
+void BpfMapOps::EndPass() {
+  if (window_.base != nullptr) munmap(window_.base, window_.end - window_.begin);
+  window_ = Window{};
+}
+
+uint8_t* BpfMapOps::WriteWindow(const Mapping& m, size_t begin, size_t end) {
+  if (window_.base != nullptr && begin >= window_.begin && end <= window_.end)
+    return window_.base + (begin - window_.begin);
+  EndPass();
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const size_t total = (size_t{m.entries} * m.stride + page - 1) / page * page;
+  // Aligned to the window's size, so that tables laid out one after another (as a cold start
+  // allocates them) share one window.
+  const size_t from = begin / kWindowBytes * kWindowBytes;
+  const size_t to = std::min(total, std::max(from + kWindowBytes, (end + page - 1) / page * page));
+  void* p = mmap(nullptr, to - from, PROT_READ | PROT_WRITE, MAP_SHARED, fd(MapId::kMaglev),
+                 static_cast<off_t>(from));
+  if (p == MAP_FAILED) return nullptr;
+  window_ = Window{static_cast<uint8_t*>(p), from, to};
+  return window_.base + (begin - from);
+}
+
 const BpfMapOps::Mapping* BpfMapOps::mapping(MapId map) const {
   // Only the Maglev array is written in bulk. A pin from an older agent may lack the flag; then
   // the batch path serves, as before.
@@ -211,9 +238,8 @@ void BpfMapOps::UpdateRange(MapId map, uint32_t first, const std::vector<uint32_
   if (const Mapping* m = mapping(map); m != nullptr) {
     if (uint64_t{first} + values.size() > m->entries)
       throw std::runtime_error(std::string("range past the end of ") + MapName(map));
-    SlotWindow w(fd(map), m->stride, first, static_cast<uint32_t>(values.size()),
-                 PROT_READ | PROT_WRITE);
-    if (uint8_t* at = w.slots(); at != nullptr) {
+    const size_t begin = size_t{first} * m->stride;
+    if (uint8_t* at = WriteWindow(*m, begin, begin + values.size() * m->stride); at != nullptr) {
       // The program reads these slots only once the service update that follows names them,
       // and that update is a syscall (a full barrier), so plain stores are enough.
       for (uint32_t v : values) {

@@ -275,10 +275,14 @@ std::optional<std::string> MapSync::ApplyService(
     v = cur->second.value;
   } else {
     // Maglev names backends by their text id; the slot of each, only for a table being built
-    // (formatting 100,000 ids on every pass was most of an unchanged pass).
+    // (formatting 100,000 ids on every pass was most of an unchanged pass), formatted once for
+    // both.
+    std::vector<std::string> names;
+    names.reserve(s.backends.size());
+    for (const auto& b : s.backends) names.push_back(b.id(s.proto));
     std::map<std::string, uint32_t> slot_of;
-    for (size_t i = 0; i < s.backends.size(); ++i) slot_of[s.backends[i].id(s.proto)] = (*ids)[i];
-    const maglev::Table table = s.BuildTable();
+    for (size_t i = 0; i < s.backends.size(); ++i) slot_of[names[i]] = (*ids)[i];
+    const maglev::Table table = s.BuildTable(names);
     // One lookup per backend, not per entry: 10,000 tables are ~10 M entries.
     std::vector<uint32_t> slot_by_index;
     slot_by_index.reserve(table.backends.size());
@@ -407,6 +411,11 @@ void MapSync::FreeSlot(uint32_t id, SyncStats* st) {
 }
 
 SyncStats MapSync::Apply(const DesiredDataplane& desired) {
+  // However the pass ends, what it held for its writes is let go.
+  struct EndPass {
+    MapOps& ops;
+    ~EndPass() { ops.EndPass(); }
+  } end_pass{ops_};
   SyncStats st;
   if (fast_ok_) {
     fast_ok_ = false;  // until a pass completes: a kernel error mid-way leaves the counts unknown

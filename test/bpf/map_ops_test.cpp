@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstring>
 #include <set>
 #include <vector>
 
@@ -61,10 +63,58 @@ TEST_P(MapOpsRange, WrittenRangeReadsBackThroughTheSyscalls) {
     ASSERT_EQ(bpf_map_update_elem(fd, &key, &v, BPF_ANY), 0);
     EXPECT_EQ(ops.LookupRange(MapId::kMaglev, 3000, 2), (std::vector<uint32_t>{b[0], 42}));
     EXPECT_THROW(ops.UpdateRange(MapId::kMaglev, 4000, Pattern(200, 3)), std::runtime_error);
-    // A range that starts and ends inside pages (each call maps only its own slots).
+    // A range that starts and ends inside pages.
     ops.UpdateRange(MapId::kMaglev, 10, {7, 8});
     EXPECT_EQ(ops.LookupRange(MapId::kMaglev, 9, 4), (std::vector<uint32_t>{a[9], 7, 8, a[12]}));
   }
+  close(fd);
+}
+
+// Mappings of BPF maps this process holds ("anon_inode:bpf-map" in /proc/self/maps).
+int BpfMapMappings() {
+  FILE* f = fopen("/proc/self/maps", "r");
+  if (f == nullptr) return -1;
+  int n = 0;
+  char line[512];
+  while (fgets(line, sizeof line, f) != nullptr) n += strstr(line, "bpf-map") != nullptr;
+  fclose(f);
+  return n;
+}
+
+TEST(MapOpsWindow, WritesShareOneMappingUntilThePassEnds) {
+  // 1 M slots, 8 bytes apart: 8 MiB, four 2 MiB windows.
+  const int fd = ArrayOfU32(1u << 20, BPF_F_MMAPABLE);
+  ASSERT_GE(fd, 0) << "bpf_map_create";
+  const int before = BpfMapMappings();
+  {
+    BpfMapOps ops({{MapId::kMaglev, fd}});
+    const auto a = Pattern(1021, 1), b = Pattern(1021, 2), c = Pattern(4093, 3);
+    ops.UpdateRange(MapId::kMaglev, 0, a);
+    ops.UpdateRange(MapId::kMaglev, 1021, b);  // beside it, in the same window
+    EXPECT_EQ(BpfMapMappings(), before + 1);
+    // Across a window's end (slot 262,144 is byte 2 MiB), and then far away.
+    ops.UpdateRange(MapId::kMaglev, 262144 - 100, c);
+    ops.UpdateRange(MapId::kMaglev, (1u << 20) - 1021, a);
+    EXPECT_EQ(BpfMapMappings(), before + 1);
+    ops.EndPass();
+    EXPECT_EQ(BpfMapMappings(), before);  // nothing of the array stays mapped between passes
+    // Everything written reads back through the syscalls.
+    auto check = [&](uint32_t first, const std::vector<uint32_t>& want) {
+      for (uint32_t i = 0; i < want.size(); ++i) {
+        uint32_t key = first + i, v = 0;
+        ASSERT_EQ(bpf_map_lookup_elem(fd, &key, &v), 0);
+        ASSERT_EQ(v, want[i]) << "slot " << key;
+      }
+    };
+    check(0, a);
+    check(1021, b);
+    check(262144 - 100, c);
+    check((1u << 20) - 1021, a);
+    // A write after the pass maps again; the object's end unmaps it.
+    ops.UpdateRange(MapId::kMaglev, 5, {9});
+    EXPECT_EQ(BpfMapMappings(), before + 1);
+  }
+  EXPECT_EQ(BpfMapMappings(), before);
   close(fd);
 }
 
