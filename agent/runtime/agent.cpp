@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <chrono>
 #include <csignal>
@@ -24,6 +25,16 @@ constexpr auto kHeartbeatPeriod = std::chrono::seconds(1);
 
 ObjectRef ServiceRef(const std::string& ns, const std::string& name) {
   return {"Service", ns, name};
+}
+
+// A batch of EndpointSlice changes only (an endpoint scaled, became ready or went): the
+// controller allocates from Services, pools and namespaces, never endpoints, so it has nothing
+// to do for one (at 10,000 Services its pass was most of an endpoint change's loop time). An
+// empty batch (a decode error, a status read) says nothing about what changed: not this.
+bool EndpointSlicesOnly(const std::vector<StoreEvent>& events) {
+  return !events.empty() && std::all_of(events.begin(), events.end(), [](const StoreEvent& e) {
+    return e.object.kind == "EndpointSlice";
+  });
 }
 
 }  // namespace
@@ -71,6 +82,7 @@ void Agent::Start() {
     leadership_->Start([this](bool leader) {
       log::Info("controller", std::string(leader ? "became leader: allocating"
                                                  : "lost leadership: serving the store's status"));
+      controller_due_ = true;
       if (!leader) {
         // A new controller's decisions arrive through the store; ours must not linger.
         controller_ = std::make_unique<Controller>(ControllerOptions{opts_.lb_class});
@@ -80,6 +92,7 @@ void Agent::Start() {
   }
   store_->Start([this](const std::vector<StoreEvent>& events) {
     log::Debug("agent", std::to_string(events.size()) + " change(s) from the store");
+    if (!EndpointSlicesOnly(events)) controller_due_ = true;
     ScheduleReconcile();
   });
   signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
@@ -193,8 +206,10 @@ void Agent::Reconcile() {
 
   const bool controlling = Controlling();
   ReportConfig(controlling);
-  if (controlling) {
+  if (controlling && controller_due_) {
     ReconcileController(snap);
+    ++controller_passes_;
+    controller_due_ = pass_failed_;  // a status that could not be written is retried next pass
     lap("controller");
   }
   if (opts_.want_speaker) {

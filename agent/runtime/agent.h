@@ -47,6 +47,9 @@ class Agent {
   // The controller's assignments of the last pass, by "ns/name" (empty without the role).
   const std::map<std::string, ServiceStatus>& assignments() const;
   size_t reconciles() const { return passes_; }
+  // Passes that ran the controller (a pass whose changes are all EndpointSlices does not: no
+  // allocation reads them).
+  size_t controller_passes() const { return controller_passes_; }
   // What /healthz and /readyz answer (valid after Start()).
   const Health& health() const { return metrics_->health(); }
 
@@ -81,6 +84,10 @@ class Agent {
   ConfigState state_;
   std::set<std::string> logged_errors_;
   size_t passes_ = 0;
+  size_t controller_passes_ = 0;
+  // Something the controller reads may have changed since it last ran: any store change but
+  // an EndpointSlice's, a change of leadership, a status that could not be written.
+  bool controller_due_ = true;
   bool config_loaded_once_ = false;
   bool pass_failed_ = false;  // something of this pass could not be applied or written
   bool stopping_ = false;

@@ -91,8 +91,8 @@ struct Harness {
     agent->Start();
   }
   // A store change, and the pass the agent schedules for it on the loop.
-  void Changed() {
-    store->Changed();
+  void Changed(const std::vector<StoreEvent>& batch = {}) {
+    store->Changed(batch);
     io.restart();
     io.poll();
   }
@@ -112,6 +112,30 @@ TEST(Agent, ControllerDecisionReachesSpeakersInTheSamePass) {
   ASSERT_EQ(h.store->events.size(), 1u);
   EXPECT_EQ(h.store->events[0].reason, "IPAllocated");
   EXPECT_EQ(h.store->events[0].about, (ObjectRef{"Service", "demo", "web"}));
+}
+
+TEST(Agent, EndpointSliceOnlyBatchSkipsTheControllerServiceBatchRunsIt) {
+  Snapshot snap;
+  snap.pools = {Pool("192.0.2.10", "192.0.2.11")};
+  snap.services = {LB("web")};
+  Harness h(snap);
+  ASSERT_EQ(h.agent->controller_passes(), 1u);
+  const StoreEvent slice{StoreEvent::Type::kModified, {"EndpointSlice", "demo", "web-1"}, "2"};
+  h.Changed({slice, slice});
+  EXPECT_EQ(h.agent->controller_passes(), 1u) << "nothing for the allocator in endpoints";
+  EXPECT_EQ(h.rec->passes.size(), 2u) << "the speakers still get the pass";
+  EXPECT_EQ(h.rec->passes.back().at("demo/web"), std::vector<IPAddr>{*IPAddr::Parse("192.0.2.10")});
+  // A Service in the batch, or a batch that does not say what changed: the controller runs.
+  h.store->snap.services.push_back(LB("api"));
+  h.Changed({slice, {StoreEvent::Type::kAdded, {"Service", "demo", "api"}, "3"}});
+  EXPECT_EQ(h.agent->controller_passes(), 2u);
+  EXPECT_EQ(h.rec->passes.back().at("demo/api"), std::vector<IPAddr>{*IPAddr::Parse("192.0.2.11")});
+  h.Changed();
+  EXPECT_EQ(h.agent->controller_passes(), 3u);
+  // A slice batch after an allocation keeps the allocation as it was.
+  h.Changed({slice});
+  EXPECT_EQ(h.agent->controller_passes(), 3u);
+  EXPECT_EQ(h.rec->passes.back().at("demo/api"), std::vector<IPAddr>{*IPAddr::Parse("192.0.2.11")});
 }
 
 TEST(Agent, StoreChangesBeforeTheLoopTurnsAreOnePassOfTheirOwn) {

@@ -36,8 +36,8 @@ class FakeStore : public ObjectStore {
   void ReportConfig(const ConfigReport& r) override { config_reports.push_back(r); }
 
   // What a watch would deliver: the test edits `snap`, then calls Changed().
-  void Changed() {
-    if (on_change_) on_change_({});
+  void Changed(const std::vector<StoreEvent>& batch = {}) {
+    if (on_change_) on_change_(batch);
   }
 
   Snapshot snap;
