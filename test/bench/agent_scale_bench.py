@@ -107,6 +107,16 @@ def probe(n_endpoints):
     return service_doc("probe", [f"10.99.0.{k + 1}" for k in range(n_endpoints)])
 
 
+def probe_files(n_endpoints, together):
+    """The probe as files: {name: text}. Apart (the default), the Service and its EndpointSlice
+    are two files and a change rewrites the slice's alone, as Kubernetes changes a slice and
+    not its Service; together, one file holds both and every change re-reads the Service too."""
+    if together:
+        return {"probe.yaml": probe(n_endpoints)}
+    svc, sl = probe(n_endpoints).split("\n---\n")
+    return {"probe.yaml": svc + "\n", "probe-slice.yaml": sl}
+
+
 def added(i, vip, n_endpoints):
     """A Service that appears after the N are served, in a file of its own, asking for `vip`."""
     return service_doc(f"added{i}", [f"10.98.{i}.{k + 1}" for k in range(n_endpoints)], vip)
@@ -142,6 +152,9 @@ def main():
     ap.add_argument("--adds", type=int, default=0,
                     help="then add N Services one at a time (a file each) and time each until "
                     "its Maglev table is in the pinned maps and its route at BIRD")
+    ap.add_argument("--probe-together", action="store_true",
+                    help="the changed endpoints' Service and EndpointSlice in one file, so each "
+                    "change re-reads the Service too (the layout before 2026-12-04 night)")
     ap.add_argument("--changes", type=int, default=0,
                     help="then add or remove one endpoint of one Service N times (own file) and "
                     "time each until its Maglev table in the pinned maps has the new count")
@@ -202,8 +215,9 @@ def run(args, binp):
         t = time.monotonic()
         with open(os.path.join(cfg, "all.yaml"), "w") as f:
             f.write(config(args.services, args.endpoints))
-        with open(os.path.join(cfg, "probe.yaml"), "w") as f:
-            f.write(probe(3))
+        for name, text in probe_files(3, args.probe_together).items():
+            with open(os.path.join(cfg, name), "w") as f:
+                f.write(text)
         print(f"config: {args.services} Services + EndpointSlices written in "
               f"{time.monotonic() - t:.1f} s", flush=True)
         bpffs = os.path.join(work, "bpf")
@@ -325,8 +339,10 @@ def run(args, binp):
             for i in range(args.changes):
                 want = 4 if i % 2 == 0 else 3
                 t = time.monotonic()
-                with open(os.path.join(cfg, "probe.yaml"), "w") as f:
-                    f.write(probe(want))
+                files = probe_files(want, args.probe_together)
+                name = "probe.yaml" if args.probe_together else "probe-slice.yaml"
+                with open(os.path.join(cfg, name), "w") as f:
+                    f.write(files[name])
                 while backends(vip) != want and time.monotonic() - t < 30:
                     time.sleep(0.002)
                 changes.append(time.monotonic() - t)
