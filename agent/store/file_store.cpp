@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <sys/inotify.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -149,15 +148,7 @@ std::optional<std::string> ReadRegularFile(const fs::path& p, struct stat* st, s
 // loop never waits for the disk (10,000 fsyncs at start-up took seconds).
 class StatusWriter {
  public:
-  // The files are bookkeeping, read by ironlbctl and the other nodes' agents: the thread runs
-  // below the data-plane worker (nice 10), which it preempted at start-up on a two-CPU node
-  // (creating 10,000 files is seconds of ext4 CPU time on some file systems).
-  static constexpr int kNice = 19;
-  explicit StatusWriter(std::string dir)
-      : dir_(std::move(dir)), thread_([this] {
-          (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kNice);  // best effort
-          Run();
-        }) {}
+  explicit StatusWriter(std::string dir) : dir_(std::move(dir)), thread_([this] { Run(); }) {}
   ~StatusWriter() {
     {
       std::lock_guard<std::mutex> l(mu_);
