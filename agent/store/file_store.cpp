@@ -30,13 +30,8 @@ namespace {
 
 constexpr uint32_t kWatchMask =
     IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE | IN_ATTRIB | IN_MODIFY;
-// A file written less than this long ago may still be being written (an editor saving in place,
-// `>` redirection): its last version stays in force and it is read again a little later.
-constexpr auto kQuietTime = std::chrono::milliseconds(200);
-// A file some process modified and has not closed yet is being written (`>` redirection from a
-// slow command: truncated, then nothing for a while): its last version stays until the writer
-// closes it, or at most this long (a writer that never closes must not freeze the file).
-constexpr auto kMaxWriteWait = std::chrono::seconds(10);
+// How long a file that may still be being written is left alone (see WriteWatch::Check).
+constexpr auto kQuietTime = WriteWatch::kQuietTime;
 // Larger files are refused whole with an error (their last version stays): a configuration
 // directory holds objects, not bulk data, and decoding is memory-hungry.
 constexpr uintmax_t kMaxFileBytes = 64u << 20;
@@ -374,25 +369,14 @@ void FileStore::OnInotify(size_t bytes) {
     const size_t len = sizeof(inotify_event) + ev.len;
     if (off + len > bytes) break;
     off += len;
-    if (ev.mask & IN_Q_OVERFLOW) {  // events lost: fall back to the quiet time alone
-      writing_.clear();
-      open_.clear();
-    }
+    if (ev.mask & IN_Q_OVERFLOW) watch_.Forget();  // events lost: the quiet time alone decides
     const bool own_status = wrote_status_ && ev.wd == status_wd_;
     if ((ev.mask & IN_Q_OVERFLOW) ||
         (!own_status && (ev.mask & ~(IN_OPEN | IN_CLOSE_NOWRITE | IN_ISDIR)) != 0))
       changed = true;
     if (ev.wd != dir_wd_ || ev.len == 0) continue;
     const std::string name(buf_.data() + off - len + sizeof(inotify_event));
-    if (ev.mask & IN_OPEN) ++open_[name];
-    if (ev.mask & (IN_CLOSE_WRITE | IN_CLOSE_NOWRITE))
-      if (auto o = open_.find(name); o != open_.end() && --o->second <= 0) open_.erase(o);
-    if ((ev.mask & IN_MODIFY) && open_.count(name)) {
-      writing_.emplace(name, std::chrono::steady_clock::now());
-    } else if (ev.mask & (IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)) {
-      writing_.erase(name);
-      if (!(ev.mask & IN_CLOSE_WRITE)) open_.erase(name);
-    }
+    watch_.OnEvent(name, ev.mask, std::chrono::steady_clock::now());
   }
   if (changed) ScheduleRescan(settle_);
 }
@@ -475,17 +459,21 @@ FileStore::Plan FileStore::ScanDirectory() {
     if (!sec && old != files_.end() && old->second.mtime == mtime && old->second.size == size) {
       continue;  // unchanged
     }
-    if (!sec && now - mtime < kQuietTime && old != files_.end()) {
-      plan.retry = true;  // still being written: its last version stays; look again shortly
-      continue;
-    }
-    if (auto w = writing_.find(p.filename().string()); w != writing_.end() && old != files_.end()) {
-      if (std::chrono::steady_clock::now() - w->second < kMaxWriteWait) {
-        plan.retry = true;  // open for writing: IN_CLOSE_WRITE brings a rescan; retry anyway
+    const std::string name = p.filename().string();
+    if (old != files_.end()) {
+      // Unknown mtime: not recent (as before the quiet time adapted to closes).
+      const auto ago =
+          sec ? std::chrono::steady_clock::duration::max()
+              : std::chrono::duration_cast<std::chrono::steady_clock::duration>(now - mtime);
+      if (watch_.Check(name, ago, size, std::chrono::steady_clock::now()) ==
+          WriteWatch::Verdict::kWait) {
+        // Still being written: its last version stays; look again shortly (a close brings a
+        // rescan of its own).
+        plan.retry = true;
         continue;
       }
-      writing_.erase(w);  // a writer that never closes: read what is there
     }
+    watch_.Read(name);
     plan.to_read.push_back({key, mtime});
   }
   return plan;

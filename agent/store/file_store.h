@@ -18,6 +18,7 @@
 #include "model/snapshot.h"
 #include "store/object_store.h"
 #include "store/service_status.h"
+#include "store/write_watch.h"
 
 namespace ironlb {
 
@@ -151,10 +152,7 @@ class FileStore : public ObjectStore {
   uint64_t generation_ = 0;
   std::array<char, 8192> buf_{};
   std::map<std::string, FileEntry> files_;  // path -> last decode
-  // Files in dir_ modified through an open descriptor not closed since, by name: when the first
-  // change was seen; and how many opens of each file are not closed yet.
-  std::map<std::string, std::chrono::steady_clock::time_point> writing_;
-  std::map<std::string, int> open_;
+  WriteWatch watch_;  // which files in dir_ are being written, from inotify's events
   std::vector<ConfigError> dir_errors_;  // problems with the directory itself
   Snapshot merged_;
   std::map<std::string, ServiceStatus> statuses_;             // by "ns/name"
