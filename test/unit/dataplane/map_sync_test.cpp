@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+
 #include "fake_map_ops.h"
 
 namespace ironlb::dataplane {
@@ -254,6 +256,48 @@ TEST(MapSync, EndpointsBackFromZeroGetTheirSlotsAndNewcomersNoFreedOne) {
   after = SlotsByAddress(ops);
   for (const auto& [addr, id] : before) EXPECT_NE(after.at("10.1.0.9"), id) << addr;
   EXPECT_NE(after.at("10.1.0.9"), after.at("10.1.0.8"));
+}
+
+// The fake, refusing the Nth write to lb_backends as a kernel error would.
+class FailingOps : public FakeMapOps {
+ public:
+  void Update(MapId map, const Bytes& key, const Bytes& value) override {
+    if (map == MapId::kBackends && fail_at > 0 && --fail_at == 0)
+      throw std::runtime_error("injected: cannot update lb_backends");
+    FakeMapOps::Update(map, key, value);
+  }
+  int fail_at = 0;  // 0: never
+};
+
+std::map<std::string, uint32_t> InUse(const MapSync& sync) {
+  std::map<std::string, uint32_t> out;
+  sync.ForEachBackend([&](uint32_t id, const lb_backend& b) {
+    out[IPAddr::FromBytes(Family::kV4, reinterpret_cast<const uint8_t*>(b.addr)).str()] = id;
+  });
+  return out;
+}
+
+TEST(MapSync, SlotsReservedByAPassThatFailedAreReleasedWhole) {
+  FailingOps ops;
+  MapSync sync(ops);
+  // All three slots are reserved, then the second write fails: two stay reserved, unwritten.
+  ops.fail_at = 2;
+  EXPECT_THROW(sync.Apply(Three()), std::runtime_error);
+  // The Service goes before the retry: every slot is released, written or not.
+  DesiredDataplane none;
+  sync.Apply(none);
+  EXPECT_TRUE(InUse(sync).empty());
+  // One of the endpoints comes back with a newcomer: both are in use, in slots of their own.
+  DesiredDataplane back;
+  back.services = {Svc("198.51.100.10", 80, {B("10.1.0.6"), B("10.1.0.8")})};
+  sync.Apply(back);
+  const auto in_use = InUse(sync);
+  ASSERT_EQ(in_use.size(), 2u) << "a slot released unwritten was still indexed: its endpoint "
+                                  "was handed a free slot without taking it";
+  EXPECT_EQ(SlotsByAddress(ops), in_use);
+  // And when they go, nothing is left behind in lb_backends.
+  sync.Apply(none);
+  EXPECT_TRUE(SlotsByAddress(ops).empty());
 }
 
 TEST(RangeAllocator, AppendsWhileThereIsRoomThenReusesFreedGaps) {
