@@ -88,6 +88,10 @@ def main():
     ap.add_argument("--endpoints", type=int, default=10)
     ap.add_argument("--timeout", type=float, default=900)
     ap.add_argument("--steady", type=float, default=30, help="seconds of the steady-state window")
+    ap.add_argument("--changes", type=int, default=0,
+                    help="then remove or restore one endpoint of Service s0 N times (its "
+                    "EndpointSlice applied at the fake server) and time each until its Maglev "
+                    "table in the pinned maps has the new count")
     ap.add_argument("--preallocated", action="store_true")
     ap.add_argument("--kube-qps", default="0", help="the agent's --kube-qps (0: unlimited)")
     args = ap.parse_args()
@@ -188,13 +192,48 @@ def main():
             f"{m} {kind_of(p)[0]}{' (watch)' if kind_of(p)[1] else ''}" for m, p, _ in b[len(a):])
         started = collections.Counter(
             f"{m} {kind_of(p)[0]}{' (watch)' if kind_of(p)[1] else ''}" for m, p, _ in start_log)
+        changes = []
+        if args.changes:
+            def fake(what, body):
+                r = sh("ip", "netns", "exec", node, "curl", "-s", "-X", "POST", "-d",
+                       json.dumps(body), f"{url}/fake/{what}", check=False)
+                return json.loads(r.stdout or "{}")
+            svc = fake("get", {"apiVersion": "v1", "kind": "Service", "namespace": "bench",
+                               "name": "s0"})
+            vip = svc["status"]["loadBalancer"]["ingress"][0]["ip"]
+            slice0 = next(x for x in objects(1, args.endpoints, False)
+                          if x["kind"] == "EndpointSlice")
+
+            def backends():
+                r = sh(os.path.join(binp, "ironlbctl"), "--bpffs", bpffs, "-j", "maglev", "show",
+                       f"{vip}:80/TCP", check=False)
+                try:
+                    return len(json.loads(r.stdout)["backends"])
+                except (ValueError, KeyError):
+                    return -1
+            for i in range(args.changes):
+                want = args.endpoints - 1 if i % 2 == 0 else args.endpoints
+                sl = json.loads(json.dumps(slice0))
+                sl["endpoints"] = sl["endpoints"][:want]
+                t = time.monotonic()
+                fake("apply", sl)
+                while backends() != want and time.monotonic() - t < 30:
+                    time.sleep(0.002)
+                changes.append(time.monotonic() - t)
+            ordered = sorted(changes)
+            p50 = ordered[len(ordered) // 2]
+            p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+            print(f"one endpoint removed/restored, {len(changes)} times: p50 {p50 * 1000:.0f} ms,"
+                  f" p99 {p99 * 1000:.0f} ms, max {max(changes) * 1000:.0f} ms", flush=True)
         result = {"services": args.services, "endpoints_each": args.endpoints,
                   "preallocated": args.preallocated, "seconds": marks,
                   "requests_until_done": len(start_log),
                   "requests_until_done_by_kind": dict(sorted(started.items())),
                   "steady_window_s": args.steady,
                   "steady_requests_per_s": round((len(b) - len(a)) / args.steady, 3),
-                  "steady_requests_by_kind": dict(sorted(steady.items()))}
+                  "steady_requests_by_kind": dict(sorted(steady.items())),
+                  "endpoint_change_ms": ({"p50": round(sorted(changes)[len(changes) // 2] * 1000),
+                                          "max": round(max(changes) * 1000)} if changes else {})}
         print(json.dumps(result, indent=1), flush=True)
         return result
     finally:
