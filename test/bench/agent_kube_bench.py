@@ -28,7 +28,7 @@ import time
 SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FAKE = os.path.join(SOURCE, "test/e2e/lib/fake_apiserver.py")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from agent_scale_bench import sh, stop  # noqa: E402  (the sibling: one lab, one way to end it)
+from agent_scale_bench import percentile, sh, stop  # noqa: E402  (the sibling: one lab, one way to end it)
 
 
 
@@ -128,11 +128,15 @@ def main():
                        "users": [{"name": "u", "user": {}}],
                        "contexts": [{"name": "b", "context": {"cluster": "f", "user": "u"}}]}, f)
 
+        def fake(what, body=None):
+            """POST /fake/WHAT (the server's control interface) with a JSON body; its answer."""
+            r = sh("ip", "netns", "exec", node, "curl", "-s", "-X", "POST", "-d",
+                   json.dumps(body or {}), f"{url}/fake/{what}", check=False)
+            return json.loads(r.stdout or "{}")
+
         def requests():
-            r = sh("ip", "netns", "exec", node, "curl", "-s", "-X", "POST", f"{url}/fake/requests",
-                   check=False)
             try:
-                return json.loads(r.stdout)
+                return fake("requests") or []
             except ValueError:
                 return []
 
@@ -194,10 +198,6 @@ def main():
             f"{m} {kind_of(p)[0]}{' (watch)' if kind_of(p)[1] else ''}" for m, p, _ in start_log)
         changes = []
         if args.changes:
-            def fake(what, body):
-                r = sh("ip", "netns", "exec", node, "curl", "-s", "-X", "POST", "-d",
-                       json.dumps(body), f"{url}/fake/{what}", check=False)
-                return json.loads(r.stdout or "{}")
             svc = fake("get", {"apiVersion": "v1", "kind": "Service", "namespace": "bench",
                                "name": "s0"})
             vip = svc["status"]["loadBalancer"]["ingress"][0]["ip"]
@@ -220,11 +220,10 @@ def main():
                 while backends() != want and time.monotonic() - t < 30:
                     time.sleep(0.002)
                 changes.append(time.monotonic() - t)
-            ordered = sorted(changes)
-            p50 = ordered[len(ordered) // 2]
-            p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
-            print(f"one endpoint removed/restored, {len(changes)} times: p50 {p50 * 1000:.0f} ms,"
-                  f" p99 {p99 * 1000:.0f} ms, max {max(changes) * 1000:.0f} ms", flush=True)
+            print(f"one endpoint removed/restored, {len(changes)} times: p50 "
+                  f"{percentile(changes, 0.5) * 1000:.0f} ms, p99 "
+                  f"{percentile(changes, 0.99) * 1000:.0f} ms, max {max(changes) * 1000:.0f} ms",
+                  flush=True)
         result = {"services": args.services, "endpoints_each": args.endpoints,
                   "preallocated": args.preallocated, "seconds": marks,
                   "requests_until_done": len(start_log),
@@ -232,7 +231,8 @@ def main():
                   "steady_window_s": args.steady,
                   "steady_requests_per_s": round((len(b) - len(a)) / args.steady, 3),
                   "steady_requests_by_kind": dict(sorted(steady.items())),
-                  "endpoint_change_ms": ({"p50": round(sorted(changes)[len(changes) // 2] * 1000),
+                  "endpoint_change_ms": ({"p50": round(percentile(changes, 0.5) * 1000),
+                                          "p99": round(percentile(changes, 0.99) * 1000),
                                           "max": round(max(changes) * 1000)} if changes else {})}
         print(json.dumps(result, indent=1), flush=True)
         return result
