@@ -23,6 +23,14 @@ in every round, so a busy machine slows all of them alike:
   ironlb-fib  (only when asked for) native, --nexthop-table off: bpf_fib_lookup for every packet
   ironlb-base  (only when asked for, with --baseline-bin DIR) the same as ironlb with DIR's agent
             (another build's data plane, e.g. main's), measured in the same rounds
+  min-xdp-ct  (only when asked for) the minimal program plus one per-flow record: an LRU hash
+            shaped as ironlb's conntrack (40-byte key, 24-byte value, 262,144 entries), looked up
+            for every frame and filled on a miss -- the ceiling of any design that keeps a record
+            per flow, as ironlb must
+  min-xdp-ct4 (only when asked for) the same with an IPv4-only 16-byte key
+  min-xdp-fc  (only when asked for) min-xdp-ct behind a per-CPU two-way cache of IPv4 flows
+            (MINDNAT_FC_SETS sets of 64 bytes per CPU, 65536 unless set), the LRU touched once a
+            second per flow
 
 With --across the endpoints sit behind a second node (client -- node-1 -- node-2 -- pods): ironlb
 encapsulates at node-1 (GUE) and decapsulates at node-2, both in XDP; kube-proxy's rules DNAT at
@@ -48,7 +56,8 @@ import textwrap
 
 VIP, PORT, TARGET = "198.51.100.10", 80, 8080
 MODES = ("routing", "iptables", "nftables", "min-xdp", "ironlb")
-EXTRA_MODES = ("ironlb-generic", "ironlb-nhtable", "ironlb-fib", "ironlb-base")
+EXTRA_MODES = ("ironlb-generic", "ironlb-nhtable", "ironlb-fib", "ironlb-base", "min-xdp-ct",
+               "min-xdp-ct4", "min-xdp-fc")
 
 IPTABLES = """*nat
 :PREROUTING ACCEPT [0:0]
@@ -280,12 +289,14 @@ class Bench:
                        input=self.rules(NFTABLES, proto), text=True, check=True)
         return lambda: sh("nft", "delete", "table", "ip", "kube-proxy", ns=self.lab.node)
 
-    def mode_min_xdp(self, proto):
+    def mode_min_xdp(self, proto, variant="plain"):
         lab = self.lab
+        if self.across and variant != "plain":
+            raise SystemExit(f"min-xdp-{variant} measures one node; it has no --across form")
         if not self.across:
             eps = [f"{ip},{TARGET},{lab.mac(pod, 'eth0')},p{i}h"
                    for i, (ip, pod) in enumerate(zip(self.eps, lab.pods), start=1)]
-            return self._mindnat(lab.node, "n0", proto, lab.mac(lab.node, "p1h"), eps)
+            return self._mindnat(lab.node, "n0", proto, lab.mac(lab.node, "p1h"), eps, variant)
         # Across nodes, the ceiling of any XDP data plane on this path: node-1 only forwards the
         # VIP's frames to node-2 (the same program with one "endpoint" that is the VIP itself, so
         # the rewrite changes nothing but the TTL and the MACs), node-2 DNATs them to its pods.
@@ -301,11 +312,21 @@ class Bench:
             raise
         return lambda: (stop2(), stop1())
 
-    def _mindnat(self, ns, dev, proto, src_mac, eps):
+    def mode_min_xdp_ct(self, proto):
+        return self.mode_min_xdp(proto, variant="ct")
+
+    def mode_min_xdp_ct4(self, proto):
+        return self.mode_min_xdp(proto, variant="ct4")
+
+    def mode_min_xdp_fc(self, proto):
+        return self.mode_min_xdp(proto, variant="fc")
+
+    def _mindnat(self, ns, dev, proto, src_mac, eps, variant="plain"):
         """The minimal DNAT + redirect program on `dev` in `ns` until the returned stop()."""
         p = subprocess.Popen(["ip", "netns", "exec", ns, self.pktgen, "mindnat", dev, VIP,
                               str(PORT), proto, src_mac, *eps],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                             env=dict(os.environ, MINDNAT_VARIANT=variant))
         assert p.stdout.readline().strip() == "ready", f"mindnat did not attach to {dev} in {ns}"
 
         def stop():
@@ -445,7 +466,9 @@ def main():
                 print(f"{'':12} ironlb = " + ", ".join(ratios))
                 for variant in EXTRA_MODES:
                     if med.get(variant):
-                        print(f"{'':12} {variant} = {med[variant] / med['ironlb']:.2f}x ironlb")
+                        print(f"{'':12} {variant} = {med[variant] / med['ironlb']:.2f}x ironlb"
+                              + (f", {med[variant] / med['min-xdp']:.2f}x min-xdp"
+                                 if variant.startswith("min-xdp-") and med.get("min-xdp") else ""))
     if args.json:
         with open(args.json, "w") as f:
             json.dump([{"proto": p, "flows": n, "mode": m, "mpps": v}

@@ -3,6 +3,8 @@
 //   xdp_pktgen gen DEV SRC_MAC DST_MAC SRC DST DPORT udp|tcp FLOWS SECONDS
 //   xdp_pktgen sink DEV           (counts and drops IPv4 at DEV; prints the count per stdin line)
 //   xdp_pktgen mindnat DEV VIP PORT udp|tcp SRC_MAC EP_IP,EP_PORT,EP_MAC,EP_DEV ...
+//       (MINDNAT_VARIANT=ct|ct4|fc: with a per-flow record, see min_dnat.bpf.c; MINDNAT_FC_SETS:
+//       the fc variant's cache sets per CPU, a power of two, 65536 unless given)
 // The attaching commands hold their program until stdin closes, then detach it.
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -14,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <stdexcept>
@@ -203,11 +206,28 @@ int MinDnat(const std::vector<std::string>& a) {
     ParseMac(f[2], e.mac);
     e.ifindex = Ifindex(f[3]);
   }
-  auto* skel = min_dnat::open_and_load();
-  if (!skel) throw std::runtime_error("cannot load min_dnat.bpf.o");
+  // The variant: plain (stateless), ct (an LRU record per flow), fc (a per-CPU cache before it).
+  const char* env = std::getenv("MINDNAT_VARIANT");
+  const std::string variant = env ? env : "plain";
+  auto* skel = min_dnat::open();
+  if (!skel) throw std::runtime_error("cannot open min_dnat.bpf.o");
+  const char* sets_env = std::getenv("MINDNAT_FC_SETS");
+  // Only the fc variant needs its cache: 64 bytes a set, per CPU.
+  uint32_t sets = variant != "fc" ? 1
+                  : sets_env      ? static_cast<uint32_t>(std::stoul(sets_env))
+                                  : 65536;
+  if (sets & (sets - 1)) throw std::runtime_error("MINDNAT_FC_SETS must be a power of two");
+  skel->rodata->min_fc_sets_per_cpu = sets;
+  bpf_map__set_max_entries(skel->maps.min_fc,
+                           sets * static_cast<uint32_t>(libbpf_num_possible_cpus()));
+  if (min_dnat::load(skel)) throw std::runtime_error("cannot load min_dnat.bpf.o");
   uint32_t zero = 0;
   bpf_map_update_elem(bpf_map__fd(skel->maps.min_dnat_config), &zero, &cfg, BPF_ANY);
-  Attach(bpf_program__fd(skel->progs.min_dnat), ifindex);
+  bpf_program* prog = variant == "ct"    ? skel->progs.min_dnat_ct
+                      : variant == "ct4" ? skel->progs.min_dnat_ct4
+                      : variant == "fc"  ? skel->progs.min_dnat_fc
+                                         : skel->progs.min_dnat;
+  Attach(bpf_program__fd(prog), ifindex);
   HoldUntilEof([] { return 0; });
   bpf_xdp_detach(static_cast<int>(ifindex), XDP_FLAGS_DRV_MODE, nullptr);
   min_dnat::destroy(skel);

@@ -22,25 +22,12 @@ struct {
   __type(value, struct min_dnat_config);
 } min_dnat_config SEC(".maps");
 
-SEC("xdp")
-int min_dnat(struct xdp_md *ctx) {
-  void *data = (void *)(long)ctx->data;
-  void *data_end = (void *)(long)ctx->data_end;
-  struct ethhdr *eth = data;
-  struct iphdr *ip = (void *)(eth + 1);
-  if ((void *)(ip + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP) || ip->ihl != 5)
-    return XDP_PASS;
-  __be16 *ports = (void *)(ip + 1);
-  if ((void *)(ports + 2) > data_end) return XDP_PASS;
-  __u32 zero = 0;
-  struct min_dnat_config *c = bpf_map_lookup_elem(&min_dnat_config, &zero);
-  if (!c || ip->daddr != c->vip || ports[1] != c->vip_port || ip->protocol != c->proto ||
-      c->count == 0 || ip->ttl <= 1)
-    return XDP_PASS;
-  __u32 i = (ip->saddr ^ ports[0]) % c->count;
+// The rewrite and redirect every variant ends with, to endpoint i.
+static __always_inline int min_dnat_to(struct ethhdr *eth, struct iphdr *ip, __be16 *ports,
+                                       void *data_end, const struct min_dnat_config *c, __u32 i) {
   if (i >= MIN_DNAT_MAX_ENDPOINTS) return XDP_PASS;
-  struct min_dnat_endpoint *e = &c->endpoints[i];
-
+  asm volatile("" : "+r"(i));  // keep the mask below: the verifier needs this register's bound
+  const struct min_dnat_endpoint *e = &c->endpoints[i & (MIN_DNAT_MAX_ENDPOINTS - 1)];
   __u16 *l4_check;
   if (ip->protocol == IPPROTO_TCP) {
     struct tcphdr *tcp = (void *)ports;
@@ -64,7 +51,207 @@ int min_dnat(struct xdp_md *ctx) {
   return bpf_redirect(e->ifindex, 0);
 }
 
+// The frame's VIP:port match; NULL when the frame is not for the VIP.
+static __always_inline const struct min_dnat_config *min_dnat_match(void *data, void *data_end,
+                                                                    struct iphdr **ipp,
+                                                                    __be16 **portsp) {
+  struct ethhdr *eth = data;
+  struct iphdr *ip = (void *)(eth + 1);
+  if ((void *)(ip + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP) || ip->ihl != 5) return 0;
+  __be16 *ports = (void *)(ip + 1);
+  if ((void *)(ports + 2) > data_end) return 0;
+  __u32 zero = 0;
+  struct min_dnat_config *c = bpf_map_lookup_elem(&min_dnat_config, &zero);
+  if (!c || ip->daddr != c->vip || ports[1] != c->vip_port || ip->protocol != c->proto ||
+      c->count == 0 || ip->ttl <= 1)
+    return 0;
+  *ipp = ip;
+  *portsp = ports;
+  return c;
+}
 
+SEC("xdp")
+int min_dnat(struct xdp_md *ctx) {
+  void *data = (void *)(long)ctx->data;
+  void *data_end = (void *)(long)ctx->data_end;
+  struct iphdr *ip;
+  __be16 *ports;
+  const struct min_dnat_config *c = min_dnat_match(data, data_end, &ip, &ports);
+  if (!c) return XDP_PASS;
+  __u32 i = (ip->saddr ^ ports[0]) % c->count;
+  return min_dnat_to(data, ip, ports, data_end, c, i);
+}
+
+// ---- stateful variants: what one per-flow record costs, apart from everything else ----------
+// min_dnat_ct remembers each flow in an LRU hash shaped as ironlb's conntrack (a 40-byte key of
+// both families' addresses, a 24-byte value, 262,144 entries) and takes the endpoint from it;
+// min_dnat_fc puts a per-CPU two-way cache of IPv4 flows (32-byte entries, one cache line a set)
+// in front of that LRU, touching the LRU at most once a second per flow.
+struct min_ct_key {
+  __be32 src[4];
+  __be32 dst[4];
+  __be16 sport;
+  __be16 dport;
+  __u8 proto;
+  __u8 family;
+  __u8 pad[2];
+};
+
+struct min_ct_value {
+  __u32 endpoint;
+  __u32 service;
+  __u64 created_ns;
+  __u64 last_seen_ns;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 262144);
+  __type(key, struct min_ct_key);
+  __type(value, struct min_ct_value);
+} min_ct SEC(".maps");
+
+// The endpoint `map` (min_ct or min_ct4) records for the flow `key`, recorded now if none is.
+static __always_inline __u32 min_ct_record(void *map, const void *key, __u32 fresh, __u64 now) {
+  struct min_ct_value *v = bpf_map_lookup_elem(map, key);
+  if (v) {
+    if (now - v->last_seen_ns > 1000000000ull) v->last_seen_ns = now;
+    return v->endpoint;
+  }
+  struct min_ct_value nv = {.endpoint = fresh, .created_ns = now, .last_seen_ns = now};
+  bpf_map_update_elem(map, key, &nv, BPF_ANY);
+  return fresh;
+}
+
+static __always_inline __u32 min_ct_endpoint(const struct min_dnat_config *c, struct iphdr *ip,
+                                             __be16 *ports, __u64 now) {
+  struct min_ct_key k = {};
+  k.src[0] = ip->saddr;
+  k.dst[0] = ip->daddr;
+  k.sport = ports[0];
+  k.dport = ports[1];
+  k.proto = ip->protocol;
+  k.family = 4;
+  return min_ct_record(&min_ct, &k, (ip->saddr ^ ports[0]) % c->count, now);
+}
+
+SEC("xdp")
+int min_dnat_ct(struct xdp_md *ctx) {
+  void *data = (void *)(long)ctx->data;
+  void *data_end = (void *)(long)ctx->data_end;
+  struct iphdr *ip;
+  __be16 *ports;
+  const struct min_dnat_config *c = min_dnat_match(data, data_end, &ip, &ports);
+  if (!c) return XDP_PASS;
+  __u32 i = min_ct_endpoint(c, ip, ports, bpf_ktime_get_coarse_ns());
+  return min_dnat_to(data, ip, ports, data_end, c, i);
+}
+
+// min_dnat_ct4: the same record keyed by IPv4's 16 bytes only (a map per family).
+struct min_ct4_key {
+  __be32 src;
+  __be32 dst;
+  __be16 sport;
+  __be16 dport;
+  __u32 proto;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 262144);
+  __type(key, struct min_ct4_key);
+  __type(value, struct min_ct_value);
+} min_ct4 SEC(".maps");
+
+SEC("xdp")
+int min_dnat_ct4(struct xdp_md *ctx) {
+  void *data = (void *)(long)ctx->data;
+  void *data_end = (void *)(long)ctx->data_end;
+  struct iphdr *ip;
+  __be16 *ports;
+  const struct min_dnat_config *c = min_dnat_match(data, data_end, &ip, &ports);
+  if (!c) return XDP_PASS;
+  struct min_ct4_key k = {.src = ip->saddr,
+                          .dst = ip->daddr,
+                          .sport = ports[0],
+                          .dport = ports[1],
+                          .proto = ip->protocol};
+  __u32 i =
+      min_ct_record(&min_ct4, &k, (ip->saddr ^ ports[0]) % c->count, bpf_ktime_get_coarse_ns());
+  return min_dnat_to(data, ip, ports, data_end, c, i);
+}
+
+struct min_fc_entry {
+  __be32 saddr;
+  __be32 daddr;
+  __be32 ports;
+  __u32 proto;  // 0: empty
+  __u32 endpoint;
+  __u32 stamp;  // coarse seconds when the LRU was last touched for this flow
+  __u32 pad[2];
+};
+
+struct min_fc_set {
+  struct min_fc_entry way[2];
+};
+
+// Read by the loader: sets per CPU (a power of two).
+const volatile __u32 min_fc_sets_per_cpu = 1;
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(map_flags, BPF_F_MMAPABLE);  // page-aligned values: a set is one cache line
+  __uint(max_entries, 1);             // resized by the loader: sets per CPU x CPUs
+  __type(key, __u32);
+  __type(value, struct min_fc_set);
+} min_fc SEC(".maps");
+
+SEC("xdp")
+int min_dnat_fc(struct xdp_md *ctx) {
+  void *data = (void *)(long)ctx->data;
+  void *data_end = (void *)(long)ctx->data_end;
+  struct iphdr *ip;
+  __be16 *ports;
+  const struct min_dnat_config *c = min_dnat_match(data, data_end, &ip, &ports);
+  if (!c) return XDP_PASS;
+  __u64 now = bpf_ktime_get_coarse_ns();
+  __u32 secs = (__u32)(now >> 30);
+  __be32 pw = *(__be32 *)ports;
+  __u32 h = (ip->saddr * 0x9e3779b1u) ^ (pw * 0x85ebca6bu) ^ ip->daddr;
+  h ^= h >> 15;
+  __u32 idx = bpf_get_smp_processor_id() * min_fc_sets_per_cpu + (h & (min_fc_sets_per_cpu - 1));
+  struct min_fc_set *s = bpf_map_lookup_elem(&min_fc, &idx);
+  if (!s) return XDP_PASS;
+  __u32 i = MIN_DNAT_MAX_ENDPOINTS;
+  struct min_fc_entry *e = &s->way[0];
+  if (e->saddr == ip->saddr && e->ports == pw && e->daddr == ip->daddr &&
+      e->proto == ip->protocol) {
+    i = e->endpoint;
+  } else {
+    e = &s->way[1];
+    if (e->saddr == ip->saddr && e->ports == pw && e->daddr == ip->daddr &&
+        e->proto == ip->protocol)
+      i = e->endpoint;
+  }
+  if (i < MIN_DNAT_MAX_ENDPOINTS) {
+    if (e->stamp != secs) {
+      e->stamp = secs;
+      i = min_ct_endpoint(c, ip, ports, now);
+      e->endpoint = i;
+    }
+  } else {
+    i = min_ct_endpoint(c, ip, ports, now);
+    s->way[1] = s->way[0];
+    e = &s->way[0];
+    e->saddr = ip->saddr;
+    e->daddr = ip->daddr;
+    e->ports = pw;
+    e->proto = ip->protocol;
+    e->endpoint = i;
+    e->stamp = secs;
+  }
+  return min_dnat_to(data, ip, ports, data_end, c, i);
+}
 
 // Control for peers that encapsulate (Katran's IPIP): grows the frame by an IPv4 header's worth
 // at the front and sends it back, so the cost of bpf_xdp_adjust_head -- and of the harness moving
