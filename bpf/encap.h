@@ -312,7 +312,10 @@ static __always_inline void ct_remember_decap(const struct lb_ct_key *flow, __u3
   const __u64 now = bpf_ktime_get_coarse_ns();
   struct lb_ct_value *v = ct_lookup(flow, now);
   if (v && v->backend_id == backend_id) return;
-  if (!ct_insert(flow, backend_id, service_id, now)) lb_count_reason(LB_R_CT_INSERT_SKIPPED, 0);
+  if (!ct_insert(flow, backend_id, service_id, now))
+    lb_count_reason(LB_R_CT_INSERT_SKIPPED, 0);
+  else if (v)
+    flow_cache_retire_all();  // re-pointed: copies of the old entry must not be believed
 }
 
 // What both families share once the outer headers are gone: the packet must be a VIP flow of a

@@ -87,6 +87,37 @@ struct lb_ct_value {
 
 #define LB_CT_TOUCH_NS 1000000000ull
 
+// ---- flow cache: a per-CPU copy of IPv4 conntrack hits (xdp_lb only, never pinned) ------------
+// At 10,000 flows and more a conntrack hit misses the CPU caches twice (bucket, then element);
+// this array answers an established IPv4 flow from one cache line of its CPU's own slice. An entry
+// is only ever a copy of a conntrack entry the program just read or wrote, and it is believed
+// only while (a) its coarse second (`stamp`) is the current one -- the next second's first packet
+// looks conntrack up again, which refreshes last_seen and the LRU as before and notices an entry
+// the LRU evicted -- and (b) `gen` is lb_flow_gen's: whenever the program points an existing
+// conntrack entry at another backend (a re-balance after its backend went, or a decapsulated
+// flow naming another endpoint) it bumps lb_flow_gen, which retires every CPU's copies at once.
+// A hit still confirms its service (lb_service_keys) and backend (lb_backends) as a conntrack hit
+// does. Sets of two ways (64 bytes, one cache line); cfg_flow_cache_sets sets per CPU.
+struct lb_flow_cache_entry {
+  __be32 src;    // client
+  __be32 dst;    // VIP
+  __be32 ports;  // source and destination port, as on the wire
+  __u8 proto;    // 0: the way is empty
+  __u8 pad[3];
+  __u32 backend_id;
+  __u32 service_id;
+  __u32 stamp;  // bpf_ktime_get_coarse_ns() >> 30 (about a second) when conntrack was read
+  __u32 gen;    // lb_flow_gen when copied
+};
+
+struct lb_flow_cache_set {
+  struct lb_flow_cache_entry way[2];
+};
+
+// Entries (two per set) the agent asks for unless --flow-cache-entries says otherwise: twice
+// conntrack's capacity, 16 MiB, shared out among the CPUs (each CPU's slice a power of two).
+#define LB_FLOW_CACHE_DEFAULT_ENTRIES (2u * LB_CT_ENTRIES)
+
 // ---- next-hop table (xdp_lb only; pinned, so every attached instance reads one copy) ----------
 // The route and neighbour answer for each endpoint, indexed by backend id, written by the agent
 // from rtnetlink route, neighbour, link and rule events (agent/dataplane/nexthop_table.cpp) so that
@@ -342,3 +373,5 @@ struct lb_ct_rate {
 #define LB_MAP_REASON_STATS "lb_reason_stats"
 #define LB_MAP_NEXTHOPS "lb_nexthops"
 #define LB_MAP_NEXTHOP_LIVE "lb_nexthop_live"
+#define LB_MAP_FLOW_CACHE "lb_flow_cache"
+#define LB_MAP_FLOW_GEN "lb_flow_gen"

@@ -2,14 +2,16 @@
 // still exists, else the service's Maglev table indexed by the flow hash (remembered unless the
 // flood guard refuses).
 //
-// The hit path takes one hash lookup: conntrack first, by the flow's full tuple, its service
-// confirmed by id in the array lb_service_keys (lb_maps.h) instead of a lookup in lb_services.
-// Only a miss, or an entry whose service id now holds another VIP:port, looks the service up. So
-// that traffic for no VIP does not pay a conntrack lookup too, a hint bitmap (below) first says
-// whether the destination may be a VIP:port at all.
+// The hit path takes one hash lookup at most: conntrack first, by the flow's full tuple, its
+// service confirmed by id in the array lb_service_keys (lb_maps.h) instead of a lookup in
+// lb_services; for IPv4 the CPU's flow cache (flow_cache.h) first, whose copy of the entry spares
+// even that lookup within its second. Only a miss, or an entry whose service id now holds another
+// VIP:port, looks the service up. So that traffic for no VIP does not pay a conntrack lookup too,
+// a hint bitmap (below) first says whether the destination may be a VIP:port at all.
 #pragma once
 
 #include "conntrack.h"
+#include "flow_cache.h"
 #include "flow_hash.h"
 #include "lb_bpf_maps.h"
 
@@ -55,32 +57,60 @@ static __always_inline void vip_hint_set(const struct lb_ct_key *flow) {
   if (w && !(*w & mask)) __sync_fetch_and_or(w, mask);  // written once per bit, not per packet
 }
 
-// Whether the service a conntrack entry names is still the flow's own VIP:port.
-static __always_inline int ct_service_live(const struct lb_ct_value *ct,
-                                           const struct lb_ct_key *flow) {
-  const __u32 id = ct->service_id;
+// Whether the service id a conntrack entry (or its cached copy) names is still the flow's own
+// VIP:port.
+static __always_inline int service_id_live(__u32 id, const struct lb_ct_key *flow) {
   const struct lb_vip_key *k = bpf_map_lookup_elem(&lb_service_keys, &id);
   return k && k->addr[0] == flow->dst[0] && k->addr[1] == flow->dst[1] &&
          k->addr[2] == flow->dst[2] && k->addr[3] == flow->dst[3] && k->port == flow->dport &&
          k->proto == flow->proto && k->family == flow->family;
 }
 
-// How a packet to a possible VIP:port starts: its conntrack entry (NULL on a miss) and, unless
-// that entry confirmed its service, the service (NULL: not a VIP:port, the packet is not ours).
+// How a packet to a possible VIP:port starts: a believable flow-cache copy of its conntrack entry
+// (IPv4), else its conntrack entry (NULL on a miss) and, unless either confirmed its service, the
+// service (NULL: not a VIP:port, the packet is not ours).
 struct vip_flow {
+  struct lb_flow_cache_entry *fc;  // a hit: conntrack was not read
   struct lb_ct_value *ct;
   struct lb_service *svc;
   __u32 service_id;
+  struct lb_flow_cache_set *fc_set;  // this CPU's set for the flow, to fill; NULL: no cache
+  __u32 fc_gen;                      // lb_flow_gen, read before conntrack
+  __u64 now;                         // the coarse clock if read already, else 0
 };
 
-// Returns 0 when the destination is no VIP:port.
-static __always_inline int vip_flow_find(const struct lb_ct_key *flow, struct vip_flow *f) {
+// The flow's set in this CPU's flow cache (IPv4, cache on), with what a copy is judged by: the
+// clock, and lb_flow_gen read before conntrack is.
+static __always_inline void vip_flow_cache_set(const struct lb_ct_key *flow, struct vip_flow *f) {
+  f->fc_set = flow_cache_set(flow);
+  if (!f->fc_set) return;
+  f->now = bpf_ktime_get_coarse_ns();
+  f->fc_gen = flow_cache_gen();
+}
+
+// Returns 0 when the destination is no VIP:port. `opening` (a TCP SYN: a new flow, or one
+// starting again on the same ports) skips the flow cache, which cannot hold it yet: a SYN flood
+// then reads and writes no cache line of it.
+static __always_inline int vip_flow_find(const struct lb_ct_key *flow, int opening,
+                                         struct vip_flow *f) {
+  f->fc = 0;
   f->ct = 0;
   f->svc = 0;
+  f->fc_set = 0;
+  f->now = 0;
   const int hinted = vip_hint_test(flow);
   if (hinted) {
+    if (!opening) vip_flow_cache_set(flow, f);
+    if (f->fc_set) {
+      f->fc = flow_cache_find(f->fc_set, flow, f->now, f->fc_gen);
+      if (f->fc && service_id_live(f->fc->service_id, flow)) {
+        f->service_id = f->fc->service_id;
+        return 1;
+      }
+      f->fc = 0;
+    }
     f->ct = bpf_map_lookup_elem(&lb_conntrack, flow);
-    if (f->ct && ct_service_live(f->ct, flow)) {
+    if (f->ct && service_id_live(f->ct->service_id, flow)) {
       f->service_id = f->ct->service_id;
       return 1;
     }
@@ -90,6 +120,7 @@ static __always_inline int vip_flow_find(const struct lb_ct_key *flow, struct vi
   f->service_id = f->svc->id;
   if (!hinted) {
     vip_hint_set(flow);
+    if (!opening) vip_flow_cache_set(flow, f);
     f->ct = bpf_map_lookup_elem(&lb_conntrack, flow);
   }
   return 1;
@@ -144,11 +175,23 @@ static __always_inline struct lb_backend *select_backend(const struct lb_ct_key 
                                                          __u32 *backend_id,
                                                          enum lb_reason *reason) {
   struct lb_ct_value *ct = f->ct;
+  if (f->fc) {
+    const __u32 id = f->fc->backend_id;
+    struct lb_backend *b = backend_get(id);
+    if (b) {
+      *backend_id = id;
+      return b;
+    }
+    // Gone, so conntrack's entry names a backend that is gone too: re-balanced below.
+    ct = bpf_map_lookup_elem(&lb_conntrack, key);
+  }
   if (ct) {
     ct_touch(ct, now);
-    struct lb_backend *b = backend_get(ct->backend_id);
+    const __u32 id = ct->backend_id;
+    struct lb_backend *b = backend_get(id);
     if (b) {
-      *backend_id = ct->backend_id;
+      *backend_id = id;
+      if (f->fc_set) flow_cache_fill(f->fc_set, key, id, f->service_id, now, f->fc_gen);
       return b;
     }
     // The backend is gone for good: the flow re-balances below (and its entry is overwritten).
@@ -166,6 +209,11 @@ static __always_inline struct lb_backend *select_backend(const struct lb_ct_key 
     return 0;
   }
   *backend_id = *id;
-  if (!ct_insert(key, *id, svc->id, now)) lb_count_reason(LB_R_CT_INSERT_SKIPPED, 0);
+  if (!ct_insert(key, *id, svc->id, now))
+    lb_count_reason(LB_R_CT_INSERT_SKIPPED, 0);
+  else if (ct)  // an entry pointed at another backend now: no CPU may believe a copy of it
+    flow_cache_retire_all();
+  // Not copied yet: a flow's second packet copies its entry (a conntrack hit), so a flood of
+  // one-packet flows writes nothing here.
   return b;
 }

@@ -41,6 +41,12 @@ static __always_inline __u32 l4_header_len(__u8 proto) {
   return proto == IPPROTO_TCP ? sizeof(struct tcphdr) : sizeof(struct udphdr);
 }
 
+// A TCP SYN without ACK: the first packet of a connection.
+static __always_inline int tcp_opening(__u8 proto, void *l4, void *data_end) {
+  struct tcphdr *tcp = l4;
+  return proto == IPPROTO_TCP && (void *)(tcp + 1) <= data_end && tcp->syn && !tcp->ack;
+}
+
 // What forwarding needs to know about the chosen backend besides its address.
 struct choice {
   __u32 backend_id;
@@ -53,7 +59,7 @@ static __always_inline struct lb_backend *balance(struct lb_ct_key *flow, struct
                                                   enum lb_reason *reason) {
   lb_count(&lb_vip_stats, f->service_id, bytes);
   __u32 backend_id = 0;
-  c->now = bpf_ktime_get_coarse_ns();
+  c->now = f->now ? f->now : bpf_ktime_get_coarse_ns();
   struct lb_backend *b = select_backend(flow, f, c->now, &backend_id, reason);
   if (!b) return 0;
   if (b->family != flow->family) {
@@ -95,7 +101,7 @@ static __always_inline int handle_ipv4(struct xdp_md *ctx, struct l2 *l2, enum l
   flow.proto = ip->protocol;
   flow.family = LB_FAMILY_V4;
   struct vip_flow vf;
-  if (!vip_flow_find(&flow, &vf)) return XDP_PASS;
+  if (!vip_flow_find(&flow, tcp_opening(flow.proto, l4, data_end), &vf)) return XDP_PASS;
 
   void *ip_end = (void *)ip + bpf_ntohs(ip->tot_len);
   if (l4 + l4_header_len(flow.proto) > ip_end || l4 + sizeof(struct tcphdr) > data_end) {
@@ -173,7 +179,7 @@ static __always_inline int handle_ipv6(struct xdp_md *ctx, struct l2 *l2, enum l
   flow.proto = nh;
   flow.family = LB_FAMILY_V6;
   struct vip_flow vf;
-  if (!vip_flow_find(&flow, &vf)) return XDP_PASS;
+  if (!vip_flow_find(&flow, tcp_opening(nh, l4, data_end), &vf)) return XDP_PASS;
 
   __u32 plen = bpf_ntohs(ip6->payload_len);
   if (plen < (fh ? sizeof(*fh) : 0) + l4_header_len(nh)) {

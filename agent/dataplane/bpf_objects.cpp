@@ -17,12 +17,14 @@
 namespace ironlb::dataplane {
 namespace {
 
-// The maps that outlive the agent (state and counters); lb_ct_rate stays per program instance.
-constexpr const char* kPinnedMaps[] = {
-    LB_MAP_SERVICES,     LB_MAP_BACKENDS,    LB_MAP_MAGLEV,  LB_MAP_CONNTRACK, LB_MAP_ENDPOINTS,
-    LB_MAP_L2,           LB_MAP_IFACES,      LB_MAP_NODE,    LB_MAP_VIP_STATS, LB_MAP_BACKEND_STATS,
-    LB_MAP_REASON_STATS, LB_MAP_VIP_ADDRS,   LB_MAP_L2_LIVE, LB_MAP_L2_STATS,  LB_MAP_NEXTHOPS,
-    LB_MAP_NEXTHOP_LIVE, LB_MAP_SERVICE_KEYS};
+// The maps that outlive the agent (state and counters); lb_ct_rate and lb_flow_cache stay per
+// program instance (the cache's copies are retired through the pinned lb_flow_gen).
+constexpr const char* kPinnedMaps[] = {LB_MAP_SERVICES,      LB_MAP_BACKENDS,     LB_MAP_MAGLEV,
+                                       LB_MAP_CONNTRACK,     LB_MAP_ENDPOINTS,    LB_MAP_L2,
+                                       LB_MAP_IFACES,        LB_MAP_NODE,         LB_MAP_VIP_STATS,
+                                       LB_MAP_BACKEND_STATS, LB_MAP_REASON_STATS, LB_MAP_VIP_ADDRS,
+                                       LB_MAP_L2_LIVE,       LB_MAP_L2_STATS,     LB_MAP_NEXTHOPS,
+                                       LB_MAP_NEXTHOP_LIVE,  LB_MAP_SERVICE_KEYS, LB_MAP_FLOW_GEN};
 
 std::string Errno(int err) {
   return std::strerror(err < 0 ? -err : err);
@@ -85,6 +87,13 @@ void SetSize(bpf_object* obj, const char* name, uint32_t entries) {
 
 }  // namespace
 
+uint32_t BpfObjects::FlowCacheSetsPerCpu(uint32_t entries, uint32_t cpus) {
+  if (cpus == 0) return 0;
+  uint32_t sets = entries / cpus / 2;
+  while (sets & (sets - 1)) sets &= sets - 1;  // keep the highest bit
+  return sets;
+}
+
 BpfObjects::~BpfObjects() {
   if (tc_) tc_lb::destroy(tc_);
   if (xdp_) xdp_lb::destroy(xdp_);
@@ -103,6 +112,11 @@ std::unique_ptr<BpfObjects> BpfObjects::Open(const LoadOptions& opts) {
   for (const char* m : {LB_MAP_BACKENDS, LB_MAP_BACKEND_STATS, LB_MAP_ENDPOINTS, LB_MAP_NEXTHOPS})
     SetSize(o->xdp_->obj, m, opts.max_backends);
   o->xdp_->rodata->cfg_nexthop_table = opts.nexthop_table ? 1 : 0;
+  const int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0) throw std::runtime_error("cannot count the possible CPUs: " + Errno(cpus));
+  const uint32_t sets = FlowCacheSetsPerCpu(opts.flow_cache_entries, static_cast<uint32_t>(cpus));
+  o->xdp_->rodata->cfg_flow_cache_sets = sets;
+  SetSize(o->xdp_->obj, LB_MAP_FLOW_CACHE, sets ? sets * static_cast<uint32_t>(cpus) : 1);
   if (!opts.pin_dir.empty()) SetPinPaths(o->xdp_->obj, opts.pin_dir);
   return o;
 }

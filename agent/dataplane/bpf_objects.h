@@ -23,6 +23,9 @@ struct LoadOptions {
   // Whether xdp_lb consults the agent's next-hop table before the FIB (bpf/nexthop.h); false
   // removes the table's code from the program. Harmless while nothing fills the table.
   bool nexthop_table = true;
+  // Entries of the per-CPU flow cache in front of conntrack (bpf/flow_cache.h), all CPUs
+  // together; 0 turns it off.
+  uint32_t flow_cache_entries = LB_FLOW_CACHE_DEFAULT_ENTRIES;
   // The MTU tc_lb clamps VIP flows' SYN-ACK MSS to fit once encapsulated (bpf/mss.h):
   // LB_MSS_CLAMP_AUTO (the uplink's own MTU), LB_MSS_CLAMP_OFF, or an MTU.
   uint32_t mss_clamp_mtu = LB_MSS_CLAMP_AUTO;
@@ -35,6 +38,10 @@ class BpfObjects {
   ~BpfObjects();
   BpfObjects(const BpfObjects&) = delete;
   BpfObjects& operator=(const BpfObjects&) = delete;
+
+  // The flow cache's sets per CPU for `entries` in all on `cpus` CPUs: each CPU's share, in sets
+  // of two, rounded down to a power of two (0: off).
+  static uint32_t FlowCacheSetsPerCpu(uint32_t entries, uint32_t cpus);
 
   // Opens xdp_lb (not loaded) with pinning and knobs set. Throws std::runtime_error.
   static std::unique_ptr<BpfObjects> Open(const LoadOptions& opts);

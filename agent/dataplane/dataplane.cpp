@@ -82,6 +82,7 @@ std::unique_ptr<Dataplane> Dataplane::Open(const DataplaneOptions& opts) {
   load.max_services = opts.max_services;
   load.max_backends = opts.max_backends;
   load.nexthop_table = opts.nexthop_table;
+  load.flow_cache_entries = opts.flow_cache_entries;
   load.mss_clamp_mtu = opts.mss_clamp_mtu;
   for (const auto& name : opts.interfaces) {
     InterfaceAttachment a;

@@ -30,7 +30,8 @@ struct DataplaneOptions {
   uint32_t max_services = 0;  // 0: the compiled default
   uint32_t max_backends = 0;
   bool nexthop_table = false;  // xdp_lb takes next hops from a NextHopTable the agent keeps
-  uint32_t mss_clamp_mtu = LB_MSS_CLAMP_AUTO;  // LoadOptions::mss_clamp_mtu
+  uint32_t flow_cache_entries = LB_FLOW_CACHE_DEFAULT_ENTRIES;  // LoadOptions::flow_cache_entries
+  uint32_t mss_clamp_mtu = LB_MSS_CLAMP_AUTO;                   // LoadOptions::mss_clamp_mtu
 };
 
 class Dataplane {

@@ -7,6 +7,8 @@
 #include "lb_maps.h"
 
 static_assert(sizeof(lb_vip_key) == 20);
+// A set of the flow cache is one cache line.
+static_assert(sizeof(lb_flow_cache_set) == 64 && sizeof(lb_flow_cache_entry) == 32);
 // XDP metadata is at most 32 bytes, in 4-byte units.
 static_assert(sizeof(lb_xdp_meta) == 28);
 static_assert(offsetof(lb_vip_key, port) == 16 && offsetof(lb_vip_key, family) == 19);

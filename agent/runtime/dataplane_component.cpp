@@ -373,6 +373,8 @@ std::unique_ptr<SpeakerComponent> MakeDataplaneComponent(boost::asio::io_context
   o.max_services = opts.max_services;
   o.max_backends = opts.max_endpoints;
   o.nexthop_table = opts.nexthop_table;
+  static_assert(AgentOptions{}.flow_cache_entries == LB_FLOW_CACHE_DEFAULT_ENTRIES);
+  o.flow_cache_entries = opts.flow_cache_entries;
   o.mss_clamp_mtu = opts.tcp_mss_clamp_mtu.value_or(LB_MSS_CLAMP_AUTO);  // 0 is LB_MSS_CLAMP_OFF
   o.mode = opts.xdp_mode == "native"    ? dataplane::DataplaneOptions::XdpMode::kNative
            : opts.xdp_mode == "generic" ? dataplane::DataplaneOptions::XdpMode::kGeneric

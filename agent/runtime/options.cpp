@@ -30,6 +30,9 @@ const char* const kAgentUsage =
   --nexthop-table on|off  on (default): XDP takes each endpoint's next hop from a table the agent
                          keeps current from netlink route and neighbour events; off: XDP asks
                          the kernel's FIB per packet; see docs/benchmarks-dataplane.md
+  --flow-cache-entries N  IPv4 flows XDP keeps in a per-CPU cache in front of conntrack, all CPUs
+                         together (default 524288, 16 MiB; 0 turns it off): an established flow
+                         then costs one cache line instead of a hash lookup
   --tcp-mss-clamp MODE   auto | off | an MTU: VIP flows' SYN-ACKs announce at most the MSS that
                          fits the tunnel to other nodes (auto: from the uplink's MTU; default)
   --metrics-addr ADDR    Prometheus endpoint host:port (default 0.0.0.0:7472; "" disables)
@@ -188,6 +191,16 @@ std::optional<AgentOptions> ParseAgentOptions(const std::vector<std::string>& ar
       o.ns_explicit = true;
     } else if (a == "--lb-class") {
       if (!value(&o.lb_class)) return std::nullopt;
+    } else if (a == "--flow-cache-entries") {
+      std::string v;
+      if (!value(&v)) return std::nullopt;
+      uint32_t n = 0;
+      auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      if (ec != std::errc() || ptr != v.data() + v.size() || n > (1u << 26)) {
+        *error = "--flow-cache-entries must be a number between 0 and 67108864, not '" + v + "'";
+        return std::nullopt;
+      }
+      o.flow_cache_entries = n;
     } else if (a == "--max-services" || a == "--max-endpoints") {
       std::string v;
       if (!value(&v)) return std::nullopt;

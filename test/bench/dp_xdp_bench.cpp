@@ -101,10 +101,12 @@ class LbUnderTest {
 // (backend ids 1-3) from the namespace's routes and neighbours, as the agent's does.
 class CurrentLb : public LbUnderTest {
  public:
-  CurrentLb(uint64_t max_inserts, bool nexthop_table) {
+  CurrentLb(uint64_t max_inserts, bool nexthop_table,
+            uint32_t flow_cache_entries = LB_FLOW_CACHE_DEFAULT_ENTRIES) {
     dataplane::LoadOptions o;
     o.max_ct_inserts_per_sec = max_inserts;
     o.nexthop_table = nexthop_table;
+    o.flow_cache_entries = flow_cache_entries;
     objs_ = dataplane::BpfObjects::OpenAndLoad(o);
     if (!nexthop_table) return;
     nexthops_ = std::make_unique<dataplane::NextHopTable>(objs_->map_fd(LB_MAP_NEXTHOPS),
@@ -557,6 +559,8 @@ void BM_XdpPath(benchmark::State& state) {
   lbs.emplace_back("xdp_lb", std::make_unique<CurrentLb>(max_inserts, true));
   // The same build with --nexthop-table off: bpf_fib_lookup for every packet.
   if (dnat) lbs.emplace_back("xdp_lb-fib", std::make_unique<CurrentLb>(max_inserts, false));
+  // And with --flow-cache-entries 0: every packet reads conntrack.
+  if (dnat) lbs.emplace_back("xdp_lb-nocache", std::make_unique<CurrentLb>(max_inserts, true, 0));
   for (auto& [name, lb] : lbs) {
     Populate(*lb);
     if (path == kEncap || path == kDecap || path == kPing) PopulateAcrossNodes(*lb, path == kEncap);

@@ -21,6 +21,7 @@ in every round, so a busy machine slows all of them alike:
             on a veth uplink (kind, minikube)
   ironlb-nhtable  (only when asked for) native, --nexthop-table on: next hops from the agent's table
   ironlb-fib  (only when asked for) native, --nexthop-table off: bpf_fib_lookup for every packet
+  ironlb-nocache  (only when asked for) native, --flow-cache-entries 0: every packet reads conntrack
   ironlb-base  (only when asked for, with --baseline-bin DIR) the same as ironlb with DIR's agent
             (another build's data plane, e.g. main's), measured in the same rounds
   min-xdp-ct  (only when asked for) the minimal program plus one per-flow record: an LRU hash
@@ -56,8 +57,8 @@ import textwrap
 
 VIP, PORT, TARGET = "198.51.100.10", 80, 8080
 MODES = ("routing", "iptables", "nftables", "min-xdp", "ironlb")
-EXTRA_MODES = ("ironlb-generic", "ironlb-nhtable", "ironlb-fib", "ironlb-base", "min-xdp-ct",
-               "min-xdp-ct4", "min-xdp-fc")
+EXTRA_MODES = ("ironlb-generic", "ironlb-nhtable", "ironlb-fib", "ironlb-nocache", "ironlb-base",
+               "min-xdp-ct", "min-xdp-ct4", "min-xdp-fc")
 
 IPTABLES = """*nat
 :PREROUTING ACCEPT [0:0]
@@ -342,6 +343,9 @@ class Bench:
 
     def mode_ironlb_fib(self, proto):
         return self.mode_ironlb(proto, ("--xdp-mode", "native", "--nexthop-table", "off"))
+
+    def mode_ironlb_nocache(self, proto):
+        return self.mode_ironlb(proto, ("--xdp-mode", "native", "--flow-cache-entries", "0"))
 
     def mode_ironlb_base(self, proto):
         if not self.args.baseline_bin:

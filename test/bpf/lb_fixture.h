@@ -9,6 +9,9 @@
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include <net/if.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <memory>
@@ -230,6 +233,48 @@ class LbTest : public ::testing::Test {
     uint64_t n = 0;
     for (const auto& c : v) n += c.packets;
     return n;
+  }
+
+  // Every way of the flow cache in use, on any CPU (lb_flow_cache is mappable: read in place).
+  std::vector<lb_flow_cache_entry> FlowCacheWays() {
+    std::vector<lb_flow_cache_entry> used;
+    bpf_map_info info{};
+    __u32 len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd(LB_MAP_FLOW_CACHE), &info, &len) != 0) return used;
+    const size_t bytes = static_cast<size_t>(info.max_entries) * sizeof(lb_flow_cache_set);
+    void* m = mmap(nullptr, bytes, PROT_READ, MAP_SHARED, fd(LB_MAP_FLOW_CACHE), 0);
+    if (m == MAP_FAILED) return used;
+    const auto* sets = static_cast<const lb_flow_cache_set*>(m);
+    for (size_t i = 0; i < info.max_entries; ++i)
+      for (const auto& e : sets[i].way)
+        if (e.proto) used.push_back(e);
+    munmap(m, bytes);
+    return used;
+  }
+
+  // The flow cache's copies of one IPv4 flow.
+  std::vector<lb_flow_cache_entry> FlowCacheCopies(const IPAddr& client, uint16_t cport,
+                                                   const IPAddr& vip, uint16_t vport,
+                                                   uint8_t proto) {
+    const lb_ct_key k = CtKey(client, cport, vip, vport, proto);
+    std::vector<lb_flow_cache_entry> found;
+    for (const auto& e : FlowCacheWays())
+      if (e.proto == proto && e.src == k.src[0] && e.dst == k.dst[0] &&
+          e.ports == (static_cast<uint32_t>(k.sport) | static_cast<uint32_t>(k.dport) << 16))
+        found.push_back(e);
+    return found;
+  }
+
+  // The coarse second the flow cache stamps its copies with (bpf_ktime_get_coarse_ns() >> 30).
+  static uint64_t CoarseSecond() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + ts.tv_nsec) >> 30;
+  }
+
+  static void WaitForNextCoarseSecond() {
+    const uint64_t now = CoarseSecond();
+    while (CoarseSecond() == now) usleep(5000);
   }
 
   size_t ConntrackEntries() {

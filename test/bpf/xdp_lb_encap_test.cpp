@@ -332,6 +332,41 @@ TEST_F(EncapTest, EndpointsNodeDecapsulatesRecordsAndDeliversLocally) {
   EXPECT_TRUE(GetConntrack(kClient6, kClientPort, kVip6, kVipPort, kProtoTCP));
 }
 
+// A decapsulated packet naming another endpoint than this node's conntrack entry for its flow
+// re-points the entry. Copies of the old entry in the flow cache must not outlive that: the
+// flow's next packet arriving directly (ECMP moved it here) goes where conntrack now says.
+TEST_F(EncapTest, DecapsulationRepointingAFlowRetiresCachedCopies) {
+  BecomeNodeB();
+  const IPAddr other = Addr("10.2.0.6");
+  constexpr uint32_t kOtherId = 5;
+  SetBackend(kId4, kEndpoint4, kEndpointPort);  // both endpoints on this node
+  SetBackend(kOtherId, other, kEndpointPort);
+  SetLocalEndpoint(other, kEndpointPort, kProtoTCP, kOtherId, {{kVip4, kVipPort}});
+  auto dst = [](const Bytes& frame) { return Bytes(frame.begin() + 30, frame.begin() + 34); };
+  for (uint16_t attempt = 0;; ++attempt) {
+    ASSERT_LT(attempt, 5) << "never three packets within one coarse second";
+    L4 l4 = Tcp(static_cast<uint16_t>(kClientPort + attempt));
+    l4.tcp_flags = kTcpAck;  // mid-flow: SYNs are never copied
+    const Bytes direct = Ether(kNodeMac, kClientMac, kEthIPv4, InnerIp(kClient4, kVip4, l4));
+    const uint64_t second = CoarseSecond();
+    ASSERT_EQ(dst(RunXdp(direct).out), AddrBytes(kEndpoint4)) << "Maglev's endpoint";
+    const RunResult r1 = RunXdp(direct);  // conntrack hit: copied
+    ASSERT_EQ(dst(r1.out), AddrBytes(kEndpoint4));
+    ASSERT_EQ(FlowCacheCopies(kClient4, l4.sport, kVip4, kVipPort, kProtoTCP).size(), 1u);
+    const RunResult r2 = RunXdp(
+        Ether(kNodeMac, kNodeBMac, kEthIPv4,
+              Gue(kNodeA4, kNodeB4, 50000, other, kEndpointPort, InnerIp(kClient4, kVip4, l4))));
+    ASSERT_EQ(dst(r2.out), AddrBytes(other)) << "the endpoint the sending node named";
+    const RunResult r3 = RunXdp(direct);
+    if (CoarseSecond() != second) continue;  // the copy may have lapsed anyway: try again
+    EXPECT_EQ(dst(r3.out), AddrBytes(other)) << "a retired copy answered";
+    auto ct = GetConntrack(kClient4, l4.sport, kVip4, kVipPort, kProtoTCP);
+    ASSERT_TRUE(ct);
+    EXPECT_EQ(ct->backend_id, kOtherId);
+    break;
+  }
+}
+
 TEST_F(EncapTest, DecapsulationRefusesWhatIsNotAVipFlowForItsEndpoints) {
   BecomeNodeB();
   const Bytes inner = InnerIp(kClient4, kVip4, Tcp());

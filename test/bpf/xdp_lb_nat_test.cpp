@@ -235,6 +235,78 @@ TEST_F(NatTest, ConntrackHitsFollowTheirServiceById) {
   EXPECT_EQ(RunXdp(flow).out, ToBackend(Tcp()));
 }
 
+// The flow cache (bpf/flow_cache.h) answers an established IPv4 flow from its copy of the flow's
+// conntrack entry for the rest of the copy's second, and reads conntrack again the next second,
+// so an entry gone from the LRU is noticed within about a second. Here conntrack forgets the
+// flow (as the LRU would evict it) while Maglev has moved on to B: the copy keeps the flow on A
+// until its second ends, then the flow is placed afresh. A flow is copied at its second packet
+// (a conntrack hit), and a SYN never is.
+TEST_F(NatTest, FlowCacheAnswersForItsSecondThenConntrackIsReadAgain) {
+  const L4 ack = Tcp(kVipPort, kClientPort, kTcpAck);
+  const Bytes flow = ToVip(ack);
+  const lb_ct_key key = CtKey(kClient4, kClientPort, kVip4, kVipPort, kProtoTCP);
+  for (int attempt = 0;; ++attempt) {
+    ASSERT_LT(attempt, 5) << "never two packets within one coarse second";
+    Load({});
+    Populate();
+    const uint64_t second = CoarseSecond();
+    ASSERT_EQ(RunXdp(flow).out, ToBackend(ack));
+    EXPECT_TRUE(FlowCacheWays().empty()) << "copied before conntrack was read back";
+    ASSERT_EQ(RunXdp(flow).out, ToBackend(ack));
+    const auto copies = FlowCacheCopies(kClient4, kClientPort, kVip4, kVipPort, kProtoTCP);
+    ASSERT_EQ(copies.size(), 1u) << "the flow's conntrack entry copied on this CPU";
+    EXPECT_EQ(copies[0].backend_id, kIdA);
+    EXPECT_EQ(copies[0].service_id, kSvcTcp);
+    ASSERT_EQ(bpf_map_delete_elem(fd(LB_MAP_CONNTRACK), &key), 0);
+    SetService(kVip4, kVipPort, kProtoTCP, kSvcTcp, {kIdB}, 0, kTableSize);
+    const RunResult r = RunXdp(flow);
+    if (CoarseSecond() != second) continue;  // the copy's second ended meanwhile: try again
+    EXPECT_EQ(r.out, ToBackend(ack)) << "answered by the copy, not by Maglev";
+    EXPECT_FALSE(GetConntrack(kClient4, kClientPort, kVip4, kVipPort, kProtoTCP));
+    break;
+  }
+  WaitForNextCoarseSecond();
+  EXPECT_EQ(RunXdp(flow).out, ToBackend(ack, kBackendB4)) << "conntrack read again: no entry";
+  auto ct = GetConntrack(kClient4, kClientPort, kVip4, kVipPort, kProtoTCP);
+  ASSERT_TRUE(ct);
+  EXPECT_EQ(ct->backend_id, kIdB);
+
+  const Bytes syn = ToVip(Tcp(kVipPort, 40003));
+  RunXdp(syn);
+  RunXdp(syn);
+  EXPECT_TRUE(GetConntrack(kClient4, 40003, kVip4, kVipPort, kProtoTCP));
+  EXPECT_TRUE(FlowCacheCopies(kClient4, 40003, kVip4, kVipPort, kProtoTCP).empty())
+      << "a SYN copied";
+}
+
+// --flow-cache-entries 0: no copies, every packet reads conntrack; IPv6 flows are never copied.
+TEST_F(NatTest, WithoutTheFlowCacheEveryPacketReadsConntrack) {
+  dataplane::LoadOptions opts;
+  opts.flow_cache_entries = 0;
+  Load(opts);
+  Populate();
+  const L4 ack = Tcp(kVipPort, kClientPort, kTcpAck);
+  const Bytes flow = ToVip(ack);
+  ASSERT_EQ(RunXdp(flow).out, ToBackend(ack));
+  ASSERT_EQ(RunXdp(flow).out, ToBackend(ack));
+  EXPECT_TRUE(FlowCacheWays().empty());
+  const lb_ct_key key = CtKey(kClient4, kClientPort, kVip4, kVipPort, kProtoTCP);
+  ASSERT_EQ(bpf_map_delete_elem(fd(LB_MAP_CONNTRACK), &key), 0);
+  SetService(kVip4, kVipPort, kProtoTCP, kSvcTcp, {kIdB}, 0, kTableSize);
+  EXPECT_EQ(RunXdp(flow).out, ToBackend(ack, kBackendB4));
+
+  Load({});
+  Populate();
+  const Bytes flow6 = L4Frame(kNodeMac, kClientMac, kClient6, kVip6, ack);
+  RunXdp(flow6);
+  RunXdp(flow6);
+  EXPECT_TRUE(GetConntrack(kClient6, kClientPort, kVip6, kVipPort, kProtoTCP));
+  EXPECT_TRUE(FlowCacheWays().empty()) << "an IPv6 flow copied";
+  RunXdp(flow);
+  RunXdp(flow);
+  EXPECT_EQ(FlowCacheWays().size(), 1u) << "the cache on by default";
+}
+
 TEST_F(NatTest, FloodGuardStopsConntrackInsertsAboveTheRate) {
   dataplane::LoadOptions opts;
   opts.max_ct_inserts_per_sec = 2;

@@ -69,6 +69,21 @@ TEST(AgentOptions, RolesAndRepeatableInterfaces) {
   EXPECT_FALSE(o->nexthop_table);
 }
 
+TEST(AgentOptions, FlowCacheEntries) {
+  std::string err;
+  auto o = Parse({"--node", "n", "--config", "d"}, &err);
+  ASSERT_TRUE(o) << err;
+  EXPECT_EQ(o->flow_cache_entries, 524288u) << "on by default";
+  o = Parse({"--node", "n", "--config", "d", "--flow-cache-entries", "0"}, &err);
+  ASSERT_TRUE(o) << err;
+  EXPECT_EQ(o->flow_cache_entries, 0u);
+  EXPECT_FALSE(Parse({"--node", "n", "--config", "d", "--flow-cache-entries", "lots"}, &err));
+  EXPECT_NE(err.find("--flow-cache-entries"), std::string::npos);
+  EXPECT_NE(err.find("lots"), std::string::npos);
+  EXPECT_FALSE(
+      Parse({"--node", "n", "--config", "d", "--flow-cache-entries", "99999999999"}, &err));
+}
+
 TEST(AgentOptions, ErrorsNameTheFlag) {
   std::string err;
   EXPECT_FALSE(Parse({"--config", "d"}, &err));
