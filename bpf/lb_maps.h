@@ -114,9 +114,12 @@ struct lb_flow_cache_set {
   struct lb_flow_cache_entry way[2];
 };
 
-// Entries (two per set) the agent asks for unless --flow-cache-entries says otherwise: twice
-// conntrack's capacity, 16 MiB, shared out among the CPUs (each CPU's slice a power of two).
-#define LB_FLOW_CACHE_DEFAULT_ENTRIES (2u * LB_CT_ENTRIES)
+// Entries (two per set) the agent asks for unless --flow-cache-entries says otherwise: half
+// conntrack's capacity, 4 MiB, shared out among the CPUs (each CPU's slice a power of two). Kept
+// small on purpose: a slice is read at random, and one that outgrows the TLB's reach costs a page
+// walk per packet (at 10,000 flows on one CPU a 2 MiB slice forwarded 7-9 % more than an 8 MiB
+// one; docs/benchmarks-dataplane.md).
+#define LB_FLOW_CACHE_DEFAULT_ENTRIES (LB_CT_ENTRIES / 2)
 
 // ---- next-hop table (xdp_lb only; pinned, so every attached instance reads one copy) ----------
 // The route and neighbour answer for each endpoint, indexed by backend id, written by the agent

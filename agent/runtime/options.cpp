@@ -31,7 +31,7 @@ const char* const kAgentUsage =
                          keeps current from netlink route and neighbour events; off: XDP asks
                          the kernel's FIB per packet; see docs/benchmarks-dataplane.md
   --flow-cache-entries N  IPv4 flows XDP keeps in a per-CPU cache in front of conntrack, all CPUs
-                         together (default 524288, 16 MiB; 0 turns it off): an established flow
+                         together (default 131072, 4 MiB; 0 turns it off): an established flow
                          then costs one cache line instead of a hash lookup
   --tcp-mss-clamp MODE   auto | off | an MTU: VIP flows' SYN-ACKs announce at most the MSS that
                          fits the tunnel to other nodes (auto: from the uplink's MTU; default)

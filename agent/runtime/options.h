@@ -30,7 +30,7 @@ struct AgentOptions {
   std::string lb_class;
   std::string xdp_mode = "auto";              // native | generic | auto
   bool nexthop_table = true;                  // false: xdp_lb asks the FIB for every packet
-  uint32_t flow_cache_entries = 524288;       // LB_FLOW_CACHE_DEFAULT_ENTRIES; 0: no flow cache
+  uint32_t flow_cache_entries = 131072;       // LB_FLOW_CACHE_DEFAULT_ENTRIES; 0: no flow cache
   std::optional<uint32_t> tcp_mss_clamp_mtu;  // --tcp-mss-clamp: nullopt auto, 0 off, else MTU
   bool no_dataplane = false;                  // control plane only (no XDP), e.g. BGP-only tests
   bool no_bgp = false;

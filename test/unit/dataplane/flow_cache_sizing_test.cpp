@@ -8,11 +8,11 @@ namespace ironlb::dataplane {
 namespace {
 
 TEST(FlowCacheSizing, EachCpuGetsItsSharePowerOfTwoSets) {
-  EXPECT_EQ(BpfObjects::FlowCacheSetsPerCpu(LB_FLOW_CACHE_DEFAULT_ENTRIES, 2), 131072u);
-  EXPECT_EQ(BpfObjects::FlowCacheSetsPerCpu(LB_FLOW_CACHE_DEFAULT_ENTRIES, 3), 65536u)
-      << "87381 sets a CPU rounded down";
-  EXPECT_EQ(BpfObjects::FlowCacheSetsPerCpu(LB_FLOW_CACHE_DEFAULT_ENTRIES, 64), 4096u)
-      << "the same 16 MiB on a large node";
+  EXPECT_EQ(BpfObjects::FlowCacheSetsPerCpu(LB_FLOW_CACHE_DEFAULT_ENTRIES, 2), 32768u);
+  EXPECT_EQ(BpfObjects::FlowCacheSetsPerCpu(LB_FLOW_CACHE_DEFAULT_ENTRIES, 3), 16384u)
+      << "21845 sets a CPU rounded down";
+  EXPECT_EQ(BpfObjects::FlowCacheSetsPerCpu(LB_FLOW_CACHE_DEFAULT_ENTRIES, 64), 1024u)
+      << "the same 4 MiB on a large node";
   EXPECT_EQ(BpfObjects::FlowCacheSetsPerCpu(4, 2), 1u);
   EXPECT_EQ(BpfObjects::FlowCacheSetsPerCpu(3, 2), 0u) << "no whole set a CPU: off";
   EXPECT_EQ(BpfObjects::FlowCacheSetsPerCpu(0, 2), 0u);

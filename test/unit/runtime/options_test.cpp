@@ -73,7 +73,7 @@ TEST(AgentOptions, FlowCacheEntries) {
   std::string err;
   auto o = Parse({"--node", "n", "--config", "d"}, &err);
   ASSERT_TRUE(o) << err;
-  EXPECT_EQ(o->flow_cache_entries, 524288u) << "on by default";
+  EXPECT_EQ(o->flow_cache_entries, 131072u) << "on by default";
   o = Parse({"--node", "n", "--config", "d", "--flow-cache-entries", "0"}, &err);
   ASSERT_TRUE(o) << err;
   EXPECT_EQ(o->flow_cache_entries, 0u);
