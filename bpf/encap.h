@@ -305,13 +305,24 @@ static __always_inline int strip_outer(struct xdp_md *ctx, __u32 overhead, __be1
 
 // The decapsulated flow in this node's conntrack, naming this node's slot for the endpoint: what
 // tc_lb translates its replies from (and what this node uses should ECMP send the flow here
-// directly). Read per packet, written when missing or naming another endpoint, under the flood
-// guard like any insert.
+// directly). Read per packet -- through the flow cache for IPv4, whose believable copy naming the
+// endpoint stands for conntrack within its second -- written when missing or naming another
+// endpoint, under the flood guard like any insert.
 static __always_inline void ct_remember_decap(const struct lb_ct_key *flow, __u32 backend_id,
                                               __u32 service_id) {
   const __u64 now = bpf_ktime_get_coarse_ns();
+  struct lb_flow_cache_set *set = flow_cache_set(flow);
+  __u32 gen = 0;
+  if (set) {
+    gen = flow_cache_gen();
+    const struct lb_flow_cache_entry *e = flow_cache_find(set, flow, now, gen);
+    if (e && e->backend_id == backend_id) return;
+  }
   struct lb_ct_value *v = ct_lookup(flow, now);
-  if (v && v->backend_id == backend_id) return;
+  if (v && v->backend_id == backend_id) {
+    if (set) flow_cache_fill(set, flow, backend_id, service_id, now, gen);
+    return;
+  }
   if (!ct_insert(flow, backend_id, service_id, now))
     lb_count_reason(LB_R_CT_INSERT_SKIPPED, 0);
   else if (v)

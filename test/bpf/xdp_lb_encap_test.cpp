@@ -313,6 +313,16 @@ TEST_F(EncapTest, EndpointsNodeDecapsulatesRecordsAndDeliversLocally) {
   EXPECT_EQ(ct->backend_id, kId4) << "naming its own slot for the endpoint";
   EXPECT_EQ(ReasonCount(LB_R_DECAP), 1u);
   EXPECT_EQ(PerCpuPackets(LB_MAP_BACKEND_STATS, kId4), 1u);
+  // Its second packet finds the entry and copies it into the flow cache: later ones within that
+  // second read the copy instead of conntrack.
+  EXPECT_TRUE(FlowCacheWays().empty()) << "a new flow copied";
+  EXPECT_EQ(RunXdp(in).out, r.out);
+  const auto copies = FlowCacheCopies(kClient4, kClientPort, kVip4, kVipPort, kProtoTCP);
+  ASSERT_EQ(copies.size(), 1u);
+  EXPECT_EQ(copies[0].backend_id, kId4);
+  EXPECT_EQ(copies[0].service_id, kSvc4);
+  EXPECT_EQ(RunXdp(in).out, r.out);
+  EXPECT_EQ(PerCpuPackets(LB_MAP_BACKEND_STATS, kId4), 3u);
 
   // The reply leaves this node for the client directly, as the VIP.
   const L4 reply{kProtoTCP, kEndpointPort, kClientPort, kTcpSyn | kTcpAck, {}, false};
