@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include <unistd.h>
 
+#include <bit>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -88,10 +89,7 @@ void SetSize(bpf_object* obj, const char* name, uint32_t entries) {
 }  // namespace
 
 uint32_t BpfObjects::FlowCacheSetsPerCpu(uint32_t entries, uint32_t cpus) {
-  if (cpus == 0) return 0;
-  uint32_t sets = entries / cpus / 2;
-  while (sets & (sets - 1)) sets &= sets - 1;  // keep the highest bit
-  return sets;
+  return cpus ? std::bit_floor(entries / cpus / 2) : 0;
 }
 
 BpfObjects::~BpfObjects() {

@@ -97,6 +97,11 @@ std::optional<AgentOptions> ParseAgentOptions(const std::vector<std::string>& ar
       *into = args[++i];
       return true;
     };
+    // The flag's value as a whole decimal number in [lo, hi]; the caller words the error.
+    auto number = [&](const std::string& v, uint32_t lo, uint32_t hi, uint32_t* n) {
+      auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), *n);
+      return ec == std::errc() && ptr == v.data() + v.size() && *n >= lo && *n <= hi;
+    };
     std::string role;
     if (a == "-h" || a == "--help") {
       *help = true;
@@ -195,8 +200,7 @@ std::optional<AgentOptions> ParseAgentOptions(const std::vector<std::string>& ar
       std::string v;
       if (!value(&v)) return std::nullopt;
       uint32_t n = 0;
-      auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-      if (ec != std::errc() || ptr != v.data() + v.size() || n > (1u << 26)) {
+      if (!number(v, 0, 1u << 26, &n)) {
         *error = "--flow-cache-entries must be a number between 0 and 67108864, not '" + v + "'";
         return std::nullopt;
       }
@@ -205,8 +209,7 @@ std::optional<AgentOptions> ParseAgentOptions(const std::vector<std::string>& ar
       std::string v;
       if (!value(&v)) return std::nullopt;
       uint32_t n = 0;
-      auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-      if (ec != std::errc() || ptr != v.data() + v.size() || n < 16 || n > (1u << 24)) {
+      if (!number(v, 16, 1u << 24, &n)) {
         *error = a + " must be a number between 16 and 16777216, not '" + v + "'";
         return std::nullopt;
       }
@@ -231,10 +234,9 @@ std::optional<AgentOptions> ParseAgentOptions(const std::vector<std::string>& ar
       std::string v;
       if (!value(&v)) return std::nullopt;
       uint32_t n = 0;
-      auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
       const uint32_t lo = a == "--l2-threshold" ? 2 : a == "--l2-interval-ms" ? 10 : 1;
       const uint32_t hi = a == "--l2-port" ? 65535 : a == "--l2-threshold" ? 100 : 60000;
-      if (ec != std::errc() || ptr != v.data() + v.size() || n < lo || n > hi) {
+      if (!number(v, lo, hi, &n)) {
         *error = a + " must be a number from " + std::to_string(lo) + " to " + std::to_string(hi) +
                  ", not '" + v + "'";
         return std::nullopt;

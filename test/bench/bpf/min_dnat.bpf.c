@@ -70,18 +70,6 @@ static __always_inline const struct min_dnat_config *min_dnat_match(void *data, 
   return c;
 }
 
-SEC("xdp")
-int min_dnat(struct xdp_md *ctx) {
-  void *data = (void *)(long)ctx->data;
-  void *data_end = (void *)(long)ctx->data_end;
-  struct iphdr *ip;
-  __be16 *ports;
-  const struct min_dnat_config *c = min_dnat_match(data, data_end, &ip, &ports);
-  if (!c) return XDP_PASS;
-  __u32 i = (ip->saddr ^ ports[0]) % c->count;
-  return min_dnat_to(data, ip, ports, data_end, c, i);
-}
-
 // ---- stateful variants: what one per-flow record costs, apart from everything else ----------
 // min_dnat_ct remembers each flow in an LRU hash shaped as ironlb's conntrack (a 40-byte key of
 // both families' addresses, a 24-byte value, 262,144 entries) and takes the endpoint from it;
@@ -135,18 +123,6 @@ static __always_inline __u32 min_ct_endpoint(const struct min_dnat_config *c, st
   return min_ct_record(&min_ct, &k, (ip->saddr ^ ports[0]) % c->count, now);
 }
 
-SEC("xdp")
-int min_dnat_ct(struct xdp_md *ctx) {
-  void *data = (void *)(long)ctx->data;
-  void *data_end = (void *)(long)ctx->data_end;
-  struct iphdr *ip;
-  __be16 *ports;
-  const struct min_dnat_config *c = min_dnat_match(data, data_end, &ip, &ports);
-  if (!c) return XDP_PASS;
-  __u32 i = min_ct_endpoint(c, ip, ports, bpf_ktime_get_coarse_ns());
-  return min_dnat_to(data, ip, ports, data_end, c, i);
-}
-
 // min_dnat_ct4: the same record keyed by IPv4's 16 bytes only (a map per family).
 struct min_ct4_key {
   __be32 src;
@@ -163,22 +139,14 @@ struct {
   __type(value, struct min_ct_value);
 } min_ct4 SEC(".maps");
 
-SEC("xdp")
-int min_dnat_ct4(struct xdp_md *ctx) {
-  void *data = (void *)(long)ctx->data;
-  void *data_end = (void *)(long)ctx->data_end;
-  struct iphdr *ip;
-  __be16 *ports;
-  const struct min_dnat_config *c = min_dnat_match(data, data_end, &ip, &ports);
-  if (!c) return XDP_PASS;
+static __always_inline __u32 min_ct4_endpoint(const struct min_dnat_config *c, struct iphdr *ip,
+                                              __be16 *ports, __u64 now) {
   struct min_ct4_key k = {.src = ip->saddr,
                           .dst = ip->daddr,
                           .sport = ports[0],
                           .dport = ports[1],
                           .proto = ip->protocol};
-  __u32 i =
-      min_ct_record(&min_ct4, &k, (ip->saddr ^ ports[0]) % c->count, bpf_ktime_get_coarse_ns());
-  return min_dnat_to(data, ip, ports, data_end, c, i);
+  return min_ct_record(&min_ct4, &k, (ip->saddr ^ ports[0]) % c->count, now);
 }
 
 struct min_fc_entry {
@@ -206,22 +174,16 @@ struct {
   __type(value, struct min_fc_set);
 } min_fc SEC(".maps");
 
-SEC("xdp")
-int min_dnat_fc(struct xdp_md *ctx) {
-  void *data = (void *)(long)ctx->data;
-  void *data_end = (void *)(long)ctx->data_end;
-  struct iphdr *ip;
-  __be16 *ports;
-  const struct min_dnat_config *c = min_dnat_match(data, data_end, &ip, &ports);
-  if (!c) return XDP_PASS;
-  __u64 now = bpf_ktime_get_coarse_ns();
+// MIN_DNAT_MAX_ENDPOINTS when the cache cannot be read.
+static __always_inline __u32 min_fc_endpoint(const struct min_dnat_config *c, struct iphdr *ip,
+                                             __be16 *ports, __u64 now) {
   __u32 secs = (__u32)(now >> 30);
   __be32 pw = *(__be32 *)ports;
   __u32 h = (ip->saddr * 0x9e3779b1u) ^ (pw * 0x85ebca6bu) ^ ip->daddr;
   h ^= h >> 15;
   __u32 idx = bpf_get_smp_processor_id() * min_fc_sets_per_cpu + (h & (min_fc_sets_per_cpu - 1));
   struct min_fc_set *s = bpf_map_lookup_elem(&min_fc, &idx);
-  if (!s) return XDP_PASS;
+  if (!s) return MIN_DNAT_MAX_ENDPOINTS;
   __u32 i = MIN_DNAT_MAX_ENDPOINTS;
   struct min_fc_entry *e = &s->way[0];
   if (e->saddr == ip->saddr && e->ports == pw && e->daddr == ip->daddr &&
@@ -250,8 +212,40 @@ int min_dnat_fc(struct xdp_md *ctx) {
     e->endpoint = i;
     e->stamp = secs;
   }
+  return i;
+}
+
+enum min_variant { MIN_PLAIN, MIN_CT, MIN_CT4, MIN_FC };
+
+// Every variant: match the VIP:port, choose an endpoint the variant's way, rewrite, redirect.
+static __always_inline int min_dnat_run(struct xdp_md *ctx, enum min_variant variant) {
+  void *data = (void *)(long)ctx->data;
+  void *data_end = (void *)(long)ctx->data_end;
+  struct iphdr *ip;
+  __be16 *ports;
+  const struct min_dnat_config *c = min_dnat_match(data, data_end, &ip, &ports);
+  if (!c) return XDP_PASS;
+  __u32 i;
+  switch (variant) {
+    case MIN_CT: i = min_ct_endpoint(c, ip, ports, bpf_ktime_get_coarse_ns()); break;
+    case MIN_CT4: i = min_ct4_endpoint(c, ip, ports, bpf_ktime_get_coarse_ns()); break;
+    case MIN_FC: i = min_fc_endpoint(c, ip, ports, bpf_ktime_get_coarse_ns()); break;
+    default: i = (ip->saddr ^ ports[0]) % c->count;
+  }
   return min_dnat_to(data, ip, ports, data_end, c, i);
 }
+
+SEC("xdp")
+int min_dnat(struct xdp_md *ctx) { return min_dnat_run(ctx, MIN_PLAIN); }
+
+SEC("xdp")
+int min_dnat_ct(struct xdp_md *ctx) { return min_dnat_run(ctx, MIN_CT); }
+
+SEC("xdp")
+int min_dnat_ct4(struct xdp_md *ctx) { return min_dnat_run(ctx, MIN_CT4); }
+
+SEC("xdp")
+int min_dnat_fc(struct xdp_md *ctx) { return min_dnat_run(ctx, MIN_FC); }
 
 // Control for peers that encapsulate (Katran's IPIP): grows the frame by an IPv4 header's worth
 // at the front and sends it back, so the cost of bpf_xdp_adjust_head -- and of the harness moving
