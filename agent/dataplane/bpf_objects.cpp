@@ -114,6 +114,10 @@ std::unique_ptr<BpfObjects> BpfObjects::Open(const LoadOptions& opts) {
   if (cpus <= 0) throw std::runtime_error("cannot count the possible CPUs: " + Errno(cpus));
   const uint32_t sets = FlowCacheSetsPerCpu(opts.flow_cache_entries, static_cast<uint32_t>(cpus));
   o->xdp_->rodata->cfg_flow_cache_sets = sets;
+  if (opts.flow_cache_entries && !sets)
+    log::Warn("dataplane", "--flow-cache-entries " + std::to_string(opts.flow_cache_entries) +
+                               " is less than one set of 2 entries for each of the " +
+                               std::to_string(cpus) + " CPUs: the flow cache is off");
   SetSize(o->xdp_->obj, LB_MAP_FLOW_CACHE, sets ? sets * static_cast<uint32_t>(cpus) : 1);
   if (!opts.pin_dir.empty()) SetPinPaths(o->xdp_->obj, opts.pin_dir);
   return o;

@@ -307,6 +307,22 @@ TEST_F(NatTest, WithoutTheFlowCacheEveryPacketReadsConntrack) {
   EXPECT_EQ(FlowCacheWays().size(), 1u) << "the cache on by default";
 }
 
+// A size too small to give every CPU one set turns the cache off, and says so.
+TEST_F(NatTest, FlowCacheTooSmallForEveryCpuIsOffAndSaysSo) {
+  dataplane::LoadOptions opts;
+  opts.flow_cache_entries = 1;
+  ::testing::internal::CaptureStderr();
+  Load(opts);
+  const std::string said = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(said.find("--flow-cache-entries 1 is less than one set"), std::string::npos) << said;
+  EXPECT_NE(said.find("the flow cache is off"), std::string::npos) << said;
+  Populate();
+  const L4 ack = Tcp(kVipPort, kClientPort, kTcpAck);
+  ASSERT_EQ(RunXdp(ToVip(ack)).out, ToBackend(ack));
+  ASSERT_EQ(RunXdp(ToVip(ack)).out, ToBackend(ack));
+  EXPECT_TRUE(FlowCacheWays().empty());
+}
+
 TEST_F(NatTest, FloodGuardStopsConntrackInsertsAboveTheRate) {
   dataplane::LoadOptions opts;
   opts.max_ct_inserts_per_sec = 2;
